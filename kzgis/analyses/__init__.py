@@ -1,0 +1,1 @@
+"""Analyses, one module each; every module registers itself with :func:`kzgis.analysis.register`."""

@@ -1,0 +1,424 @@
+"""Layer kinds, loading from real formats, and the :class:`Layers` container.
+
+A recipe maps the user's files onto *layer kinds* (``roads``, ``settlements``...) and the user's
+column names onto *canonical fields* (``width_m``, ``population``...). Loading reads the file
+(GeoPackage, shapefile with an encoding, GeoJSON, CSV with coordinate columns, OSM XML/PBF for
+roads), converts GCJ-02 when asked, reprojects to the working CRS, and renames fields. Problems
+are collected by :mod:`kzgis.validation`, never printed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._errors import LayerError, suggest
+from .crs import as_crs, guess_crs_from_coordinates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    dtype: str  # "str", "float", "int", "bool"
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    geom: tuple[str, ...]  # allowed base geometry types: "Point", "LineString", "Polygon"
+    fields: tuple[FieldSpec, ...] = ()
+    title_zh: str = ""
+
+    def field(self, name: str) -> FieldSpec:
+        return {f.name: f for f in self.fields}[name]
+
+
+_NAME = FieldSpec("name", "str", aliases=("名称", "名字", "NAME", "Name", "mc", "MC"))
+_TOWN = FieldSpec("town", "str", aliases=("乡镇", "乡镇名称", "镇街", "所属乡镇", "XZQMC", "town_name"))
+_SRC = FieldSpec("source", "str", aliases=("来源", "数据来源"))
+
+KINDS: dict[str, KindSpec] = {
+    k.kind: k
+    for k in [
+        KindSpec("county", ("Polygon",), (_NAME, _SRC), "区县界"),
+        KindSpec("boundary", ("Polygon",),
+                 (FieldSpec("town", "str", required=True, aliases=_TOWN.aliases), _SRC), "乡镇界"),
+        KindSpec("township_seats", ("Point",), (_TOWN, _SRC), "乡镇驻地"),
+        KindSpec("urban_area", ("Polygon",), (_NAME, _SRC), "城区"),
+        KindSpec("settlements", ("Point", "Polygon"), (
+            FieldSpec("name", "str", required=True, aliases=_NAME.aliases), _TOWN,
+            FieldSpec("population", "float", min=0, aliases=("人口", "户籍人口", "常住人口", "RK")), _SRC,
+        ), "居民点"),
+        KindSpec("roads", ("LineString",), (
+            FieldSpec("width_m", "float", min=0, max=100, aliases=("路面宽度", "宽度", "路宽", "width", "KD")),
+            FieldSpec("road_class", "str", aliases=("道路等级", "等级", "highway", "DLDJ")),
+            FieldSpec("name", "str", aliases=("道路名称",) + _NAME.aliases),
+            FieldSpec("oneway", "bool", aliases=("单行", "单向")), _SRC,
+        ), "道路"),
+        KindSpec("stations", ("Point",), (
+            FieldSpec("name", "str", required=True, aliases=_NAME.aliases),
+            FieldSpec("short", "str", aliases=("简称",)), _TOWN,
+            FieldSpec("kind", "str", aliases=("类型", "队站类型")),
+            FieldSpec("status", "str", aliases=("状态", "建设状态")), _SRC,
+        ), "消防队站"),
+        KindSpec("hydrants", ("Point",), (FieldSpec("status", "str", aliases=("状态",)), _SRC), "消火栓"),
+        KindSpec("fire_pools", ("Point", "Polygon"), (
+            FieldSpec("volume_m3", "float", required=True, min=0, aliases=("容积", "有效容积", "容量")), _SRC,
+        ), "消防水池"),
+        KindSpec("water_intakes", ("Point",), (
+            FieldSpec("kind", "str", aliases=("类型",)),
+            FieldSpec("lift_m", "float", min=0, max=100, aliases=("吸水高度", "吸程")), _SRC,
+        ), "天然水源取水点"),
+        KindSpec("water_bodies", ("Polygon",), (
+            _NAME, FieldSpec("depth_m", "float", min=0, max=500, aliases=("水深", "深度")), _SRC,
+        ), "水体"),
+        KindSpec("rivers", ("LineString", "Polygon"), (
+            _NAME, FieldSpec("width_m", "float", min=0, aliases=("河宽", "宽度")), _SRC,
+        ), "河流"),
+        KindSpec("water_mains", ("LineString",), (
+            FieldSpec("diameter_mm", "float", required=True, min=0, max=3000, aliases=("管径", "口径", "DN")),
+            _SRC,
+        ), "消防给水管网"),
+        KindSpec("forest", ("Polygon",), (_SRC,), "林地"),
+        KindSpec("power_lines", ("LineString",), (
+            FieldSpec("voltage_kv", "float", min=0, aliases=("电压", "电压等级")), _SRC,
+        ), "电力线"),
+        KindSpec("old_towns", ("Polygon",), (_NAME, _SRC), "古镇"),
+        KindSpec("candidate_sites", ("Point",), (_NAME, _TOWN, _SRC), "候选站址"),
+        KindSpec("mountain_units", ("Polygon",), (_NAME, _SRC), "山系单元"),
+        KindSpec("landuse", ("Polygon",), (
+            FieldSpec("DLBM", "str", required=True, aliases=("地类编码", "dlbm")),
+            FieldSpec("CZCSXM", "str", aliases=("城镇村属性码", "czcsxm")),
+        ), "三调地类图斑"),
+    ]
+}
+RASTER_KINDS = {"dem"}
+ALL_KINDS = set(KINDS) | RASTER_KINDS
+
+#: 三调 DLBM codes from which landuse-derived layers are built (DOMAIN.md, "from memory, verify").
+DLBM_FOREST = ("0301", "0302", "0305", "0307")
+DLBM_WATER = ("1101", "1102", "1103", "1104", "1107")
+DLBM_SETTLEMENT = ("0701", "0702")
+
+_SOURCE_KEYS = {"path", "fields", "encoding", "datum", "crs", "layer", "x", "y", "id_field", "where"}
+
+
+@dataclass
+class LayerSource:
+    """Where a layer comes from, as written in a recipe's ``layers:`` section."""
+
+    kind: str
+    path: Path
+    fields: dict[str, str] = field(default_factory=dict)  # canonical name -> user's column
+    encoding: str | None = None
+    datum: str | None = None  # "gcj02" to convert Amap/Gaode coordinates to WGS84 first
+    crs: str | None = None  # CRS of the file when it has none (or a wrong one)
+    layer: str | None = None  # layer name inside a GeoPackage
+    x: str | None = None  # CSV coordinate columns
+    y: str | None = None
+    id_field: str | None = None  # column holding the user's feature id
+
+    @classmethod
+    def from_mapping(cls, kind: str, spec, base: Path) -> "LayerSource":
+        if kind not in ALL_KINDS:
+            raise LayerError(f"unknown layer kind '{kind}'{suggest(kind, ALL_KINDS)}")
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        if not isinstance(spec, dict):
+            raise LayerError(f"layers.{kind}: expected a path or a mapping with 'path', got {type(spec).__name__}")
+        unknown = set(spec) - _SOURCE_KEYS
+        for key in sorted(unknown):
+            raise LayerError(f"layers.{kind}: unknown key '{key}'{suggest(key, _SOURCE_KEYS)}")
+        if "path" not in spec:
+            raise LayerError(f"layers.{kind}: 'path' is missing")
+        fields = spec.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise LayerError(f"layers.{kind}.fields: expected a mapping canonical_name: your_column")
+        if kind in KINDS:
+            valid = {f.name for f in KINDS[kind].fields}
+            for canon in fields:
+                if canon not in valid:
+                    raise LayerError(
+                        f"layers.{kind}.fields: '{canon}' is not a field of {kind}{suggest(canon, valid)}"
+                    )
+        datum = spec.get("datum")
+        if datum is not None and str(datum).lower() not in ("gcj02", "wgs84", "cgcs2000"):
+            raise LayerError(f"layers.{kind}.datum: '{datum}' unknown (use gcj02 for Amap/Gaode coordinates)")
+        path = Path(spec["path"])
+        if not path.is_absolute():
+            path = (base / path).resolve()
+        return cls(kind=kind, path=path, fields={str(k): str(v) for k, v in fields.items()},
+                   encoding=spec.get("encoding"), datum=(str(datum).lower() if datum else None),
+                   crs=spec.get("crs"), layer=spec.get("layer"), x=spec.get("x"), y=spec.get("y"),
+                   id_field=spec.get("id_field"))
+
+
+@dataclass
+class Problem:
+    """One validation finding, with where it is and how to fix it."""
+
+    layer: str
+    severity: str  # "error" or "warning"
+    code: str
+    message: str
+    fids: list = field(default_factory=list)
+    field: str | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"layer '{self.layer}'"
+        if self.field:
+            where += f", field '{self.field}'"
+        if self.fids:
+            shown = ", ".join(str(f) for f in self.fids[:10])
+            more = f" (+{len(self.fids) - 10} more)" if len(self.fids) > 10 else ""
+            where += f", features {shown}{more}"
+        hint = f" Fix: {self.hint}" if self.hint else ""
+        return f"{self.severity.upper()} [{self.code}] {where}: {self.message}.{hint}"
+
+
+class Layers(dict):
+    """Mapping of layer kind -> GeoDataFrame in the working CRS (plus ``dem`` -> :class:`~kzgis.terrain.DEM`).
+
+    Each frame's index is the feature id (``fid``) used in messages: the user's ``id_field`` when
+    given, else the 1-based row number in the file.
+    """
+
+    def __init__(self, crs, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.crs = as_crs(crs)
+        self.problems: list[Problem] = []
+        self.sources: dict[str, LayerSource] = {}
+
+    def __missing__(self, key):
+        raise LayerError(f"layer '{key}' is not loaded{suggest(key, self.keys())}")
+
+    def has(self, kind: str) -> bool:
+        return kind in self and self[kind] is not None and (kind == "dem" or len(self[kind]) > 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _read_csv(src: LayerSource) -> gpd.GeoDataFrame:
+    enc = src.encoding or "utf-8-sig"
+    try:
+        df = pd.read_csv(src.path, encoding=enc)
+    except UnicodeDecodeError as exc:
+        raise LayerError(
+            f"layer '{src.kind}': {src.path.name} is not {enc} text ({exc.reason}). "
+            "Give the recipe an 'encoding:' such as gbk."
+        ) from exc
+    xcol, ycol = src.x, src.y
+    if xcol is None or ycol is None:
+        cands = [("lon", "lat"), ("经度", "纬度"), ("x", "y"), ("X", "Y"), ("longitude", "latitude"),
+                 ("lng", "lat"), ("东坐标", "北坐标")]
+        for cx, cy in cands:
+            if cx in df.columns and cy in df.columns:
+                xcol, ycol = cx, cy
+                break
+    if xcol not in df.columns or ycol not in df.columns:
+        raise LayerError(
+            f"layer '{src.kind}': CSV {src.path.name} has no coordinate columns "
+            f"(columns: {', '.join(map(str, df.columns))}). Name them in the recipe with x: and y:."
+        )
+    xs = pd.to_numeric(df[xcol], errors="coerce")
+    ys = pd.to_numeric(df[ycol], errors="coerce")
+    bad = df.index[xs.isna() | ys.isna()]
+    if len(bad):
+        rows = ", ".join(str(i + 2) for i in bad[:10])
+        raise LayerError(
+            f"layer '{src.kind}': CSV {src.path.name} has non-numeric or empty coordinates in "
+            f"columns {xcol}/{ycol} on line(s) {rows}. Fix or remove those lines."
+        )
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=None)
+
+
+def _read_vector(src: LayerSource) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    if not src.path.exists():
+        raise LayerError(f"layer '{src.kind}': file not found: {src.path}. Check 'path' in the recipe "
+                         "(paths are relative to the recipe file).")
+    suffix = src.path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return _read_csv(src)
+    if suffix in (".osm", ".pbf") or src.path.name.endswith(".osm.pbf"):
+        if src.kind != "roads":
+            raise LayerError(f"layer '{src.kind}': OSM files are read for roads only")
+        return read_osm_roads(src.path)
+    kwargs = {}
+    if src.encoding:
+        kwargs["encoding"] = src.encoding
+    if src.layer:
+        kwargs["layer"] = src.layer
+    try:
+        gdf = pyogrio.read_dataframe(src.path, **kwargs)
+    except Exception as exc:
+        raise LayerError(f"layer '{src.kind}': cannot read {src.path.name}: {exc}") from exc
+    if suffix == ".shp" and not src.encoding and not src.path.with_suffix(".cpg").exists():
+        _check_mojibake(gdf, src)
+    return gdf
+
+
+def _check_mojibake(gdf, src):
+    """A GBK shapefile read as UTF-8/latin-1 shows replacement or Latin-1 accented characters."""
+    for col in gdf.columns:
+        if col == "geometry":
+            continue
+        text = " ".join([str(col)] + [str(v) for v in gdf[col].head(50) if isinstance(v, str)])
+        if "\ufffd" in text or any(0xC0 <= ord(ch) <= 0xFF for ch in text):
+            raise LayerError(
+                f"layer '{src.kind}': {src.path.name} has no .cpg file and its text looks garbled "
+                f"(column '{col}'). Chinese shapefiles are usually GBK: add 'encoding: gbk' to the layer."
+            )
+
+
+def read_osm_roads(path: Path) -> gpd.GeoDataFrame:
+    """Read drivable ways from an OSM XML or PBF file, offline, as line features with OSM tags.
+
+    XML goes through ``osmnx.graph_from_xml``; PBF through GDAL's OSM driver (pyogrio).
+    Returned columns: ``osmid``, ``highway``, ``width``, ``lanes``, ``name``, ``oneway``.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".osm":
+        import osmnx as ox
+
+        G = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        edges = ox.graph_to_gdfs(G, nodes=False).reset_index()
+        # osmnx stores both directions of a two-way street; keep one row per undirected (u, v)
+        pair = [tuple(sorted(p)) for p in zip(edges["u"], edges["v"])]
+        edges = edges.loc[~pd.Series(pair, index=edges.index).duplicated()]
+        keep = [c for c in ("osmid", "highway", "width", "lanes", "name", "oneway", "geometry") if c in edges]
+        edges = edges[keep].reset_index(drop=True)
+        for col in ("highway", "width", "lanes", "name", "osmid"):
+            if col in edges:
+                edges[col] = edges[col].map(lambda v: v[0] if isinstance(v, list) else v)
+        edges = edges.set_crs("EPSG:4326", allow_override=True)
+        return _normalise_osm(edges)
+    import pyogrio
+
+    gdf = pyogrio.read_dataframe(path, layer="lines")
+    gdf = gdf[gdf["highway"].notna()].copy()
+    tags = gdf.get("other_tags")
+    for tag in ("width", "lanes", "oneway"):
+        if tags is not None:
+            gdf[tag] = tags.str.extract(rf'"{tag}"=>"([^"]*)"', expand=False)
+        else:
+            gdf[tag] = None
+    gdf = gdf.rename(columns={"osm_id": "osmid"})
+    keep = [c for c in ("osmid", "highway", "width", "lanes", "name", "oneway", "geometry") if c in gdf]
+    return _normalise_osm(gdf[keep].reset_index(drop=True).set_crs("EPSG:4326", allow_override=True))
+
+
+def _normalise_osm(gdf):
+    gdf = gdf.copy()
+    drivable = {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
+                "living_street", "service", "track", "road", "motorway_link", "trunk_link",
+                "primary_link", "secondary_link", "tertiary_link", "path", "footway", "cycleway",
+                "pedestrian", "steps", "bridleway"}
+    gdf = gdf[gdf["highway"].isin(drivable)].copy()
+    ow = gdf.get("oneway")
+    if ow is not None:
+        gdf["oneway"] = ow.map(lambda v: str(v).lower() in ("yes", "true", "1") if v is not None else False)
+    gdf["road_class"] = gdf["highway"]
+    return gdf
+
+
+def _apply_fields(gdf: gpd.GeoDataFrame, src: LayerSource) -> gpd.GeoDataFrame:
+    spec = KINDS.get(src.kind)
+    if spec is None:
+        return gdf
+    renames = {}
+    for f in spec.fields:
+        user_col = src.fields.get(f.name)
+        if user_col is not None:
+            if user_col not in gdf.columns:
+                raise LayerError(
+                    f"layer '{src.kind}': field mapping {f.name}: {user_col} names a column that "
+                    f"{src.path.name} does not have{suggest(user_col, [c for c in gdf.columns if c != 'geometry'])}"
+                )
+            renames[user_col] = f.name
+        elif f.name not in gdf.columns:
+            for alias in f.aliases:
+                if alias in gdf.columns and alias not in renames:
+                    renames[alias] = f.name
+                    break
+    # move away existing columns that would collide with a canonical name
+    clash = {c: f"{c}_orig" for c in gdf.columns if c in renames.values() and c not in renames}
+    gdf = gdf.rename(columns=clash).rename(columns=renames)
+    return gdf
+
+
+def _set_index(gdf, src):
+    if src.id_field:
+        if src.id_field not in gdf.columns:
+            raise LayerError(f"layer '{src.kind}': id_field '{src.id_field}' is not a column"
+                             f"{suggest(src.id_field, gdf.columns)}")
+        gdf = gdf.set_index(src.id_field, drop=False)
+    else:
+        gdf.index = pd.RangeIndex(1, len(gdf) + 1)
+    gdf.index.name = "fid"
+    return gdf
+
+
+def read_layer(src: LayerSource, working_crs) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Read one vector layer into the working CRS with canonical field names.
+
+    Returns the frame and a list of warnings (e.g. a CRS guessed from the coordinate range).
+    Raises :class:`LayerError` when the file cannot be used at all.
+    """
+    warnings: list[str] = []
+    gdf = _read_vector(src)
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty] if len(gdf) else gdf
+    gdf = _apply_fields(gdf, src)
+    gdf = _set_index(gdf, src)
+    if src.crs:
+        gdf = gdf.set_crs(as_crs(src.crs), allow_override=True)
+    elif gdf.crs is None:
+        if src.datum == "gcj02":
+            gdf = gdf.set_crs("EPSG:4326")
+        else:
+            b = gdf.total_bounds if len(gdf) else np.array([np.nan] * 4)
+            guess, why = guess_crs_from_coordinates(b[[0, 2]], b[[1, 3]])
+            if guess is None or guess.is_geographic:
+                raise LayerError(
+                    f"layer '{src.kind}': {src.path.name} has no CRS ({why}). Add 'crs:' to the layer "
+                    "in the recipe, e.g. crs: EPSG:4490 for CGCS2000 longitude/latitude or EPSG:4545."
+                )
+            warnings.append(f"layer '{src.kind}': no CRS in {src.path.name}; {why}")
+            gdf = gdf.set_crs(guess)
+    if src.datum == "gcj02":
+        from .gcj02 import shift_geometries
+
+        wgs = gdf.to_crs("EPSG:4326")
+        wgs = wgs.set_geometry(shift_geometries(wgs.geometry, to="wgs84"))
+        gdf = wgs
+    gdf = gdf.to_crs(working_crs)
+    return gdf, warnings
+
+
+def derive_from_landuse(landuse: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Forest, water bodies and settlement polygons from 三调 DLBM codes."""
+    code = landuse["DLBM"].astype(str).str.strip()
+    out = {}
+    for kind, codes in (("forest", DLBM_FOREST), ("water_bodies", DLBM_WATER),
+                        ("settlements", DLBM_SETTLEMENT)):
+        part = landuse[code.str[:4].isin(codes)].copy()
+        if kind == "settlements" and len(part):
+            if "name" not in part:
+                part["name"] = [f"图斑{fid}" for fid in part.index]
+        out[kind] = part
+    return out

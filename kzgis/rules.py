@@ -1,0 +1,82 @@
+"""Named planning rules and assumptions, each with its source and confidence.
+
+Confidence codes follow the domain brief: ``V1`` clause text seen, ``V2`` number seen on a
+secondary page, ``M`` from memory, ``A`` an assumption of ours. Every default an analysis uses
+comes from here, so reports can list the rules and assumptions in force, and every value is
+overridable in a recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    value: float
+    unit: str
+    source: str
+    confidence: str
+    text_zh: str
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.confidence == "A"
+
+    def cite(self) -> str:
+        return f"{self.text_zh}：{self.value:g} {self.unit}（{self.source}）"
+
+
+_RULES = [
+    Rule("truck_road_width_m", 4.0, "m", "GB 50016-2014 7.1.8; GB 50039-2010 ch.3", "V2", "消防车道净宽"),
+    Rule("truck_road_clear_height_m", 4.0, "m", "GB 50016-2014 7.1.8", "V2", "消防车道净空高度"),
+    Rule("truck_grade_preferred_pct", 8.0, "%", "GB 50016-2014 7.1.8", "V2", "消防车道坡度（宜）"),
+    Rule("truck_grade_max_pct", 10.0, "%", "GB 55037-2022 3.4.5", "M", "消防车道坡度（应）"),
+    Rule("dead_end_turnaround_m", 40.0, "m", "GB 55037-2022 3.4.5", "M", "尽头式消防车道需设回车场的长度"),
+    Rule("turnaround_side_m", 12.0, "m", "GB 50016-2014 7.1.9", "V2", "回车场边长"),
+    Rule("truck_road_spacing_m", 160.0, "m", "GB 50016-2014 7.1.1; GB 50039", "V2", "建成区消防车道间距"),
+    Rule("small_truck_width_m", 3.0, "m", "assumption (vehicle ~2.0-2.2 m wide); no national rule", "A",
+         "小型消防车通行道路宽度"),
+    Rule("motorcycle_width_m", 1.5, "m", "assumption; no national rule", "A", "消防摩托车通行道路宽度"),
+    Rule("hydrant_radius_m", 150.0, "m", "GB 50974-2014 7.2.5", "V2", "室外消火栓保护半径"),
+    Rule("hydrant_spacing_m", 120.0, "m", "GB 50974-2014 7.2.5", "V2", "室外消火栓间距"),
+    Rule("pool_intake_radius_m", 150.0, "m", "GB 50974-2014 6.1.5", "M", "消防水池取水口保护半径"),
+    Rule("natural_intake_radius_m", 150.0, "m", "assumption, as hydrants", "A", "天然水源取水点保护半径"),
+    Rule("suction_lift_max_m", 6.0, "m", "GB 50974-2014 4.3.7, 4.4.5", "V1", "消防车最大吸水高度"),
+    Rule("pool_volume_min_m3", 100.0, "m3", "GB 50974-2014 4.3.4", "V2", "消防水池最小有效容积"),
+    Rule("pool_volume_hydrant_only_m3", 50.0, "m3", "GB 50974-2014 4.3.4", "V2", "仅设消火栓时消防水池最小容积"),
+    Rule("old_town_main_diameter_mm", 100.0, "mm", "开州府办发〔2023〕47号 task 7", "V1", "温泉古镇消防给水管网管径"),
+    Rule("old_town_pool_volume_m3", 500.0, "m3", "开州府办发〔2023〕47号 task 7", "V1", "温泉古镇消防水池容积"),
+    Rule("turnout_min", 1.0, "min", "GB 51080-2015 4.1.3; 建标152-2017", "V1", "出动时间"),
+    Rule("urban_response_min", 5.0, "min", "GB 51080-2015 4.1.3", "V1", "城市消防站接警到达辖区边缘时间"),
+    Rule("truck_speed_urban_kmh", 30.0, "km/h", "建标152-2017 commentary", "M", "城区消防车行驶速度"),
+    Rule("homes_to_forest_m", 300.0, "m", "GB 50039-2010 ch.3", "V2", "村庄与林区边缘距离（宜）"),
+    Rule("forest_prevention_zone_m", 100.0, "m", "开州区2023年森林防火禁火令", "V1", "森林防火区外延距离"),
+    Rule("barrier_urban_m", 200.0, "m", "开州府办发〔2023〕47号 task 8", "V1", "面向城区林火阻隔带宽度（林缘向内）"),
+    Rule("barrier_town_m", 100.0, "m", "开州府办发〔2023〕47号 task 8", "V1", "其余乡镇林火阻隔带宽度（林缘向内）"),
+    Rule("helipad_slope_max_deg", 5.0, "deg", "Zhou 2018 《森林防火》", "V2", "直升机停机坪坡度"),
+    Rule("helipad_side_m", 50.0, "m", "Zhou 2018 《森林防火》 (earth pad)", "V2", "土质停机坪边长"),
+    Rule("helipad_clear_ring_m", 30.0, "m", "Zhou 2018 《森林防火》", "V2", "停机坪净空带宽度"),
+    Rule("bucket_depth_min_m", 2.5, "m", "Chongqing news 2022", "V2", "吊桶取水水深"),
+    Rule("heli_cruise_kmh", 160.0, "km/h", "news reports", "V2", "吊桶直升机巡航速度"),
+    Rule("dip_area_min_m2", 2000.0, "m2", "assumption; no national rule", "A", "吊桶取水水面面积"),
+    Rule("dip_clear_diameter_m", 30.0, "m", "assumption; no national rule", "A", "吊桶取水净水面直径"),
+    Rule("dip_radius_km", 10.0, "km", "assumption; no national rule", "A", "取水点服务半径"),
+    Rule("checkpoint_group_m", 200.0, "m", "assumption; no national rule", "A", "检查站合并距离"),
+]
+
+RULES: dict[str, Rule] = {r.key: r for r in _RULES}
+
+
+def rule(key: str) -> Rule:
+    return RULES[key]
+
+
+def value(key: str) -> float:
+    """The default value of a rule, e.g. ``value("hydrant_radius_m") == 150.0``."""
+    return RULES[key].value
+
+
+# Chongqing forest fire season (重庆市森林防火条例, V1): 1 Jan - 10 May and 10 Jul - 10 Oct.
+FIRE_SEASON = (("01-01", "05-10"), ("07-10", "10-10"))
