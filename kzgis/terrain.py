@@ -76,14 +76,14 @@ class DEM:
     @property
     def bounds(self):
         h, w = self.z.shape
-        x0, y0 = self.transform * (0, 0)
-        x1, y1 = self.transform * (w, h)
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (w, h)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     def rowcol(self, x, y):
         """Fractional (row, col) of cell centres for coordinates x, y."""
         inv = ~self.transform
-        col, row = inv * (np.asarray(x, float), np.asarray(y, float))
+        col, row = inv @ (np.asarray(x, float), np.asarray(y, float))
         return row - 0.5, col - 0.5
 
     # -- sampling --------------------------------------------------------------------------------

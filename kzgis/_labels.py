@@ -1,0 +1,34 @@
+"""Chinese labels for result columns and layer names (tables, maps, report share them)."""
+
+from __future__ import annotations
+
+COLUMNS_ZH = {
+    "name": "名称", "town": "乡镇（街道）", "population": "人口", "kind": "类型", "status": "状态",
+    "station": "消防队站", "station_2": "第二到场队站", "time_min": "到场时间（分钟）",
+    "time_min_2": "第二到场时间（分钟）", "vehicle_class": "车型等级", "best_vehicle": "可达最优车型",
+    "width_m": "宽度（米）", "width_source": "宽度来源", "grade_max_pct": "最大纵坡（%）",
+    "grade_mean_pct": "平均纵坡（%）", "length_m": "长度（米）", "road_class": "道路等级",
+    "time_min_standard": "标准消防车到场时间（分钟）", "time_min_small": "小型消防车到场时间（分钟）",
+    "time_min_motorcycle": "消防摩托车到场时间（分钟）", "bottleneck_width_m": "瓶颈路段宽度（米）",
+    "bottleneck_edge": "瓶颈路段编号", "rank": "序号", "settlements_unlocked": "受益居民点数",
+    "population_unlocked": "受益人口", "break_min": "时间圈（分钟）", "ring": "圈层",
+    "radius_m": "半径（米）", "network_share": "路网实际可达比例", "source_kind": "水源类型",
+    "source_id": "水源编号", "usable": "是否可用", "reason": "原因", "covered": "是否覆盖",
+    "nearest_source": "最近水源", "distance_m": "距离（米）", "new_settlements": "新增覆盖居民点",
+    "new_road_m": "新增覆盖道路（米）", "area": "区域", "rule": "规则", "required": "要求值",
+    "found": "现状值", "passed": "是否满足", "facing": "面向居民点", "area_m2": "面积（平方米）",
+    "slope_mean_deg": "平均坡度（度）", "barrier_type": "阻隔类型", "forest_block": "林区编号",
+    "settlements_behind": "后方居民点数", "population_behind": "后方人口", "lon": "经度（WGS84）",
+    "lat": "纬度（WGS84）", "block_id": "林区编号", "entries": "入口数", "cut_size": "必经道口数",
+    "unit": "单元", "clear_diameter_m": "净水面直径（米）", "depth_m": "水深（米）",
+    "approach_dirs": "可进近方向数", "forest_km2_in_radius": "服务半径内林地（平方公里）",
+    "round_trip_min": "往返时间（分钟）", "selected": "是否选定", "slope_max_deg": "最大坡度（度）",
+    "road_m": "距道路（米）", "nearest_dip_site_km": "距取水点（公里）", "source": "数据来源",
+    "volume_m3": "容积（立方米）", "diameter_mm": "管径（毫米）", "lift_m": "吸水高度（米）",
+    "settlements": "居民点数", "share": "比例", "scenario": "情景",
+}
+
+
+def header_zh(column: str) -> str:
+    """``"time_min" -> "到场时间（分钟）"``; unknown columns are returned unchanged."""
+    return COLUMNS_ZH.get(str(column), str(column))

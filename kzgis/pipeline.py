@@ -1,0 +1,324 @@
+"""Run a recipe end to end: load layers, run analyses in dependency order, write outputs atomically.
+
+Outputs are written into a temporary folder beside the target and moved into place only when
+everything succeeded, so a failed or interrupted run never leaves a half-written result next to a
+good one: the previous output folder stays untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from . import analysis as _analysis
+from . import params as _params
+from ._errors import AnalysisError, KzgisError, RecipeError, suggest
+from .load import load_layers
+from .recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    results: dict
+    summary: dict
+    ran: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)
+
+
+def _missing_layers(spec: _analysis.Analysis, layers) -> list[str]:
+    missing = [k for k in spec.needs if not layers.has(k)]
+    for group in spec.needs_any:
+        if not any(layers.has(k) for k in group):
+            missing.append(" or ".join(group))
+    return missing
+
+
+def _limit_towns(layers, towns):
+    """Keep only the settlements of the given townships (the network and stations stay whole)."""
+    known = set()
+    if layers.has("boundary"):
+        known = set(layers["boundary"]["town"].dropna())
+    elif layers.has("settlements") and "town" in layers["settlements"]:
+        known = set(layers["settlements"]["town"].dropna())
+    for t in towns:
+        if known and t not in known:
+            raise RecipeError(f"--towns: unknown township '{t}'{suggest(t, known)}")
+    if layers.has("settlements") and "town" in layers["settlements"]:
+        s = layers["settlements"]
+        layers["settlements"] = s[s["town"].isin(towns)]
+
+
+def _jsonable(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, Path):
+        return str(v)
+    if isinstance(v, (tuple, set)):
+        return list(v)
+    return str(v)
+
+
+def write_gpkg(results: dict, path: Path, crs) -> list[str]:
+    """Write every result frame as a named layer (tables without geometry as attribute tables)."""
+    import pyogrio
+
+    written = []
+    for name, frame in results.items():
+        if frame is None:
+            continue
+        if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+            out = frame if frame.crs is not None else frame.set_crs(crs)
+            out = out.reset_index(drop=not _named_index(out))
+            out = _clean_columns(out)
+            if len(out) == 0:
+                pyogrio.write_dataframe(out, path, layer=name, promote_to_multi=True)
+            else:
+                pyogrio.write_dataframe(out, path, layer=name, promote_to_multi=True)
+        else:
+            df = pd.DataFrame(frame)
+            df = _clean_columns(df.reset_index(drop=not _named_index(df)))
+            pyogrio.write_dataframe(df, path, layer=name)
+        written.append(name)
+    return written
+
+
+def _named_index(df) -> bool:
+    return df.index.name is not None and df.index.name not in df.columns
+
+
+def _clean_columns(df):
+    """GeoPackage cannot store Python objects: lists/dicts become JSON text, bools stay ints."""
+    df = df.copy()
+    for col in df.columns:
+        if col == getattr(df, "_geometry_column_name", None):
+            continue
+        if df[col].dtype == object:
+            sample = df[col].dropna().head(20)
+            if any(isinstance(v, (list, dict, tuple, set)) for v in sample):
+                df[col] = df[col].map(lambda v: json.dumps(_listify(v), ensure_ascii=False)
+                                      if v is not None and not (isinstance(v, float) and np.isnan(v)) else None)
+    return df
+
+
+def _listify(v):
+    if isinstance(v, (set, tuple)):
+        return list(v)
+    return v
+
+
+def write_tables(results: dict, path: Path) -> list[str]:
+    """One sheet per result table (attribute columns; geometry dropped), Chinese headers."""
+    from ._labels import header_zh
+
+    written = []
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        for name, frame in results.items():
+            if frame is None:
+                continue
+            df = pd.DataFrame(frame)
+            if isinstance(frame, gpd.GeoDataFrame):
+                df = df.drop(columns=[frame.geometry.name], errors="ignore")
+            df = _clean_columns(df.reset_index(drop=not _named_index(df)))
+            df = df.rename(columns={c: header_zh(c) for c in df.columns})
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+            written.append(name)
+        if not written:
+            pd.DataFrame({"说明": ["没有分析结果"]}).to_excel(xw, sheet_name="summary", index=False)
+    return written
+
+
+def _counts(frame) -> int:
+    return int(len(frame)) if frame is not None else 0
+
+
+def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = True,
+        only: list[str] | None = None) -> RunResult:
+    """Run every analysis the recipe names and write all outputs.
+
+    Parameters
+    ----------
+    recipe : Recipe
+    out_dir : output folder (default: the recipe's ``outputs.dir``)
+    towns : limit the job to these townships (names as in the boundary layer)
+    quiet : no progress bar
+    only : run only these analyses of the recipe
+    """
+    out_dir = Path(out_dir or recipe.outputs.dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    handler = logging.FileHandler(tmp / "kzgis.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("kzgis")
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(min(old_level or logging.INFO, logging.INFO))
+    try:
+        result = _run(recipe, tmp, out_dir, towns, quiet, only)
+    except BaseException:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(old_level)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    root.removeHandler(handler)
+    handler.close()
+    root.setLevel(old_level)
+    _swap_into_place(tmp, out_dir)
+    result.out_dir = out_dir
+    return result
+
+
+def _swap_into_place(tmp: Path, out_dir: Path):
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{int(time.time())}")
+        out_dir.rename(old)
+    try:
+        tmp.rename(out_dir)
+    except BaseException:
+        if old is not None:
+            old.rename(out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunResult:
+    from tqdm import tqdm
+
+    timings = {}
+    t0 = time.perf_counter()
+    towns = tuple(towns) if towns else recipe.towns
+    registry = _analysis.load_all()
+    names = [n for n in recipe.analyses if only is None or n in only]
+    if only:
+        for n in only:
+            if n not in recipe.analyses:
+                raise RecipeError(f"--only: analysis '{n}' is not in the recipe{suggest(n, recipe.analyses)}")
+    ordered = _analysis.order(names)
+    show = not quiet and sys.stderr.isatty()
+    steps = ["layers"] + ordered + ["outputs"]
+    bar = tqdm(total=len(steps), disable=not show, unit="step", desc="kzgis")
+
+    bar.set_postfix_str("loading layers")
+    layers = load_layers(recipe.layers, recipe.crs)
+    if towns:
+        _limit_towns(layers, towns)
+    timings["layers"] = round(time.perf_counter() - t0, 3)
+    bar.update(1)
+
+    ctx = _analysis.Context(layers=layers, network_params=recipe.network, towns=towns)
+    for p in layers.problems:
+        if p.severity == "warning":
+            ctx.warnings.append(str(p))
+    results: dict = {}
+    ran, skipped, counts, params_used = [], {}, {}, {}
+    for name in ordered:
+        spec = registry[name]
+        bar.set_postfix_str(name)
+        missing = _missing_layers(spec, layers)
+        if missing:
+            msg = (f"analysis '{name}' ({spec.title_zh}) skipped: the recipe has no "
+                   f"{', '.join(missing)} layer")
+            log.warning(msg)
+            skipped[name] = msg
+            ctx.warnings.append(msg)
+            bar.update(1)
+            continue
+        params = recipe.analyses[name]
+        params_used[name] = _params.describe(params, recipe.analyses_given.get(name))
+        t1 = time.perf_counter()
+        log.info("running %s", name)
+        try:
+            out = spec.func(ctx, params) or {}
+        except KzgisError as exc:
+            raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {exc}") from exc
+        except Exception as exc:
+            tb = traceback.format_exc(limit=-3)
+            raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {type(exc).__name__}: {exc}\n{tb}") from exc
+        timings[name] = round(time.perf_counter() - t1, 3)
+        for key, frame in out.items():
+            if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and frame.geometry.name in frame:
+                frame = frame.set_crs(layers.crs)
+            results[key] = frame
+            counts[key] = _counts(frame)
+        ctx.results.update(out)
+        ran.append(name)
+        bar.update(1)
+
+    bar.set_postfix_str("writing outputs")
+    t2 = time.perf_counter()
+    outputs = {}
+    if results:
+        outputs["results.gpkg"] = write_gpkg(results, tmp / "results.gpkg", layers.crs)
+    if recipe.outputs.tables:
+        outputs["tables.xlsx"] = write_tables({k: v for k, v in results.items()}, tmp / "tables.xlsx")
+    if recipe.outputs.maps:
+        try:
+            from . import maps as _maps
+        except ImportError:  # maps not installed in this build
+            _maps = None
+        if _maps is not None and hasattr(_maps, "write_maps"):
+            opts = _maps.MapOptions.from_mapping(recipe.outputs.maps)
+            t3 = time.perf_counter()
+            paths = _maps.write_maps(layers, results, tmp / "maps", opts, title=recipe.title, towns=towns)
+            timings["maps"] = round(time.perf_counter() - t3, 3)
+            outputs["maps"] = [str(Path(p).relative_to(tmp)) for p in paths]
+    if recipe.outputs.report:
+        try:
+            from . import report as _report
+        except ImportError:
+            _report = None
+        if _report is not None and hasattr(_report, "write_report"):
+            t3 = time.perf_counter()
+            paths = _report.write_report(ctx, results, tmp / "report", recipe, towns=towns,
+                                         options=recipe.outputs.report)
+            timings["report"] = round(time.perf_counter() - t3, 3)
+            outputs["report"] = [str(Path(p).relative_to(tmp)) for p in paths]
+    timings["outputs"] = round(time.perf_counter() - t2, 3)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    bar.update(1)
+    bar.close()
+
+    summary = {
+        "kzgis_version": __version__,
+        "recipe": str(recipe.path) if recipe.path else None,
+        "name": recipe.name,
+        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "crs": layers.crs.to_string(),
+        "towns": list(towns) if towns else None,
+        "layers": {k: (int(len(v)) if k != "dem" else {"shape": list(v.shape), "cell_m": v.cell_m})
+                   for k, v in layers.items()},
+        "ran": ran,
+        "skipped": skipped,
+        "parameters": params_used,
+        "network_parameters": _params.describe(recipe.network, recipe.network_given),
+        "counts": counts,
+        "outputs": outputs,
+        "warnings": ctx.warnings,
+        "timings_s": timings,
+    }
+    (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_jsonable),
+                                      encoding="utf-8")
+    return RunResult(out_dir=out_dir, results=results, summary=summary, ran=ran, skipped=skipped)
