@@ -63,6 +63,14 @@ _RULES = [
     Rule("dip_area_min_m2", 2000.0, "m2", "assumption; no national rule", "A", "吊桶取水水面面积"),
     Rule("dip_clear_diameter_m", 30.0, "m", "assumption; no national rule", "A", "吊桶取水净水面直径"),
     Rule("dip_radius_km", 10.0, "km", "assumption; no national rule", "A", "取水点服务半径"),
+    Rule("dip_approach_slope_deg", 15.0, "deg", "assumption; no national rule", "A", "吊桶取水进近地形仰角上限"),
+    Rule("dip_approach_dist_m", 500.0, "m", "assumption; no national rule", "A", "吊桶取水进近地形检查距离"),
+    Rule("dip_power_line_m", 100.0, "m", "assumption (Zhou 2018: no power lines near approach paths)", "A",
+         "取水水面与电力线最小距离"),
+    Rule("heli_dip_drop_min", 3.0, "min", "assumption; no published figure", "A", "吊桶取水与投水耗时"),
+    Rule("helipad_road_m", 500.0, "m", "assumption; no national rule", "A", "停机坪与道路最大距离"),
+    Rule("helipad_settlement_point_m", 100.0, "m", "assumption: radius of houses around a settlement point",
+         "A", "居民点（点状）障碍半径"),
     Rule("checkpoint_group_m", 200.0, "m", "assumption; no national rule", "A", "检查站合并距离"),
 ]
 
