@@ -1,10 +1,988 @@
-"""Road network engine (placeholder: being written for issue 3)."""
+"""Road network engine: a routable network of the ``roads`` layer by fire-vehicle class.
+
+Build it once per run (:meth:`RoadNetwork.from_layers` / :meth:`RoadNetwork.from_roads`) and use it
+from every analysis that needs travel on roads (access, response, water, checkpoints):
+
+- **Noding**: lines are split at their ends and at every vertex they share with another line
+  (or repeat). Lines that cross without a shared vertex are not connected: bridges and
+  overpasses stay separate, as in the survey data.
+- **Per edge**: length (m, working CRS, which must be projected), width with where it came from
+  (``width_source``: ``surveyed`` / ``tag`` / ``class default``), canonical road class, one-way
+  flag, DEM grade max/mean (%), the best vehicle class allowed, and travel time for each class.
+- **Vehicle classes** (:data:`VEHICLE_CLASSES`, best first): ``standard`` fire truck (width >=
+  4.0 m GB 50016 7.1.8, grade <= 10 % GB 55037 3.4.5, 8-10 % flagged), ``small`` fire truck (width
+  >= 3.0 m, grade <= 15 %: assumptions) and ``motorcycle`` (width >= 1.5 m, grade <= 20 %:
+  assumptions). ``none`` where no class may pass.
+- **Snapping** to the nearest point on an allowed edge (not the nearest node), keeping the snap
+  distance; points farther than ``snap_max_m`` are reported (``ok`` False), never snapped.
+- **Shortest paths** with :mod:`scipy.sparse.csgraph` on the directed graph of each class
+  (one-way edges respected). Sources part-way along an edge become virtual nodes joined to the
+  ends of their edge by the exact partial costs, so costs are exact from the snapped point.
+- **Reached pieces**: the parts of edges within a budget, the last edge cut exactly where the
+  budget runs out; edges reached from both ends and the sources' own edges handled.
+
+Speeds and default widths are assumptions (confidence A in DOMAIN.md terms), documented in
+:data:`DEFAULT_SPEED_KMH`, :data:`DEFAULT_WIDTH_M` and :class:`NetworkParams`, all overridable in
+the recipe's ``network:`` section.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import re
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, dijkstra
+
+from . import rules
+from ._errors import NetworkError, RecipeError, suggest
+from ._net_geom import node_lines, substrings
+from .crs import as_crs, require_projected
+
+log = logging.getLogger(__name__)
+
+#: Fire-vehicle classes, best first. ``"none"`` marks roads and places no class can use.
+VEHICLE_CLASSES = ("standard", "small", "motorcycle")
+NONE = "none"
+
+# ---------------------------------------------------------------------------------------------
+# road classes
+
+#: Canonical road classes: Chinese highway administrative classes plus urban streets, foot paths
+#: and steps. Every raw class (Chinese or OSM ``highway``) is mapped onto one of these.
+ROAD_CLASSES = ("国道", "省道", "县道", "乡道", "村道", "机耕道", "城市道路", "步道", "台阶", "未知")
+UNKNOWN_CLASS = "未知"
+
+#: Default carriageway width by class where neither a surveyed width nor an OSM tag is given.
+#: Assumption (A): national/provincial roads two-lane Class II-III highways; county roads
+#: two-lane Class IV; township roads narrow two-lane; village roads the common 3.5 m single-lane
+#: pavement of rural road programmes; farm tracks 2.5 m; foot paths 1.5 m.
+DEFAULT_WIDTH_M = {"国道": 9.0, "省道": 8.0, "县道": 6.5, "乡道": 4.5, "村道": 3.5, "机耕道": 2.5,
+                   "城市道路": 7.0, "步道": 1.5, "台阶": 1.0, "未知": 3.5}
+
+#: Standard fire-truck speed (km/h) by class on a wide, level road. Assumption (A), within the
+#: 20-40 km/h DOMAIN.md gives for rural and mountain roads; urban streets use the 30 km/h of
+#: 建标152-2017 (rule ``truck_speed_urban_kmh``).
+DEFAULT_SPEED_KMH = {"国道": 40.0, "省道": 40.0, "县道": 35.0, "乡道": 30.0, "村道": 25.0, "机耕道": 15.0,
+                     "城市道路": rules.value("truck_speed_urban_kmh"), "步道": 10.0, "台阶": 5.0, "未知": 20.0}
+
+#: Speed multiplier per vehicle class (A: same speeds for all classes unless the recipe says so).
+DEFAULT_VEHICLE_SPEED_FACTOR = {"standard": 1.0, "small": 1.0, "motorcycle": 1.0}
+
+#: OSM ``highway`` values mapped onto the canonical classes (A: trunk ~ 国道, primary ~ 省道,
+#: secondary ~ 县道, tertiary ~ 乡道, minor roads ~ 村道, track ~ 机耕道).
+OSM_HIGHWAY_CLASS = {
+    "motorway": "国道", "motorway_link": "国道", "trunk": "国道", "trunk_link": "国道",
+    "primary": "省道", "primary_link": "省道", "secondary": "县道", "secondary_link": "县道",
+    "tertiary": "乡道", "tertiary_link": "乡道", "unclassified": "村道", "residential": "村道",
+    "living_street": "村道", "service": "村道", "road": "未知", "track": "机耕道",
+    "path": "步道", "footway": "步道", "cycleway": "步道", "pedestrian": "步道", "bridleway": "步道",
+    "steps": "台阶",
+}
+
+#: Chinese spellings seen in survey data, mapped onto the canonical classes.
+CHINESE_CLASS_ALIASES = {
+    "高速公路": "国道", "高速": "国道", "国道公路": "国道", "省道公路": "省道", "县道公路": "县道",
+    "县乡道": "县道", "专用公路": "县道", "乡道公路": "乡道", "乡村道路": "村道", "村道公路": "村道",
+    "农村公路": "村道", "村级道路": "村道", "通村公路": "村道", "机耕路": "机耕道", "生产路": "机耕道",
+    "田间道": "机耕道", "快速路": "城市道路", "主干路": "城市道路", "次干路": "城市道路",
+    "支路": "城市道路", "城市主干路": "城市道路", "城市次干路": "城市道路", "城市支路": "城市道路",
+    "街道": "城市道路", "人行道": "步道", "步行道": "步道", "便道": "步道", "小路": "步道",
+    "梯步": "台阶", "石梯": "台阶",
+    "G": "国道", "S": "省道", "X": "县道", "Y": "乡道", "C": "村道",
+}
+
+_TRUE = {"1", "true", "yes", "y", "t", "是", "单行", "单向"}
+
+
+def _rule(key: str) -> float:
+    return rules.value(key)
 
 
 @dataclass(frozen=True)
 class NetworkParams:
+    """The recipe's ``network:`` section. Every default is a rule or a documented assumption.
+
+    Dict parameters (``speed_kmh``, ``default_width_m``, ``vehicle_speed_factor``,
+    ``class_aliases``) are merged onto the defaults: a recipe only lists what it changes.
+    """
+
+    #: farther than this from any usable road, a point is reported, not snapped (m)
     snap_max_m: float = 500.0
+    #: vertices closer than this (grid rounding) are the same node (m; A)
+    node_tolerance_m: float = 0.01
+    standard_width_m: float = field(default_factory=lambda: _rule("truck_road_width_m"))
+    standard_grade_max_pct: float = field(default_factory=lambda: _rule("truck_grade_max_pct"))
+    #: standard-truck edges steeper than this (but within the max) are flagged ``grade_warning``
+    standard_grade_preferred_pct: float = field(default_factory=lambda: _rule("truck_grade_preferred_pct"))
+    small_width_m: float = field(default_factory=lambda: _rule("small_truck_width_m"))
+    small_grade_max_pct: float = field(default_factory=lambda: _rule("small_truck_grade_max_pct"))
+    motorcycle_width_m: float = field(default_factory=lambda: _rule("motorcycle_width_m"))
+    motorcycle_grade_max_pct: float = field(default_factory=lambda: _rule("motorcycle_grade_max_pct"))
+    #: which DEM grade the limits apply to: "max" (steepest run of >= 2 DEM cells) or "mean"
+    grade_measure: str = "max"
+    #: standard-truck speed by canonical road class (km/h; A), merged onto DEFAULT_SPEED_KMH
+    speed_kmh: dict[str, float] = field(default_factory=dict)
+    #: speed multiplier per vehicle class (A), merged onto DEFAULT_VEHICLE_SPEED_FACTOR
+    vehicle_speed_factor: dict[str, float] = field(default_factory=dict)
+    #: width by canonical class where none is surveyed or tagged (m; A), merged onto DEFAULT_WIDTH_M
+    default_width_m: dict[str, float] = field(default_factory=dict)
+    #: extra raw class -> canonical class mappings (merged onto the OSM and Chinese defaults)
+    class_aliases: dict[str, str] = field(default_factory=dict)
+    #: width of one lane when only the OSM ``lanes`` tag is known (m; A)
+    lane_width_m: float = 3.0
+    #: a road narrower than the class minimum + this margin slows the class down (m; A)
+    narrow_margin_m: float = 1.0
+    #: speed factor on such narrow roads (A)
+    narrow_speed_factor: float = 0.7
+    #: above this mean grade speeds fall: speed / (1 + steep_slowdown_per_pct * (grade - this)) (%; A)
+    steep_from_pct: float = 3.0
+    steep_slowdown_per_pct: float = 0.05
+    #: speeds never fall below this (km/h; A)
+    min_speed_kmh: float = 5.0
+    #: canonical classes no vehicle may use, whatever their width
+    barred_classes: tuple[str, ...] = ("台阶",)
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        for name, defaults, keys in (
+            ("speed_kmh", DEFAULT_SPEED_KMH, ROAD_CLASSES),
+            ("default_width_m", DEFAULT_WIDTH_M, ROAD_CLASSES),
+            ("vehicle_speed_factor", DEFAULT_VEHICLE_SPEED_FACTOR, VEHICLE_CLASSES),
+        ):
+            given = dict(getattr(self, name) or {})
+            for k, v in given.items():
+                if k not in keys:
+                    raise RecipeError(f"network.{name}: unknown key '{k}'{suggest(str(k), keys)}")
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                    raise RecipeError(f"network.{name}.{k}: expected a positive number, got {v!r}")
+            set_(self, name, {**defaults, **{k: float(v) for k, v in given.items()}})
+        aliases = dict(self.class_aliases or {})
+        for k, v in aliases.items():
+            if v not in ROAD_CLASSES:
+                raise RecipeError(f"network.class_aliases.{k}: '{v}' is not a road class{suggest(str(v), ROAD_CLASSES)}")
+        set_(self, "class_aliases", aliases)
+        for k in self.barred_classes:
+            if k not in ROAD_CLASSES:
+                raise RecipeError(f"network.barred_classes: '{k}' is not a road class{suggest(str(k), ROAD_CLASSES)}")
+        set_(self, "barred_classes", tuple(self.barred_classes))
+        if self.grade_measure not in ("max", "mean"):
+            raise RecipeError(f"network.grade_measure: expected 'max' or 'mean', got {self.grade_measure!r}")
+        for name in ("snap_max_m", "standard_width_m", "small_width_m", "motorcycle_width_m", "lane_width_m",
+                     "min_speed_kmh", "narrow_speed_factor"):
+            if not getattr(self, name) > 0:
+                raise RecipeError(f"network.{name}: must be positive, got {getattr(self, name)!r}")
+
+    __hash__ = object.__hash__
+
+    # -- per-class lookups ----------------------------------------------------------------------
+    def width_min(self, vehicle_class: str) -> float:
+        return getattr(self, f"{_check_class(vehicle_class)}_width_m")
+
+    def grade_max(self, vehicle_class: str) -> float:
+        return getattr(self, f"{_check_class(vehicle_class)}_grade_max_pct")
+
+    def canonical_class(self, raw) -> np.ndarray:
+        """Canonical road class for each raw value (Chinese or OSM ``highway``); unknown -> 未知."""
+        table = {**OSM_HIGHWAY_CLASS, **CHINESE_CLASS_ALIASES, **{c: c for c in ROAD_CLASSES},
+                 **self.class_aliases}
+        s = pd.Series(raw, dtype=object).map(lambda v: v[0] if isinstance(v, list) and v else v)
+        s = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+        out = s.map(table)
+        # "县道X123" or "X123" style values: try the leading Chinese class word / route letter
+        miss = out.isna() & s.notna()
+        if miss.any():
+            def guess(v):
+                for c in ("国道", "省道", "县道", "乡道", "村道", "机耕道"):
+                    if c in v:
+                        return c
+                m = re.match(r"^([GSXYC])\d", v)
+                return table.get(m.group(1)) if m else None
+
+            out[miss] = s[miss].map(guess)
+        return out.fillna(UNKNOWN_CLASS).to_numpy(dtype=object)
+
+    def assumptions(self) -> list[dict]:
+        """The assumption-grade defaults in force (for reports): key, value, unit, note."""
+        out = [
+            {"key": "small_grade_max_pct", "value": self.small_grade_max_pct, "unit": "%",
+             "note": "小型消防车最大坡度（假定）"},
+            {"key": "motorcycle_grade_max_pct", "value": self.motorcycle_grade_max_pct, "unit": "%",
+             "note": "消防摩托车最大坡度（假定）"},
+            {"key": "lane_width_m", "value": self.lane_width_m, "unit": "m", "note": "每车道宽度（仅有车道数时，假定）"},
+            {"key": "narrow_speed_factor", "value": self.narrow_speed_factor, "unit": "",
+             "note": f"路宽小于车型最小宽度+{self.narrow_margin_m:g} m 时减速系数（假定）"},
+            {"key": "steep_slowdown_per_pct", "value": self.steep_slowdown_per_pct, "unit": "1/%",
+             "note": f"平均坡度超过 {self.steep_from_pct:g}% 后每 1% 的减速（假定）"},
+        ]
+        for c in ROAD_CLASSES:
+            out.append({"key": f"speed_kmh.{c}", "value": self.speed_kmh[c], "unit": "km/h",
+                        "note": f"{c}标准消防车车速（假定）"})
+            out.append({"key": f"default_width_m.{c}", "value": self.default_width_m[c], "unit": "m",
+                        "note": f"{c}缺省路宽（无实测、无标签时，假定）"})
+        return out
+
+
+def _check_class(vehicle_class) -> str:
+    if vehicle_class not in VEHICLE_CLASSES:
+        raise NetworkError(f"unknown vehicle class {vehicle_class!r}{suggest(str(vehicle_class), VEHICLE_CLASSES)}")
+    return vehicle_class
+
+
+# ---------------------------------------------------------------------------------------------
+# attribute parsing
+
+
+def _parse_width_tag(values) -> np.ndarray:
+    """OSM ``width`` tag values ("5", "3.5 m", "12'", "4;5") -> metres (NaN when unreadable)."""
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, list):
+            v = v[0] if v else None
+            if v is None:
+                return np.nan
+        if isinstance(v, (int, float)):
+            return float(v) if v > 0 else np.nan
+        s = str(v).strip().lower().replace(",", ".")
+        m = re.match(r"^([0-9]*\.?[0-9]+)\s*(m|meters?|metres?|ft|feet|')?", s)
+        if not m:
+            return np.nan
+        x = float(m.group(1))
+        if m.group(2) in ("ft", "feet", "'"):
+            x *= 0.3048
+        return x if x > 0 else np.nan
+
+    return np.array([one(v) for v in values], dtype=float)
+
+
+def _parse_lanes(values) -> np.ndarray:
+    def one(v):
+        if isinstance(v, list):
+            v = v[0] if v else None
+        try:
+            x = float(str(v).split(";")[0])
+        except (TypeError, ValueError):
+            return np.nan
+        return x if x > 0 else np.nan
+
+    return np.array([one(v) for v in values], dtype=float)
+
+
+def _parse_oneway(values) -> tuple[np.ndarray, np.ndarray]:
+    """(oneway, reversed) booleans from bools or strings; OSM "-1" means one-way against the line."""
+    ow = np.zeros(len(values), dtype=bool)
+    rev = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            ow[i] = bool(v)
+            continue
+        s = str(v).strip().lower()
+        if s == "-1" and not isinstance(v, (int, np.integer)):
+            ow[i] = rev[i] = True
+        elif s in _TRUE:
+            ow[i] = True
+    return ow, rev
+
+
+# ---------------------------------------------------------------------------------------------
+# cost arrays that remember their sources
+
+
+class NodeCosts(np.ndarray):
+    """Cost per node (1-D: one row, e.g. the nearest of several sources; 2-D: one row per source).
+
+    A plain ndarray carrying ``sources``: the snapped sources the costs start from (a 2-D array's
+    row ``i`` belongs to ``sources.iloc[i]``; a 1-D array's entries come from all of them). It lets
+    :meth:`RoadNetwork.costs_to` and :meth:`RoadNetwork.reached_pieces` handle targets and pieces
+    on a source's own edge exactly without the caller passing the sources again.
+    """
+
+    def __new__(cls, arr, sources=None):
+        obj = np.asarray(arr).view(cls)
+        obj.sources = sources
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.sources = getattr(obj, "sources", None)
+
+    def __getitem__(self, key):
+        out = super().__getitem__(key)
+        if not isinstance(out, NodeCosts):
+            return out
+        src = self.sources
+        if self.ndim == 2 and src is not None:
+            if isinstance(key, (int, np.integer)) and out.ndim == 1:
+                out.sources = src.iloc[[int(key)]]
+                return out
+            if isinstance(key, (slice, list, np.ndarray)) and out.ndim == 2:
+                out.sources = src.iloc[key]
+                return out
+        if out.ndim == self.ndim and isinstance(key, slice) and key == slice(None):
+            return out
+        return out.view(np.ndarray)
+
+
+# ---------------------------------------------------------------------------------------------
+# the network
+
+
+class RoadNetwork:
+    """A routable road network by fire-vehicle class. Build with :meth:`from_roads` / :meth:`from_layers`.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS (projected)
+    nodes : GeoDataFrame, index 0..n-1, columns ``x, y, degree``
+    edges : GeoDataFrame, index 0..m-1, see the module docstring and DEVELOPING.md
+    params : NetworkParams
+    """
+
+    def __init__(self, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, params: NetworkParams, crs):
+        self.nodes = nodes
+        self.edges = edges
+        self.params = params
+        self.crs = as_crs(crs)
+        self._cache: dict = {}
+        self._u = edges["u"].to_numpy(np.int64)
+        self._v = edges["v"].to_numpy(np.int64)
+        self._len = edges["length_m"].to_numpy(float)
+        self._oneway = edges["oneway"].to_numpy(bool)
+        self._geoms = np.asarray(edges.geometry.values, dtype=object)
+
+    def __repr__(self):
+        counts = self.edges["vehicle_class"].value_counts().to_dict() if len(self.edges) else {}
+        return f"<RoadNetwork {len(self.nodes)} nodes, {len(self.edges)} edges, {counts}, {self.crs.to_string()}>"
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_layers(cls, layers, params: NetworkParams | None = None) -> "RoadNetwork":
+        """Build from ``layers["roads"]`` and, when loaded, ``layers["dem"]``."""
+        if not layers.has("roads"):
+            raise NetworkError("the road network needs a 'roads' layer: add one to the recipe's layers:")
+        return cls.from_roads(layers["roads"], dem=layers.get("dem"), params=params)
+
+    @classmethod
+    def from_roads(cls, roads: gpd.GeoDataFrame, dem=None, params: NetworkParams | None = None) -> "RoadNetwork":
+        """Build the network from road lines.
+
+        Parameters
+        ----------
+        roads : GeoDataFrame of LineString/MultiLineString in a projected CRS. Optional columns:
+            ``width_m`` (surveyed, m), ``road_class`` (Chinese or OSM class), ``highway``, ``width``
+            and ``lanes`` (OSM tags), ``name``, ``oneway`` (bool or yes/no/-1/是), ``turnaround``.
+        dem : :class:`kzgis.terrain.DEM` in the same CRS, for grades (optional).
+        params : :class:`NetworkParams`.
+        """
+        params = params or NetworkParams()
+        crs = require_projected(roads.crs, "the road network")
+        if dem is not None and as_crs(dem.crs) != crs:
+            raise NetworkError("the DEM and the roads are in different CRSs "
+                               f"({as_crs(dem.crs).to_string()} vs {crs.to_string()}); load both into the working CRS")
+        geom = roads.geometry
+        present = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
+        tid = shapely.get_type_id(geom.values)
+        bad = present & ~np.isin(tid, (1, 5))
+        if bad.any():
+            fids = ", ".join(str(f) for f in roads.index[bad][:10])
+            raise NetworkError(f"layer 'roads': features {fids} are not lines ({geom[bad].geom_type.iloc[0]}); "
+                               "the road network needs LineString or MultiLineString features")
+        roads = roads[present]
+        n_roads = len(roads)
+        cols = roads.columns
+
+        def col(name, default=None):
+            return roads[name].to_numpy(dtype=object) if name in cols else np.full(n_roads, default, dtype=object)
+
+        # attributes per road feature
+        raw_class = col("road_class")
+        if "highway" in cols:
+            no_cls = pd.isna(pd.Series(raw_class, dtype=object)).to_numpy()
+            raw_class = np.where(no_cls, col("highway"), raw_class)
+        road_class = params.canonical_class(raw_class)
+        surveyed = pd.to_numeric(pd.Series(col("width_m")), errors="coerce").to_numpy(float).copy()
+        surveyed[~(surveyed > 0)] = np.nan
+        tag_w = _parse_width_tag(col("width")) if "width" in cols else np.full(n_roads, np.nan)
+        lanes_w = _parse_lanes(col("lanes")) * params.lane_width_m if "lanes" in cols else np.full(n_roads, np.nan)
+        tag = np.where(np.isfinite(tag_w), tag_w, lanes_w)
+        class_w = np.array([params.default_width_m[c] for c in road_class], dtype=float)
+        width = np.where(np.isfinite(surveyed), surveyed, np.where(np.isfinite(tag), tag, class_w))
+        width_source = np.where(np.isfinite(surveyed), "surveyed",
+                                np.where(np.isfinite(tag), "tag", "class default")).astype(object)
+        oneway, reverse = _parse_oneway(col("oneway")) if "oneway" in cols else (
+            np.zeros(n_roads, bool), np.zeros(n_roads, bool))
+        names = col("name")
+        turn = col("turnaround")
+        turnaround = pd.Series(turn, dtype=object).map(
+            lambda v: False if v is None or (isinstance(v, float) and np.isnan(v)) else
+            (bool(v) if isinstance(v, (bool, np.bool_, int, np.integer, float)) else str(v).strip().lower() in _TRUE)
+        ).to_numpy(bool)
+
+        # explode multi-lines, reverse "-1" one-ways, node
+        parts, part_of = shapely.get_parts(geom.values[present], return_index=True)
+        parts = np.asarray(parts, dtype=object)
+        rev = reverse[part_of]
+        if rev.any():
+            parts[rev] = shapely.reverse(parts[rev])
+        net = node_lines(parts, params.node_tolerance_m)
+        r = part_of[net["line"]]  # road row of each edge
+        geoms = net["geoms"]
+        length = shapely.length(geoms)
+
+        if dem is not None and len(geoms):
+            gmax, gmean = dem.grades(geoms)
+        else:
+            gmax = np.full(len(geoms), np.nan)
+            gmean = np.full(len(geoms), np.nan)
+
+        e_class = road_class[r]
+        e_width = width[r]
+        e = pd.DataFrame({
+            "u": net["u"], "v": net["v"], "length_m": length, "width_m": e_width,
+            "width_source": width_source[r], "road_class": e_class, "name": names[r],
+            "oneway": oneway[r], "grade_max_pct": gmax, "grade_mean_pct": gmean,
+            "turnaround": turnaround[r], "road_fid": roads.index.to_numpy()[r],
+        })
+        allowed = cls._allowed_masks(params, e_width, e_class, gmax, gmean)
+        best = np.full(len(e), NONE, dtype=object)
+        for vc in VEHICLE_CLASSES[::-1]:
+            best[allowed[vc]] = vc
+        e["vehicle_class"] = best
+        g = gmax if params.grade_measure == "max" else gmean
+        e["grade_warning"] = allowed["standard"] & (np.nan_to_num(g) > params.standard_grade_preferred_pct)
+        for vc in VEHICLE_CLASSES:
+            e[f"time_min_{vc}"] = cls._times(params, vc, length, e_width, e_class, gmean, allowed[vc])
+        edges = gpd.GeoDataFrame(e, geometry=geoms, crs=crs)
+        node_xy = net["node_xy"]
+        deg = np.bincount(np.concatenate([net["u"], net["v"]]), minlength=len(node_xy))
+        nodes = gpd.GeoDataFrame({"x": node_xy[:, 0], "y": node_xy[:, 1], "degree": deg},
+                                 geometry=shapely.points(node_xy), crs=crs)
+        log.info("road network: %d nodes, %d edges from %d road features", len(nodes), len(edges), n_roads)
+        return cls(nodes, edges, params, crs)
+
+    @staticmethod
+    def _allowed_masks(params, width, road_class, gmax, gmean) -> dict[str, np.ndarray]:
+        g = gmax if params.grade_measure == "max" else gmean
+        barred = np.isin(road_class, params.barred_classes)
+        out = {}
+        for vc in VEHICLE_CLASSES:
+            ok_grade = ~(g > params.grade_max(vc))  # NaN (no DEM) passes
+            out[vc] = (width >= params.width_min(vc) - 1e-9) & ok_grade & ~barred
+        return out
+
+    @staticmethod
+    def _times(params, vc, length, width, road_class, gmean, allowed) -> np.ndarray:
+        speed = np.array([params.speed_kmh[c] for c in road_class], dtype=float) * params.vehicle_speed_factor[vc]
+        narrow = width < params.width_min(vc) + params.narrow_margin_m
+        speed = np.where(narrow, speed * params.narrow_speed_factor, speed)
+        over = np.clip(np.nan_to_num(gmean) - params.steep_from_pct, 0.0, None)
+        speed = speed / (1.0 + params.steep_slowdown_per_pct * over)
+        speed = np.maximum(speed, params.min_speed_kmh)
+        t = length / 1000.0 / speed * 60.0
+        return np.where(allowed, t, np.nan)
+
+    # -- weights and graphs ---------------------------------------------------------------------
+    def allowed(self, vehicle_class: str | None) -> np.ndarray:
+        """Boolean mask of the edges ``vehicle_class`` may use (None: any vehicle class)."""
+        vc = self.edges["vehicle_class"].to_numpy(object)
+        if vehicle_class is None:
+            return vc != NONE
+        _check_class(vehicle_class)
+        return np.isfinite(self.edges[f"time_min_{vehicle_class}"].to_numpy(float))
+
+    def edge_weights(self, vehicle_class: str | None, weight: str = "time_min") -> np.ndarray:
+        """Per-edge weight for a class (NaN where the class may not pass)."""
+        if weight in ("time_min", "time"):
+            if vehicle_class is None:
+                raise NetworkError("weight 'time_min' needs a vehicle class (travel times differ by class)")
+            w = self.edges[f"time_min_{_check_class(vehicle_class)}"].to_numpy(float)
+        elif weight.startswith("time_min_"):
+            w = self.edges[weight].to_numpy(float).copy()
+            w[~self.allowed(vehicle_class)] = np.nan
+        elif weight in ("length_m", "length"):
+            w = np.where(self.allowed(vehicle_class), self._len, np.nan)
+        else:
+            raise NetworkError(f"unknown weight {weight!r} (use 'time_min' or 'length_m')")
+        return w
+
+    @staticmethod
+    def _csr_min(src, dst, w, n):
+        """CSR matrix keeping the smallest weight of parallel arcs (scipy would sum them)."""
+        if len(src):
+            o = np.lexsort((w, dst, src))
+            src, dst, w = src[o], dst[o], w[o]
+            first = np.ones(len(src), dtype=bool)
+            first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+            src, dst, w = src[first], dst[first], w[first]
+        return csr_matrix((w, (src, dst)), shape=(n, n))
+
+    def _arcs(self, w: np.ndarray):
+        """Directed arcs (src, dst, weight, edge) of the edges with finite weight ``w``."""
+        ok = np.isfinite(w)
+        e = np.flatnonzero(ok)
+        two = e[~self._oneway[e]]
+        src = np.concatenate([self._u[e], self._v[two]])
+        dst = np.concatenate([self._v[e], self._u[two]])
+        ww = np.concatenate([w[e], w[two]])
+        eid = np.concatenate([e, two])
+        return src, dst, ww, eid
+
+    def _virtual_arcs(self, snapped, w):
+        """Arcs from virtual source nodes n.. n+k-1 to the ends of the sources' edges."""
+        e = snapped["edge"].to_numpy(np.int64)
+        frac = snapped["offset_m"].to_numpy(float) / np.where(self._len[e] > 0, self._len[e], 1.0)
+        frac = np.clip(frac, 0.0, 1.0)
+        we = w[e]
+        k = np.arange(len(e)) + self.n_nodes
+        two = ~self._oneway[e]
+        src = np.concatenate([k, k[two]])
+        dst = np.concatenate([self._v[e], self._u[e][two]])
+        ww = np.concatenate([(1.0 - frac) * we, (frac * we)[two]])
+        return src, dst, ww
+
+    def _ok_sources(self, snapped, w, what="source"):
+        snapped = _as_snapped(snapped)
+        ok = snapped["ok"].to_numpy(bool)
+        e = snapped["edge"].to_numpy()
+        bad = ok & ~np.isfinite(w[np.where(ok, e, 0).astype(np.int64)])
+        if bad.any():
+            raise NetworkError(
+                f"{what}s {', '.join(map(str, snapped.index[bad][:10]))} are snapped to edges this vehicle "
+                "class may not use; snap them with the same vehicle_class as the routing")
+        return snapped, ok
+
+    def _run(self, snapped, w, limit=None, min_only=False, predecessors=False):
+        """Dijkstra from snapped points with per-edge weights ``w`` (NaN = closed)."""
+        src_ok = snapped[snapped["ok"].to_numpy(bool)]
+        n = self.n_nodes
+        a_src, a_dst, a_w, _ = self._arcs(w)
+        v_src, v_dst, v_w = self._virtual_arcs(src_ok, w)
+        m = self._csr_min(np.concatenate([a_src, v_src]), np.concatenate([a_dst, v_dst]),
+                          np.concatenate([a_w, v_w]), n + len(src_ok))
+        idx = np.arange(n, n + len(src_ok))
+        lim = np.inf if limit is None else float(limit)
+        if len(idx) == 0:
+            if min_only:
+                return np.full(n, np.inf), np.full(n, -9999), np.full(n, -1)
+            return np.zeros((0, n))
+        return dijkstra(m, directed=True, indices=idx, limit=lim, min_only=min_only,
+                        return_predecessors=predecessors or min_only)
+
+    # -- snapping -------------------------------------------------------------------------------
+    def snap(self, geoms, vehicle_class: str | None = None, max_m: float | None = None) -> pd.DataFrame:
+        """Snap points to the nearest point on an edge ``vehicle_class`` may use.
+
+        Non-point geometries use a representative point (inside polygons). Returns a DataFrame
+        aligned to the input index: ``edge`` (-1 when not snapped), ``offset_m`` (along the edge
+        from ``u``), ``snap_m`` (distance to the nearest usable edge, also when too far), ``x``, ``y``
+        (the snapped point) and ``ok`` (False when farther than ``max_m``, default
+        ``params.snap_max_m``, or when there is no usable edge).
+        """
+        if isinstance(geoms, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            if geoms.crs is not None and as_crs(geoms.crs) != self.crs:
+                raise NetworkError(f"points to snap are in {as_crs(geoms.crs).to_string()}, the network in "
+                                   f"{self.crs.to_string()}; reproject them first (to_crs)")
+            index = geoms.index
+            arr = np.asarray(geoms.geometry.values if isinstance(geoms, gpd.GeoDataFrame) else geoms.values,
+                             dtype=object)
+        else:
+            arr = np.asarray(list(geoms), dtype=object)
+            index = pd.RangeIndex(len(arr))
+        max_m = self.params.snap_max_m if max_m is None else float(max_m)
+        out = pd.DataFrame({"edge": np.full(len(arr), -1, dtype=np.int64), "offset_m": np.nan,
+                            "snap_m": np.nan, "x": np.nan, "y": np.nan, "ok": False}, index=index)
+        valid = np.array([g is not None for g in arr], dtype=bool)
+        if valid.any():
+            valid[valid] = ~shapely.is_empty(arr[valid])
+        allowed = np.flatnonzero(self.allowed(vehicle_class))
+        if not valid.any() or len(allowed) == 0:
+            return out
+        pts = arr[valid]
+        notpt = shapely.get_type_id(pts) != 0
+        if notpt.any():
+            pts = pts.copy()
+            pts[notpt] = shapely.point_on_surface(pts[notpt])
+        tree = self._tree(vehicle_class, allowed)
+        (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        e = allowed[ti]
+        off = shapely.line_locate_point(self._geoms[e], pts[qi])
+        snp = shapely.get_coordinates(shapely.line_interpolate_point(self._geoms[e], off))
+        rows = np.flatnonzero(valid)[qi]
+        good = dist <= max_m
+        out.iloc[rows, out.columns.get_loc("snap_m")] = dist
+        gi = rows[good]
+        out.iloc[gi, out.columns.get_loc("edge")] = e[good]
+        out.iloc[gi, out.columns.get_loc("offset_m")] = off[good]
+        out.iloc[gi, out.columns.get_loc("x")] = snp[good, 0]
+        out.iloc[gi, out.columns.get_loc("y")] = snp[good, 1]
+        out.iloc[gi, out.columns.get_loc("ok")] = True
+        if (~good).any():
+            log.info("%d point(s) farther than %.0f m from a road usable by %s", int((~good).sum()), max_m,
+                     vehicle_class or "any vehicle")
+        return out
+
+    def _tree(self, vehicle_class, allowed):
+        key = ("tree", vehicle_class)
+        if key not in self._cache:
+            self._cache[key] = shapely.STRtree(self._geoms[allowed])
+        return self._cache[key]
+
+    # -- shortest paths -------------------------------------------------------------------------
+    def costs_from(self, snapped, vehicle_class: str, weight: str = "time_min", limit: float | None = None):
+        """Cost from each snapped source to every node: array (n_sources, n_nodes), inf = not reached.
+
+        Costs start at the snapped point part-way along the source's edge. Sources not snapped
+        (``ok`` False) give a row of inf. Returns a :class:`NodeCosts` remembering the sources.
+        """
+        w = self.edge_weights(vehicle_class, weight)
+        snapped, ok = self._ok_sources(snapped, w)
+        out = np.full((len(snapped), self.n_nodes), np.inf)
+        if ok.any():
+            d = self._run(snapped, w, limit=limit)
+            out[ok] = d[:, : self.n_nodes]
+        return NodeCosts(out, snapped)
+
+    def nearest_source(self, snapped_sources, vehicle_class: str, weight: str = "time_min",
+                       limit: float | None = None):
+        """One multi-source run: (cost per node to the nearest source, position of that source).
+
+        The position indexes ``snapped_sources`` (0-based row number); -1 where no source is
+        reached within ``limit``. The cost array is a 1-D :class:`NodeCosts`.
+        """
+        w = self.edge_weights(vehicle_class, weight)
+        snapped, ok = self._ok_sources(snapped_sources, w)
+        n = self.n_nodes
+        if not ok.any():
+            return NodeCosts(np.full(n, np.inf), snapped), np.full(n, -1, dtype=np.int64)
+        dist, _, src = self._run(snapped, w, limit=limit, min_only=True)
+        pos = np.flatnonzero(ok)
+        src = np.asarray(src[:n], dtype=np.int64)
+        nearest = np.where(src >= n, pos[np.clip(src - n, 0, len(pos) - 1)], -1)
+        return NodeCosts(dist[:n], snapped), nearest
+
+    def _same_edge(self, sources, targets, w):
+        """Pairs (source position, target position, direct cost along the shared edge)."""
+        s = sources[sources["ok"].to_numpy(bool)]
+        t = targets[targets["ok"].to_numpy(bool)]
+        if not len(s) or not len(t):
+            return np.array([], int), np.array([], int), np.array([])
+        sp = pd.DataFrame({"sp": np.flatnonzero(sources["ok"].to_numpy(bool)),
+                           "edge": s["edge"].to_numpy(np.int64), "so": s["offset_m"].to_numpy(float)})
+        tp = pd.DataFrame({"tp": np.flatnonzero(targets["ok"].to_numpy(bool)),
+                           "edge": t["edge"].to_numpy(np.int64), "to": t["offset_m"].to_numpy(float)})
+        m = sp.merge(tp, on="edge")
+        if not len(m):
+            return np.array([], int), np.array([], int), np.array([])
+        e = m["edge"].to_numpy()
+        L = np.where(self._len[e] > 0, self._len[e], 1.0)
+        d = (m["to"].to_numpy() - m["so"].to_numpy()) / L
+        c = np.abs(d) * w[e]
+        c = np.where((d < 0) & self._oneway[e], np.inf, c)
+        return m["sp"].to_numpy(), m["tp"].to_numpy(), c
+
+    def costs_to(self, node_costs, snapped_targets, vehicle_class: str, weight: str = "time_min",
+                 sources=None, limit: float | None = None):
+        """Cost to snapped target points part-way along their edges: (n_sources, n_targets).
+
+        ``node_costs`` is a row or rows from :meth:`costs_from` / :meth:`nearest_source`; the
+        sources they start from (``sources``, default the array's own) are used for targets on a
+        source's own edge. A 1-D ``node_costs`` gives a 1-D result. Costs above ``limit`` and
+        targets not snapped are inf.
+        """
+        w = self.edge_weights(vehicle_class, weight)
+        tg, tok = self._ok_sources(snapped_targets, w, what="target")
+        sources = getattr(node_costs, "sources", None) if sources is None else _as_snapped(sources)
+        one = np.ndim(node_costs) == 1
+        C = np.atleast_2d(np.asarray(node_costs, dtype=float))
+        T = len(tg)
+        res = np.full((C.shape[0], T), np.inf)
+        if tok.any():
+            e = tg["edge"].to_numpy()[tok].astype(np.int64)
+            frac = np.clip(tg["offset_m"].to_numpy(float)[tok] / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
+            cu = C[:, self._u[e]] + frac * w[e]
+            cv = np.where(self._oneway[e], np.inf, C[:, self._v[e]] + (1 - frac) * w[e])
+            res[:, tok] = np.minimum(cu, cv)
+        if sources is not None and len(sources):
+            sp, tp, c = self._same_edge(sources, tg, w)
+            if len(sp):
+                rows = np.zeros(len(sp), dtype=int) if one else sp
+                np.minimum.at(res, (rows, tp), c)
+        if limit is not None:
+            res[res > limit] = np.inf
+        return res[0] if one else res
+
+    def nearest_source_to(self, snapped_sources, snapped_targets, vehicle_class: str,
+                          weight: str = "time_min", limit: float | None = None) -> pd.DataFrame:
+        """For each target, the cost from the nearest source and that source's position (-1: none).
+
+        One multi-source run; targets part-way along edges and on a source's own edge are exact.
+        Returns a DataFrame aligned to the targets with ``cost`` and ``source``.
+        """
+        w = self.edge_weights(vehicle_class, weight)
+        sn, _ = self._ok_sources(snapped_sources, w)
+        tg, tok = self._ok_sources(snapped_targets, w, what="target")
+        cost, near = self.nearest_source(sn, vehicle_class, weight, limit)
+        T = len(tg)
+        best = np.full(T, np.inf)
+        who = np.full(T, -1, dtype=np.int64)
+        if tok.any():
+            e = tg["edge"].to_numpy()[tok].astype(np.int64)
+            frac = np.clip(tg["offset_m"].to_numpy(float)[tok] / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
+            cu = cost[self._u[e]] + frac * w[e]
+            cv = np.where(self._oneway[e], np.inf, np.asarray(cost)[self._v[e]] + (1 - frac) * w[e])
+            via_v = cv < cu
+            best[tok] = np.where(via_v, cv, cu)
+            who[tok] = np.where(via_v, near[self._v[e]], near[self._u[e]])
+        sp, tp, c = self._same_edge(sn, tg, w)
+        for s_, t_, c_ in zip(sp, tp, c):
+            if c_ < best[t_]:
+                best[t_], who[t_] = c_, s_
+        if limit is not None:
+            far = best > limit
+            best[far] = np.inf
+            who[far] = -1
+        who[~np.isfinite(best)] = -1
+        return pd.DataFrame({"cost": best, "source": who}, index=tg.index)
+
+    # -- reached pieces -------------------------------------------------------------------------
+    def reached_pieces(self, node_costs_row, limit: float, vehicle_class: str, weight: str = "time_min",
+                       source=None) -> gpd.GeoDataFrame:
+        """The parts of edges whose cost is <= ``limit``, cut exactly where the budget runs out.
+
+        ``node_costs_row`` is a 1-D cost per node (a row of :meth:`costs_from` or the result of
+        :meth:`nearest_source`). Pieces on the sources' own edges start at the snapped points
+        (``source``, default the row's own sources). An edge reached from both ends gives one piece
+        when the two reaches meet, else two. Columns: ``edge``, ``start_m``, ``end_m`` (along the
+        edge from ``u``), ``cost_start``, ``cost_end`` (cost at the piece's two ends, in the
+        edge's u -> v orientation), geometry.
+        """
+        w = self.edge_weights(vehicle_class, weight)
+        c = np.asarray(node_costs_row, dtype=float)
+        if c.ndim != 1 or len(c) != self.n_nodes:
+            raise NetworkError(f"reached_pieces needs one cost per node ({self.n_nodes}), got shape {c.shape}")
+        src = getattr(node_costs_row, "sources", None) if source is None else _as_snapped(source)
+        lim = float(limit)
+        fin = np.isfinite(w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # fraction of an edge a remaining budget b covers: b / w (w == 0: the whole edge)
+            def frac(b, e):
+                return np.where(w[e] > 0, b / np.where(w[e] > 0, w[e], 1.0), np.inf)
+
+            ent_e, ent_lo, ent_hi, ent_base, ent_pos = [], [], [], [], []
+            cu = c[self._u]
+            eu = np.flatnonzero(fin & (cu <= lim))
+            ent_e.append(eu); ent_lo.append(np.zeros(len(eu)))
+            ent_hi.append(np.minimum(1.0, frac(lim - cu[eu], eu)))
+            ent_base.append(cu[eu]); ent_pos.append(np.zeros(len(eu)))
+            cv = c[self._v]
+            ev = np.flatnonzero(fin & ~self._oneway & (cv <= lim))
+            ent_e.append(ev); ent_lo.append(np.maximum(0.0, 1.0 - frac(lim - cv[ev], ev)))
+            ent_hi.append(np.ones(len(ev))); ent_base.append(cv[ev]); ent_pos.append(np.ones(len(ev)))
+            reach = frac(np.full(len(w), lim), np.arange(len(w)))
+        if src is not None and len(src):
+            s = src[src["ok"].to_numpy(bool)]
+            es = s["edge"].to_numpy(np.int64)
+            keep = fin[es]
+            es = es[keep]
+            t = np.clip(s["offset_m"].to_numpy(float)[keep] / np.where(self._len[es] > 0, self._len[es], 1.0), 0, 1)
+            rr = reach[es]
+            ent_e.append(es); ent_lo.append(np.where(self._oneway[es], t, np.maximum(0.0, t - rr)))
+            ent_hi.append(np.minimum(1.0, t + rr)); ent_base.append(np.zeros(len(es))); ent_pos.append(t)
+        E = pd.DataFrame({"edge": np.concatenate(ent_e), "lo": np.concatenate(ent_lo), "hi": np.concatenate(ent_hi),
+                          "base": np.concatenate(ent_base), "pos": np.concatenate(ent_pos)})
+        cols = ["edge", "start_m", "end_m", "cost_start", "cost_end"]
+        if not len(E):
+            return gpd.GeoDataFrame({k: [] for k in cols}, geometry=[], crs=self.crs)
+        E = E.sort_values(["edge", "lo"], kind="mergesort").reset_index(drop=True)
+        edge = E["edge"].to_numpy()
+        lo = E["lo"].to_numpy()
+        runmax = E.groupby("edge", sort=False)["hi"].cummax().to_numpy()
+        new = np.ones(len(E), dtype=bool)
+        new[1:] = (edge[1:] != edge[:-1]) | (lo[1:] > runmax[:-1] + 1e-12)
+        pid = np.cumsum(new) - 1
+        P = pd.DataFrame({"edge": edge, "pid": pid, "lo": lo, "hi": E["hi"].to_numpy()}).groupby("pid").agg(
+            edge=("edge", "first"), lo=("lo", "min"), hi=("hi", "max"))
+        L = self._len[P["edge"].to_numpy()]
+        P = P[(P["hi"] - P["lo"]) * L > 1e-9].reset_index(drop=True)
+        if not len(P):
+            return gpd.GeoDataFrame({k: [] for k in cols}, geometry=[], crs=self.crs)
+        # cost at both piece ends: the cheapest entry whose reach covers the point
+        pe = P["edge"].to_numpy()
+        costs = []
+        for x in (P["lo"].to_numpy(), P["hi"].to_numpy()):
+            q = pd.DataFrame({"pi": np.arange(len(P)), "edge": pe, "x": x}).merge(E, on="edge")
+            tol = 1e-9
+            inside = (q["x"] >= q["lo"] - tol) & (q["x"] <= q["hi"] + tol)
+            q = q[inside]
+            val = q["base"].to_numpy() + np.abs(q["x"].to_numpy() - q["pos"].to_numpy()) * w[q["edge"].to_numpy()]
+            cc = pd.Series(val).groupby(q["pi"].to_numpy()).min()
+            arr = np.full(len(P), np.nan)
+            arr[cc.index.to_numpy()] = np.minimum(cc.to_numpy(), lim)
+            costs.append(arr)
+        start = P["lo"].to_numpy() * self._len[pe]
+        end = P["hi"].to_numpy() * self._len[pe]
+        geoms = substrings(self._geoms[pe], start, end)
+        return gpd.GeoDataFrame({"edge": pe, "start_m": start, "end_m": end, "cost_start": costs[0],
+                                 "cost_end": costs[1]}, geometry=geoms, crs=self.crs)
+
+    # -- routes and bottlenecks -----------------------------------------------------------------
+    def _arc_lookup(self, w):
+        """Sorted keys src*N+dst -> edge id for the arcs kept by :meth:`_csr_min` (cheapest)."""
+        src, dst, ww, eid = self._arcs(w)
+        n = np.int64(self.n_nodes)
+        o = np.lexsort((ww, dst, src))
+        keys = src[o] * n + dst[o]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        return keys[first], eid[o][first]
+
+    def route_edges(self, snapped_sources, snapped_targets, vehicle_class: str | None = None,
+                    weight: str = "time_min", weights: np.ndarray | None = None) -> pd.DataFrame:
+        """The cheapest route from the nearest source to each target, as a list of edge ids.
+
+        ``weights`` (per edge, NaN = closed) overrides the class/weight pair, for custom routing.
+        Returns a DataFrame aligned to the targets: ``cost``, ``source`` (position, -1 none),
+        ``edges`` (list of edge ids from the source's edge to the target's edge).
+        """
+        w = self.edge_weights(vehicle_class, weight) if weights is None else np.asarray(weights, float)
+        sn, ok = self._ok_sources(snapped_sources, w)
+        tg, tok = self._ok_sources(snapped_targets, w, what="target")
+        n = self.n_nodes
+        out = pd.DataFrame({"cost": np.inf, "source": -1, "edges": [[] for _ in range(len(tg))]}, index=tg.index)
+        if not ok.any() or not tok.any():
+            return out
+        dist, pred, srcs = self._run(sn, w, min_only=True)
+        pos = np.flatnonzero(ok)
+        keys, eids = self._arc_lookup(w)
+        s_ok = sn[ok]
+        v_edge = s_ok["edge"].to_numpy(np.int64)
+        te = tg["edge"].to_numpy()
+        toff = tg["offset_m"].to_numpy(float)
+        sp, tp, sc = self._same_edge(sn, tg, w)
+        same = {}
+        for a, b, cst in zip(sp, tp, sc):
+            if cst < same.get(b, (np.inf,))[0]:
+                same[b] = (cst, a)
+        costs = out["cost"].to_numpy(float).copy()
+        sources = out["source"].to_numpy(np.int64).copy()
+        lists = list(out["edges"])
+        for j in np.flatnonzero(tok):
+            e = int(te[j])
+            L = self._len[e] if self._len[e] > 0 else 1.0
+            f = min(max(toff[j] / L, 0.0), 1.0)
+            cu = dist[self._u[e]] + f * w[e]
+            cv = np.inf if self._oneway[e] else dist[self._v[e]] + (1 - f) * w[e]
+            best, node = (cu, self._u[e]) if cu <= cv else (cv, self._v[e])
+            if j in same and same[j][0] <= best:
+                costs[j], sources[j], lists[j] = same[j][0], same[j][1], [e]
+                continue
+            if not np.isfinite(best):
+                continue
+            path = [e]
+            x = int(node)
+            while x < n:
+                p = int(pred[x])
+                if p >= n:
+                    path.append(int(v_edge[p - n]))
+                    break
+                k = np.searchsorted(keys, np.int64(p) * n + x)
+                path.append(int(eids[k]))
+                x = p
+            path.reverse()
+            # drop the duplicate when the target sits on the last edge of the path
+            dedup = [path[0]]
+            for ee in path[1:]:
+                if ee != dedup[-1]:
+                    dedup.append(ee)
+            costs[j], sources[j], lists[j] = best, pos[int(srcs[node]) - n], dedup
+        out["cost"] = costs
+        out["source"] = sources
+        out["edges"] = lists
+        return out
+
+    def widest(self, snapped_sources, snapped_targets, capacity: np.ndarray, usable: np.ndarray | None = None):
+        """Maximum-bottleneck (widest-path) capacity from any source to each target.
+
+        For every target, the largest ``c`` such that the target can be reached from a source on
+        edges of capacity >= ``c`` (one-way respected; ``usable`` False edges closed). Computed by
+        a sweep over the distinct capacities with compiled breadth-first searches. Returns an
+        array aligned to the targets (-inf where unreachable).
+        """
+        cap = np.asarray(capacity, float)
+        use = np.isfinite(cap) if usable is None else (np.asarray(usable, bool) & np.isfinite(cap))
+        sn = _as_snapped(snapped_sources)
+        tg = _as_snapped(snapped_targets)
+        n = self.n_nodes
+        s_ok = sn[sn["ok"].to_numpy(bool)]
+        s_ok = s_ok[use[s_ok["edge"].to_numpy(np.int64)]]
+        se = s_ok["edge"].to_numpy(np.int64)
+        w = np.where(use, cap, np.nan)
+        a_src, a_dst, a_cap, _ = self._arcs(w)
+        # super source n -> both ends of each source edge (v always; u when two-way)
+        two = ~self._oneway[se]
+        src = np.concatenate([a_src, np.full(len(se) + int(two.sum()), n)])
+        dst = np.concatenate([a_dst, self._v[se], self._u[se][two]])
+        cc = np.concatenate([a_cap, cap[se], cap[se][two]])
+        node_w = np.full(n + 1, -np.inf)
+        levels = np.unique(cc)[::-1]
+        for lev in levels:
+            keep = cc >= lev
+            m = csr_matrix((np.ones(int(keep.sum())), (src[keep], dst[keep])), shape=(n + 1, n + 1))
+            reached = breadth_first_order(m, n, directed=True, return_predecessors=False)
+            newly = reached[node_w[reached] == -np.inf]
+            node_w[newly] = lev
+        node_w = node_w[:n]
+        out = np.full(len(tg), -np.inf)
+        ok = tg["ok"].to_numpy(bool)
+        if ok.any():
+            e = tg["edge"].to_numpy()[ok].astype(np.int64)
+            via = np.maximum(node_w[self._u[e]], np.where(self._oneway[e], -np.inf, node_w[self._v[e]]))
+            # a one-way edge is entered at u; from v only when two-way; u is reached "at" the edge start
+            val = np.where(use[e], np.minimum(cap[e], via), -np.inf)
+            out[ok] = val
+        # targets on a source's own edge
+        sp, tp, c = self._same_edge(sn, tg, np.where(use, 1.0, np.nan))
+        for a, b, cst in zip(sp, tp, c):
+            if np.isfinite(cst) and use[int(tg["edge"].iloc[b])]:
+                out[b] = max(out[b], cap[int(tg["edge"].iloc[b])])
+        return out
+
+    # -- networkx -------------------------------------------------------------------------------
+    def to_networkx(self, vehicle_class: str | None = None):
+        """A networkx MultiDiGraph of the edges ``vehicle_class`` may use (None: all edges).
+
+        Two-way edges appear in both directions; edge attributes are the edge columns plus
+        ``edge`` (the edge id); ``G.graph["crs"]`` is set.
+        """
+        import networkx as nx
+
+        mask = np.ones(len(self.edges), bool) if vehicle_class is None else self.allowed(vehicle_class)
+        G = nx.MultiDiGraph(crs=self.crs)
+        for i, row in self.nodes.iterrows():
+            G.add_node(int(i), x=row["x"], y=row["y"])
+        cols = [c for c in self.edges.columns if c != "geometry"]
+        for e in np.flatnonzero(mask):
+            attrs = {c: self.edges[c].iat[e] for c in cols}
+            attrs["edge"] = int(e)
+            attrs["geometry"] = self._geoms[e]
+            G.add_edge(int(self._u[e]), int(self._v[e]), key=int(e), **attrs)
+            if not self._oneway[e]:
+                G.add_edge(int(self._v[e]), int(self._u[e]), key=int(e), **attrs)
+        return G
+
+
+def _as_snapped(snapped) -> pd.DataFrame:
+    if isinstance(snapped, pd.DataFrame) and {"edge", "offset_m", "ok"} <= set(snapped.columns):
+        return snapped
+    raise NetworkError("expected the DataFrame returned by RoadNetwork.snap (columns edge, offset_m, ok)")

@@ -1,0 +1,130 @@
+"""Vectorised line helpers for the road network: noding lines and cutting sub-lines.
+
+Private to :mod:`kzgis.network`. Everything works on whole arrays of geometries at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+
+def node_lines(lines, tolerance_m: float):
+    """Split lines at their ends and at every vertex shared with another line (or repeated).
+
+    Crossings without a shared vertex are *not* nodes (bridges, overpasses).
+
+    Parameters
+    ----------
+    lines : array of LineString (no None, no empties)
+    tolerance_m : vertices whose coordinates round to the same ``tolerance_m`` grid cell are the
+        same vertex.
+
+    Returns
+    -------
+    dict with
+        ``geoms`` edge LineStrings (orientation of the input line),
+        ``line`` index of the input line of each edge,
+        ``u``, ``v`` node ids of the edge ends,
+        ``node_xy`` (n_nodes, 2) node coordinates.
+    """
+    lines = np.asarray(lines, dtype=object)
+    xy, line_of = shapely.get_coordinates(lines, return_index=True)
+    if len(xy) == 0:
+        return {"geoms": np.array([], dtype=object), "line": np.array([], dtype=int),
+                "u": np.array([], dtype=np.int64), "v": np.array([], dtype=np.int64),
+                "node_xy": np.zeros((0, 2))}
+    tol = float(tolerance_m) if tolerance_m and tolerance_m > 0 else 1e-9
+    kx = np.floor(xy[:, 0] / tol + 0.5).astype(np.int64)
+    ky = np.floor(xy[:, 1] / tol + 0.5).astype(np.int64)
+    # drop consecutive duplicate vertices of the same line
+    dup = np.zeros(len(xy), dtype=bool)
+    dup[1:] = (line_of[1:] == line_of[:-1]) & (kx[1:] == kx[:-1]) & (ky[1:] == ky[:-1])
+    keep = ~dup
+    xy, line_of, kx, ky = xy[keep], line_of[keep], kx[keep], ky[keep]
+    # lines reduced to a single vertex are dropped
+    counts_per_line = np.bincount(line_of, minlength=len(lines))
+    good_line = counts_per_line >= 2
+    keep = good_line[line_of]
+    xy, line_of, kx, ky = xy[keep], line_of[keep], kx[keep], ky[keep]
+    n = len(xy)
+    if n == 0:
+        return node_lines(np.array([], dtype=object), tol)
+    # vertex id per coordinate (same rounded key -> same id)
+    order = np.lexsort((ky, kx))
+    new = np.ones(n, dtype=bool)
+    new[1:] = (kx[order][1:] != kx[order][:-1]) | (ky[order][1:] != ky[order][:-1])
+    vid = np.empty(n, dtype=np.int64)
+    vid[order] = np.cumsum(new) - 1
+    n_vid = int(vid.max()) + 1
+    first = np.ones(n, dtype=bool)
+    first[1:] = line_of[1:] != line_of[:-1]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = line_of[1:] != line_of[:-1]
+    occurrences = np.bincount(vid, minlength=n_vid)
+    is_node = first | last | (occurrences[vid] > 1)
+    # segments j -> j+1 for every coordinate that is not the last of its line
+    seg_start = np.flatnonzero(~last)
+    # every line starts at a node, so a global cumulative count numbers the edges
+    seg_edge = np.cumsum(is_node[seg_start]) - 1
+    n_edges = int(seg_edge[-1]) + 1 if len(seg_edge) else 0
+    edge_end_seg = np.ones(len(seg_start), dtype=bool)
+    edge_end_seg[:-1] = seg_edge[1:] != seg_edge[:-1]
+    end_pos = seg_start[edge_end_seg] + 1
+    idx_all = np.concatenate([seg_start, end_pos])
+    edge_all = np.concatenate([seg_edge, np.arange(n_edges)])
+    o = np.lexsort((idx_all, edge_all))
+    geoms = shapely.linestrings(xy[idx_all[o]], indices=edge_all[o])
+    start_pos = seg_start[np.r_[True, edge_end_seg[:-1]]] if len(seg_start) else seg_start
+    node_vids = np.flatnonzero(np.bincount(vid[is_node], minlength=n_vid) > 0)
+    node_of_vid = np.full(n_vid, -1, dtype=np.int64)
+    node_of_vid[node_vids] = np.arange(len(node_vids))
+    # coordinate of a node: its first occurrence
+    first_occ = np.full(n_vid, -1, dtype=np.int64)
+    rev = np.arange(n)[::-1]
+    first_occ[vid[rev]] = rev
+    node_xy = xy[first_occ[node_vids]]
+    return {"geoms": np.asarray(geoms, dtype=object), "line": line_of[start_pos],
+            "u": node_of_vid[vid[start_pos]], "v": node_of_vid[vid[end_pos]], "node_xy": node_xy}
+
+
+def substrings(lines, start_m, end_m):
+    """Sub-lines of ``lines[i]`` between distances ``start_m[i]`` and ``end_m[i]`` (metres from the start).
+
+    Vectorised equivalent of :func:`shapely.ops.substring` for ``start_m <= end_m`` (both clipped
+    to the line). A zero-length request gives a two-point line of length zero.
+    """
+    lines = np.asarray(lines, dtype=object)
+    if len(lines) == 0:
+        return np.array([], dtype=object)
+    lengths = shapely.length(lines)
+    a = np.clip(np.asarray(start_m, float), 0.0, lengths)
+    b = np.clip(np.asarray(end_m, float), 0.0, lengths)
+    b = np.maximum(a, b)
+    xy, li = shapely.get_coordinates(lines, return_index=True)
+    seg = np.hypot(*(xy[1:] - xy[:-1]).T)
+    same = li[1:] == li[:-1]
+    seg = np.where(same, seg, 0.0)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    line_first = np.searchsorted(li, np.arange(len(lines)))
+    d = cum - cum[line_first][li]  # distance of each vertex along its own line
+    # a globally increasing key: line base + distance
+    base = np.concatenate([[0.0], np.cumsum(lengths + 1.0)[:-1]])
+    key = base[li] + d
+    lo = np.searchsorted(key, base + a, side="right")
+    hi = np.searchsorted(key, base + b, side="left")
+    hi = np.maximum(hi, lo)
+    n_inner = hi - lo
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(lines, a))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(lines, b))
+    counts = n_inner + 2
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    total = int(counts.sum())
+    out = np.empty((total, 2))
+    out[offsets] = p0
+    out[offsets + counts - 1] = p1
+    owner = np.repeat(np.arange(len(lines)), n_inner)
+    if owner.size:
+        k = np.arange(owner.size) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)
+        out[offsets[owner] + 1 + k] = xy[lo[owner] + k]
+    return np.asarray(shapely.linestrings(out, indices=np.repeat(np.arange(len(lines)), counts)), dtype=object)
