@@ -580,14 +580,16 @@ class RoadNetwork:
                         return_predecessors=predecessors or min_only)
 
     # -- snapping -------------------------------------------------------------------------------
-    def snap(self, geoms, vehicle_class: str | None = None, max_m: float | None = None) -> pd.DataFrame:
+    def snap(self, geoms, vehicle_class: str | None = None, max_m: float | None = None,
+             mask: np.ndarray | None = None) -> pd.DataFrame:
         """Snap points to the nearest point on an edge ``vehicle_class`` may use.
 
         Non-point geometries use a representative point (inside polygons). Returns a DataFrame
         aligned to the input index: ``edge`` (-1 when not snapped), ``offset_m`` (along the edge
         from ``u``), ``snap_m`` (distance to the nearest usable edge, also when too far), ``x``, ``y``
         (the snapped point) and ``ok`` (False when farther than ``max_m``, default
-        ``params.snap_max_m``, or when there is no usable edge).
+        ``params.snap_max_m``, or when there is no usable edge). ``mask`` (bool per edge)
+        replaces the vehicle class's edges, for custom routing.
         """
         if isinstance(geoms, (gpd.GeoDataFrame, gpd.GeoSeries)):
             if geoms.crs is not None and as_crs(geoms.crs) != self.crs:
@@ -605,7 +607,7 @@ class RoadNetwork:
         valid = np.array([g is not None for g in arr], dtype=bool)
         if valid.any():
             valid[valid] = ~shapely.is_empty(arr[valid])
-        allowed = np.flatnonzero(self.allowed(vehicle_class))
+        allowed = np.flatnonzero(self.allowed(vehicle_class) if mask is None else np.asarray(mask, bool))
         if not valid.any() or len(allowed) == 0:
             return out
         pts = arr[valid]
@@ -613,7 +615,7 @@ class RoadNetwork:
         if notpt.any():
             pts = pts.copy()
             pts[notpt] = shapely.point_on_surface(pts[notpt])
-        tree = self._tree(vehicle_class, allowed)
+        tree = self._tree(vehicle_class if mask is None else allowed.tobytes(), allowed)
         (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
         e = allowed[ti]
         off = shapely.line_locate_point(self._geoms[e], pts[qi])
@@ -653,14 +655,15 @@ class RoadNetwork:
             out[ok] = d[:, : self.n_nodes]
         return NodeCosts(out, snapped)
 
-    def nearest_source(self, snapped_sources, vehicle_class: str, weight: str = "time_min",
-                       limit: float | None = None):
+    def nearest_source(self, snapped_sources, vehicle_class: str | None, weight: str = "time_min",
+                       limit: float | None = None, weights: np.ndarray | None = None):
         """One multi-source run: (cost per node to the nearest source, position of that source).
 
         The position indexes ``snapped_sources`` (0-based row number); -1 where no source is
-        reached within ``limit``. The cost array is a 1-D :class:`NodeCosts`.
+        reached within ``limit``. The cost array is a 1-D :class:`NodeCosts`. ``weights`` (per
+        edge, NaN = closed) replaces the class/weight pair, for custom routing.
         """
-        w = self.edge_weights(vehicle_class, weight)
+        w = self.edge_weights(vehicle_class, weight) if weights is None else np.asarray(weights, float)
         snapped, ok = self._ok_sources(snapped_sources, w)
         n = self.n_nodes
         if not ok.any():
@@ -722,17 +725,18 @@ class RoadNetwork:
             res[res > limit] = np.inf
         return res[0] if one else res
 
-    def nearest_source_to(self, snapped_sources, snapped_targets, vehicle_class: str,
-                          weight: str = "time_min", limit: float | None = None) -> pd.DataFrame:
+    def nearest_source_to(self, snapped_sources, snapped_targets, vehicle_class: str | None,
+                          weight: str = "time_min", limit: float | None = None,
+                          weights: np.ndarray | None = None) -> pd.DataFrame:
         """For each target, the cost from the nearest source and that source's position (-1: none).
 
         One multi-source run; targets part-way along edges and on a source's own edge are exact.
         Returns a DataFrame aligned to the targets with ``cost`` and ``source``.
         """
-        w = self.edge_weights(vehicle_class, weight)
+        w = self.edge_weights(vehicle_class, weight) if weights is None else np.asarray(weights, float)
         sn, _ = self._ok_sources(snapped_sources, w)
         tg, tok = self._ok_sources(snapped_targets, w, what="target")
-        cost, near = self.nearest_source(sn, vehicle_class, weight, limit)
+        cost, near = self.nearest_source(sn, vehicle_class, weight, limit, weights=w)
         T = len(tg)
         best = np.full(T, np.inf)
         who = np.full(T, -1, dtype=np.int64)
