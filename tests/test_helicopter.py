@@ -6,6 +6,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from affine import Affine
@@ -162,6 +163,22 @@ def test_gorge_lake_has_no_approach_open_lake_has_all(result):
     assert open_["reason"].startswith("可作吊桶取水点")
 
 
+def test_approach_angle_is_measured_from_the_shore():
+    # ground rising at 10 deg eastward from the pond's east shore, flat elsewhere
+    cell, n = 10.0, 400
+    X, _ = grid(cell, n)
+    cx, cy, r = 536000.0, 3448000.0, 100.0
+    z = 200.0 + np.maximum(X - (cx + r), 0.0) * math.tan(math.radians(10))
+    dem = DEM(z.astype(np.float32), Affine(cell, 0, X0, 0, -cell, Y0), CRS)
+    pond = Point(cx, cy).buffer(r, 256)
+    ang, shore = _heli_water.approach_angles(dem, [pond], [cx], [cy], [200.0], 16, 500.0)
+    assert shore[0, 4] == pytest.approx(r, abs=0.1)  # direction 4 of 16 is east
+    assert ang[0, 4] == pytest.approx(10.0, abs=0.3)  # from the centre it would be ~8.4 deg
+    assert ang[0, 12] == pytest.approx(0.0, abs=1e-6)  # west: flat
+    # NE (45 deg) meets the rising ground at an angle: atan(tan 10 * sin 45) at most, and at least 6 deg
+    assert 6.0 < ang[0, 2] < math.degrees(math.atan(math.tan(math.radians(10)) * math.sin(math.pi / 4))) + 0.3
+
+
 def test_approach_threshold_is_a_parameter():
     lay = world()
     out, _ = run(lay, approach_slope_max_deg=60.0)  # walls are ~50 deg: now the gorge is clear
@@ -209,6 +226,34 @@ def test_unknown_depth_says_survey_and_passes_provisionally(result):
     shallow = body(out, "shallow")
     assert shallow["depth_status"] == "shallow" and not shallow["passed"]
     assert "depth 1.0 m < 2.5 m" in shallow["reason"]
+
+
+def test_water_level_of_a_river_is_taken_near_the_dip_point():
+    # a 40 m wide, 4 km long river falling 2 % eastward; the dip point is somewhere along it
+    cell, n = 20.0, 200
+    X, _ = grid(cell, n)
+    dem = DEM((200.0 + 0.02 * (X - X0)).astype(np.float32), Affine(cell, 0, X0, 0, -cell, Y0), CRS)
+    # a widening (80 m) in the middle holds the largest clear circle, so the dip point is there
+    river = shapely.union(box(X0, 3447980, X0 + 4000, 3448020), box(X0 + 1900, 3447960, X0 + 2100, 3448040))
+    cx, cy, _ = _heli_water.inscribed_circles([river])
+    local = _heli_water.water_levels(dem, [river], 5.0, cx, cy, near_m=500.0)[0]
+    whole = _heli_water.water_levels(dem, [river], 5.0, cx, cy)[0]
+    at_dip = 200.0 + 0.02 * (cx[0] - X0)
+    assert at_dip - 10.0 <= local <= at_dip  # 5th percentile within 500 m: at most 10 m lower
+    assert whole < 210.0  # the whole river's 5th percentile is near its upper end
+    assert cx[0] == pytest.approx(X0 + 2000, abs=70)
+
+
+def test_water_outside_the_dem_is_not_passed():
+    lay = world()
+    wb = lay["water_bodies"]
+    far = frame([Point(545000, 3448000).buffer(60)], name=["far"], depth_m=[5.0])
+    far.index = [99]
+    lay["water_bodies"] = gpd.GeoDataFrame(pd.concat([wb, far]), crs=CRS)
+    out, _ = run(lay)
+    b = out["heli_water_bodies"].loc[99]
+    assert not b["passed"] and np.isnan(b["water_level_m"]) and b["approach_dirs"] == 0
+    assert "outside the DEM" in b["reason"] and "超出高程数据范围" in b["reason"]
 
 
 def test_dip_sites_are_the_passing_bodies(result):

@@ -97,14 +97,16 @@ def find_pads(dem, *, slope_max_deg: float, side_m: float, ring_m: float, road_m
     if obstacles and r.size:
         half_clear = side_m / 2.0 + ring_m
         boxes = shapely.box(xs - half_clear, ys - half_clear, xs + half_clear, ys + half_clear)
-        hit = shapely.STRtree(obstacles).query(boxes, predicate="intersects")
-        keep[np.unique(hit[0])] = False
+        # query the boxes with the obstacles: the query side is prepared, so each (possibly large)
+        # obstacle polygon is prepared once
+        hit = shapely.STRtree(boxes).query(np.asarray(obstacles, dtype=object), predicate="intersects")
+        keep[np.unique(hit[1])] = False
     wet_geoms = [g for g in water if g is not None and not g.is_empty]
     if wet_geoms and r.size:
         h = side_m / 2.0
         boxes = shapely.box(xs - h, ys - h, xs + h, ys + h)
-        hit = shapely.STRtree(wet_geoms).query(boxes, predicate="intersects")
-        keep[np.unique(hit[0])] = False
+        hit = shapely.STRtree(boxes).query(np.asarray(wet_geoms, dtype=object), predicate="intersects")
+        keep[np.unique(hit[1])] = False
     road_m = np.full(r.size, np.nan)
     if roads is not None and r.size:
         from ._heli_water import nearest_distance

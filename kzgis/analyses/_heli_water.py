@@ -46,14 +46,21 @@ def clear_diameter_m(geoms, tolerance_m: float = 0.1) -> np.ndarray:
     return inscribed_circles(geoms, tolerance_m)[2]
 
 
-def water_levels(dem, geoms, pct: float, cx, cy) -> np.ndarray:
-    """Water-surface elevation of each polygon: the ``pct`` percentile of the DEM cells inside it.
+def water_levels(dem, geoms, pct: float, cx, cy, near_m: float | None = None) -> np.ndarray:
+    """Water-surface elevation at each dip point: the ``pct`` percentile of the DEM cells in the water.
 
-    Cells count when their centre lies inside the polygon; a polygon that holds no cell centre
-    takes the DEM sampled (bilinear) at ``(cx, cy)``. ``pct=0`` is the minimum.
+    Cells count when their centre lies inside the polygon and, with ``near_m``, within that
+    distance of the dip point ``(cx, cy)`` (a long river falls along its course; its surface at
+    the dip point is what the approach is measured from). A polygon that holds no cell centre takes
+    the DEM sampled (bilinear) at ``(cx, cy)``. ``pct=0`` is the minimum.
     """
     from rasterio.features import rasterize
 
+    geoms = np.asarray(geoms, dtype=object)
+    if near_m is not None and len(geoms):
+        disks = shapely.buffer(shapely.points(np.asarray(cx, float), np.asarray(cy, float)), near_m, quad_segs=32)
+        clipped = shapely.intersection(geoms, disks)
+        geoms = np.where(shapely.is_empty(clipped) | shapely.is_missing(clipped), geoms, clipped)
     geoms = list(geoms)
     n = len(geoms)
     out = np.full(n, np.nan)

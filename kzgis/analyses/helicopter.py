@@ -62,7 +62,7 @@ class HelicopterParams:
     power_line_clear_m : no power line within this distance of the water (A; Zhou 2018 requires
         none near approach paths).
     water_level_pct : the water surface is this percentile of the DEM cells inside the body
-        (0 = minimum; method).
+        within ``approach_distance_m`` of the dip point (0 = minimum; method).
     dip_radius_km : forest within this distance of a dip site counts as served (A).
     cruise_kmh : helicopter speed with a bucket (V2 weak).
     dip_drop_min : minutes to fill the bucket and drop the water, added to the flight (A).
@@ -242,7 +242,7 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
     cx, cy, diam = _heli_water.inscribed_circles(geoms)
     depth = (pd.to_numeric(water["depth_m"], errors="coerce").to_numpy(float) if "depth_m" in water
              else np.full(n, np.nan))
-    level = _heli_water.water_levels(dem, geoms, p.water_level_pct, cx, cy)
+    level = _heli_water.water_levels(dem, geoms, p.water_level_pct, cx, cy, near_m=p.approach_distance_m)
     ang, _shore = _heli_water.approach_angles(dem, geoms, cx, cy, level, p.approach_directions,
                                               p.approach_distance_m)
     clear_dir = np.isfinite(ang) & (ang < p.approach_slope_max_deg)
