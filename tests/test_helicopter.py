@@ -197,6 +197,24 @@ def test_power_line_beside_pond_rules_it_out(result):
     assert body(out2, "powered")["passed"]
 
 
+def test_without_power_lines_layer_the_test_is_skipped_with_a_warning():
+    lay = world()
+    del lay["power_lines"]
+    out, ctx = run(lay)
+    b = body(out, "powered")
+    assert b["passed"] and np.isnan(b["power_line_m"])
+    assert any("no 'power_lines' layer" in w for w in ctx.warnings)
+
+
+def test_clear_diameter_exactly_at_the_threshold_passes():
+    lay = Layers(CRS)
+    lay["dem"] = flat_dem()
+    lay["water_bodies"] = frame([sq(536000, 3448000, 30.0), sq(536500, 3448000, 29.0)], depth_m=[3.0, 3.0])
+    lay["forest"] = frame([box(535000, 3446000, 535500, 3446500)])
+    wb = run(lay, area_min_m2=500.0)[0]["heli_water_bodies"]
+    assert list(wb["clear_ok"]) == [True, False]
+
+
 def test_inscribed_circle_of_40_by_200_rectangle_is_40_m(result):
     assert _heli_water.clear_diameter_m([box(0, 0, 40, 200)])[0] == pytest.approx(40.0, abs=0.2)
     out, _ = result

@@ -42,6 +42,7 @@ from . import _heli_cover, _heli_pads, _heli_water
 log = logging.getLogger(__name__)
 
 UNIT_LAYERS = ("boundary", "mountain_units")
+_MIC_TOLERANCE_M = 0.1  # radius accuracy of the largest inscribed circle
 RESULTS = ("heli_water_bodies", "heli_dip_sites", "heli_pads", "heli_units")
 
 
@@ -239,7 +240,7 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
     geoms = water.geometry.to_numpy()
     n = len(water)
     area = shapely.area(geoms).astype(float) if n else np.zeros(0)
-    cx, cy, diam = _heli_water.inscribed_circles(geoms)
+    cx, cy, diam = _heli_water.inscribed_circles(geoms, _MIC_TOLERANCE_M)
     depth = (pd.to_numeric(water["depth_m"], errors="coerce").to_numpy(float) if "depth_m" in water
              else np.full(n, np.nan))
     level = _heli_water.water_levels(dem, geoms, p.water_level_pct, cx, cy, near_m=p.approach_distance_m)
@@ -254,10 +255,12 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
                         np.nan) if n else np.zeros(0)
     checked = np.isfinite(level) & np.isfinite(ang).any(axis=1) if n else np.zeros(0, bool)
     pl = (_heli_water.nearest_distance(geoms, power_lines.geometry.to_numpy())
-          if power_lines is not None else np.full(n, np.inf))
+          if power_lines is not None else np.full(n, np.nan))
+    pl[~np.isfinite(pl)] = np.nan  # no power line known
 
     area_ok = area >= p.area_min_m2
-    clear_ok = diam >= p.clear_diameter_min_m - 1e-6
+    # the inscribed circle found is at most 2 x tolerance narrower than the true one
+    clear_ok = diam >= p.clear_diameter_min_m - 2 * _MIC_TOLERANCE_M
     depth_known = np.isfinite(depth)
     depth_ok = ~depth_known | (depth >= p.depth_min_m)
     approach_ok = checked & (ndirs >= p.approach_min_dirs)
