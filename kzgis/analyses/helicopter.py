@@ -8,19 +8,33 @@ column of ``heli_units``.
 
 Results
 -------
-``heli_water_bodies``
-    Every water body (index = its fid) with each test's value and pass/fail, ``passed``,
-    ``provisional`` (passed with unknown depth) and a ``reason`` in Chinese and English.
-``heli_dip_sites``
-    Passing bodies as dip points (the centre of the largest clear circle on the water; index = the
-    water body fid): ``unit, area_m2, clear_diameter_m, depth_m, approach_dirs,
-    forest_km2_in_radius, round_trip_min, selected`` and more.
-``heli_pads``
-    Candidate pad zones (polygon: where the pad centre may go) with the chosen centre ``x, y``:
-    ``unit, area_m2, slope_max_deg, road_m, nearest_dip_site_km, forest_m, rank``.
-``heli_units``
-    Townships (or mountain systems) with forest area and the share within reach of dip sites
-    before (none planned) and after the greedy selection.
+``heli_water_bodies`` (polygons, index = water body fid)
+    Every body with each test: ``area_m2``/``area_ok``; ``clear_diameter_m``/``clear_ok`` (largest
+    inscribed circle); ``depth_m``, ``depth_status`` (ok / shallow / unknown), ``depth_ok``
+    (unknown counts as passing, flagged ``provisional``); ``water_level_m`` (surface elevation at
+    the dip point); ``approach_dirs`` (clear directions), ``approach_from`` (their compass labels:
+    ``N`` = low terrain north of the water, the helicopter can come in from the north),
+    ``approach_best_deg`` (the lowest terrain angle of all directions), ``approach_ok``;
+    ``power_line_m`` (NaN when no power line is known), ``power_ok``; ``passed``, ``provisional``;
+    ``reason`` (``中文 / English``), ``reason_zh``, ``reason_en``; ``unit``.
+``heli_dip_sites`` (points, index = water body fid)
+    Passing bodies, the point being the centre of the largest clear circle (the dip point):
+    ``unit, area_m2, clear_diameter_m, depth_m, depth_status, provisional, approach_dirs,
+    approach_from``; ``forest_km2_in_radius`` (forest within the dip radius), ``forest_mean_km``
+    (mean distance to that forest), ``forest_nearest_km`` (to the nearest forest edge);
+    ``round_trip_min`` = 2 x ``forest_mean_km`` / cruise speed + dip-and-drop time (NaN when no
+    forest is within reach), ``round_trip_nearest_min`` (same to the nearest forest);
+    ``selected`` and ``selected_for`` (the units whose cover chose it).
+``heli_pads`` (polygons: the zone where the pad centre may go; index 0..n-1)
+    One candidate per connected zone, centred at ``x, y`` (the zone's deepest cell):
+    ``unit``, ``area_m2`` (zone area), ``slope_max_deg`` (steepest cell under the pad square),
+    ``road_m`` (centre to nearest road), ``nearest_dip_site_km`` (to a selected dip site),
+    ``forest_m`` (to the nearest forest), ``score_km`` = dip km + forest km, ``rank`` in the unit.
+``heli_units`` (unit polygons)
+    ``unit, forest_km2``; ``forest_covered_before_km2``/``share_before`` (0: no dip sites are
+    planned before this run); ``forest_coverable_km2``/``share_coverable`` (within reach of any
+    passing site the unit may use); ``forest_covered_km2``/``share_after`` (by the selected
+    sites); ``sites_selected``, ``selected_sites`` (fids), ``pads``, ``assumptions``.
 """
 
 from __future__ import annotations
