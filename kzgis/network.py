@@ -538,6 +538,14 @@ class RoadNetwork:
         eid = np.concatenate([e, two])
         return src, dst, ww, eid
 
+    def _backward_ok(self, e, offset_m):
+        """Whether a point at ``offset_m`` on edge ``e`` may go to ``u`` (two-way, or already at ``u``)."""
+        return ~self._oneway[e] | (np.asarray(offset_m, float) <= self.params.node_tolerance_m)
+
+    def _from_v_ok(self, e, offset_m):
+        """Whether a point at ``offset_m`` on edge ``e`` is reached from ``v`` (two-way, or at ``v``)."""
+        return ~self._oneway[e] | (np.asarray(offset_m, float) >= self._len[e] - self.params.node_tolerance_m)
+
     def _virtual_arcs(self, snapped, w):
         """Arcs from virtual source nodes n.. n+k-1 to the ends of the sources' edges."""
         e = snapped["edge"].to_numpy(np.int64)
@@ -545,7 +553,7 @@ class RoadNetwork:
         frac = np.clip(frac, 0.0, 1.0)
         we = w[e]
         k = np.arange(len(e)) + self.n_nodes
-        two = ~self._oneway[e]
+        two = self._backward_ok(e, snapped["offset_m"].to_numpy(float))
         src = np.concatenate([k, k[two]])
         dst = np.concatenate([self._v[e], self._u[e][two]])
         ww = np.concatenate([(1.0 - frac) * we, (frac * we)[two]])
@@ -714,7 +722,8 @@ class RoadNetwork:
             e = tg["edge"].to_numpy()[tok].astype(np.int64)
             frac = np.clip(tg["offset_m"].to_numpy(float)[tok] / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
             cu = C[:, self._u[e]] + frac * w[e]
-            cv = np.where(self._oneway[e], np.inf, C[:, self._v[e]] + (1 - frac) * w[e])
+            okv = self._from_v_ok(e, tg["offset_m"].to_numpy(float)[tok])
+            cv = np.where(okv, C[:, self._v[e]] + (1 - frac) * w[e], np.inf)
             res[:, tok] = np.minimum(cu, cv)
         if sources is not None and len(sources):
             sp, tp, c = self._same_edge(sources, tg, w)
@@ -744,7 +753,8 @@ class RoadNetwork:
             e = tg["edge"].to_numpy()[tok].astype(np.int64)
             frac = np.clip(tg["offset_m"].to_numpy(float)[tok] / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
             cu = cost[self._u[e]] + frac * w[e]
-            cv = np.where(self._oneway[e], np.inf, np.asarray(cost)[self._v[e]] + (1 - frac) * w[e])
+            okv = self._from_v_ok(e, tg["offset_m"].to_numpy(float)[tok])
+            cv = np.where(okv, np.asarray(cost)[self._v[e]] + (1 - frac) * w[e], np.inf)
             via_v = cv < cu
             best[tok] = np.where(via_v, cv, cu)
             who[tok] = np.where(via_v, near[self._v[e]], near[self._u[e]])
@@ -886,7 +896,7 @@ class RoadNetwork:
             L = self._len[e] if self._len[e] > 0 else 1.0
             f = min(max(toff[j] / L, 0.0), 1.0)
             cu = dist[self._u[e]] + f * w[e]
-            cv = np.inf if self._oneway[e] else dist[self._v[e]] + (1 - f) * w[e]
+            cv = dist[self._v[e]] + (1 - f) * w[e] if self._from_v_ok(np.array([e]), [toff[j]])[0] else np.inf
             best, node = (cu, self._u[e]) if cu <= cv else (cv, self._v[e])
             if j in same and same[j][0] <= best:
                 costs[j], sources[j], lists[j] = same[j][0], same[j][1], [e]
@@ -934,7 +944,7 @@ class RoadNetwork:
         w = np.where(use, cap, np.nan)
         a_src, a_dst, a_cap, _ = self._arcs(w)
         # super source n -> both ends of each source edge (v always; u when two-way)
-        two = ~self._oneway[se]
+        two = self._backward_ok(se, s_ok["offset_m"].to_numpy(float))
         src = np.concatenate([a_src, np.full(len(se) + int(two.sum()), n)])
         dst = np.concatenate([a_dst, self._v[se], self._u[se][two]])
         cc = np.concatenate([a_cap, cap[se], cap[se][two]])
@@ -951,7 +961,8 @@ class RoadNetwork:
         ok = tg["ok"].to_numpy(bool)
         if ok.any():
             e = tg["edge"].to_numpy()[ok].astype(np.int64)
-            via = np.maximum(node_w[self._u[e]], np.where(self._oneway[e], -np.inf, node_w[self._v[e]]))
+            okv = self._from_v_ok(e, tg["offset_m"].to_numpy(float)[ok])
+            via = np.maximum(node_w[self._u[e]], np.where(okv, node_w[self._v[e]], -np.inf))
             # a one-way edge is entered at u; from v only when two-way; u is reached "at" the edge start
             val = np.where(use[e], np.minimum(cap[e], via), -np.inf)
             out[ok] = val

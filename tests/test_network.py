@@ -1,0 +1,452 @@
+"""Road network engine: hand-computed answers on tiny networks, and properties.
+
+Coordinates are EPSG:4545 around Kaizhou (E 537000, N 3448000); every network is built here.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.ops import substring
+
+from kzgis import CRSError, NetworkError, RecipeError
+from kzgis.network import NetworkParams, RoadNetwork
+from kzgis.params import from_mapping
+from kzgis.terrain import DEM
+
+X0, Y0 = 537000.0, 3448000.0
+CRS = "EPSG:4545"
+
+
+def L(*pts):
+    return shapely.LineString([(X0 + a, Y0 + b) for a, b in pts])
+
+
+def P(a, b):
+    return shapely.Point(X0 + a, Y0 + b)
+
+
+def roads(geoms, **cols):
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=CRS)
+
+
+def pts(*xy):
+    return gpd.GeoSeries([P(a, b) for a, b in xy], crs=CRS)
+
+
+def line_net(length=1000.0, width=6.0, oneway=False):
+    return RoadNetwork.from_roads(roads([L((0, 0), (length, 0))], width_m=[width], oneway=[oneway]))
+
+
+# ---------------------------------------------------------------------------------------------
+# noding
+
+
+def test_noding_at_shared_vertex_but_not_at_bare_crossing():
+    # a cross whose lines share the vertex (50, 0): 4 edges meeting at one node of degree 4
+    shared = RoadNetwork.from_roads(roads([L((0, 0), (50, 0), (100, 0)), L((50, -50), (50, 0), (50, 50))]))
+    assert len(shared.edges) == 4
+    assert len(shared.nodes) == 5
+    assert sorted(shared.nodes["degree"]) == [1, 1, 1, 1, 4]
+    # the same cross drawn without the shared vertex is a bridge: no junction
+    bridge = RoadNetwork.from_roads(roads([L((0, 0), (100, 0)), L((50, -50), (50, 50))]))
+    assert len(bridge.edges) == 2
+    assert len(bridge.nodes) == 4
+
+
+def test_noding_splits_a_line_at_a_t_junction_vertex_and_keeps_lengths():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (30, 0), (100, 0)), L((30, 0), (30, 40))]))
+    assert len(net.edges) == 3
+    assert sorted(net.edges["length_m"].round(9)) == [30.0, 40.0, 70.0]
+    # every edge's geometry runs u -> v
+    for _, e in net.edges.iterrows():
+        assert e.geometry.coords[0] == pytest.approx(tuple(net.nodes.loc[e.u, ["x", "y"]]))
+        assert e.geometry.coords[-1] == pytest.approx(tuple(net.nodes.loc[e.v, ["x", "y"]]))
+
+
+def test_multilinestrings_and_near_duplicate_vertices():
+    ml = shapely.MultiLineString([[(X0, Y0), (X0 + 10, Y0)], [(X0 + 10.004, Y0), (X0 + 20, Y0)]])
+    net = RoadNetwork.from_roads(gpd.GeoDataFrame(geometry=[ml], crs=CRS))
+    # the two parts meet within the 1 cm node tolerance
+    assert len(net.edges) == 2
+    assert len(net.nodes) == 3
+
+
+def test_geographic_crs_is_refused():
+    g = gpd.GeoDataFrame(geometry=[shapely.LineString([(108.4, 31.2), (108.5, 31.2)])], crs="EPSG:4490")
+    with pytest.raises(CRSError, match="geographic"):
+        RoadNetwork.from_roads(g)
+
+
+def test_points_in_a_roads_layer_are_refused_with_their_fid():
+    g = gpd.GeoDataFrame(geometry=[L((0, 0), (1, 0)), P(5, 5)], crs=CRS, index=[11, 12])
+    with pytest.raises(NetworkError, match="features 12 are not lines"):
+        RoadNetwork.from_roads(g)
+
+
+# ---------------------------------------------------------------------------------------------
+# widths, classes, grades, times
+
+
+def test_width_fallback_and_source():
+    g = roads([L((0, 0), (100, 0)), L((0, 10), (100, 10)), L((0, 20), (100, 20)), L((0, 30), (100, 30)),
+               L((0, 40), (100, 40))],
+              width_m=[4.5, None, None, None, None], width=[None, "5 m", None, None, None],
+              lanes=[None, None, "2", None, None], highway=[None, None, None, "residential", "track"])
+    e = RoadNetwork.from_roads(g).edges.sort_values("road_fid")
+    assert list(e["width_m"]) == [4.5, 5.0, 6.0, 3.5, 2.5]
+    assert list(e["width_source"]) == ["surveyed", "tag", "tag", "class default", "class default"]
+    assert list(e["road_class"]) == ["未知", "未知", "未知", "村道", "机耕道"]
+    assert list(e["vehicle_class"]) == ["standard", "standard", "standard", "small", "motorcycle"]
+
+
+def test_vehicle_class_thresholds_and_barred_steps():
+    g = roads([L((0, 10 * i), (100, 10 * i)) for i in range(6)],
+              width_m=[4.0, 3.99, 3.0, 1.5, 1.4, 5.0], road_class=["村道"] * 5 + ["steps"])
+    e = RoadNetwork.from_roads(g).edges.sort_values("road_fid")
+    assert list(e["vehicle_class"]) == ["standard", "small", "small", "motorcycle", "none", "none"]
+    assert np.isnan(e["time_min_standard"].iloc[1]) and np.isfinite(e["time_min_small"].iloc[1])
+
+
+def test_speed_table_narrow_slowdown_and_overrides():
+    g = roads([L((0, 0), (1000, 0)), L((0, 10), (1000, 10))], width_m=[6.0, 4.5], road_class=["县道", "县道"])
+    e = RoadNetwork.from_roads(g).edges.sort_values("road_fid")
+    # 县道 35 km/h: 1 km in 60/35 min; 4.5 m < 4.0 + 1.0 margin: x 0.7 for standard trucks only
+    assert e["time_min_standard"].iloc[0] == pytest.approx(60 / 35)
+    assert e["time_min_standard"].iloc[1] == pytest.approx(60 / (35 * 0.7))
+    assert e["time_min_small"].iloc[1] == pytest.approx(60 / 35)
+    p = from_mapping(NetworkParams, {"speed_kmh": {"县道": 30}}, "network")
+    e2 = RoadNetwork.from_roads(g, params=p).edges.sort_values("road_fid")
+    assert e2["time_min_standard"].iloc[0] == pytest.approx(2.0)
+    assert p.speed_kmh["国道"] == 40.0  # other classes keep their defaults
+
+
+def test_params_reject_unknown_keys_and_classes():
+    with pytest.raises(RecipeError, match="did you mean 'snap_max_m'"):
+        from_mapping(NetworkParams, {"snap_max": 300}, "network")
+    with pytest.raises(RecipeError, match="unknown key '县路'"):
+        from_mapping(NetworkParams, {"speed_kmh": {"县路": 30}}, "network")
+    with pytest.raises(RecipeError, match="grade_measure"):
+        NetworkParams(grade_measure="median")
+
+
+def ramp_dem(grade_pct, nx_=200, ny=40, cell=10.0):
+    """A DEM rising eastwards at ``grade_pct`` over x in [-500, 1500) m, y in [-200, 200) m."""
+    x = X0 - 500 + (np.arange(nx_) + 0.5) * cell
+    z = np.tile((x - X0) * grade_pct / 100.0, (ny, 1)).astype(np.float32)
+    return DEM(z, Affine(cell, 0, X0 - 500, 0, -cell, Y0 + 200), CRS)
+
+
+@pytest.mark.parametrize("grade, expected, warn", [(5.0, "standard", False), (9.0, "standard", True),
+                                                    (12.0, "small", False), (17.0, "motorcycle", False),
+                                                    (25.0, "none", False)])
+def test_grade_limits_by_class(grade, expected, warn):
+    net = RoadNetwork.from_roads(roads([L((0, 0), (300, 0))], width_m=[6.0]), dem=ramp_dem(grade))
+    e = net.edges.iloc[0]
+    assert e["grade_max_pct"] == pytest.approx(grade, rel=1e-3)
+    assert e["grade_mean_pct"] == pytest.approx(grade, rel=1e-3)
+    assert e["vehicle_class"] == expected
+    assert bool(e["grade_warning"]) is warn
+
+
+def test_steep_roads_are_slower():
+    flat = RoadNetwork.from_roads(roads([L((0, 0), (300, 0))], width_m=[6.0], road_class=["县道"]))
+    steep = RoadNetwork.from_roads(roads([L((0, 0), (300, 0))], width_m=[6.0], road_class=["县道"]),
+                                   dem=ramp_dem(9.0))
+    # speed / (1 + 0.05 * (9 - 3)) = speed / 1.3
+    assert steep.edges["time_min_standard"].iloc[0] == pytest.approx(flat.edges["time_min_standard"].iloc[0] * 1.3,
+                                                                      rel=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# snapping
+
+
+def test_snap_to_edge_interior_with_offset_and_distance():
+    net = line_net()
+    s = net.snap(pts((250, 30), (1000, 0)), "standard")
+    assert list(s["ok"]) == [True, True]
+    assert s["offset_m"].iloc[0] == pytest.approx(250.0)
+    assert s["snap_m"].iloc[0] == pytest.approx(30.0)
+    assert (s["x"].iloc[0], s["y"].iloc[0]) == pytest.approx((X0 + 250, Y0))
+    assert s["offset_m"].iloc[1] == pytest.approx(1000.0)
+
+
+def test_point_600_m_from_every_road_is_reported_not_snapped():
+    net = line_net()
+    s = net.snap(pts((500, 600)), "standard")
+    assert not s["ok"].iloc[0]
+    assert s["edge"].iloc[0] == -1
+    assert np.isnan(s["offset_m"].iloc[0])
+    assert s["snap_m"].iloc[0] == pytest.approx(600.0)
+    assert net.snap(pts((500, 600)), "standard", max_m=700)["ok"].iloc[0]
+
+
+def test_snap_skips_roads_the_vehicle_cannot_use_and_keeps_the_index():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0)), L((0, 100), (1000, 100))], width_m=[3.0, 6.0]))
+    g = gpd.GeoSeries([P(400, 10)], index=["村A"], crs=CRS)
+    s_std = net.snap(g, "standard")
+    s_small = net.snap(g, "small")
+    assert list(s_std.index) == ["村A"]
+    assert s_std["snap_m"].iloc[0] == pytest.approx(90.0)
+    assert s_small["snap_m"].iloc[0] == pytest.approx(10.0)
+
+
+def test_snap_refuses_points_in_another_crs():
+    net = line_net()
+    with pytest.raises(NetworkError, match="reproject"):
+        net.snap(gpd.GeoSeries([shapely.Point(108.4, 31.2)], crs="EPSG:4490"))
+
+
+# ---------------------------------------------------------------------------------------------
+# costs
+
+
+def test_costs_from_a_mid_edge_source():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0)), L((1000, 0), (1000, 500))], width_m=[6.0, 6.0],
+                                       road_class=["县道", "县道"]))
+    s = net.snap(pts((250, 5)), "standard")
+    c = net.costs_from(s, "standard", "length_m")
+    by_xy = {(round(x - X0), round(y - Y0)): c[0, i] for i, (x, y) in enumerate(zip(net.nodes.x, net.nodes.y))}
+    assert by_xy == {(0, 0): pytest.approx(250.0), (1000, 0): pytest.approx(750.0), (1000, 500): pytest.approx(1250.0)}
+    t = net.costs_from(s, "standard", "time_min")
+    assert t[0].min() == pytest.approx(0.25 / 35 * 60)  # 250 m of 县道 at 35 km/h
+
+
+def test_one_way_respected():
+    net = line_net(oneway=True)
+    s = net.snap(pts((250, 0), (750, 0)), "standard")
+    c = net.costs_from(s, "standard", "length_m")
+    u = int(net.edges["u"].iloc[0])
+    v = int(net.edges["v"].iloc[0])
+    assert c[0, v] == pytest.approx(750.0)
+    assert np.isinf(c[0, u])  # cannot drive back against the one-way
+    to = net.costs_to(c, s, "standard", "length_m")
+    assert to[0, 1] == pytest.approx(500.0)  # same edge, forwards
+    assert np.isinf(to[1, 0])  # same edge, backwards: not allowed
+
+
+def test_one_way_minus_one_runs_against_the_drawing_direction():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0))], oneway=["-1"]))
+    e = net.edges.iloc[0]
+    assert e.geometry.coords[0] == (X0 + 1000, Y0)
+    s = net.snap(pts((1000, 0), (0, 0)), "small")
+    to = net.costs_to(net.costs_from(s, "small", "length_m"), s, "small", "length_m")
+    assert to[0, 1] == pytest.approx(1000.0)
+    assert np.isinf(to[1, 0])
+
+
+def test_costs_to_same_edge_two_way_and_limit():
+    net = line_net()
+    s = net.snap(pts((250, 0)), "standard")
+    t = net.snap(pts((100, 0), (900, 0)), "standard")
+    c = net.costs_from(s, "standard", "length_m")
+    assert net.costs_to(c, t, "standard", "length_m")[0] == pytest.approx([150.0, 650.0])
+    assert net.costs_to(c[0], t, "standard", "length_m", limit=500) == pytest.approx([150.0, np.inf])
+
+
+def test_a_source_at_a_one_way_edge_start_is_at_its_node():
+    # two one-way edges a->b->c; the source exactly at b reaches c and has cost 0 at b
+    net = RoadNetwork.from_roads(roads([L((0, 0), (100, 0)), L((100, 0), (300, 0))], oneway=[True, True]))
+    s = net.snap(pts((100, 0)), "small")
+    c = net.costs_from(s, "small", "length_m")[0]
+    assert sorted(c[np.isfinite(c)]) == pytest.approx([0.0, 200.0])
+
+
+def test_nearest_source_matches_rows_of_costs_from():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0)), L((1000, 0), (1000, 1000)), L((0, 0), (0, 800))]))
+    s = net.snap(pts((100, 0), (1000, 850), (0, 700)), "small")
+    full = net.costs_from(s, "small", "length_m")
+    cost, src = net.nearest_source(s, "small", "length_m")
+    assert cost == pytest.approx(full.min(axis=0))
+    assert list(src) == list(np.argmin(np.asarray(full), axis=0))
+    cost, src = net.nearest_source(s, "small", "length_m", limit=150)
+    assert set(src[np.isfinite(cost)]) <= {0, 1, 2}
+    assert (src[~np.isfinite(cost)] == -1).all()
+    t = net.snap(pts((500, 0)), "small")
+    r = net.nearest_source_to(s, t, "small", "length_m")
+    assert r["cost"].iloc[0] == pytest.approx(400.0) and r["source"].iloc[0] == 0
+
+
+def test_unknown_vehicle_class_and_weight():
+    net = line_net()
+    s = net.snap(pts((1, 0)), "small")
+    with pytest.raises(NetworkError, match="did you mean 'standard'"):
+        net.costs_from(s, "standrad")
+    with pytest.raises(NetworkError, match="unknown weight"):
+        net.costs_from(s, "small", "minutes")
+
+
+def test_a_source_snapped_for_another_class_is_refused():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (100, 0))], width_m=[3.0]))
+    s = net.snap(pts((50, 0)), "small")
+    with pytest.raises(NetworkError, match="same vehicle_class"):
+        net.costs_from(s, "standard")
+
+
+# ---------------------------------------------------------------------------------------------
+# reached pieces
+
+
+def test_reached_pieces_cut_exactly_where_the_budget_runs_out():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (500, 0)), L((500, 0), (500, 400), (900, 400))]))
+    s = net.snap(pts((100, 0)), "small")
+    c = net.costs_from(s, "small", "length_m")
+    pcs = net.reached_pieces(c[0], 700, "small", "length_m")
+    long_edge = int(np.flatnonzero(net.edges["length_m"].round(6) == 800)[0])
+    piece = pcs[pcs["edge"] == long_edge].iloc[0]
+    # 400 m to the junction, 300 m left: the cut is 300 m along the 800 m edge
+    assert piece["start_m"] == pytest.approx(0.0) and piece["end_m"] == pytest.approx(300.0)
+    assert piece["cost_start"] == pytest.approx(400.0) and piece["cost_end"] == pytest.approx(700.0)
+    assert piece.geometry.equals_exact(substring(net.edges.geometry.iloc[long_edge], 0, 300), 1e-6)
+    assert piece.geometry.coords[-1] == pytest.approx((X0 + 500, Y0 + 300))
+    # the source's own edge: the whole 500 m edge (100 m back, 400 m forward)
+    own = pcs[pcs["edge"] != long_edge]
+    assert own["end_m"].sum() - own["start_m"].sum() == pytest.approx(500.0)
+    assert pcs.length.sum() == pytest.approx(800.0)
+
+
+def test_reached_pieces_from_both_ends_and_within_the_source_edge():
+    # a 1000 m edge between two sources at its ends: budget 300 gives two pieces, budget 600 one
+    net = line_net()
+    s = net.snap(pts((0, 0), (1000, 0)), "small")
+    cost, _ = net.nearest_source(s, "small", "length_m")
+    two = net.reached_pieces(cost, 300, "small", "length_m").sort_values("start_m")
+    assert list(zip(two["start_m"].round(9), two["end_m"].round(9))) == [(0.0, 300.0), (700.0, 1000.0)]
+    one = net.reached_pieces(cost, 600, "small", "length_m")
+    assert len(one) == 1 and one.length.iloc[0] == pytest.approx(1000.0)
+    # a source in the middle with a small budget: one piece around it
+    mid = net.snap(pts((400, 0)), "small")
+    p = net.reached_pieces(net.costs_from(mid, "small", "length_m")[0], 50, "small", "length_m")
+    assert list(zip(p["start_m"], p["end_m"])) == [pytest.approx((350.0, 450.0))]
+    assert (p["cost_start"].iloc[0], p["cost_end"].iloc[0]) == pytest.approx((50.0, 50.0))
+
+
+def test_reached_pieces_on_a_one_way_source_edge_only_go_forward():
+    net = line_net(oneway=True)
+    mid = net.snap(pts((400, 0)), "small")
+    p = net.reached_pieces(net.costs_from(mid, "small", "length_m")[0], 50, "small", "length_m")
+    assert list(zip(p["start_m"], p["end_m"])) == [pytest.approx((400.0, 450.0))]
+
+
+# ---------------------------------------------------------------------------------------------
+# routes, widest path, networkx
+
+
+def test_route_edges_and_widest_path():
+    # two routes from s to t: via a 6 m road with a 3.5 m bridge (short), or a 4.5 m detour (long)
+    g = roads([L((0, 0), (400, 0)), L((400, 0), (430, 0)), L((430, 0), (800, 0)),
+               L((0, 0), (0, 500), (800, 500), (800, 0))], width_m=[6.0, 3.5, 6.0, 4.5])
+    net = RoadNetwork.from_roads(g)
+    s = net.snap(pts((0, 0)), "motorcycle")
+    t = net.snap(pts((700, 0)), "motorcycle")
+    r = net.route_edges(s, t, "motorcycle", "length_m")
+    assert r["cost"].iloc[0] == pytest.approx(700.0)
+    assert sorted(net.edges.loc[r["edges"].iloc[0], "road_fid"]) == [0, 1, 2]
+    assert net.widest(s, t, net.edges["width_m"].to_numpy())[0] == pytest.approx(4.5)
+    r_std = net.route_edges(net.snap(pts((0, 0)), "standard"), net.snap(pts((700, 0)), "standard"), "standard",
+                            "length_m")
+    assert r_std["cost"].iloc[0] == pytest.approx(500 + 800 + 500 + 100)
+
+
+def test_to_networkx_respects_one_way_and_class():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (100, 0)), L((100, 0), (200, 0))], width_m=[6, 3],
+                                       oneway=[True, False]))
+    G = net.to_networkx("small")
+    assert G.number_of_edges() == 3
+    assert net.to_networkx("standard").number_of_edges() == 1
+    assert G.graph["crs"] == net.crs
+
+
+# ---------------------------------------------------------------------------------------------
+# properties
+
+
+@st.composite
+def grid_roads(draw):
+    n = draw(st.integers(2, 4))
+    m = draw(st.integers(2, 4))
+    step = 100.0
+    lines, widths, ow = [], [], []
+    for i in range(n):
+        for j in range(m):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < n and j + dj < m and draw(st.booleans() | st.just(True)):
+                    a = (i * step, j * step)
+                    b = ((i + di) * step, (j + dj) * step)
+                    if draw(st.booleans()):
+                        a, b = b, a
+                    bend = draw(st.floats(-30, 30))
+                    mid = ((a[0] + b[0]) / 2 + (bend if dj else 0), (a[1] + b[1]) / 2 + (bend if di else 0))
+                    lines.append(L(a, mid, b))
+                    widths.append(draw(st.sampled_from([2.0, 3.5, 5.0])))
+                    ow.append(draw(st.booleans()))
+    return roads(lines, width_m=widths, oneway=ow), step * (n - 1), step * (m - 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid_roads(), st.floats(0, 1), st.floats(0, 1), st.sampled_from(["small", "motorcycle"]))
+def test_costs_equal_networkx_dijkstra(case, fx, fy, vc):
+    g, w, h = case
+    net = RoadNetwork.from_roads(g)
+    s = net.snap(pts((fx * w, fy * h)), vc, max_m=1e6)
+    if not s["ok"].iloc[0]:
+        return
+    c = net.costs_from(s, vc, "time_min")[0]
+    # networkx on a copy with the source edge split at the snapped point
+    G = nx.DiGraph()
+    e0 = int(s["edge"].iloc[0])
+    off = s["offset_m"].iloc[0]
+    for e, row in net.edges.iterrows():
+        wt = row[f"time_min_{vc}"]
+        if not np.isfinite(wt):
+            continue
+        arcs = [(row.u, row.v)] + ([] if row.oneway else [(row.v, row.u)])
+        for a, b in arcs:
+            if not G.has_edge(a, b) or G[a][b]["w"] > wt:
+                G.add_edge(a, b, w=wt)
+    frac = off / net.edges["length_m"].iloc[e0]
+    wt0 = net.edges[f"time_min_{vc}"].iloc[e0]
+    G.add_edge("s", net.edges["v"].iloc[e0], w=(1 - frac) * wt0)
+    if not net.edges["oneway"].iloc[e0] or off <= 0.01:
+        G.add_edge("s", net.edges["u"].iloc[e0], w=frac * wt0)
+    ref = nx.single_source_dijkstra_path_length(G, "s", weight="w")
+    for i in range(net.n_nodes):
+        if i in ref:
+            assert c[i] == pytest.approx(ref[i], abs=1e-9)
+        else:
+            assert np.isinf(c[i])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid_roads(), st.floats(0, 1), st.floats(0, 1), st.floats(20, 400))
+def test_reached_pieces_are_exactly_the_points_within_budget(case, fx, fy, budget):
+    g, w, h = case
+    net = RoadNetwork.from_roads(g)
+    vc = "motorcycle"
+    s = net.snap(pts((fx * w, fy * h)), vc, max_m=1e6)
+    if not s["ok"].iloc[0]:
+        return
+    c = net.costs_from(s, vc, "length_m")[0]
+    pcs = net.reached_pieces(c, budget, vc, "length_m")
+    assert (pcs["cost_start"] <= budget + 1e-9).all() and (pcs["cost_end"] <= budget + 1e-9).all()
+    # sample points along every usable edge and compare their true cost with piece membership
+    allowed = np.flatnonzero(net.allowed(vc))
+    fr = np.linspace(0.013, 0.987, 9)
+    e = np.repeat(allowed, len(fr))
+    off = np.tile(fr, len(allowed)) * net.edges["length_m"].to_numpy()[e]
+    sample = net.snap(gpd.GeoSeries(shapely.line_interpolate_point(net.edges.geometry.values[e], off), crs=CRS), vc)
+    sample["edge"] = e  # the point lies on this edge (snap could pick a touching twin)
+    sample["offset_m"] = off
+    cost = net.costs_to(c, sample, vc, "length_m")
+    inside = np.zeros(len(e), bool)
+    for _, p in pcs.iterrows():
+        inside |= (e == p["edge"]) & (off >= p["start_m"] - 1e-6) & (off <= p["end_m"] + 1e-6)
+    clear = np.abs(cost - budget) > 1e-6
+    assert ((cost <= budget) == inside)[clear].all()
