@@ -1,0 +1,542 @@
+"""Assembling the folium maps: overlays, basemaps, controls, title block, legend; writing files."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import re
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.plugins import Fullscreen, MeasureControl
+from folium.template import Template
+
+from . import _assets as A
+from . import _display as D
+from . import _html as H
+from . import styles as S
+from ._options import MapOptions
+
+log = logging.getLogger(__name__)
+
+#: Input layer kinds drawn on the maps (in this order within "基础数据"); others are ignored.
+INPUT_KINDS = ("stations", "hydrants", "fire_pools", "water_intakes", "candidate_sites", "township_seats",
+               "settlements", "roads", "water_mains", "power_lines", "rivers", "water_bodies", "old_towns",
+               "urban_area", "forest", "mountain_units", "boundary", "county")
+#: Among each group only the first layer present is shown when the map opens (they overlap).
+EXCLUSIVE = (("response_settlements", "access_settlements", "water_settlements", "settlements"),
+             ("response_isochrones", "response_zones", "water_coverage"),
+             ("access_roads", "roads"))
+
+TILES = {
+    "tianditu_vec": ("天地图 矢量", [
+        "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec"
+        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=",
+        "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva"
+        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="],
+        "01234567", "天地图 © 国家地理信息公共服务平台", False),
+    "tianditu_img": ("天地图 影像", [
+        "https://t{s}.tianditu.gov.cn/img_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=img"
+        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=",
+        "https://t{s}.tianditu.gov.cn/cia_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cia"
+        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="],
+        "01234567", "天地图 © 国家地理信息公共服务平台", False),
+    "amap": ("高德地图（GCJ-02）", [
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"],
+        "1234", "© 高德地图", True),
+    "amap_img": ("高德影像（GCJ-02）", [
+        "https://webst0{s}.is.autonavi.com/appmaptile?style=6&x={x}&y={y}&z={z}"],
+        "1234", "© 高德地图", True),
+    "osm": ("OpenStreetMap", ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"], "",
+            "© OpenStreetMap contributors", False),
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# folium elements whose JS/CSS come from the vendored assets
+
+
+class _Map(folium.Map):
+    default_js = [("leaflet", A.LEAFLET_JS)]
+    default_css = [("leaflet_css", A.LEAFLET_CSS)]
+
+
+class _Runtime(JSCSSMixin, MacroElement):
+    _template = Template("")
+    default_js = [("kzmap", A.KZMAP_JS)]
+    default_css = [("kzmap_css", A.KZMAP_CSS)]
+
+
+class _Fullscreen(Fullscreen):
+    default_js = [("leaflet_fullscreen", A.FULLSCREEN_JS)]
+    default_css = [("leaflet_fullscreen_css", A.FULLSCREEN_CSS)]
+
+
+class _Measure(MeasureControl):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.Control.Measure.include({
+                _setCaptureMarkerIcon: function () {
+                    this._captureMarker.options.autoPanOnFocus = false;
+                    this._captureMarker.setIcon(L.divIcon({iconSize: this._map.getSize().multiplyBy(2)}));
+                },
+            });
+            var {{ this.get_name() }} = new L.Control.Measure({{ this.options|tojavascript }});
+            {{ this._parent.get_name() }}.addControl({{ this.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js = [("leaflet_measure_js", A.MEASURE_JS)]
+    default_css = [("leaflet_measure_css", A.MEASURE_CSS)]
+
+
+class _JsLayer(Layer):
+    """A layer whose JavaScript constructor expression is given (already script-safe)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = {{ this.js }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, js: str, name: str, overlay=True, control=True, show=True):
+        super().__init__(name=name, overlay=overlay, control=control, show=show)
+        self._name = "KzLayer"
+        self.js = js
+
+
+class _Chrome(MacroElement):
+    """Title block, legend and the final ``kz.finish`` call (after the layer control exists)."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}
+        {% macro script(this, kwargs) %}
+            kz.finish({{ this._parent.get_name() }}, {{ this.control }}, {{ this.cfg }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str, control: str, cfg: str):
+        super().__init__()
+        self._name = "KzChrome"
+        self.body = body
+        self.control = control
+        self.cfg = cfg
+
+
+# ------------------------------------------------------------------------------------------------
+# layer preparation
+
+
+@dataclass
+class Item:
+    key: str  # layer kind or result name
+    gdf: object  # GeoDataFrame in the working CRS
+    is_result: bool
+
+
+def collect(layers, results) -> list[Item]:
+    """Drawable layers: input kinds with features, then results that are non-empty GeoDataFrames."""
+    import geopandas as gpd
+
+    crs = getattr(layers, "crs", None)
+    items = []
+    for kind in INPUT_KINDS:
+        if kind in layers and isinstance(layers[kind], gpd.GeoDataFrame) and len(layers[kind]):
+            items.append(Item(kind, layers[kind], False))
+    for name, frame in (results or {}).items():
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+            continue  # tables without geometry
+        if not len(frame) or frame.geometry.isna().all():
+            continue
+        if frame.crs is None:
+            log.warning("result layer %s has no CRS; assuming the working CRS %s", name, crs)
+            frame = frame.set_crs(crs)
+        elif crs is not None and frame.crs != crs:
+            frame = frame.to_crs(crs)
+        items.append(Item(name, frame, True))
+    return items
+
+
+def _is_synthetic(layers, results) -> bool:
+    frames = [v for v in list(layers.values()) + list((results or {}).values()) if hasattr(v, "columns")]
+    for f in frames:
+        for col in ("source", "settlements"):
+            if col in f.columns and not pd.api.types.is_numeric_dtype(f[col]):
+                vals = f[col].dropna().astype(str)
+                if vals.str.contains("示意|synthetic", case=False, regex=True).any():
+                    return True
+    return False
+
+
+def _sources_text(layers) -> str:
+    seen = []
+    for kind in INPUT_KINDS:
+        f = layers.get(kind) if hasattr(layers, "get") else None
+        if f is None or not hasattr(f, "columns") or "source" not in f.columns:
+            continue
+        for v in f["source"].dropna().astype(str).unique():
+            v = v.strip()
+            if v and v not in seen:
+                seen.append(v)
+    if not seen:
+        return "用户提供的图层数据；kzgis 分析成果"
+    more = " 等" if len(seen) > 5 else ""
+    return "；".join(seen[:5]) + more + "；kzgis 分析成果"
+
+
+def _file_name(town: str, used: set) -> str:
+    base = re.sub(r"[^\w\u3400-\u9fff-]+", "_", str(town)).strip("_") or "town"
+    name = f"town_{base}.html"
+    i = 2
+    while name in used:
+        name = f"town_{base}_{i}.html"
+        i += 1
+    used.add(name)
+    return name
+
+
+def _default_visibility(items: list[Item]) -> dict[str, bool]:
+    keys = {it.key for it in items}
+    show = {it.key: S.rule_for(it.key).get("show", True) for it in items}
+    for group in EXCLUSIVE:
+        present = [k for k in group if k in keys]
+        for k in present[1:]:
+            show[k] = False
+    return show
+
+
+def _overlay_sort_key(it: Item):
+    rule = S.rule_for(it.key)
+    group = rule.get("group", "other") if it.is_result else "base"
+    gi = S.GROUP_ORDER.index(group) if group in S.GROUP_ORDER else len(S.GROUP_ORDER)
+    return (gi, -rule.get("order", 60))
+
+
+# ------------------------------------------------------------------------------------------------
+# one map
+
+
+@dataclass
+class MapPlan:
+    page: H.PageInfo
+    tolerance_m: float
+    clip: object = None  # projected polygon (township + margin)
+    focus: object = None  # projected polygon (the township itself)
+    label_points: tuple = ()  # (label GeoJSON, css class, name, show)
+    hillshade_px: int = 1600
+    decimals: int = 5
+
+
+def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tuple[str, list[str]]:
+    """The HTML of one map and the layer-control names of its overlays (in control order)."""
+    crs = layers.crs
+    show = _default_visibility(items)
+    prepared = []
+    for it in sorted(items, key=_overlay_sort_key):
+        disp = D.prepare(it.gdf, plan.tolerance_m, clip=plan.clip)
+        if not len(disp):
+            continue
+        prepared.append((it, disp))
+
+    # extent: the clip polygon, else the county/boundary, else everything drawn
+    if plan.clip is not None:
+        ext = shapely.bounds(plan.clip)
+        import geopandas as gpd
+
+        ext = gpd.GeoSeries([shapely.box(*ext)], crs=crs).to_crs(D.WGS84).total_bounds
+    else:
+        frames = [d for it, d in prepared if it.key in ("county", "boundary")] or [d for _, d in prepared]
+        if frames:
+            b = np.array([f.total_bounds for f in frames])
+            ext = np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
+        elif layers.get("dem") is not None:
+            import geopandas as gpd
+
+            ext = gpd.GeoSeries([shapely.box(*layers["dem"].bounds)], crs=crs).to_crs(D.WGS84).total_bounds
+        else:
+            ext = np.array([108.0, 30.8, 108.9, 31.7])  # Kaizhou
+    west, south, east, north = (float(v) for v in ext)
+    bounds = [[south, west], [north, east]]
+
+    fig = Figure(title=escape(plan.page.title + " · " + plan.page.subtitle))
+    m = _Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
+             prefer_canvas=True, control_scale=False, zoom_snap=0.25, zoom_delta=0.5)
+    fig.add_child(m)
+    _Runtime().add_to(m)
+
+    online = not opts.offline
+    gcj_names = []
+    if online:
+        key = opts.resolved_tianditu_key()
+        wanted = opts.basemap
+        if wanted == "tianditu" and not key:
+            log.warning("maps: 天地图 needs a key (outputs.maps.tianditu_key or the environment variable "
+                        "TIANDITU_KEY); showing OpenStreetMap first")
+            wanted = "osm"
+        order = [k for k in ("tianditu_vec", "tianditu_img", "amap", "amap_img", "osm")
+                 if key or not k.startswith("tianditu")]
+        first = {"tianditu": "tianditu_vec", "amap": "amap", "osm": "osm"}[wanted]
+        for tk in order:
+            title, urls, subs, attr, gcj = TILES[tk]
+            tiles = []
+            for u in urls:
+                u = u + key if u.endswith("tk=") else u
+                opt = {"attribution": attr, "maxZoom": 18, "minZoom": 3}
+                if subs:
+                    opt["subdomains"] = subs
+                tiles.append(f"L.tileLayer({json.dumps(u)}, {json.dumps(opt, ensure_ascii=False)})")
+            js = tiles[0] if len(tiles) == 1 else "L.layerGroup([" + ", ".join(tiles) + "])"
+            _JsLayer(D.script_safe(js), name=title, overlay=False, show=(tk == first)).add_to(m)
+            if gcj:
+                gcj_names.append(title)
+
+    # thematic overlays, results first (the layer control lists them in this order)
+    legend_sections = []
+    control_names = []
+    used_names = set()
+    for it, disp in prepared:
+        rule = S.rule_for(it.key)
+        kind = D.geom_kind(disp)
+        cls = S.classify(it.key, disp, kind)
+        styles = []
+        for st in cls.styles:
+            st = dict(st)
+            if "symbol" in st:
+                st["icon"] = S.symbol_svg(st)
+            styles.append(st)
+        fields = S.popup_fields(it.key, rule, disp.columns)
+        title = rule.get("title", it.key)
+        name = escape(title)
+        if name in used_names:
+            name = escape(f"{title}（{it.key}）")
+        used_names.add(name)
+        group = rule.get("group", "other") if it.is_result else "base"
+        spec = {"key": it.key, "name": name, "group": group, "order": rule.get("order", 60),
+                "interactive": rule.get("interactive", True), "styles": styles,
+                "fields": [escape(lab) for _, lab in fields]}
+        data = D.feature_collection(it.key, disp, cls, rule, decimals=plan.decimals)
+        js = f"kz.overlay({data}, {D._safe_json(spec)})"
+        visible = show.get(it.key, True)
+        _JsLayer(js, name=name, overlay=True, show=visible).add_to(m)
+        control_names.append(name)
+        if it.key not in ("county", "boundary"):
+            legend_sections.append(H.LegendSection(it.key, title, kind, cls.legend, show=visible))
+        else:
+            legend_sections.append(H.LegendSection(it.key, title, "line", cls.legend[:1], show=visible))
+
+    # label layers (township names, settlement names)
+    for data, css, lname, lshow in plan.label_points:
+        spec = {"key": "labels:" + lname, "name": escape(lname), "group": "base", "order": 200, "css": css}
+        _JsLayer(f"kz.labels({data}, {D._safe_json(spec)})", name=escape(lname), overlay=True,
+                 show=lshow).add_to(m)
+        control_names.append(escape(lname))
+
+    # township focus: fade what lies outside the township
+    if plan.focus is not None and plan.clip is not None:
+        import geopandas as gpd
+
+        outside = shapely.box(*shapely.bounds(plan.clip)).buffer(2000, join_style="mitre").difference(plan.focus)
+        od = gpd.GeoDataFrame(geometry=[outside], crs=crs).to_crs(D.WGS84)
+        og = shapely.to_geojson(D._round_coords(od.geometry.values, 5)[0])
+        spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,
+                "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.45}],
+                "fields": []}
+        data = '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":' + og + \
+               ',"properties":{"_s":0}}]}'
+        _JsLayer(f"kz.overlay({data}, {D._safe_json(spec)})", name="本乡镇以外（淡化）", overlay=True,
+                 show=True, control=False).add_to(m)
+
+    # DEM hillshade, the offline basemap
+    dem = layers.get("dem") if hasattr(layers, "get") else None
+    if opts.hillshade and dem is not None:
+        hb = shapely.bounds(plan.clip) if plan.clip is not None else None
+        if hb is None:
+            import geopandas as gpd
+
+            hb = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=D.WGS84).to_crs(dem.crs).total_bounds
+            pad = 0.03 * max(hb[2] - hb[0], hb[3] - hb[1])
+            hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
+        img = D.hillshade_image(dem, hb, max_px=plan.hillshade_px)
+        if img is not None:
+            uri, ib = img
+            spec = {"key": "hillshade", "name": "地形晕渲（DEM）", "group": "base", "order": 1}
+            js = (f"kz.register(L.imageOverlay({json.dumps(uri)}, {json.dumps(ib)}, "
+                  f"{{opacity: {0.95 if not online else 0.55}, interactive: false, className: 'kz-hillshade'}}), "
+                  f"{D._safe_json(spec)})")
+            _JsLayer(js, name="地形晕渲（DEM）", overlay=True, show=not online).add_to(m)
+            control_names.append("地形晕渲（DEM）")
+
+    lc = folium.LayerControl(position="topright", collapsed=False)
+    lc.add_to(m)
+    _Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏").add_to(m)
+    _Measure(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
+             primary_area_unit="sqmeters", secondary_area_unit="hectares", localization="cn").add_to(m)
+
+    note = ("底图：数字高程模型地形晕渲（离线）" if not online else
+            "切换到高德底图时，专题图层自动由CGCS2000偏移到GCJ-02显示")
+    body = H.title_block(plan.page) + H.legend(legend_sections, note=note)
+    cfg = {"review": plan.page.review, "groups": S.GROUP_ZH, "bounds": bounds,
+           "gcjBases": gcj_names, "startGcj": online and opts.basemap == "amap"}
+    if gcj_names:
+        cfg["gcj"] = D.gcj_grid(west, south, east, north)
+    _Chrome(body, lc.get_name(), D._safe_json(cfg)).add_to(m)
+
+    html = fig.render()
+    html = A.inline(html)
+    html = html.replace("<html>", '<html lang="zh-CN">', 1)
+    html = html + "\n" + A.licence_comment() + "\n"
+    if opts.offline:
+        bad = [r for r in A.external_references(html) if not r.startswith("local:")]
+        if bad:
+            raise A.AssetError(f"offline map still refers to external resources: {bad[:5]}")
+    return html, control_names
+
+
+# ------------------------------------------------------------------------------------------------
+# all maps
+
+
+def _town_labels(boundary_wgs, field="town") -> str:
+    pts = shapely.point_on_surface(boundary_wgs.geometry.values)
+    return D.label_collection(pts, boundary_wgs[field].astype(str).tolist())
+
+
+def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: str = "开州区",
+               towns=None) -> list[Path]:
+    """Write the county map, one map per township and ``index.html`` into ``out_dir``.
+
+    Parameters
+    ----------
+    layers : kzgis.layers.Layers (working projected CRS; ``dem`` optional)
+    results : dict result name -> GeoDataFrame (tables without geometry are skipped)
+    out_dir : folder to write into (created)
+    opts : :class:`MapOptions` (default: offline, county + all townships)
+    title : the district's name for titles
+    towns : limit the township maps to these names (and the ``towns`` option, if both given,
+        to the names in both)
+
+    Returns the written paths, ``index.html`` first.
+    """
+    import geopandas as gpd
+
+    opts = opts or MapOptions()
+    if not opts.enabled:
+        return []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = collect(layers, results)
+    base_title = opts.title or title or "开州区"
+    date = opts.date or _dt.date.today().isoformat()
+    sources = opts.sources or _sources_text(layers)
+    synthetic = _is_synthetic(layers, results) if opts.synthetic == "auto" else bool(opts.synthetic)
+    review = opts.review_text
+
+    def page(subtitle, nav):
+        return H.PageInfo(title=f"{base_title} 农村消防基础设施规划分析图", subtitle=subtitle, sources=sources,
+                          date=date, synthetic=synthetic, review=review, nav=nav, online=not opts.offline)
+
+    boundary = layers["boundary"] if hasattr(layers, "has") and layers.has("boundary") else None
+    if boundary is not None and "town" not in boundary.columns:
+        boundary = None
+    written_county = None
+    town_files = []
+
+    if opts.county:
+        labels = ()
+        if boundary is not None:
+            bw = boundary.to_crs(D.WGS84)
+            labels = ((_town_labels(bw), "", "乡镇（街道）名称", True),)
+        tol = opts.simplify_m
+        px = opts.hillshade_px
+        for attempt in range(5):
+            plan = MapPlan(page=page("全域总图", [("地图索引", "index.html")]), tolerance_m=tol,
+                           label_points=labels, hillshade_px=px)
+            html, _names = render_map(items, layers, opts, plan)
+            size_mb = len(html.encode("utf-8")) / 1e6
+            if size_mb <= opts.max_size_mb:
+                break
+            log.warning("maps: county map is %.1f MB (> %.1f MB) at a %.0f m display tolerance; simplifying more",
+                        size_mb, opts.max_size_mb, tol)
+            tol = max(tol * 3, 5.0)
+            px = max(int(px * 0.7), 400)
+        (out_dir / "county.html").write_text(html, encoding="utf-8")
+        written_county = out_dir / "county.html"
+
+    if opts.townships and boundary is not None:
+        wanted = None
+        for limit in (towns, opts.towns):
+            if limit:
+                names = {str(t) for t in ([limit] if isinstance(limit, str) else limit)}
+                wanted = names if wanted is None else wanted & names
+        all_towns = boundary["town"].dropna().astype(str)
+        if wanted is not None:
+            missing = sorted(wanted - set(all_towns))
+            if missing:
+                log.warning("maps: townships not in the boundary layer: %s", ", ".join(missing))
+        used = {"index.html", "county.html"}
+        seen = set()
+        for town in all_towns:
+            if town in seen or (wanted is not None and town not in wanted):
+                continue
+            seen.add(town)
+            geom = shapely.union_all(boundary.geometry[boundary["town"].astype(str) == town].values)
+            if geom is None or geom.is_empty:
+                continue
+            clip = geom.buffer(opts.margin_m)
+            label_src = None
+            for k in ("settlements", "access_settlements", "response_settlements"):
+                src = layers.get(k) if k in layers else (results or {}).get(k)
+                if isinstance(src, gpd.GeoDataFrame) and "name" in src.columns and len(src):
+                    label_src = src
+                    break
+            labels = []
+            nb = boundary[boundary.geometry.intersects(clip)].to_crs(D.WGS84)
+            labels.append((_town_labels(nb), "", "乡镇（街道）名称", True))
+            if label_src is not None:
+                sub = label_src[label_src.geometry.intersects(clip)]
+                if len(sub):
+                    pts = shapely.point_on_surface(sub.geometry.values)
+                    pw = gpd.GeoSeries(pts, crs=sub.crs).to_crs(D.WGS84).values
+                    labels.append((D.label_collection(pw, sub["name"].astype(str).tolist()), "kz-label-small",
+                                   "居民点名称", True))
+            fname = _file_name(town, used)
+            nav = [("地图索引", "index.html")] + ([("全域总图", "county.html")] if opts.county else [])
+            plan = MapPlan(page=page(town, nav), tolerance_m=opts.simplify_town_m, clip=clip, focus=geom,
+                           label_points=tuple(labels), hillshade_px=min(opts.hillshade_px, 1400), decimals=6)
+            html, _ = render_map(items, layers, opts, plan)
+            (out_dir / fname).write_text(html, encoding="utf-8")
+            town_files.append((town, out_dir / fname))
+
+    titles = []
+    for it in items:
+        if it.is_result:
+            t = S.rule_for(it.key).get("title", it.key)
+            if t not in titles:
+                titles.append(t)
+    index = H.index_page(
+        base_title, date, sources, synthetic, review,
+        (written_county.name, written_county.stat().st_size) if written_county else None,
+        [(t, p.name, p.stat().st_size) for t, p in town_files], opts.offline, titles)
+    (out_dir / "index.html").write_text(index, encoding="utf-8")
+    paths = [out_dir / "index.html"]
+    if written_county:
+        paths.append(written_county)
+    paths += [p for _, p in town_files]
+    return paths
+
+
+__all__ = ["write_maps", "render_map", "collect", "Element"]

@@ -1,0 +1,300 @@
+/* kzgis map runtime (part of kzgis, MIT licence).
+ *
+ * Builds the thematic overlays from GeoJSON prepared by kzgis.maps (every attribute text in it is
+ * already HTML-escaped), keeps their drawing order, shows the legend sections of the visible
+ * overlays, the mouse position in CGCS2000/WGS84, and moves every overlay onto GCJ-02 while an
+ * Amap (高德) basemap is shown, using the offset grid computed by kzgis.gcj02.
+ */
+(function (global) {
+  'use strict';
+  var L = global.L;
+  var kz = global.kz = global.kz || {};
+  kz.overlays = [];
+  kz.gcjOn = false;
+  kz.renderer = null;
+
+  function renderer() {
+    if (!kz.renderer) { kz.renderer = L.canvas({padding: 0.5, tolerance: 4}); }
+    return kz.renderer;
+  }
+
+  function popupHtml(spec, p) {
+    var rows = '';
+    var vals = p._p || [];
+    for (var i = 0; i < spec.fields.length; i++) {
+      if (vals[i] !== undefined && vals[i] !== '') {
+        rows += '<tr><th>' + spec.fields[i] + '</th><td>' + vals[i] + '</td></tr>';
+      }
+    }
+    return '<div class="kz-pop"><div class="kz-pop-h">' + spec.name + '</div>' +
+      (rows ? '<table>' + rows + '</table>' : '') + '</div>';
+  }
+
+  function styleOf(spec, p) {
+    var s = spec.styles[p._s] || spec.styles[0];
+    if (p._r) { s = L.extend({}, s, {radius: p._r}); }
+    return s;
+  }
+
+  /* A thematic overlay: L.geoJSON with the class styles of kzgis.maps.styles. */
+  kz.overlay = function (data, spec) {
+    var layer = L.geoJSON(data, {
+      renderer: renderer(),
+      interactive: spec.interactive !== false,
+      style: function (f) { return styleOf(spec, f.properties); },
+      pointToLayer: function (f, ll) {
+        var p = f.properties, s = styleOf(spec, p);
+        if (s.icon) {
+          var size = s.size || 14;
+          var html = s.icon + (p._l ? '<span class="kz-sym-label">' + p._l + '</span>' : '');
+          return L.marker(ll, {
+            icon: L.divIcon({className: 'kz-sym', html: html, iconSize: [size, size],
+                             iconAnchor: [size / 2, size / 2]}),
+            zIndexOffset: spec.order * 100, keyboard: false, interactive: spec.interactive !== false
+          });
+        }
+        return L.circleMarker(ll, L.extend({renderer: renderer()}, s));
+      },
+      onEachFeature: function (f, l) {
+        var p = f.properties;
+        if (spec.interactive === false) { return; }
+        if (p._t) {
+          l.bindTooltip(p._t, {sticky: !(l instanceof L.Marker), direction: 'top', className: 'kz-tip',
+                               offset: [0, -4]});
+        }
+        l.bindPopup(function () { return popupHtml(spec, p); }, {maxWidth: 360});
+      }
+    });
+    layer._kzSpec = spec;
+    kz.overlays.push(layer);
+    return layer;
+  };
+
+  /* Text labels (township names...), never interactive. */
+  kz.labels = function (data, spec) {
+    var layer = L.geoJSON(data, {
+      pointToLayer: function (f, ll) {
+        return L.marker(ll, {
+          icon: L.divIcon({className: 'kz-label ' + (spec.css || ''), html: '<span>' + f.properties._l + '</span>',
+                           iconSize: [0, 0]}),
+          interactive: false, keyboard: false, pane: 'kzLabels'
+        });
+      }
+    });
+    layer.beforeAdd = labelPane;
+    layer._kzSpec = spec;
+    kz.overlays.push(layer);
+    return layer;
+  };
+
+  function labelPane(map) {
+    if (!map.getPane('kzLabels')) {
+      var pane = map.createPane('kzLabels');
+      pane.style.zIndex = 580;
+      pane.style.pointerEvents = 'none';
+    }
+  }
+
+  /* Other layers (the hillshade image) that must follow the GCJ-02 switch. */
+  kz.register = function (layer, spec) {
+    layer._kzSpec = spec;
+    kz.overlays.push(layer);
+    return layer;
+  };
+
+  // ---------------------------------------------------------------------------- GCJ-02
+  kz.gcjDelta = function (lat, lng) {
+    var g = kz.gcjGrid;
+    if (!g) { return [0, 0]; }
+    var fx = Math.min(Math.max((lng - g.lon0) / g.step, 0), g.nx - 1.000001);
+    var fy = Math.min(Math.max((lat - g.lat0) / g.step, 0), g.ny - 1.000001);
+    var ix = Math.floor(fx), iy = Math.floor(fy), tx = fx - ix, ty = fy - iy;
+    var i00 = iy * g.nx + ix, i10 = i00 + 1, i01 = i00 + g.nx, i11 = i01 + 1;
+    function bil(d) {
+      return d[i00] * (1 - tx) * (1 - ty) + d[i10] * tx * (1 - ty) + d[i01] * (1 - tx) * ty + d[i11] * tx * ty;
+    }
+    return [bil(g.dlon), bil(g.dlat)];
+  };
+
+  kz.toGcj = function (ll) {
+    var d = kz.gcjDelta(ll.lat, ll.lng);
+    return L.latLng(ll.lat + d[1], ll.lng + d[0]);
+  };
+
+  kz.fromGcj = function (ll) {  // inverse by fixed-point iteration (the offset varies slowly)
+    var w = L.latLng(ll.lat, ll.lng);
+    for (var i = 0; i < 4; i++) {
+      var d = kz.gcjDelta(w.lat, w.lng);
+      w = L.latLng(ll.lat - d[1], ll.lng - d[0]);
+    }
+    return w;
+  };
+
+  function mapLatLngs(a) {
+    if (Array.isArray(a)) { return a.map(mapLatLngs); }
+    return kz.toGcj(a);
+  }
+
+  function shiftLayer(l, on) {
+    if (l instanceof L.LayerGroup) {
+      l.eachLayer(function (c) { shiftLayer(c, on); });
+      return;
+    }
+    if (l instanceof L.ImageOverlay) {
+      if (!l._kzOrig) { l._kzOrig = l.getBounds(); }
+      var b = l._kzOrig;
+      l.setBounds(on ? L.latLngBounds(kz.toGcj(b.getSouthWest()), kz.toGcj(b.getNorthEast())) : b);
+      return;
+    }
+    if (l.getLatLngs) {
+      if (!l._kzOrig) { l._kzOrig = l.getLatLngs(); }
+      l.setLatLngs(on ? mapLatLngs(l._kzOrig) : l._kzOrig);
+      return;
+    }
+    if (l.getLatLng) {
+      if (!l._kzOrig) { l._kzOrig = l.getLatLng(); }
+      l.setLatLng(on ? kz.toGcj(l._kzOrig) : l._kzOrig);
+    }
+  }
+
+  kz.setGcj = function (on) {
+    on = !!on;
+    if (on === kz.gcjOn) { return; }
+    kz.overlays.forEach(function (o) { shiftLayer(o, on); });
+    kz.gcjOn = on;
+    var badge = document.getElementById('kz-gcj-badge');
+    if (badge) { badge.style.display = on ? 'block' : 'none'; }
+  };
+
+  // ---------------------------------------------------------------------------- order, legend
+  function reorder(map) {
+    var shown = kz.overlays.filter(function (o) { return map.hasLayer(o) && o.bringToFront && o._kzSpec; });
+    shown.sort(function (a, b) { return a._kzSpec.order - b._kzSpec.order; });
+    shown.forEach(function (o) { o.bringToFront(); });
+  }
+
+  function syncLegend(map) {
+    var box = document.getElementById('kz-legend');
+    if (!box) { return; }
+    var on = {};
+    kz.overlays.forEach(function (o) { if (o._kzSpec && map.hasLayer(o)) { on[o._kzSpec.key] = true; } });
+    var secs = box.querySelectorAll('[data-kz-layer]');
+    var any = false;
+    for (var i = 0; i < secs.length; i++) {
+      var vis = !!on[secs[i].getAttribute('data-kz-layer')];
+      secs[i].style.display = vis ? '' : 'none';
+      any = any || vis;
+    }
+    var empty = box.querySelector('.kz-legend-empty');
+    if (empty) { empty.style.display = any ? 'none' : ''; }
+  }
+
+  function groupHeaders(ctrl, groups) {
+    var list = ctrl._overlaysList;
+    if (!list) { return; }
+    var labels = list.children, last = null, items = [];
+    for (var i = 0; i < labels.length; i++) { items.push(labels[i]); }
+    var overlays = ctrl._layers.filter(function (x) { return x.overlay; });
+    items.forEach(function (el, i) {
+      var o = overlays[i];
+      var g = o && o.layer._kzSpec ? o.layer._kzSpec.group : null;
+      if (g && g !== last && groups[g]) {
+        var h = document.createElement('div');
+        h.className = 'kz-lc-group';
+        h.textContent = groups[g];
+        list.insertBefore(h, el);
+      }
+      last = g;
+    });
+  }
+
+  function lonlatText(ll) {
+    var lat = ll.lat, lng = ll.lng;
+    return '经度 ' + Math.abs(lng).toFixed(5) + '°' + (lng >= 0 ? 'E' : 'W') +
+      '　纬度 ' + Math.abs(lat).toFixed(5) + '°' + (lat >= 0 ? 'N' : 'S');
+  }
+
+  /* Everything that needs the map, the layer control and the config; called once at the end. */
+  kz.finish = function (map, ctrl, cfg) {
+    kz.map = map;
+    kz.control = ctrl;
+    kz.cfg = cfg;
+    kz.gcjGrid = cfg.gcj || null;
+    labelPane(map);
+    map.attributionControl && map.attributionControl.setPrefix('Leaflet');
+
+    // title block and the GCJ badge live in the map container, outside Leaflet's panes
+    var container = map.getContainer();
+    ['kz-title', 'kz-gcj-badge'].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) {
+        container.appendChild(el);
+        L.DomEvent.disableClickPropagation(el);
+        L.DomEvent.disableScrollPropagation(el);
+      }
+    });
+
+    // bottom-left, from the corner upwards: review number, scale bar, mouse position
+    var Review = L.Control.extend({
+      options: {position: 'bottomleft'},
+      onAdd: function () {
+        var d = L.DomUtil.create('div', 'kz-review');
+        d.id = 'kz-review';
+        d.textContent = cfg.review;
+        return d;
+      }
+    });
+    new Review().addTo(map);
+    L.control.scale({imperial: false, maxWidth: 160, position: 'bottomleft'}).addTo(map);
+    var Mouse = L.Control.extend({
+      options: {position: 'bottomleft'},
+      onAdd: function (m) {
+        var d = L.DomUtil.create('div', 'kz-mouse');
+        d.id = 'kz-mouse';
+        d.textContent = 'CGCS2000 / WGS84 坐标';
+        m.on('mousemove', function (e) {
+          var ll = kz.gcjOn ? kz.fromGcj(e.latlng) : e.latlng;
+          d.textContent = lonlatText(ll) + '（CGCS2000）';
+        });
+        return d;
+      }
+    });
+    new Mouse().addTo(map);
+
+    // legend: a Leaflet control wrapping the prepared HTML element #kz-legend
+    var legendEl = document.getElementById('kz-legend');
+    if (legendEl) {
+      var Legend = L.Control.extend({
+        options: {position: 'bottomright'},
+        onAdd: function () { return legendEl; }
+      });
+      new Legend().addTo(map);
+      L.DomEvent.disableClickPropagation(legendEl);
+      L.DomEvent.disableScrollPropagation(legendEl);
+      var head = legendEl.querySelector('.kz-legend-h');
+      if (head) {
+        head.addEventListener('click', function () { legendEl.classList.toggle('kz-collapsed'); });
+      }
+    }
+
+    if (ctrl) {
+      var upd = ctrl._update;
+      ctrl._update = function () {
+        var r = upd.apply(this, arguments);
+        groupHeaders(this, cfg.groups || {});
+        return r;
+      };
+      groupHeaders(ctrl, cfg.groups || {});
+    }
+
+    map.on('overlayadd overlayremove', function () { reorder(map); syncLegend(map); });
+    map.on('baselayerchange', function (e) {
+      kz.setGcj((cfg.gcjBases || []).indexOf(e.name) >= 0);
+    });
+    if (cfg.startGcj) { kz.setGcj(true); }
+    reorder(map);
+    syncLegend(map);
+    if (cfg.bounds) { map.fitBounds(cfg.bounds, {padding: [10, 10]}); }
+    kz.ready = true;
+  };
+})(window);

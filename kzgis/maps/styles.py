@@ -1,0 +1,665 @@
+"""Map style rules, as data: one dict per layer, and the functions that apply them.
+
+Every input layer kind and every known result layer has an entry in :data:`LAYER_STYLES`. A rule
+says how the layer is drawn (``geom`` pane, ``order``), what selects a feature's class (``by`` a
+column with ``classes``, numeric ``bins`` or a ``ramp`` over the values present, or a ``palette``
+over category values), which columns its tooltip and popup show (with Chinese labels), and how
+values are written (``values``: raw value -> Chinese text). Unknown layers get
+:data:`DEFAULT_RULE`, so a new analysis shows up on the map before anyone styles it.
+
+:func:`classify` turns a rule and a frame into the per-feature class index, the list of Leaflet
+style dicts and the legend entries; the maps module only ever reads these.
+
+Style dicts use Leaflet path options (``color``, ``weight``, ``dashArray``, ``fillColor``,
+``fillOpacity``, ``radius``); point classes with a ``symbol`` are drawn as small SVG icons
+(:func:`symbol_svg`) that the legend reuses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+YES_NO = {"true": "是", "false": "否"}
+VEHICLE_ZH = {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车", "none": "不可通行"}
+SOURCE_KIND_ZH = {
+    "hydrant": "消火栓", "fire_pool": "消防水池", "pool": "消防水池", "water_intake": "天然水源取水点",
+    "intake": "天然水源取水点", "natural": "天然水源", "river": "河流", "water_body": "水体",
+    "mains": "市政给水管网", "water_mains": "消防给水管网",
+}
+STATUS_ZH = {"existing": "现状", "planned": "规划", "proposed": "规划"}
+BARRIER_ZH = {"工程阻隔": "工程阻隔带", "生物阻隔": "生物阻隔带", "existing natural": "现有自然阻隔（水体）",
+              "natural": "现有自然阻隔（水体）", "road": "道路阻隔"}
+CHECKPOINT_ZH = {
+    "road_entry": "必经道口", "entry": "必经道口", "必经道口": "必经道口",
+    "village_exit": "村镇出口（临林）", "town_exit": "村镇出口（临林）", "exit": "村镇出口（临林）",
+    "work_site": "林区作业点", "worksite": "林区作业点", "fire_prone": "林缘高火险点",
+    "edge": "林缘高火险点", "forest_edge": "林缘高火险点",
+}
+
+# Qualitative palette (ColorBrewer Set1/Dark2 mix, readable on white and on a hillshade).
+PALETTE = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#1b9e77",
+           "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#666666"]
+# Sequential green -> yellow -> red, for travel times.
+TIME_RAMP = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
+
+
+def _line(color, weight=2.0, **kw):
+    return {"color": color, "weight": weight, "opacity": 0.95, **kw}
+
+
+def _fill(color, fill_opacity=0.3, stroke=None, weight=1.0, **kw):
+    return {"color": stroke or color, "weight": weight, "opacity": 0.9, "fill": True,
+            "fillColor": color, "fillOpacity": fill_opacity, **kw}
+
+
+def _dot(color, radius=4.0, stroke="#ffffff", **kw):
+    return {"color": stroke, "weight": 1.0, "opacity": 1.0, "fill": True, "fillColor": color,
+            "fillOpacity": 0.95, "radius": radius, **kw}
+
+
+def _sym(symbol, color, size=16, fill=None, **kw):
+    return {"symbol": symbol, "color": color, "fillColor": fill or color, "size": size, **kw}
+
+
+# Drawing order: polygons 10-39, lines 40-69, points 70-99 (higher on top).
+LAYER_STYLES: dict[str, dict] = {
+    # ---------------------------------------------------------------- input layers
+    "county": {"title": "区界", "group": "base", "order": 48, "interactive": False,
+               "default": {"color": "#5e3c99", "weight": 3.0, "opacity": 0.9, "fill": False}},
+    "boundary": {"title": "乡镇（街道）界", "group": "base", "order": 46, "interactive": False,
+                 "default": {"color": "#6a51a3", "weight": 1.4, "opacity": 0.85, "fill": False,
+                             "dashArray": "6 3"}},
+    "urban_area": {"title": "城区", "group": "base", "order": 14,
+                   "default": _fill("#f4a6a6", 0.35, stroke="#d6604d", weight=1.0),
+                   "fields": [("name", "名称")]},
+    "old_towns": {"title": "古镇", "group": "base", "order": 16,
+                  "default": _fill("#fdb863", 0.45, stroke="#b35806", weight=1.5),
+                  "fields": [("name", "名称")]},
+    "forest": {"title": "林地", "group": "base", "order": 10,
+               "default": _fill("#74c476", 0.35, stroke="#41ab5d", weight=0.5),
+               "tip": []},
+    "water_bodies": {"title": "水体", "group": "base", "order": 12,
+                     "default": _fill("#6baed6", 0.6, stroke="#2171b5", weight=0.8),
+                     "fields": [("name", "名称"), ("depth_m", "水深（米）")]},
+    "mountain_units": {"title": "山系单元", "group": "base", "order": 11, "show": False,
+                       "default": _fill("#bcbddc", 0.1, stroke="#756bb1", weight=1.2, dashArray="8 4"),
+                       "fields": [("name", "名称")]},
+    "landuse": {"title": "三调地类图斑", "group": "base", "order": 9, "show": False,
+                "default": _fill("#cccccc", 0.2, weight=0.4), "fields": [("DLBM", "地类编码")]},
+    "rivers": {"title": "河流", "group": "base", "order": 41,
+               "default": {**_line("#3182bd", 2.0), "fillColor": "#6baed6", "fillOpacity": 0.6},
+               "fields": [("name", "名称"), ("width_m", "河宽（米）")]},
+    "roads": {"title": "道路", "group": "base", "order": 42,
+              "default": _line("#8c8c8c", 1.4),
+              "fields": [("name", "道路名称"), ("road_class", "道路等级"), ("width_m", "路面宽度（米）")]},
+    "water_mains": {"title": "消防给水管网", "group": "base", "order": 44,
+                    "default": _line("#08519c", 1.6, dashArray="1 3"),
+                    "fields": [("diameter_mm", "管径（毫米）")]},
+    "power_lines": {"title": "电力线", "group": "base", "order": 45, "show": False,
+                    "default": _line("#7b3294", 1.2, dashArray="8 3 2 3"),
+                    "fields": [("voltage_kv", "电压（千伏）")]},
+    "settlements": {"title": "居民点", "group": "base", "order": 72,
+                    "default": {**_dot("#8c6d31", 3.5), **{"fillColor": "#8c6d31"}},
+                    "size_by": ("population", 3.0, 9.0),
+                    "fields": [("name", "名称"), ("town", "乡镇（街道）"), ("population", "人口")],
+                    "tip": ["name"]},
+    "township_seats": {"title": "乡镇驻地", "group": "base", "order": 74,
+                       "default": _dot("#252525", 4.0), "fields": [("town", "乡镇（街道）")]},
+    "candidate_sites": {"title": "候选站址", "group": "base", "order": 80, "show": False,
+                        "default": _sym("diamond", "#e7298a", 13, fill="#ffffff"),
+                        "fields": [("name", "名称"), ("town", "乡镇（街道）")]},
+    "hydrants": {"title": "消火栓", "group": "base", "order": 82,
+                 "default": _dot("#e31a1c", 3.0, stroke="#67000d"),
+                 "fields": [("status", "状态")], "values": {"status": STATUS_ZH}},
+    "fire_pools": {"title": "消防水池", "group": "base", "order": 84,
+                   "default": {**_sym("square", "#2171b5", 12), **_fill("#2171b5", 0.8)},
+                   "fields": [("volume_m3", "容积（立方米）")]},
+    "water_intakes": {"title": "天然水源取水点", "group": "base", "order": 85,
+                      "default": _sym("triangle", "#08519c", 14, fill="#6baed6"),
+                      "fields": [("kind", "类型"), ("lift_m", "吸水高度（米）")]},
+    "stations": {"title": "消防队站", "group": "base", "order": 98, "label": ("short", "name"),
+                 "by": "status",
+                 "classes": {"existing": {"label": "现状消防队站", **_sym("station", "#cb181d", 20)},
+                             "planned": {"label": "规划消防队站", **_sym("station", "#cb181d", 20, fill="#ffffff",
+                                                                   dashed=True)}},
+                 "default": {"label": "消防队站", **_sym("station", "#cb181d", 20)},
+                 "fields": [("name", "名称"), ("kind", "类型"), ("status", "状态"), ("town", "乡镇（街道）")],
+                 "values": {"status": STATUS_ZH}, "tip": ["name", "status"]},
+
+    # ---------------------------------------------------------------- access (issue: fire-truck access)
+    "access_roads": {
+        "title": "道路消防车通行能力", "group": "access", "order": 50, "by": "vehicle_class",
+        "classes": {
+            "standard": {"label": "标准消防车可通行（宽≥4米）", **_line("#1a9850", 3.0)},
+            "small": {"label": "仅小型消防车可通行", **_line("#fd8d3c", 2.6)},
+            "motorcycle": {"label": "仅消防摩托车可通行", **_line("#d7301f", 2.2, dashArray="6 3")},
+            "none": {"label": "消防车辆不可通行", **_line("#636363", 1.5, dashArray="2 4")},
+        },
+        "fields": [("name", "道路名称"), ("vehicle_class", "通行车型"), ("width_m", "宽度（米）"),
+                   ("width_source", "宽度来源"), ("grade_max_pct", "最大纵坡（%）"),
+                   ("length_m", "长度（米）"), ("road_class", "道路等级")],
+        "values": {"vehicle_class": VEHICLE_ZH}, "tip": ["name", "vehicle_class"],
+    },
+    "access_settlements": {
+        "title": "居民点消防车可达性", "group": "access", "order": 76, "by": "best_vehicle",
+        "classes": {
+            "standard": {"label": "标准消防车可达", **_dot("#1a9850", 5.0, stroke="#00441b")},
+            "small": {"label": "仅小型消防车可达", **_dot("#fd8d3c", 5.0, stroke="#7f2704")},
+            "motorcycle": {"label": "仅消防摩托车可达", **_dot("#d7301f", 5.0, stroke="#67000d")},
+            "none": {"label": "消防车辆无法到达", **_dot("#252525", 5.0, stroke="#ffffff")},
+        },
+        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
+                   ("best_vehicle", "可达最优车型"), ("time_min_standard", "标准消防车到场（分钟）"),
+                   ("time_min_small", "小型消防车到场（分钟）"),
+                   ("time_min_motorcycle", "消防摩托车到场（分钟）")],
+        "values": {"best_vehicle": VEHICLE_ZH}, "tip": ["name", "best_vehicle"],
+    },
+    "access_upgrades": {
+        "title": "建议拓宽改造路段", "group": "access", "order": 58, "label": ("rank",),
+        "default": {"label": "建议改造路段（按受益人口排序）", **_line("#c51b8a", 4.5, dashArray="10 5")},
+        "fields": [("rank", "序号"), ("length_m", "长度（米）"), ("population_unlocked", "受益人口"),
+                   ("settlements_unlocked", "受益居民点数"), ("width_m", "现状宽度（米）")],
+        "tip": ["rank", "population_unlocked"], "tip_format": "第{rank}段 · 受益人口 {population_unlocked}",
+    },
+
+    # ---------------------------------------------------------------- response
+    "response_isochrones": {
+        "title": "消防队站到场时间圈", "group": "response", "order": 20, "by": "break_min",
+        "ramp": TIME_RAMP, "ramp_label": "{v:g} 分钟内到场",
+        "ramp_style": {"weight": 0.8, "opacity": 0.8, "fill": True, "fillOpacity": 0.22},
+        "sort_desc": "break_min",
+        "fields": [("station", "消防队站"), ("vehicle_class", "车型"), ("break_min", "时间圈（分钟）"),
+                   ("ring", "圈层")],
+        "values": {"vehicle_class": VEHICLE_ZH}, "tip": ["station", "break_min"],
+        "tip_format": "{station} · {break_min} 分钟圈",
+    },
+    "response_zones": {
+        "title": "消防队站责任区（首到站）", "group": "response", "order": 22, "by": "station",
+        "palette": PALETTE, "palette_style": {"weight": 2.0, "opacity": 0.9, "fill": True, "fillOpacity": 0.12},
+        "fields": [("station", "消防队站"), ("area_m2", "面积（平方米）"), ("population", "人口")],
+        "tip": ["station"],
+    },
+    "response_radii": {
+        "title": "队站服务半径（直线）", "group": "response", "order": 47, "show": False,
+        "default": {"label": "直线服务半径", "color": "#54278f", "weight": 1.5, "dashArray": "4 4",
+                    "fill": False, "opacity": 0.9},
+        "fields": [("station", "消防队站"), ("radius_m", "半径（米）"), ("network_share", "路网实际可达比例")],
+        "tip": ["station", "radius_m"],
+    },
+    "response_settlements": {
+        "title": "居民点到场时间", "group": "response", "order": 77, "by": "time_min",
+        "bins": [(5, "≤5 分钟", "#1a9850"), (10, "5–10 分钟", "#91cf60"), (15, "10–15 分钟", "#fee08b"),
+                 (20, "15–20 分钟", "#fc8d59"), (30, "20–30 分钟", "#d73027"),
+                 (math.inf, ">30 分钟", "#67001f")],
+        "bin_style": {"weight": 1.0, "color": "#333333", "radius": 4.5, "fill": True, "fillOpacity": 0.95},
+        "missing": {"label": "无法到达", **_dot("#000000", 4.5, stroke="#ffffff")},
+        "fields": [("name", "居民点"), ("station", "首到消防队站"), ("time_min", "到场时间（分钟）"),
+                   ("station_2", "第二到场队站"), ("time_min_2", "第二到场时间（分钟）"),
+                   ("population", "人口")],
+        "tip": ["name", "time_min"], "tip_format": "{name} · {time_min} 分钟",
+    },
+
+    # ---------------------------------------------------------------- water
+    "water_coverage": {
+        "title": "消防水源保护范围", "group": "water", "order": 24, "by": "source_kind",
+        "classes": {
+            "hydrant": {"label": "消火栓保护范围（150米）", **_fill("#4292c6", 0.22, weight=0.6)},
+            "fire_pool": {"label": "消防水池保护范围", **_fill("#6a51a3", 0.22, weight=0.6)},
+            "water_intake": {"label": "天然水源取水点保护范围", **_fill("#41b6c4", 0.22, weight=0.6)},
+            "natural": {"label": "天然水源保护范围", **_fill("#41b6c4", 0.22, weight=0.6)},
+        },
+        "default": {"label": "水源保护范围", **_fill("#4292c6", 0.2, weight=0.6)},
+        "fields": [("source_kind", "水源类型"), ("source_id", "水源编号")],
+        "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["source_kind"],
+    },
+    "water_sources": {
+        "title": "消防水源（可用性）", "group": "water", "order": 86, "by": "usable",
+        "classes": {"true": {"label": "可用水源", **_sym("drop", "#08519c", 14, fill="#4292c6")},
+                    "false": {"label": "不可用水源", **_sym("drop", "#636363", 14, fill="#ffffff", cross=True)}},
+        "fields": [("name", "名称"), ("source_kind", "水源类型"), ("usable", "是否可用"), ("reason", "原因")],
+        "values": {"source_kind": SOURCE_KIND_ZH, "usable": YES_NO}, "tip": ["source_kind", "usable"],
+    },
+    "water_settlements": {
+        "title": "居民点消防水源覆盖", "group": "water", "order": 78, "by": "covered",
+        "classes": {"true": {"label": "已覆盖", **_dot("#2171b5", 4.5, stroke="#ffffff")},
+                    "false": {"label": "未覆盖", **_dot("#ffffff", 4.5, stroke="#e31a1c", weight=2.0)}},
+        "fields": [("name", "居民点"), ("covered", "是否覆盖"), ("distance_m", "距最近水源（米）"),
+                   ("nearest_source", "最近水源"), ("population", "人口")],
+        "values": {"covered": YES_NO}, "tip": ["name", "covered"], "tip_format": "{name} · 覆盖：{covered}",
+    },
+    "water_suggestions": {
+        "title": "建议新增消防水源", "group": "water", "order": 90, "label": ("rank",),
+        "default": {"label": "建议新增水源点（按序号优先）", **_sym("star", "#ff7f00", 18, fill="#ffd92f")},
+        "fields": [("rank", "序号"), ("source_kind", "建议类型"), ("new_settlements", "新增覆盖居民点"),
+                   ("new_road_m", "新增覆盖道路（米）")],
+        "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["rank"], "tip_format": "建议水源 第{rank}号",
+    },
+    "water_spacing_gaps": {
+        "title": "消火栓间距不足路段", "group": "water", "order": 56,
+        "default": {"label": "消火栓间距超限", **_line("#e7298a", 3.0, dashArray="3 4"),
+                    **{"radius": 5.0, "fillColor": "#e7298a", "fillOpacity": 0.9}},
+        "fields": [("length_m", "长度（米）"), ("distance_m", "距离（米）")],
+    },
+
+    # ---------------------------------------------------------------- forest barriers, checkpoints
+    "barrier_bands": {
+        "title": "森林防火阻隔带", "group": "forest", "order": 26, "by": "barrier_type",
+        "classes": {
+            "工程阻隔": {"label": "工程阻隔带", **_fill("#b2182b", 0.45, weight=0.6)},
+            "生物阻隔": {"label": "生物阻隔带", **_fill("#1b7837", 0.5, weight=0.6)},
+            "existing natural": {"label": "现有自然阻隔（水体）", **_fill("#4393c3", 0.45, weight=0.6)},
+            "road": {"label": "道路阻隔", **_fill("#878787", 0.45, weight=0.6)},
+        },
+        "fields": [("barrier_type", "阻隔类型"), ("width_m", "宽度（米）"), ("facing", "面向"),
+                   ("forest_block", "林区编号"), ("area_m2", "面积（平方米）")],
+        "values": {"barrier_type": BARRIER_ZH}, "tip": ["barrier_type", "width_m"],
+        "tip_format": "{barrier_type} · 宽 {width_m} 米",
+    },
+    "barrier_edges": {
+        "title": "林缘（阻隔带起算线）", "group": "forest", "order": 52,
+        "default": {"label": "林缘起算线", **_line("#8c510a", 2.0)},
+        "fields": [("facing", "面向"), ("width_m", "要求宽度（米）"), ("length_m", "长度（米）")],
+    },
+    "forest_blocks": {
+        "title": "林区分块", "group": "forest", "order": 28, "show": False,
+        "default": {"label": "林区分块", "color": "#00441b", "weight": 1.5, "dashArray": "5 4",
+                    "fill": True, "fillColor": "#00441b", "fillOpacity": 0.04},
+        "fields": [("block_id", "林区编号"), ("area_m2", "面积（平方米）"), ("entries", "入口数"),
+                   ("cut_size", "必经道口数")],
+        "tip": ["block_id"], "tip_format": "林区 {block_id}",
+    },
+    "checkpoints": {
+        "title": "森林防火检查站（卡点）", "group": "forest", "order": 92, "by": "kind",
+        "palette": ["#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"],
+        "palette_style": {"symbol": "triangle", "size": 15},
+        "fields": [("kind", "类型"), ("population_behind", "后方人口"), ("settlements_behind", "后方居民点数"),
+                   ("forest_block", "林区编号")],
+        "values": {"kind": CHECKPOINT_ZH}, "tip": ["kind", "population_behind"],
+        "tip_format": "{kind} · 后方人口 {population_behind}",
+    },
+
+    # ---------------------------------------------------------------- helicopter
+    "heli_water_bodies": {
+        "title": "直升机取水水体筛选", "group": "heli", "order": 18, "by": "passed",
+        "classes": {"true": {"label": "满足吊桶取水条件", **_fill("#2166ac", 0.55, weight=1.2)},
+                    "false": {"label": "不满足（见原因）", **_fill("#bababa", 0.45, stroke="#878787",
+                                                           weight=1.0, dashArray="3 3")}},
+        "fields": [("name", "名称"), ("passed", "是否满足"), ("reason", "原因"),
+                   ("clear_diameter_m", "净水面直径（米）"), ("depth_m", "水深（米）"), ("area_m2", "面积（平方米）")],
+        "values": {"passed": YES_NO}, "tip": ["name", "passed"],
+    },
+    "heli_dip_sites": {
+        "title": "直升机取水点", "group": "heli", "order": 94, "by": "selected",
+        "classes": {"true": {"label": "选定取水点", **_sym("diamond", "#08306b", 16, fill="#4292c6")},
+                    "false": {"label": "备选取水点", **_sym("diamond", "#4292c6", 13, fill="#ffffff")}},
+        "default": {"label": "直升机取水点", **_sym("diamond", "#08306b", 15, fill="#4292c6")},
+        "fields": [("name", "名称"), ("unit", "单元"), ("selected", "是否选定"),
+                   ("clear_diameter_m", "净水面直径（米）"), ("depth_m", "水深（米）"),
+                   ("approach_dirs", "可进近方向数"), ("forest_km2_in_radius", "服务半径内林地（平方公里）"),
+                   ("round_trip_min", "往返时间（分钟）"), ("reason", "原因")],
+        "values": {"selected": YES_NO}, "tip": ["name", "selected"],
+    },
+    "heli_pads": {
+        "title": "直升机临时起降点", "group": "heli", "order": 96,
+        "by": "selected",
+        "classes": {"true": {"label": "选定起降点", **_sym("helipad", "#006d2c", 18, fill="#ffffff")},
+                    "false": {"label": "备选起降点", **_sym("helipad", "#74c476", 15, fill="#ffffff")}},
+        "default": {"label": "直升机起降点", **_sym("helipad", "#006d2c", 18, fill="#ffffff")},
+        "fields": [("name", "名称"), ("unit", "单元"), ("selected", "是否选定"), ("slope_max_deg", "最大坡度（度）"),
+                   ("road_m", "距道路（米）"), ("nearest_dip_site_km", "距取水点（公里）"), ("reason", "原因")],
+        "values": {"selected": YES_NO},
+    },
+}
+
+#: Rule for any layer not listed above (new analyses appear on the map unstyled but readable).
+DEFAULT_RULE: dict = {
+    "group": "other", "order": 60,
+    "default": {"color": "#6a3d9a", "weight": 2.0, "opacity": 0.9, "fill": True, "fillColor": "#cab2d6",
+                "fillOpacity": 0.3, "radius": 4.5},
+}
+
+GROUP_ZH = {"access": "消防车通道", "response": "消防救援到场", "water": "消防水源", "forest": "森林防火",
+            "heli": "航空消防", "other": "其他分析结果", "base": "基础数据"}
+#: Input layer kinds (drawn as "基础数据"), everything else is a result.
+GROUP_ORDER = ("access", "response", "water", "forest", "heli", "other", "base")
+
+_SYMBOL_SHAPES = ("circle", "square", "triangle", "diamond", "star", "drop", "helipad", "station")
+
+
+# ------------------------------------------------------------------------------------------------
+# values
+
+
+def value_key(v) -> str:
+    """The key a value is looked up by in ``classes``/``values``: bools -> "true"/"false", NaN -> ""."""
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            return ""
+        if float(v).is_integer():
+            return str(int(v))
+        return repr(float(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    s = str(v).strip()
+    if s.lower() in ("true", "false"):
+        return s.lower()
+    return s
+
+
+def format_value(v, column: str | None = None, rule: dict | None = None) -> str:
+    """A value as plain (unescaped) Chinese text: bools 是/否, floats to 1-2 decimals, codes translated."""
+    if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
+        return ""
+    try:
+        if pd.isna(v):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    values = (rule or {}).get("values", {}).get(column) if column else None
+    key = value_key(v)
+    if values and key in values:
+        return values[key]
+    if isinstance(v, (bool, np.bool_)):
+        return YES_NO[key]
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if f.is_integer() and abs(f) < 1e15:
+            return str(int(f))
+        if abs(f) >= 100:
+            return f"{f:.0f}"
+        if abs(f) >= 1:
+            return f"{f:.1f}"
+        return f"{f:.2f}"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (list, tuple, set)):
+        return "、".join(str(x) for x in v)
+    return str(v)
+
+
+# ------------------------------------------------------------------------------------------------
+# rules
+
+
+def rule_for(name: str) -> dict:
+    """The style rule of a layer (a copy of :data:`DEFAULT_RULE` titled by the name when unknown)."""
+    rule = LAYER_STYLES.get(name)
+    if rule is None:
+        try:
+            from .._labels import LAYERS_ZH  # type: ignore[attr-defined]
+        except Exception:  # the shared label table is optional
+            LAYERS_ZH = {}
+        title = LAYERS_ZH.get(name) or name
+        return {**DEFAULT_RULE, "title": title}
+    return rule
+
+
+def column_label(column: str) -> str:
+    try:
+        from .._labels import header_zh
+    except Exception:
+        return column
+    return header_zh(column)
+
+
+def popup_fields(name: str, rule: dict, columns) -> list[tuple[str, str]]:
+    """(column, Chinese label) shown in the popup: the rule's fields that the frame has.
+
+    Unknown layers show their first 12 attribute columns, labelled from :mod:`kzgis._labels`.
+    """
+    cols = [c for c in columns if c != "geometry" and not str(c).startswith("_")]
+    if "fields" in rule:
+        return [(c, label) for c, label in rule["fields"] if c in cols]
+    return [(c, column_label(c)) for c in cols[:12]]
+
+
+def tooltip_text(rule: dict, props: dict, fields: list[tuple[str, str]]) -> str:
+    """Plain text of the hover tooltip (escaped by the caller)."""
+    tip = rule.get("tip")
+    if tip is None:
+        tip = [c for c, _ in fields[:2]]
+    shown = {c: format_value(props.get(c), c, rule) for c in tip}
+    fmt = rule.get("tip_format")
+    if fmt and all(shown.get(c) for c in tip):
+        try:
+            return fmt.format(**shown)
+        except (KeyError, IndexError, ValueError):
+            pass
+    parts = [shown[c] for c in tip if shown.get(c)]
+    title = rule.get("title", "")
+    return " · ".join(parts) if parts else title
+
+
+@dataclass
+class Classified:
+    """Result of :func:`classify`: per-feature class index and the class styles and legend."""
+
+    index: np.ndarray  # int per feature -> styles[i]
+    styles: list[dict]  # Leaflet style dicts (with "symbol" for icon points)
+    legend: list[tuple[str, dict]]  # (label, style) in legend order, only classes present
+    radius: np.ndarray | None = None  # per-feature radius (points sized by a column)
+    order: np.ndarray | None = None  # draw order of features (e.g. big isochrones first)
+    labels: list[str] = field(default_factory=list)
+
+
+def _strip(style: dict) -> dict:
+    return {k: v for k, v in style.items() if k != "label"}
+
+
+def _ramp_colours(ramp: list[str], n: int) -> list[str]:
+    if n <= 1:
+        return [ramp[0]]
+    idx = np.linspace(0, len(ramp) - 1, n)
+    out = []
+    for t in idx:
+        lo = int(math.floor(t))
+        hi = min(lo + 1, len(ramp) - 1)
+        f = t - lo
+        a = [int(ramp[lo][i:i + 2], 16) for i in (1, 3, 5)]
+        b = [int(ramp[hi][i:i + 2], 16) for i in (1, 3, 5)]
+        out.append("#" + "".join(f"{round(x + (y - x) * f):02x}" for x, y in zip(a, b)))
+    return out
+
+
+def _geom_default(style: dict, geom_kind: str) -> dict:
+    """Complete a style for the geometry it is applied to (points need a radius, polygons a fill)."""
+    s = dict(style)
+    if geom_kind == "point" and "symbol" not in s:
+        s.setdefault("radius", 4.5)
+        s.setdefault("fill", True)
+        s.setdefault("fillColor", s.get("color", "#6a3d9a"))
+        s.setdefault("fillOpacity", 0.9)
+    if geom_kind == "line":
+        s.pop("radius", None)
+        s["fill"] = False
+    if geom_kind == "polygon":
+        s.pop("radius", None)
+    return s
+
+
+def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
+    """Apply the rule of layer ``name`` to ``gdf`` (columns as produced by the analysis).
+
+    ``geom_kind`` is "point", "line" or "polygon" (what the layer mostly holds).
+    """
+    rule = rule_for(name)
+    n = len(gdf)
+    by = rule.get("by")
+    col = gdf[by] if by and by in gdf.columns else None
+    default = rule.get("default") or DEFAULT_RULE["default"]
+    styles: list[dict] = []
+    legend: list[tuple[str, dict]] = []
+    index = np.zeros(n, dtype=int)
+
+    def add(label, style):
+        styles.append(_geom_default(_strip(style), geom_kind))
+        legend.append((label, styles[-1]))
+        return len(styles) - 1
+
+    if col is not None and "classes" in rule:
+        keys = col.map(value_key)
+        seen = set(keys)
+        slot = {}
+        for key, style in rule["classes"].items():
+            if key in seen:
+                slot[key] = add(style.get("label", key), style)
+        rest = [k for k in keys.unique() if k not in slot]
+        if rest:
+            d = add(default.get("label", rule.get("title", name)), default)
+            for k in rest:
+                slot[k] = d
+        index = keys.map(slot).to_numpy(dtype=int)
+    elif col is not None and "bins" in rule:
+        vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        index = np.full(n, -1)
+        lower = -math.inf
+        for upper, label, colour in rule["bins"]:
+            m = (vals > lower) & (vals <= upper)
+            if lower == -math.inf:
+                m = vals <= upper
+            if m.any():
+                index[m] = add(label, {**rule.get("bin_style", {}), "fillColor": colour,
+                                       **({"color": colour} if geom_kind != "point" else {})})
+            lower = upper
+        miss = ~np.isfinite(vals)
+        if miss.any():
+            mstyle = rule.get("missing") or default
+            index[miss] = add(mstyle.get("label", "无数据"), mstyle)
+    elif col is not None and "ramp" in rule:
+        vals = pd.to_numeric(col, errors="coerce")
+        uniq = sorted(v for v in vals.dropna().unique())
+        colours = _ramp_colours(rule["ramp"], len(uniq))
+        slot = {}
+        for v, c in zip(uniq, colours):
+            slot[v] = add(rule.get("ramp_label", "{v:g}").format(v=v),
+                          {**rule.get("ramp_style", {}), "color": c, "fillColor": c})
+        index = vals.map(slot)
+        if index.isna().any():
+            d = add(default.get("label", "无数据"), default)
+            index = index.fillna(d)
+        index = index.to_numpy(dtype=int)
+    elif col is not None and "palette" in rule:
+        keys = col.map(value_key)
+        uniq = sorted(k for k in keys.unique())
+        pal = rule["palette"]
+        slot = {}
+        values = rule.get("values", {}).get(by, {})
+        for i, k in enumerate(uniq):
+            c = pal[i % len(pal)]
+            base = rule.get("palette_style", {})
+            style = {**base, "color": c, "fillColor": c}
+            if "symbol" in base:
+                style = _sym(base["symbol"], "#333333", base.get("size", 14), fill=c)
+            slot[k] = add(values.get(k, k) or "（空）", style)
+        index = keys.map(slot).to_numpy(dtype=int)
+    else:
+        add(default.get("label", rule.get("title", name)), default)
+
+    radius = None
+    sb = rule.get("size_by")
+    if sb and sb[0] in gdf.columns and geom_kind == "point":
+        v = pd.to_numeric(gdf[sb[0]], errors="coerce").to_numpy(dtype=float)
+        lo, hi = sb[1], sb[2]
+        if np.isfinite(v).any():
+            top = np.nanpercentile(v, 98) if np.isfinite(v).sum() > 1 else np.nanmax(v)
+            top = top if top > 0 else 1.0
+            r = lo + (hi - lo) * np.sqrt(np.clip(np.nan_to_num(v, nan=0.0), 0, top) / top)
+            radius = np.round(r, 1)
+
+    order = None
+    if rule.get("sort_desc") and rule["sort_desc"] in gdf.columns:
+        key = pd.to_numeric(gdf[rule["sort_desc"]], errors="coerce").fillna(0).to_numpy()
+        order = np.argsort(-key, kind="stable")
+    return Classified(index=np.asarray(index, dtype=int), styles=styles, legend=legend, radius=radius,
+                      order=order)
+
+
+# ------------------------------------------------------------------------------------------------
+# symbols and legend swatches (SVG strings; every text is escaped)
+
+
+def symbol_svg(style: dict, size: int | None = None) -> str:
+    """Inline SVG for a point symbol (used on the map by the Leaflet divIcon and in the legend)."""
+    shape = style.get("symbol", "circle")
+    if shape not in _SYMBOL_SHAPES:
+        shape = "circle"
+    s = int(size or style.get("size", 14))
+    stroke = escape(str(style.get("color", "#333333")), quote=True)
+    fill = escape(str(style.get("fillColor", stroke)), quote=True)
+    dash = ' stroke-dasharray="2 1.5"' if style.get("dashed") else ""
+    sw = 1.5
+    h = s / 2
+    body = ""
+    if shape == "circle":
+        body = f'<circle cx="{h}" cy="{h}" r="{h - sw}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>'
+    elif shape == "square":
+        body = (f'<rect x="{sw}" y="{sw}" width="{s - 2 * sw}" height="{s - 2 * sw}" fill="{fill}" '
+                f'stroke="{stroke}" stroke-width="{sw}"{dash}/>')
+    elif shape == "triangle":
+        body = (f'<polygon points="{h},{sw} {s - sw},{s - sw} {sw},{s - sw}" fill="{fill}" stroke="{stroke}" '
+                f'stroke-width="{sw}" stroke-linejoin="round"{dash}/>')
+    elif shape == "diamond":
+        body = (f'<polygon points="{h},{sw} {s - sw},{h} {h},{s - sw} {sw},{h}" fill="{fill}" '
+                f'stroke="{stroke}" stroke-width="{sw}"{dash}/>')
+    elif shape == "star":
+        pts = []
+        for i in range(10):
+            r = (h - sw) if i % 2 == 0 else (h - sw) * 0.45
+            a = -math.pi / 2 + i * math.pi / 5
+            pts.append(f"{h + r * math.cos(a):.1f},{h + r * math.sin(a):.1f}")
+        body = (f'<polygon points="{" ".join(pts)}" fill="{fill}" stroke="{stroke}" stroke-width="1.2" '
+                f'stroke-linejoin="round"/>')
+    elif shape == "drop":
+        body = (f'<path d="M{h},{sw} C{h},{sw} {s - sw * 2},{h * 1.05} {s - sw * 2},{h * 1.3} '
+                f'A{h - sw * 1.5},{h - sw * 1.5} 0 0 1 {sw * 2},{h * 1.3} C{sw * 2},{h * 1.05} {h},{sw} {h},{sw}Z" '
+                f'fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>')
+    elif shape == "helipad":
+        fs = s * 0.62
+        body = (f'<circle cx="{h}" cy="{h}" r="{h - sw}" fill="{fill}" stroke="{stroke}" stroke-width="2"{dash}/>'
+                f'<text x="{h}" y="{h + fs * 0.36:.1f}" font-size="{fs:.1f}" font-weight="bold" '
+                f'font-family="Arial,sans-serif" text-anchor="middle" fill="{stroke}">H</text>')
+    elif shape == "station":
+        fs = s * 0.62
+        txt = "#ffffff" if fill.lower() != "#ffffff" else stroke
+        body = (f'<rect x="{sw}" y="{sw}" width="{s - 2 * sw}" height="{s - 2 * sw}" rx="2" fill="{fill}" '
+                f'stroke="{stroke}" stroke-width="{sw + 0.5}"{dash}/>'
+                f'<text x="{h}" y="{h + fs * 0.36:.1f}" font-size="{fs:.1f}" font-weight="bold" '
+                f'font-family="sans-serif" text-anchor="middle" fill="{txt}">消</text>')
+    if style.get("cross"):
+        body += (f'<path d="M{s * 0.25},{s * 0.45} L{s * 0.75},{s * 0.95} M{s * 0.75},{s * 0.45} '
+                 f'L{s * 0.25},{s * 0.95}" stroke="#e31a1c" stroke-width="2"/>')
+    return (f'<svg width="{s}" height="{s}" viewBox="0 0 {s} {s}">'
+            f"{body}</svg>")
+
+
+def swatch_svg(style: dict, geom_kind: str) -> str:
+    """A small legend swatch for a class style: a line, a filled box, a dot or the symbol."""
+    if "symbol" in style:
+        return symbol_svg(style, size=min(int(style.get("size", 14)), 18))
+    c = escape(str(style.get("color", "#333333")), quote=True)
+    dash = style.get("dashArray")
+    dash_attr = f' stroke-dasharray="{escape(str(dash), quote=True)}"' if dash else ""
+    w = float(style.get("weight", 1.5))
+    if geom_kind == "point":
+        r = min(float(style.get("radius", 4.5)), 7.0)
+        fc = escape(str(style.get("fillColor", c)), quote=True)
+        return (f'<svg width="18" height="16"><circle cx="9" cy="8" r="{r}" '
+                f'fill="{fc}" stroke="{c}" stroke-width="{min(w, 2.0)}"/></svg>')
+    if geom_kind == "line" or not style.get("fill", True):
+        return (f'<svg width="28" height="14"><line x1="2" y1="7" x2="26" y2="7" '
+                f'stroke="{c}" stroke-width="{min(w, 5.0)}" stroke-opacity="{style.get("opacity", 1)}"'
+                f'{dash_attr}/></svg>')
+    fc = escape(str(style.get("fillColor", c)), quote=True)
+    fo = min(float(style.get("fillOpacity", 0.3)) + 0.15, 1.0)
+    return (f'<svg width="28" height="16"><rect x="2" y="2" width="24" height="12" '
+            f'fill="{fc}" fill-opacity="{fo:.2f}" stroke="{c}" stroke-width="{min(max(w, 1.0), 2.5)}"'
+            f'{dash_attr}/></svg>')
