@@ -4,7 +4,11 @@ For every settlement, from the brigades (``stations``) over the road network
 (:mod:`kzgis.network`):
 
 - ``best_vehicle``: the best class (standard fire truck, small fire truck, fire motorcycle) that
-  can reach it, and the travel time for each class that can (from the nearest station).
+  can reach it, and the travel time for each class that can (from the nearest station). A class
+  reaches a settlement (point, or the representative point of a polygon) when it can drive to a
+  point on a road it may use at most ``access_tolerance_m`` (50 m, A) farther from the settlement
+  than the settlement's nearest road usable by any vehicle (its access road), and never farther
+  than ``snap_max_m``. Settlements farther than ``snap_max_m`` from every usable road are reported.
 - the **bottleneck**: the road edge whose width caps the best route. It is a maximum-bottleneck
   (widest-path) computation, not a shortest path: ``bottleneck_width_m`` is the largest width
   ``w`` such that the settlement can be reached over roads all at least ``w`` wide, using only
@@ -54,6 +58,9 @@ class AccessParams:
     dead_end_max_m: float = rules.value("dead_end_turnaround_m")
     #: a ``turnarounds`` point this close to a dead end's end serves it (m; A)
     turnaround_search_m: float = 20.0
+    #: a vehicle class reaches a settlement when it can drive to a point at most this much farther
+    #: from the settlement than the settlement's nearest road usable by any vehicle (m; A)
+    access_tolerance_m: float = 50.0
     #: how many upgrade entries to list at most
     max_upgrades: int = 30
     #: "per_km" (population unlocked per km widened) or "total" (population unlocked)
@@ -85,6 +92,16 @@ def _restrict(snapped: pd.DataFrame, w: np.ndarray) -> pd.DataFrame:
     ok = s["ok"].to_numpy(bool)
     e = np.where(ok, s["edge"].to_numpy(), 0).astype(np.int64)
     s["ok"] = ok & np.isfinite(w[e])
+    return s
+
+
+def _within(snapped: pd.DataFrame, max_m: np.ndarray) -> pd.DataFrame:
+    """Snapped points with ``ok`` False (and no edge) where farther than their own limit."""
+    s = snapped.copy()
+    far = ~(s["snap_m"].to_numpy(float) <= max_m + 1e-9)
+    s.loc[far, "ok"] = False
+    s.loc[far, "edge"] = -1
+    s.loc[far, ["offset_m", "x", "y"]] = np.nan
     return s
 
 
@@ -366,13 +383,16 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     best = np.full(len(sett), NONE, dtype=object)
     snap_m = np.full(len(sett), np.nan)
     nearest = np.full(len(sett), None, dtype=object)
+    far = net.snap(se_pts, None)
+    # per-point limit: the nearest usable road + the tolerance, within snap_max_m
+    reach_m = np.minimum(far["snap_m"].to_numpy(float) + p.access_tolerance_m, net.params.snap_max_m)
     for vc in VEHICLE_CLASSES:
         st_sn = net.snap(st_pts, vc)
         bad = ~st_sn["ok"].to_numpy(bool)
         if bad.any() and vc == "standard":
             ctx.warn(f"access: station(s) {', '.join(st_names[bad][:10])} are farther than "
                      f"{net.params.snap_max_m:g} m from any standard-truck road")
-        se_sn = net.snap(se_pts, vc)
+        se_sn = _within(net.snap(se_pts, vc), reach_m)
         r = net.nearest_source_to(st_sn, se_sn, vc, "time_min")
         t = r["cost"].to_numpy(float)
         out[f"time_min_{vc}"] = np.where(np.isfinite(t), t, np.nan)
@@ -381,7 +401,6 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
         snap_m[newly] = se_sn["snap_m"].to_numpy()[newly]
         src = r["source"].to_numpy()
         nearest[newly] = st_names[src[newly]]
-    far = net.snap(se_pts, None)
     snap_m = np.where(best == NONE, far["snap_m"].to_numpy(), snap_m)
     off_road = ~far["ok"].to_numpy(bool)
     if off_road.any():
@@ -402,7 +421,7 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     for d, edges, flag in zip(de["dead_end"], de["edges"], de["flagged"]):
         if flag:
             edge_de[edges] = d
-    std_sn = net.snap(se_pts, "standard")
+    std_sn = _within(net.snap(se_pts, "standard"), reach_m)
     se_edge = std_sn["edge"].to_numpy()
     via = np.where((best == "standard") & (se_edge >= 0), edge_de[np.maximum(se_edge, 0)], -1)
     out["via_dead_end"] = via
