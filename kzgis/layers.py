@@ -332,7 +332,11 @@ def _normalise_osm(gdf):
     gdf = gdf[gdf["highway"].isin(drivable)].copy()
     ow = gdf.get("oneway")
     if ow is not None:
-        gdf["oneway"] = ow.map(lambda v: str(v).lower() in ("yes", "true", "1") if v is not None else False)
+        # OSM oneway=-1: one-way against the drawing direction; reverse the line so that it is with it
+        rev = ow.map(lambda v: str(v).strip() == "-1" if isinstance(v, str) else False).to_numpy(bool)
+        if rev.any():
+            gdf.loc[rev, "geometry"] = gdf.geometry[rev].reverse()
+        gdf["oneway"] = ow.map(lambda v: str(v).lower() in ("yes", "true", "1", "-1") if v is not None else False)
     gdf["road_class"] = gdf["highway"]
     return gdf
 
