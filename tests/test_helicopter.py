@@ -228,6 +228,7 @@ def test_small_pond_fails_on_area(result):
     assert b["area_m2"] == pytest.approx(625.0)
     assert not b["area_ok"] and not b["clear_ok"] and not b["passed"]
     assert "area 625 m2 < 2,000 m2" in b["reason"] and "水面面积625 m²小于2,000 m²" in b["reason"]
+    assert "clear circle 25.0 m < 30 m" in b["reason"] and "净水面直径25.0 m小于30 m" in b["reason"]
     out2, _ = run(world(), area_min_m2=500.0, clear_diameter_min_m=20.0)
     assert body(out2, "small")["passed"]
 
@@ -348,6 +349,14 @@ def test_greedy_cover_respects_the_site_limit():
     u = out["heli_units"].iloc[0]
     assert u["sites_selected"] == 1 and out["heli_dip_sites"]["selected"].sum() == 1
     assert u["share_after"] == pytest.approx(1 / 3) and u["share_coverable"] == pytest.approx(2 / 3)
+
+
+def test_units_with_forest_out_of_reach_are_named_in_the_warnings():
+    _, ctx = run(cover_world(), dip_radius_km=1.0, cover_cell_m=50.0)
+    assert not any("within 1 km of a usable dip site" in w for w in ctx.warnings)  # 67 % is reachable
+    _, ctx = run(cover_world(), dip_radius_km=1.0, cover_cell_m=50.0, warn_share_below=0.8)
+    msg = [w for w in ctx.warnings if "within 1 km of a usable dip site" in w]
+    assert len(msg) == 1 and "测试镇（0.5 km²，67%）" in msg[0]
 
 
 def test_units_from_mountain_units_layer():

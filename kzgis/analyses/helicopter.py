@@ -96,6 +96,9 @@ class HelicopterParams:
     obstacle-free ring around the pad (V2). pad_road_max_m : pad centre within this distance of a
     road (A). settlement_point_radius_m : a settlement given as a point blocks this radius (A).
     pads_per_unit : keep the best ranked pads of each unit (0 = all candidates).
+
+    warn_share_below : name in the run's warnings the units where less than this share of the
+        forest is within reach of any usable dip site (a message only).
     """
 
     area_min_m2: float = rules.value("dip_area_min_m2")
@@ -120,6 +123,7 @@ class HelicopterParams:
     pad_road_max_m: float = rules.value("helipad_road_m")
     settlement_point_radius_m: float = rules.value("helipad_settlement_point_m")
     pads_per_unit: int = 0
+    warn_share_below: float = 0.5
 
     def __post_init__(self):
         problems = []
@@ -137,6 +141,8 @@ class HelicopterParams:
         if not 1 <= self.approach_min_dirs <= self.approach_directions:
             problems.append(f"approach_min_dirs must be between 1 and approach_directions "
                             f"({self.approach_directions}), got {self.approach_min_dirs}")
+        if not 0 <= self.warn_share_below <= 1:
+            problems.append(f"warn_share_below must be a share between 0 and 1 (got {self.warn_share_below})")
         if not 0 <= self.water_level_pct <= 100:
             problems.append(f"water_level_pct must be between 0 and 100 (got {self.water_level_pct})")
         if self.unit_layer not in UNIT_LAYERS:
@@ -288,8 +294,8 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
             zh.append(f"水面面积{area[i]:,.0f} m²小于{p.area_min_m2:,.0f} m²")
             en.append(f"area {area[i]:,.0f} m2 < {p.area_min_m2:,.0f} m2")
         if not clear_ok[i]:
-            zh.append(f"净水面直径{diam[i]:.0f} m小于{p.clear_diameter_min_m:.0f} m")
-            en.append(f"clear circle {diam[i]:.0f} m < {p.clear_diameter_min_m:.0f} m")
+            zh.append(f"净水面直径{diam[i]:.1f} m小于{p.clear_diameter_min_m:g} m")
+            en.append(f"clear circle {diam[i]:.1f} m < {p.clear_diameter_min_m:g} m")
         if depth_known[i] and not depth_ok[i]:
             zh.append(f"水深{depth[i]:.1f} m小于{p.depth_min_m:.1f} m")
             en.append(f"depth {depth[i]:.1f} m < {p.depth_min_m:.1f} m")
@@ -439,6 +445,12 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
             "selected_sites": ", ".join(str(water.index[site_idx[s]]) for s in chosen),
         })
 
+    short = [f"{r['unit']}（{r['forest_km2']:.1f} km²，{r['share_coverable']:.0%}）" for r in rows
+             if r["forest_km2"] > 0 and r["share_coverable"] < p.warn_share_below]
+    if short:
+        ctx.warn(f"helicopter: less than {p.warn_share_below:.0%} of the forest is within {p.dip_radius_km:g} km "
+                 f"of a usable dip site in {len(short)} unit(s): {'、'.join(short)}; new water sources "
+                 "(or a survey of the failing ones) are needed there")
     fids = water.index[site_idx]
     sites = gpd.GeoDataFrame({
         "name": water["name"].to_numpy()[site_idx] if "name" in water else None,
