@@ -353,7 +353,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
         od = gpd.GeoDataFrame(geometry=[outside], crs=crs).to_crs(D.WGS84)
         og = shapely.to_geojson(D._round_coords(od.geometry.values, 5)[0])
         spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,
-                "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.45}],
+                "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.5}],
                 "fields": []}
         data = '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":' + og + \
                ',"properties":{"_s":0}}]}'
@@ -364,7 +364,10 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
     dem = layers.get("dem") if hasattr(layers, "get") else None
     if opts.hillshade and dem is not None:
         hb = shapely.bounds(plan.clip) if plan.clip is not None else None
-        if hb is None:
+        if hb is not None:  # a township: cover the screen around it too
+            pad = 0.35 * max(hb[2] - hb[0], hb[3] - hb[1])
+            hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
+        else:
             import geopandas as gpd
 
             hb = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=D.WGS84).to_crs(dem.crs).total_bounds

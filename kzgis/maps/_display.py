@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import math
+import warnings
 from html import escape
 
 import numpy as np
@@ -141,6 +142,11 @@ def _tint(z):
     return np.stack([np.interp(zz, zs, cols[:, k]) for k in range(3)], axis=-1)
 
 
+def _apply(t, x, y):
+    """Affine transform of one point (explicit, so no operator deprecation across affine versions)."""
+    return t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
+
+
 def hillshade_image(dem, bounds=None, max_px: int = 1600, mask=None):
     """A tinted hillshade of ``dem`` as PNG data-URI plus its WGS84 bounds ``[[S, W], [N, E]]``.
 
@@ -164,7 +170,7 @@ def hillshade_image(dem, bounds=None, max_px: int = 1600, mask=None):
         inv = ~t
         xs = [bounds[0], bounds[2]]
         ys = [bounds[1], bounds[3]]
-        cols, rows = zip(*[inv * (x, y) for x in xs for y in ys])
+        cols, rows = zip(*[_apply(inv, x, y) for x in xs for y in ys])
         c0 = max(int(math.floor(min(cols))) - 1, 0)
         c1 = min(int(math.ceil(max(cols))) + 1, w)
         r0 = max(int(math.floor(min(rows))) - 1, 0)
@@ -174,7 +180,7 @@ def hillshade_image(dem, bounds=None, max_px: int = 1600, mask=None):
     zc = z[r0:r1, c0:c1]
     if not np.isfinite(zc).any():
         return None
-    tc = t * Affine.translation(c0, r0)
+    tc = Affine(t.a, t.b, t.c + c0 * t.a + r0 * t.b, t.d, t.e, t.f + c0 * t.d + r0 * t.e)
     sub = DEM(zc, tc, dem.crs)
     hs = np.nan_to_num(sub.hillshade(), nan=0.7)
     shade = np.clip(0.50 + 0.62 * hs, 0, 1.08)
@@ -188,13 +194,15 @@ def hillshade_image(dem, bounds=None, max_px: int = 1600, mask=None):
     bands = np.concatenate([rgb, alpha[..., None]], axis=-1).transpose(2, 0, 1).astype(np.float32)
 
     hh, ww = zc.shape
-    left, top = tc * (0, 0)
-    right, bottom = tc * (ww, hh)
+    left, top = _apply(tc, 0, 0)
+    right, bottom = _apply(tc, ww, hh)
     src_crs = dem.crs.to_wkt()
-    dst_t, dw, dh = calculate_default_transform(src_crs, "EPSG:3857", ww, hh, left, bottom, right, top)
+    with warnings.catch_warnings():  # rasterio's own use of affine's deprecated '*'
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        dst_t, dw, dh = calculate_default_transform(src_crs, "EPSG:3857", ww, hh, left, bottom, right, top)
     scale = max(dw, dh) / float(max_px)
     if scale > 1:
-        dst_t = dst_t * Affine.scale(scale)
+        dst_t = Affine(dst_t.a * scale, dst_t.b * scale, dst_t.c, dst_t.d * scale, dst_t.e * scale, dst_t.f)
         dw = max(int(math.ceil(dw / scale)), 1)
         dh = max(int(math.ceil(dh / scale)), 1)
     out = np.zeros((4, dh, dw), dtype=np.float32)
@@ -204,8 +212,8 @@ def hillshade_image(dem, bounds=None, max_px: int = 1600, mask=None):
     pil = Image.fromarray(img, "RGBA").quantize(colors=96, method=Image.Quantize.FASTOCTREE)
     buf = io.BytesIO()
     pil.save(buf, format="PNG", optimize=True)
-    x0, y0 = dst_t * (0, 0)
-    x1, y1 = dst_t * (dw, dh)
+    x0, y0 = _apply(dst_t, 0, 0)
+    x1, y1 = _apply(dst_t, dw, dh)
     tr = Transformer.from_crs("EPSG:3857", WGS84, always_xy=True)
     west, north = tr.transform(x0, y0)
     east, south = tr.transform(x1, y1)

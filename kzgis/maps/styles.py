@@ -549,10 +549,12 @@ def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
         index = index.to_numpy(dtype=int)
     elif col is not None and "palette" in rule:
         keys = col.map(value_key)
-        uniq = sorted(k for k in keys.unique())
+        values = rule.get("values", {}).get(by, {})
+        present = set(keys.unique())
+        known = [k for k in values if k in present]  # translated values first, in the rule's order
+        uniq = known + sorted(present - set(known))
         pal = rule["palette"]
         slot = {}
-        values = rule.get("values", {}).get(by, {})
         for i, k in enumerate(uniq):
             c = pal[i % len(pal)]
             base = rule.get("palette_style", {})
