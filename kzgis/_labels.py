@@ -32,3 +32,36 @@ COLUMNS_ZH = {
 def header_zh(column: str) -> str:
     """``"time_min" -> "到场时间（分钟）"``; unknown columns are returned unchanged."""
     return COLUMNS_ZH.get(str(column), str(column))
+
+
+#: Chinese labels for coded values, by column (report and maps share them).
+VALUES_ZH = {
+    "vehicle_class": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车",
+                      "none": "消防车辆无法通行"},
+    "best_vehicle": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车",
+                     "none": "消防车辆无法到达"},
+    "status": {"existing": "现状", "planned": "规划", "ok": "完好", "broken": "损坏"},
+    "kind": {"road_entry": "进入林区必经道口", "village_exit": "村镇出入口", "work_site": "林区作业点",
+             "forest_edge": "易发火险林缘", "hydrant": "消火栓", "fire_pool": "消防水池",
+             "water_intake": "天然水源取水点", "wharf": "消防车取水码头", "full_time": "政府专职消防队",
+             "micro": "微型消防站", "station": "消防站"},
+    "source_kind": {"hydrant": "消火栓", "fire_pool": "消防水池", "water_intake": "天然水源取水点",
+                    "hydrants": "消火栓", "fire_pools": "消防水池", "water_intakes": "天然水源取水点"},
+    "barrier_type": {"engineered": "工程阻隔", "biological": "生物阻隔", "mixed": "工程与生物结合"},
+    "facing": {"urban": "面向城区", "town": "面向乡镇", "settlement": "面向居民点", "village": "面向村庄"},
+}
+
+#: Vehicle classes best first (as in kzgis.network.VEHICLE_CLASSES) plus "none".
+VEHICLE_ORDER = ("standard", "small", "motorcycle", "none")
+
+#: Units in Chinese (rules and parameters).
+UNITS_ZH = {"m": "米", "mm": "毫米", "m2": "平方米", "m3": "立方米", "km": "公里", "km2": "平方公里",
+            "min": "分钟", "km/h": "公里/小时", "deg": "度", "%": "%", "": ""}
+
+
+def value_zh(column: str, value) -> str:
+    """``value_zh("vehicle_class", "small") -> "小型消防车"``; booleans become 是/否; unknown values unchanged."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "是" if value else "否"
+    table = VALUES_ZH.get(str(column), {})
+    return table.get(value, table.get(str(value), str(value))) if value is not None else ""

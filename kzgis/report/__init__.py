@@ -1,0 +1,108 @@
+"""The 消防专篇 (fire chapter of a township territorial spatial plan), as Word and HTML.
+
+:func:`write_report` writes, per township, ``<town>_消防专篇.docx`` and ``<town>_消防专篇.html``,
+and a county roll-up ``<county>_消防专篇汇总.docx`` / ``.html``. The content (:mod:`._content`) is
+built once as a list of blocks and rendered by :mod:`._docx` and :mod:`._html`; tables take their
+numbers from the result layers filtered to the township, figures (:mod:`._figures`) are drawn from
+the same layers.
+
+Example
+-------
+>>> from kzgis.report import write_report
+>>> paths = write_report(ctx, results, "out/report", recipe, towns=["温泉镇"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from .._errors import RecipeError, suggest
+from . import _docx, _html
+from ._content import county_document, township_document
+from ._data import RunData, TownData, town_facts
+from ._options import ReportOptions
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ReportOptions", "write_report"]
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe township name (path separators and reserved characters replaced)."""
+    s = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip().strip(".")
+    return s or "未命名"
+
+
+def _choose_towns(run: RunData, towns, opts: ReportOptions) -> list[str]:
+    known = run.all_towns()
+    asked = None
+    if towns:
+        asked = [str(t) for t in towns]
+    if opts.towns:
+        asked = [t for t in asked if t in opts.towns] if asked else list(opts.towns)
+        if not asked:
+            raise RecipeError("outputs.report.towns: none of the townships asked for is in this run's --towns "
+                              f"({', '.join(towns or ())})")
+    if asked is None:
+        if not known:
+            raise RecipeError("report: no township names: give a 'boundary' layer with a 'town' field "
+                              "(or settlements with a 'town' field)")
+        return known
+    for t in asked:
+        if known and t not in known:
+            raise RecipeError(f"report: unknown township '{t}'{suggest(t, known)}")
+    return list(dict.fromkeys(asked))
+
+
+def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) -> list[Path]:
+    """Write the 消防专篇 per township and the county summary; return the paths written.
+
+    Parameters
+    ----------
+    ctx : kzgis.analysis.Context
+        ``ctx.layers`` (a :class:`kzgis.layers.Layers` in the working CRS) with ``boundary`` (``town``)
+        and whatever else the run loaded.
+    results : dict
+        Result name -> GeoDataFrame / DataFrame (``access_settlements``, ``water_settlements``...).
+        Missing results make their section say the analysis was not carried out and why.
+    out_dir : folder to write into (created).
+    recipe : kzgis.recipe.Recipe or None
+        For the title, the analyses asked for, and the parameters in force (appendix B).
+    towns : township names to write (default: every township of ``boundary``, or ``options.towns``).
+    options : ``True`` or a mapping of :class:`ReportOptions` fields (unknown keys are an error).
+
+    Returns
+    -------
+    list of Path : every file written (docx and html per township, then the county summary).
+    """
+    opts = ReportOptions.from_value(options)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = RunData(ctx, results, recipe)
+    names = _choose_towns(run, towns, opts)
+    county = opts.county or run.county_name
+    paths: list[Path] = []
+    facts: dict = {}
+    tds = []
+    for name in names:
+        td = TownData(run, run.scope([name]))
+        tds.append(td)
+        log.info("report: %s", name)
+        doc = township_document(run, td, opts, county)
+        facts[name] = town_facts(td)
+        paths += _render(doc, out_dir / f"{_safe(name)}_消防专篇", opts)
+    if opts.county_summary and names:
+        doc = county_document(run, tds, facts, opts, county)
+        paths += _render(doc, out_dir / f"{_safe(county or '全区')}_消防专篇汇总", opts)
+    return paths
+
+
+def _render(doc, stem: Path, opts: ReportOptions) -> list[Path]:
+    out = []
+    if opts.docx:
+        out.append(_docx.render(doc, stem.with_name(stem.name + ".docx")))
+    if opts.html:
+        out.append(_html.render(doc, stem.with_name(stem.name + ".html")))
+    return out

@@ -1,0 +1,1041 @@
+"""The text of the 消防专篇: one township chapter, and the county summary.
+
+Structure (as in the fire chapter of a township territorial spatial plan)::
+
+    编制说明
+    一、现状        stations and brigades, roads by vehicle class, water sources, forest
+    二、分析        fire-truck access, response times, water coverage, barriers, checkpoints, helicopter
+    三、规划措施    roads to widen, water sources to add, barrier bands, checkpoints, dip sites and pads
+    附录            rules cited (standard and clause), assumptions and parameters in force, data sources
+
+Every number comes from the result layers filtered to the township (:mod:`._data`); a section whose
+analysis did not run says so and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .. import params as _params
+from .. import rules as _rules
+from .._labels import VALUES_ZH, VEHICLE_ORDER, header_zh, value_zh
+from . import _figures
+from ._data import RunData, TownData, time_bins, town_facts
+from ._model import CONFIDENCE_ZH, Builder, Document, crs_zh, num, pct, source_zh, unit_zh
+from ._options import ReportOptions
+from ._scope import is_geo
+
+log = logging.getLogger(__name__)
+
+SEED = "《关于进一步加强基层消防治理工作实施方案》（开州府办发〔2023〕47号）"
+CN_NUM = "一二三四五六七八九十"
+
+
+def _cn(i: int) -> str:
+    return CN_NUM[i - 1] if 1 <= i <= 10 else str(i)
+
+
+class _Sections:
+    """（一）（二）... numbering within a chapter."""
+
+    def __init__(self, b: Builder):
+        self.b = b
+        self.i = 0
+
+    def __call__(self, text: str):
+        self.i += 1
+        self.b.heading(f"（{_cn(self.i)}）{text}", 2)
+
+
+def _n(series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _col(frame, name):
+    return frame[name] if frame is not None and name in frame.columns else None
+
+
+def _missing_cols(frame, cols) -> list[str]:
+    return [c for c in cols if c not in frame.columns]
+
+
+def _cell(column: str, v, digits=None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, (bool, np.bool_)):
+        return "是" if v else "否"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return num(v, digits)
+    if isinstance(v, (list, tuple, set)):
+        return "、".join(str(x) for x in v)
+    return value_zh(column, v)
+
+
+def frame_rows(frame, columns, digits=None) -> list[list[str]]:
+    """Rows of the given columns as text (coded values in Chinese, numbers rounded per ``digits``)."""
+    digits = digits or {}
+    rows = []
+    for _, r in frame.iterrows():
+        rows.append([_cell(c, r.get(c), digits.get(c)) for c in columns])
+    return rows
+
+
+def _limited(b: Builder, frame, opts: ReportOptions, what: str):
+    """First ``max_rows`` rows and a note pointing to tables.xlsx for the rest."""
+    if len(frame) <= opts.max_rows:
+        return frame, ""
+    return frame.head(opts.max_rows), f"仅列出前{opts.max_rows}项，共{len(frame)}项，完整清单见成果表格 tables.xlsx（{what}）。"
+
+
+class _Ctx:
+    def __init__(self, run: RunData, td: TownData, opts: ReportOptions, b: Builder):
+        self.run, self.td, self.opts, self.b = run, td, opts, b
+        self.town = td.scope.name
+        self.stamp = "示意数据" if run.synthetic else ""
+
+    def figure(self, caption: str, fn, *args, key=""):
+        if not self.opts.figures or self.td.scope.polygon is None:
+            return None
+        try:
+            png = fn(self.td, self.opts.dpi, self.stamp, *args)
+        except Exception as exc:  # noqa: BLE001 - a figure must not stop the report
+            log.warning("report: figure '%s' for %s not drawn: %s", caption, self.town, exc)
+            self.b.para(f"（{caption}未能绘制：{exc}）", "note")
+            return None
+        if png:
+            return self.b.figure(caption, png, key)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# township chapter
+
+
+def township_document(run: RunData, td: TownData, opts: ReportOptions, county: str) -> Document:
+    town = td.scope.name
+    plan = opts.plan_name.replace("{town}", town)
+    meta = [("规划范围", f"{town}行政辖区" + (f"（{county}）" if county else "")),
+            ("编制单位", opts.author or "（编制单位）"),
+            ("编制日期", opts.date or date.today().isoformat()),
+            ("生成工具", f"kzgis {__version__}" + (f"，任务 {run.recipe.name}" if run.recipe is not None else ""))]
+    b = Builder(plan, "消防专篇", meta, town=town)
+    c = _Ctx(run, td, opts, b)
+    f = town_facts(td)
+
+    _preface(c, f)
+    b.heading("一、现状", 1)
+    if opts.figures and td.scope.polygon is not None:
+        b.para(f"{town}现状消防队站、道路、消防水源和林地分布见{b.next_figure}。")
+        c.figure(f"{town}消防设施现状图", _figures.fig_status, key="status")
+    s = _Sections(b)
+    _status_stations(c, s)
+    _status_roads(c, s)
+    _status_water(c, s, f)
+    _status_forest(c, s, f)
+
+    b.heading("二、分析", 1)
+    s = _Sections(b)
+    _an_access(c, s)
+    _an_response(c, s)
+    _an_water(c, s)
+    _an_barriers(c, s)
+    _an_checkpoints(c, s)
+    _an_heli(c, s)
+
+    b.heading("三、规划措施", 1)
+    s = _Sections(b)
+    _pl_roads(c, s)
+    _pl_water(c, s)
+    _pl_barriers(c, s)
+    _pl_checkpoints(c, s)
+    _pl_heli(c, s)
+    _pl_stations(c, s)
+
+    appendix(run, b)
+    return b.doc
+
+
+def _preface(c: _Ctx, f: dict):
+    b, run, town = c.b, c.run, c.town
+    b.heading("编制说明", 1)
+    b.para(f"本专篇依据{SEED}第5项任务“其他乡镇（街道）编制消防专项规划或在国土空间规划中编制消防专篇，明确消防站用地、"
+           f"消防车通道、消防水源建设等要求”，以及第6、8项任务关于农村公共消防设施和森林防火基础设施的要求编制，"
+           f"作为{c.opts.plan_name.replace('{town}', town)}的组成部分。")
+    area = f.get("area_km2")
+    parts = [f"规划范围为{town}行政辖区"]
+    if area is not None:
+        parts.append(f"面积约{num(area, 1)}平方公里")
+    if f.get("settlements") is not None:
+        parts.append(f"现状居民点{f['settlements']}处" +
+                     (f"、人口约{num(f['population'])}人" if f.get("population") else ""))
+    b.para("，".join(parts) + "。")
+    b.para(f"分析采用{crs_zh(run.crs)}坐标系，距离、面积均在该投影坐标系下计算。道路可达性、"
+           f"到场时间和水源覆盖均沿道路网络计算（非直线距离），车型等级由路面宽度和纵坡判定。所引用的规范条文和本次采用的"
+           f"假设见附录。")
+    if run.synthetic:
+        b.para(f"示意数据提示：本专篇所用的{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），其中的数字和图件仅用于"
+               f"演示分析方法，不得作为规划审批依据；正式成果应以实测数据重新计算。", "notice")
+
+
+# -- 一、现状 ----------------------------------------------------------------------------------
+
+
+def _status_stations(c: _Ctx, s):
+    b, td = c.b, c.td
+    s("消防队站")
+    st = td.layer("stations")
+    if st is None:
+        b.missing("缺少消防队站图层")
+        return
+    if len(st):
+        cols = [x for x in ("name", "kind", "status", "town") if x in st.columns]
+        b.para(f"{c.town}境内现有（含规划）消防队站{len(st)}处，见{b.next_table}。")
+        b.table(f"{c.town}消防队站", [header_zh(x) for x in cols], frame_rows(st, cols), key="stations")
+    else:
+        b.para(f"{c.town}境内无政府专职消防队站，火灾扑救依靠周边乡镇专职消防队和区消防救援支队跨区增援。")
+    rs = td.result("response_settlements")
+    if rs is not None and "station" in rs.columns and len(rs):
+        vc = rs["station"].dropna().astype(str).value_counts()
+        if len(vc):
+            b.para("按接警到场时间分析，辖区居民点的首到消防队站为：" +
+                   "、".join(f"{k}（{v}处）" for k, v in vc.items()) + "。")
+    b.para(f"根据{SEED}，全区建强温泉、岳溪、长沙、郭家、铁桥、大进、天和等7支政府专职消防队，2025年底前完成雪宝山政府"
+           f"专职消防队建设；村（居）民委员会、消防安全重点单位、居民住宅小区按标准建设志愿消防队（微型消防站），统一纳入"
+           f"消防调度指挥体系。")
+
+
+def _cite_opt(b: Builder, key: str, relation: str) -> str:
+    """Cite a rule if this version of kzgis.rules has it (rules are added over time)."""
+    return b.cite(key, relation) if key in _rules.RULES else ""
+
+
+def _width_class(width) -> str:
+    w = _n(width)
+    std = _rules.value("truck_road_width_m")
+    small = _rules.value("small_truck_width_m")
+    moto = _rules.value("motorcycle_width_m")
+    return np.select([w >= std, w >= small, w >= moto, w.notna()], ["standard", "small", "motorcycle", "none"],
+                     default="unknown")
+
+
+def _status_roads(c: _Ctx, s):
+    b, td = c.b, c.td
+    s("道路交通")
+    roads = td.result_clip("access_roads")
+    rule_text = (f"车型等级判定：{b.cite('truck_road_width_m')}，{b.cite('truck_grade_max_pct', '不大于')}；"
+                 f"{b.cite('small_truck_width_m')}，{_cite_opt(b, 'small_truck_grade_max_pct', '不大于')}；"
+                 f"{b.cite('motorcycle_width_m')}，{_cite_opt(b, 'motorcycle_grade_max_pct', '不大于')}。"
+                 f"车型等级为按道路自身条件的判定，居民点能否到达还取决于其与消防队站之间整条路径上的最窄、最陡路段。")
+    if roads is not None and "vehicle_class" in roads.columns:
+        vc = roads["vehicle_class"].fillna("none").astype(str)
+        ln = roads.geometry.length / 1000.0
+        total = float(ln.sum())
+        rows = []
+        for k in VEHICLE_ORDER:
+            km = float(ln[vc == k].sum())
+            rows.append([VALUES_ZH["vehicle_class"][k], num(km, 2), pct(km, total)])
+        rows.append(["合计", num(total, 2), pct(total, total) if total else "—"])
+        std_km = float(ln[vc == "standard"].sum())
+        b.para(f"{c.town}境内道路总长约{num(total, 1)}公里，其中满足标准消防车通行的约{num(std_km, 1)}公里"
+               f"（{pct(std_km, total)}），按通行车型分类见{b.next_table}。")
+        b.table(f"{c.town}道路按消防车型通行能力分类", ["通行车型", "道路长度（公里）", "占比"], rows,
+                note=rule_text, key="roads_by_class", total_row=True)
+        return
+    raw = td.layer_clip("roads")
+    if raw is None:
+        b.missing("缺少道路图层")
+        return
+    why = c.run.why_missing("access", "access_roads")
+    ln = raw.geometry.length / 1000.0
+    total = float(ln.sum())
+    if "width_m" in raw.columns:
+        wc = pd.Series(_width_class(raw["width_m"]), index=raw.index)
+        rows = []
+        for k in VEHICLE_ORDER + ("unknown",):
+            km = float(ln[wc == k].sum())
+            label = "宽度不详" if k == "unknown" else VALUES_ZH["vehicle_class"][k]
+            rows.append([label, num(km, 2), pct(km, total)])
+        rows.append(["合计", num(total, 2), pct(total, total) if total else "—"])
+        b.para(f"{c.town}境内道路总长约{num(total, 1)}公里。未开展消防车通行分析（{why}），仅按路面宽度粗分（未计纵坡），"
+               f"见{b.next_table}。")
+        b.table(f"{c.town}道路按路面宽度分类", ["按宽度可通行车型", "道路长度（公里）", "占比"], rows, note=rule_text,
+                key="roads_by_width", total_row=True)
+    else:
+        b.para(f"{c.town}境内道路总长约{num(total, 1)}公里；道路图层无路面宽度，未能按车型分类（{why}）。")
+
+
+def _status_water(c: _Ctx, s, f: dict):
+    b, td = c.b, c.td
+    s("消防水源")
+    kinds = [("hydrants", "市政消火栓"), ("fire_pools", "消防水池"), ("water_intakes", "天然水源取水点")]
+    if all(c.run.layer(k) is None for k, _ in kinds):
+        b.missing("缺少消火栓、消防水池和天然水源取水点图层")
+        return
+    rows = []
+    for k, label in kinds:
+        fr = td.layer(k)
+        if fr is None:
+            rows.append([label, "—", "无该图层"])
+            continue
+        note = ""
+        if k == "fire_pools" and "volume_m3" in fr.columns and len(fr):
+            v = _n(fr["volume_m3"])
+            small = int((v < _rules.value("pool_volume_min_m3")).sum())
+            note = f"总容积{num(v.sum())}立方米" + (f"，其中{small}处小于{b.rule_value('pool_volume_min_m3')}" if small else "")
+        if k == "hydrants" and "status" in fr.columns and len(fr):
+            bad = fr["status"].astype(str).str.contains("broken|损坏|失效|停用", case=False, na=False)
+            if bad.any():
+                note = f"其中{int(bad.sum())}处损坏或停用"
+        if k == "water_intakes" and "kind" in fr.columns and len(fr):
+            note = "、".join(f"{value_zh('kind', kk)}{v}处" for kk, v in fr["kind"].astype(str).value_counts().items())
+        rows.append([label, str(len(fr)), note])
+    mains = td.layer_clip("water_mains")
+    if mains is not None:
+        ln = float(mains.geometry.length.sum()) / 1000.0
+        note = ""
+        if "diameter_mm" in mains.columns and len(mains):
+            d = _n(mains["diameter_mm"])
+            thin = float(mains.geometry.length[d < _rules.value("old_town_main_diameter_mm")].sum()) / 1000.0
+            note = f"管径小于100毫米的约{num(thin, 2)}公里" if thin > 0 else "管径均不小于100毫米"
+        rows.append(["消防给水管网（公里）", num(ln, 2), note])
+    b.para(f"{c.town}现状消防水源见{b.next_table}。")
+    b.table(f"{c.town}现状消防水源", ["水源类型", "数量", "说明"], rows, key="water_status")
+    src = td.result("water_sources")
+    if src is not None and "usable" in src.columns and len(src):
+        usable = src["usable"].fillna(False).astype(bool)
+        b.para(f"经核查，辖区内消防水源{len(src)}处，其中可用{int(usable.sum())}处、不可用{int((~usable).sum())}处"
+               + (f"（不可用原因见{b.next_table}）。" if (~usable).any() and "reason" in src.columns else "。"))
+        if (~usable).any() and "reason" in src.columns:
+            bad = src[~usable]
+            reasons = bad["reason"].fillna("未说明").astype(str).value_counts()
+            b.table(f"{c.town}不可用消防水源及原因", ["原因", "数量"], [[k, str(v)] for k, v in reasons.items()],
+                    key="water_unusable")
+    b.para(f"农村消防水源的选用顺序为：市政给水管网，其次天然水源，再次消防水池（{source_zh('GB 50039-2010 5.0.6')}）。")
+
+
+def _status_forest(c: _Ctx, s, f: dict):
+    b, td = c.b, c.td
+    s("森林资源")
+    forest = td.layer_clip("forest")
+    if forest is None:
+        b.missing("缺少林地图层")
+        return
+    fk = f.get("forest_km2") or 0.0
+    area = f.get("area_km2")
+    txt = f"{c.town}境内林地面积约{num(fk, 2)}平方公里"
+    if area:
+        txt += f"，占辖区面积的{pct(fk, area)}"
+    st = td.layer("settlements")
+    near = None
+    if st is not None and len(st) and c.run.layer("forest") is not None:
+        near = _near_forest(st, c.run.layer("forest"), _rules.value("homes_to_forest_m"))
+    txt += "。"
+    if near is not None:
+        txt += (f"距林缘{b.rule_value('homes_to_forest_m')}以内（含位于林中）的居民点{near}处，"
+                f"《农村防火规范》（GB 50039-2010）第3章要求村庄与林区边缘宜保持{num(_rules.value('homes_to_forest_m'))}米距离，"
+                f"这些居民点应作为森林防火的重点。")
+    b.para(txt)
+    seasons = "、".join(f"{int(a[:2])}月{int(a[3:])}日至{int(z[:2])}月{int(z[3:])}日" for a, z in _rules.FIRE_SEASON)
+    b.para(f"重庆市森林防火期为每年{seasons}（《重庆市森林防火条例》）；林地及其外延"
+           f"{b.rule_value('forest_prevention_zone_m')}范围为森林防火区（{source_zh('开州区2023年森林防火禁火令')}）。")
+
+
+def _near_forest(settlements, forest, dist_m: float) -> int | None:
+    try:
+        pts = settlements.geometry.representative_point()
+        idx = forest.sindex.query(pts.values, predicate="dwithin", distance=dist_m)
+        return int(len(np.unique(idx[0])))
+    except Exception as exc:  # noqa: BLE001 - older GEOS without dwithin
+        log.debug("near-forest count skipped: %s", exc)
+        return None
+
+
+# -- 二、分析 ----------------------------------------------------------------------------------
+
+
+def _an_access(c: _Ctx, s):
+    b, td = c.b, c.td
+    s("消防车通行分析")
+    acc = td.result("access_settlements")
+    if acc is None:
+        b.missing(c.run.why_missing("access", "access_settlements"))
+        return
+    miss = _missing_cols(acc, ["best_vehicle"])
+    if miss:
+        b.missing(f"消防车通行结果缺少字段{'、'.join(miss)}")
+        return
+    if not len(acc):
+        b.para(f"{c.town}范围内无参与分析的居民点。")
+        return
+    bv = acc["best_vehicle"].fillna("none").astype(str)
+    pop = td.population(acc)
+    total = len(acc)
+    rows = []
+    for k in VEHICLE_ORDER:
+        sel = bv == k
+        rows.append([VALUES_ZH["best_vehicle"][k], str(int(sel.sum())),
+                     num(pop[sel].sum()) if pop is not None else "—", pct(int(sel.sum()), total)])
+    rows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", "100.0%"])
+    n_std = int((bv == "standard").sum())
+    b.para(f"以辖区{total}处居民点为对象，沿道路网络分析各车型能否从消防队站到达。标准消防车可到达的居民点{n_std}处"
+           f"（{pct(n_std, total)}），只能由小型消防车到达的{int((bv == 'small').sum())}处，只能由消防摩托车到达的"
+           f"{int((bv == 'motorcycle').sum())}处，消防车辆均无法到达的{int((bv == 'none').sum())}处，见{b.next_table}"
+           + (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.table(f"{c.town}居民点消防车可达情况", ["可达最优车型", "居民点数", "人口", "占比"], rows, key="access_summary",
+            total_row=True)
+    c.figure(f"{c.town}消防车通行分析图", _figures.fig_access, key="access")
+    worse = acc[bv != "standard"].copy()
+    if len(worse):
+        worse["_o"] = worse["best_vehicle"].fillna("none").map({k: i for i, k in enumerate(VEHICLE_ORDER)})
+        worse = worse.sort_values(["_o", "bottleneck_width_m"] if "bottleneck_width_m" in worse.columns else ["_o"])
+        cols = [x for x in ("name", "best_vehicle", "bottleneck_width_m", "time_min_small", "time_min_motorcycle")
+                if x in worse.columns]
+        show, note = _limited(b, worse, c.opts, "access_settlements")
+        b.para(f"标准消防车无法到达的居民点及其通行瓶颈见{b.next_table}。")
+        b.table(f"{c.town}标准消防车无法到达的居民点", [header_zh(x) for x in cols],
+                frame_rows(show, cols, {"bottleneck_width_m": 1, "time_min_small": 1, "time_min_motorcycle": 1}),
+                note=note, key="access_worse")
+
+
+def _an_response(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("接警到场时间分析")
+    rs = td.result("response_settlements")
+    if rs is None:
+        b.missing(run.why_missing("response", "response_settlements"))
+        return
+    miss = _missing_cols(rs, ["time_min"])
+    if miss:
+        b.missing(f"到场时间结果缺少字段{'、'.join(miss)}")
+        return
+    if not len(rs):
+        b.para(f"{c.town}范围内无参与分析的居民点。")
+        return
+    t = _n(rs["time_min"]).fillna(np.inf)
+    pop = td.population(rs)
+    total = len(rs)
+    rows, cum = [], 0
+    for label, lo, hi in time_bins(run.breaks):
+        sel = (t > lo) & (t <= hi) & np.isfinite(t)
+        cum += int(sel.sum())
+        rows.append([label, str(int(sel.sum())), num(pop[sel].sum()) if pop is not None else "—", pct(cum, total)])
+    unre = ~np.isfinite(t)
+    rows.append(["不可达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—", "—"])
+    rows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", "—"])
+    fin = t[np.isfinite(t)]
+    med = float(fin.median()) if len(fin) else float("nan")
+    ref = _rules.value("urban_response_min")
+    turnout = run.param("response", "turnout_min")
+    incl = f"（含出动时间{num(turnout)}分钟）" if turnout is not None else ""
+    b.para(f"按道路等级和纵坡确定的消防车行驶速度，沿道路网络计算各消防队站到辖区{total}处居民点的到场时间{incl}。"
+           f"到场时间中位数约{num(med, 1)}分钟，最长约"
+           f"{num(fin.max() if len(fin) else float('nan'), 1)}分钟；{num(ref)}分钟内可到达的居民点"
+           f"{int(((t <= ref) & np.isfinite(t)).sum())}处，见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.para(f"参照标准：{b.cite('urban_response_min', '为')}，该指标适用于城市消防站辖区，乡镇及农村地区无强制到场时限，"
+           f"此处作为衡量消防力量覆盖的参照。", "note")
+    b.table(f"{c.town}居民点接警到场时间分布", ["到场时间", "居民点数", "人口", "累计比例"], rows, key="response_bins",
+            total_row=True)
+    c.figure(f"{c.town}接警到场时间分析图", _figures.fig_response, run.breaks, key="response")
+    if "station" in rs.columns:
+        g = rs.assign(_t=t.where(np.isfinite(t)))
+        rows = []
+        for name, grp in g.groupby(g["station"].fillna("（无）").astype(str), sort=False):
+            p = td.population(grp)
+            rows.append([name, str(len(grp)), num(p.sum()) if p is not None else "—", num(grp["_t"].mean(), 1),
+                         num(grp["_t"].max(), 1)])
+        rows.sort(key=lambda r: -int(r[1]))
+        b.table(f"{c.town}各消防队站首到责任", ["首到消防队站", "居民点数", "人口", "平均到场时间（分钟）",
+                                          "最长到场时间（分钟）"], rows, key="response_stations")
+    slow = rs.assign(_t=t).sort_values("_t", ascending=False)
+    slow = slow[(slow["_t"] > ref)]
+    if len(slow):
+        cols = [x for x in ("name", "station", "time_min", "station_2", "time_min_2") if x in slow.columns]
+        show, note = _limited(b, slow, c.opts, "response_settlements")
+        b.para(f"到场时间超过{num(ref)}分钟的居民点{len(slow)}处，按到场时间由长到短见{b.next_table}。")
+        b.table(f"{c.town}到场时间超过{num(ref)}分钟的居民点", [header_zh(x) for x in cols],
+                frame_rows(show, cols, {"time_min": 1, "time_min_2": 1}), note=note, key="response_slow")
+    sc = td.result("response_scenarios")
+    if sc is not None and len(sc):
+        cols = [x for x in sc.columns if x != getattr(sc, "_geometry_column_name", None) and x != "town"]
+        b.para(f"不同消防队站布局情景的比较见{b.next_table}。")
+        b.table(f"{c.town}消防队站布局情景比较", [header_zh(x) for x in cols], frame_rows(sc, cols),
+                key="response_scenarios")
+
+
+def _an_water(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("消防水源覆盖分析")
+    ws = td.result("water_settlements")
+    if ws is None:
+        b.missing(run.why_missing("water", "water_settlements"))
+        return
+    miss = _missing_cols(ws, ["covered"])
+    if miss:
+        b.missing(f"水源覆盖结果缺少字段{'、'.join(miss)}")
+        return
+    if not len(ws):
+        b.para(f"{c.town}范围内无参与分析的居民点。")
+        return
+    cov = ws["covered"].fillna(False).astype(bool)
+    pop = td.population(ws)
+    total = len(ws)
+    rows = [["已覆盖", str(int(cov.sum())), num(pop[cov].sum()) if pop is not None else "—", pct(int(cov.sum()), total)],
+            ["未覆盖", str(int((~cov).sum())), num(pop[~cov].sum()) if pop is not None else "—",
+             pct(int((~cov).sum()), total)],
+            ["合计", str(total), num(pop.sum()) if pop is not None else "—", "100.0%"]]
+    b.para(f"按{b.cite('hydrant_radius_m', '为')}、{b.cite('pool_intake_radius_m', '为')}，沿道路网络计算消防水源对居民点的"
+           f"保护范围。辖区{total}处居民点中，已覆盖{int(cov.sum())}处（{pct(int(cov.sum()), total)}），未覆盖"
+           f"{int((~cov).sum())}处，见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.table(f"{c.town}居民点消防水源覆盖情况", ["覆盖情况", "居民点数", "人口", "占比"], rows, key="water_summary",
+            total_row=True)
+    c.figure(f"{c.town}消防水源覆盖分析图", _figures.fig_water, key="water")
+    un = ws[~cov]
+    if len(un):
+        un = un.sort_values("distance_m", ascending=False) if "distance_m" in un.columns else un
+        cols = [x for x in ("name", "nearest_source", "distance_m") if x in un.columns]
+        show, note = _limited(b, un, c.opts, "water_settlements")
+        b.para(f"未被消防水源覆盖的居民点见{b.next_table}。")
+        b.table(f"{c.town}未被消防水源覆盖的居民点", [header_zh(x) for x in cols],
+                frame_rows(show, cols, {"distance_m": 0}), note=note, key="water_uncovered")
+    _compliance(c)
+
+
+def _compliance(c: _Ctx):
+    b, td = c.b, c.td
+    comp = c.run.result("water_compliance")
+    if comp is None or not len(comp) or "area" not in comp.columns:
+        return
+    names = {c.town, c.td.scope.short}
+    old = td.layer("old_towns")
+    if old is not None and "name" in old.columns:
+        names |= set(old["name"].dropna().astype(str))
+    area = comp["area"].astype(str)
+    sel = area.isin(names) | area.str.startswith(c.td.scope.short)
+    if "town" in comp.columns:
+        sel |= comp["town"].astype(str) == c.town
+    sub = comp[sel]
+    if not len(sub):
+        return
+    cols = [x for x in ("area", "rule", "required", "found", "passed") if x in sub.columns]
+    b.para(f"{'、'.join(dict.fromkeys(sub['area'].astype(str)))}消防供水设施与{SEED}第7项任务要求的核对结果见{b.next_table}。")
+    b.table("古镇消防供水设施核对", [header_zh(x) for x in cols], frame_rows(sub, cols), key="water_compliance")
+
+
+def _barrier_type(frame) -> pd.Series:
+    if "barrier_type" in frame.columns:
+        return frame["barrier_type"].fillna("待定").astype(str).map(lambda v: value_zh("barrier_type", v))
+    return pd.Series("待定", index=frame.index)
+
+
+def _area_ha(frame) -> pd.Series:
+    if "area_m2" in frame.columns:
+        return _n(frame["area_m2"]) / 1e4
+    if is_geo(frame):
+        return frame.geometry.area / 1e4
+    return pd.Series(np.nan, index=frame.index)
+
+
+def _an_barriers(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("林火阻隔分析")
+    bands = td.result("barrier_bands")
+    if bands is None:
+        b.missing(run.why_missing("barriers", "barrier_bands"))
+        return
+    b.para(f"{SEED}第8项任务要求，林火阻隔系统建设范围从林缘向林内计算：{b.cite('barrier_urban_m')}，"
+           f"{b.cite('barrier_town_m')}。")
+    if not len(bands):
+        b.para(f"{c.town}范围内无需设置林火阻隔带（林缘未与居民点或城区相邻）。")
+        return
+    bt = _barrier_type(bands)
+    ha = _area_ha(bands)
+    rows = []
+    for t in dict.fromkeys(bt):
+        sel = bt == t
+        wid = _n(bands.loc[sel, "width_m"]) if "width_m" in bands.columns else None
+        rows.append([t, str(int(sel.sum())), num(ha[sel].sum(), 2),
+                     "—" if wid is None else "、".join(num(w) for w in sorted(set(wid.dropna())))])
+    rows.append(["合计", str(len(bands)), num(ha.sum(), 2), ""])
+    nf = bands["facing"].nunique() if "facing" in bands.columns else None
+    b.para(f"{c.town}林缘面向居民点或城区、需设置林火阻隔带的共{len(bands)}段，面积约{num(ha.sum(), 2)}公顷"
+           + (f"，保护居民点（城区）{nf}处" if nf else "") + f"，按阻隔类型统计见{b.next_table}" +
+           (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.table(f"{c.town}林火阻隔带按类型统计", ["阻隔类型", "段数", "面积（公顷）", "宽度（米）"], rows, key="barrier_summary",
+            total_row=True)
+    c.figure(f"{c.town}林火阻隔带与森林防火检查站分布图", _figures.fig_forest, key="forest")
+
+
+def _an_checkpoints(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("森林防火检查站分析")
+    cp = td.result("checkpoints")
+    if cp is None:
+        b.missing(run.why_missing("checkpoints", "checkpoints"))
+        return
+    b.para(f"按{SEED}第8项任务，检查站设在进入林区的必经道口、毗邻林区的城镇和村庄集中出入口、林区内较为集中的生产作业场地"
+           f"和容易发生火险的林缘等区域。国家标准未规定检查站选址的量化指标，本次将相距"
+           f"{b.rule_value('checkpoint_group_m')}以内的候选点合并（假设）。")
+    if not len(cp):
+        b.para(f"{c.town}范围内未识别出需设检查站的道口。")
+        return
+    kinds = cp["kind"].fillna("其他").astype(str).map(lambda v: value_zh("kind", v)) if "kind" in cp.columns \
+        else pd.Series("检查站", index=cp.index)
+    popb = _n(cp["population_behind"]) if "population_behind" in cp.columns else None
+    rows = []
+    for k in dict.fromkeys(kinds):
+        sel = kinds == k
+        rows.append([k, str(int(sel.sum())), num(popb[sel].sum()) if popb is not None else "—"])
+    rows.append(["合计", str(len(cp)), num(popb.sum()) if popb is not None else "—"])
+    b.para(f"{c.town}共识别森林防火检查站点位{len(cp)}处，按类型统计见{b.next_table}，点位见三（四）。")
+    b.table(f"{c.town}森林防火检查站按类型统计", ["类型", "数量", "后方人口"], rows, key="checkpoint_summary",
+            total_row=True)
+    if c.opts.figures and td.result("barrier_bands") is None:
+        c.figure(f"{c.town}森林防火检查站分布图", _figures.fig_forest, key="forest")
+
+
+def _an_heli(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("直升机取水点与停机坪分析")
+    dips = td.result("heli_dip_sites")
+    pads = td.result("heli_pads")
+    if dips is None and pads is None:
+        b.missing(run.why_missing("helicopter", "heli_dip_sites"))
+        return
+    b.para(f"按{SEED}第8项任务“以乡镇（街道）或山系为单元，合理规划建设直升机取水点和停机坪”，对水体逐一筛查吊桶取水条件："
+           f"{b.cite('bucket_depth_min_m')}、{b.cite('dip_area_min_m2')}、{b.cite('dip_clear_diameter_m')}、"
+           f"{b.cite('dip_power_line_m')}；停机坪{b.cite('helipad_slope_max_deg', '小于')}、{b.cite('helipad_side_m', '为')}、"
+           f"{b.cite('helipad_clear_ring_m', '为')}。")
+    rows = []
+    if dips is not None:
+        sel = dips["selected"].fillna(False).astype(bool) if "selected" in dips.columns else None
+        rows.append(["符合条件的吊桶取水点", str(len(dips)), "—" if sel is None else str(int(sel.sum()))])
+    if pads is not None:
+        psel = pads["selected"].fillna(False).astype(bool) if "selected" in pads.columns else None
+        rows.append(["停机坪候选区", str(len(pads)), "—" if psel is None else str(int(psel.sum()))])
+    b.para(f"{c.town}范围内筛查结果见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.table(f"{c.town}直升机取水点与停机坪筛查结果", ["项目", "符合条件数", "选定数"], rows, key="heli_summary")
+    c.figure(f"{c.town}直升机取水点与停机坪分布图", _figures.fig_heli, key="heli")
+    units = run.result("heli_units")
+    if units is not None and len(units):
+        u = td.result("heli_units")
+        if u is None and "unit" in units.columns:
+            u = units[units["unit"].astype(str) == c.town]
+        if u is not None and len(u):
+            cols = [x for x in u.columns if x not in ("geometry", "town", "unit", "assumptions")
+                    and not str(x).startswith("_")][:6]
+            if cols:
+                b.table(f"{c.town}直升机取水覆盖单元统计", [header_zh(x) for x in cols], frame_rows(u, cols, {x: 2 for x in cols}),
+                        key="heli_units")
+
+
+# -- 三、规划措施 ------------------------------------------------------------------------------
+
+
+def _pl_roads(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("消防车通道")
+    b.para(f"村庄之间以及与其他城镇连通的公路应满足消防车通行要求；村庄内的主要道路应满足消防车通行的需要，暂时无法满足的，"
+           f"应当建设能够保证小型消防车或者消防摩托车通行的道路（{SEED}第6项任务）。新建、改建消防车通道应满足："
+           f"{b.cite('truck_road_width_m')}，{b.cite('truck_road_clear_height_m')}，{b.cite('truck_grade_preferred_pct', '不宜大于')}；"
+           f"{b.cite('dead_end_turnaround_m', '大于')}时设回车场，{b.cite('turnaround_side_m', '不小于')}。", "item")
+    up = td.result("access_upgrades")
+    if up is None:
+        if td.result("access_settlements") is None:
+            b.missing(run.why_missing("access", "access_upgrades"))
+        else:
+            b.para("消防车通行分析未给出道路拓宽建议（缺少access_upgrades结果图层）。", "note")
+        return
+    if not len(up):
+        b.para(f"{c.town}范围内无需拓宽的路段：标准消防车已可到达全部居民点，或无可改善的路段。")
+        return
+    up = up.sort_values("rank") if "rank" in up.columns else up
+    cols = [x for x in ("rank", "name", "length_m", "settlements_unlocked", "population_unlocked") if x in up.columns]
+    show, note = _limited(b, up, c.opts, "access_upgrades")
+    ln = _n(up["length_m"]) if "length_m" in up.columns else (up.geometry.length if is_geo(up) else None)
+    unl = _n(up["settlements_unlocked"]).sum() if "settlements_unlocked" in up.columns else None
+    b.para(f"按“拓宽长度最短、受益人口最多”排序，建议将以下{len(up)}段道路拓宽至不小于"
+           f"{b.rule_value('truck_road_width_m')}" + (f"，合计约{num(ln.sum() / 1000, 2)}公里" if ln is not None else "")
+           + (f"，可使标准消防车新增到达居民点{num(unl)}处（按序号累计）" if unl is not None else "") + f"，见{b.next_table}。")
+    note = (note + " " if note else "") + "受益居民点和人口为按序号依次实施后的新增数；跨乡镇路段计入各相关乡镇。"
+    b.table(f"{c.town}建议拓宽的消防车通道", [header_zh(x) for x in cols],
+            frame_rows(show, cols, {"length_m": 0, "population_unlocked": 0}), note=note.strip(), key="upgrades")
+    acc = td.result("access_settlements")
+    if acc is not None and "best_vehicle" in acc.columns:
+        bv = acc["best_vehicle"].fillna("none").astype(str)
+        low = acc[bv.isin(["motorcycle", "none"])]
+        if len(low) and "name" in low.columns:
+            names = "、".join(low["name"].astype(str).head(c.opts.max_rows))
+            more = f"等{len(low)}处" if len(low) > c.opts.max_rows else ""
+            b.para(f"{names}{more}居民点目前小型消防车也无法到达，近期应至少建设宽度不小于"
+                   f"{b.rule_value('small_truck_width_m')}的小型消防车道路，或宽度不小于"
+                   f"{b.rule_value('motorcycle_width_m')}的消防摩托车通道，并配备相应车辆。", "item")
+
+
+def _pl_water(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("消防水源")
+    b.para(f"结合场镇建设和农村供水保障，同步建设消火栓、消防水池；无集中供水或供水能力不足的，利用天然水源设置取水点、取水泵房"
+           f"（{SEED}第6项任务）。{b.cite('hydrant_spacing_m', '不应大于')}；{b.cite('pool_volume_min_m3')}；"
+           f"利用天然水源和消防水池时，{b.cite('suction_lift_max_m', '不大于')}，并设置消防车道和回车场通至取水点"
+           f"（{source_zh('GB 50974-2014 4.4.7')}）。", "item")
+    sug = td.result("water_suggestions")
+    ws = td.result("water_settlements")
+    if sug is None and ws is None:
+        b.missing(run.why_missing("water", "water_suggestions"))
+    elif sug is not None and len(sug):
+        sug = sug.sort_values("rank") if "rank" in sug.columns else sug
+        cols = [x for x in ("rank", "source_kind", "new_settlements", "new_road_m") if x in sug.columns]
+        if is_geo(sug):
+            pts = sug.geometry.representative_point()
+            try:
+                ll = pts.to_crs("EPSG:4326")
+                sug = sug.assign(lon=ll.x.round(6), lat=ll.y.round(6))
+                cols += ["lon", "lat"]
+            except Exception:  # noqa: BLE001
+                pass
+        show, note = _limited(b, sug, c.opts, "water_suggestions")
+        newset = _n(sug["new_settlements"]).sum() if "new_settlements" in sug.columns else None
+        b.para(f"建议新增消防水源{len(sug)}处" + (f"，可新增覆盖居民点{num(newset)}处" if newset is not None else "")
+               + f"，位置见{b.next_table}。")
+        b.table(f"{c.town}建议新增消防水源", [header_zh(x) for x in cols],
+                frame_rows(show, cols, {"new_road_m": 0, "lon": 6, "lat": 6}), note=note, key="water_suggestions")
+    elif ws is not None and "covered" in ws.columns and (~ws["covered"].fillna(False).astype(bool)).any():
+        n = int((~ws["covered"].fillna(False).astype(bool)).sum())
+        b.para(f"未覆盖的{n}处居民点应结合供水管网延伸增设消火栓，或就近设置消防水池、天然水源取水点。")
+    else:
+        b.para(f"{c.town}居民点均已被消防水源覆盖，规划期内重点做好现有消火栓、消防水池的维护。")
+    if c.td.scope.short == "温泉" or _has_old_town(c):
+        b.para(f"温泉古镇：按“一镇一策”建设消防供水设施，{b.cite('old_town_main_diameter_mm')}，"
+               f"{b.cite('old_town_pool_volume_m3')}；在古镇临近河流处设置消防车取水码头；结合实际增设或拓宽消防车通道，"
+               f"在建筑连片密集区设置防火隔离带、防火墙（{SEED}第7项任务）。", "item")
+
+
+def _has_old_town(c: _Ctx) -> bool:
+    old = c.td.layer("old_towns")
+    return old is not None and len(old) > 0
+
+
+def _pl_barriers(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("林火阻隔带")
+    bands = td.result("barrier_bands")
+    if bands is None:
+        b.missing(run.why_missing("barriers", "barrier_bands"))
+        return
+    if not len(bands):
+        b.para(f"{c.town}范围内无需新建林火阻隔带。")
+        return
+    bt = _barrier_type(bands)
+    existing = bt.isin(["天然阻隔", "道路阻隔"])
+    build = bands[~existing].assign(_type=bt[~existing], _ha=_area_ha(bands)[~existing])
+    if existing.any():
+        b.para(f"已有河流、水面或宽路形成天然（道路）阻隔的{int(existing.sum())}段不再新建，纳入林火阻隔系统管护。")
+    if not len(build):
+        return
+    build = build.sort_values(["width_m", "_ha"] if "width_m" in build.columns else ["_ha"], ascending=False)
+    cols = [x for x in ("facing", "width_m", "_ha", "slope_mean_deg", "_type") if x in build.columns]
+    show, note = _limited(b, build, c.opts, "barrier_bands")
+    heads = {"facing": "面向居民点（城区）", "width_m": "宽度（米）", "_ha": "面积（公顷）", "slope_mean_deg": "平均坡度（度）",
+             "_type": "阻隔类型"}
+    b.para(f"规划新建林火阻隔带{len(build)}段、约{num(build['_ha'].sum(), 2)}公顷；坡度较缓处以工程阻隔（防火隔离带）为主，"
+           f"坡度较陡处营造防火林带（生物阻隔），工程阻隔与生物阻隔相结合，并同步规划森林消防管网、消防水池、水箱，见{b.next_table}。")
+    b.table(f"{c.town}规划林火阻隔带", [heads[x] for x in cols],
+            frame_rows(show, cols, {"width_m": 0, "_ha": 2, "slope_mean_deg": 1}), note=note, key="bands_to_build")
+
+
+def _pl_checkpoints(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("森林防火检查站")
+    cp = td.result("checkpoints")
+    if cp is None:
+        b.missing(run.why_missing("checkpoints", "checkpoints"))
+        return
+    if not len(cp):
+        b.para(f"{c.town}范围内无规划检查站。")
+        return
+    cp = cp.copy()
+    if ("lon" not in cp.columns or "lat" not in cp.columns) and is_geo(cp):
+        try:
+            ll = cp.geometry.representative_point().to_crs("EPSG:4326")
+            cp["lon"], cp["lat"] = ll.x, ll.y
+        except Exception:  # noqa: BLE001
+            pass
+    if "population_behind" in cp.columns:
+        cp = cp.sort_values("population_behind", ascending=False)
+    cols = [x for x in ("kind", "road_class", "settlements_behind", "population_behind", "lon", "lat")
+            if x in cp.columns]
+    show, note = _limited(b, cp, c.opts, "checkpoints")
+    b.para(f"规划建设标准或简易森林防火检查站{len(cp)}处，同步建设宣传标识和智能卡口，位置见{b.next_table}（经纬度为WGS84）。")
+    b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x) for x in cols],
+            [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6}))], note=note,
+            key="checkpoints")
+
+
+def _pl_heli(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    s("直升机取水点和停机坪")
+    dips = td.result("heli_dip_sites")
+    pads = td.result("heli_pads")
+    if dips is None and pads is None:
+        b.missing(run.why_missing("helicopter", "heli_dip_sites"))
+        return
+    rows = []
+    for kind, fr, sel_col in (("取水点", dips, "selected"), ("停机坪", pads, "selected")):
+        if fr is None or not len(fr):
+            continue
+        if sel_col in fr.columns:
+            fr = fr[fr[sel_col].fillna(False).astype(bool)]
+        elif "rank" in fr.columns:
+            fr = fr.sort_values("rank").head(3)
+        for _, r in fr.iterrows():
+            if {"x", "y"} <= set(fr.columns):
+                import geopandas as gpd
+
+                pt = gpd.GeoSeries(gpd.points_from_xy([r["x"]], [r["y"]]), crs=run.crs)
+            else:
+                pt = gpd_point(r.geometry, run.crs)
+            try:
+                ll = pt.to_crs("EPSG:4326").iloc[0]
+                lon, lat = num(ll.x, 6), num(ll.y, 6)
+            except Exception:  # noqa: BLE001
+                lon = lat = "—"
+            area = num(r.get("area_m2"), 0) if "area_m2" in fr.columns else "—"
+            extra = []
+            if kind == "取水点":
+                for col, lab, d in (("depth_m", "水深", 1), ("clear_diameter_m", "净水面直径", 0),
+                                    ("round_trip_min", "往返", 1)):
+                    if col in fr.columns and pd.notna(r.get(col)):
+                        extra.append(f"{lab}{num(r.get(col), d)}{'分钟' if col == 'round_trip_min' else '米'}")
+            else:
+                for col, lab, d, u in (("slope_max_deg", "最大坡度", 1, "度"), ("road_m", "距道路", 0, "米"),
+                                       ("nearest_dip_site_km", "距取水点", 1, "公里")):
+                    if col in fr.columns and pd.notna(r.get(col)):
+                        extra.append(f"{lab}{num(r.get(col), d)}{u}")
+            rows.append([kind, str(r.get("name", "")) if "name" in fr.columns and pd.notna(r.get("name")) else "—",
+                         area, "，".join(extra) or "—", lon, lat])
+    if not rows:
+        b.para(f"{c.town}范围内无符合条件的直升机取水点和停机坪，由相邻乡镇（街道）或所在山系单元统筹。")
+        return
+    b.para(f"规划直升机取水点和停机坪见{b.next_table}；停机坪按40米×40米硬化坪或50米×50米土质坪建设，四周设20米压实带和"
+           f"30米净空带，进近、离场方向无高压线（周，2018，《森林防火》）。")
+    b.table(f"{c.town}规划直升机取水点和停机坪", ["类型", "名称", "面积（平方米）", "主要条件", "经度", "纬度"], rows,
+            key="heli_plan")
+
+
+def gpd_point(geom, crs):
+    import geopandas as gpd
+
+    return gpd.GeoSeries([geom.representative_point() if geom is not None else None], crs=crs)
+
+
+def _pl_stations(c: _Ctx, s):
+    b, td = c.b, c.td
+    s("消防队站与消防力量")
+    st = td.layer("stations")
+    planned = None
+    if st is not None and "status" in st.columns and len(st):
+        planned = st[st["status"].astype(str).str.contains("plan|规划|拟建", case=False, na=False)]
+    if planned is not None and len(planned):
+        b.para(f"保障{'、'.join(planned['name'].astype(str))}建设用地，按《乡镇消防队》（GB/T 35547-2017）配备人员和装备。",
+               "item")
+    b.para(f"乡镇（街道）根据建成区面积、常住人口和火灾形势，按《乡镇消防队》（GB/T 35547-2017）安排乡镇消防队建设；"
+           f"村（居）民委员会按标准建设志愿消防队（微型消防站），统一纳入消防调度指挥体系（{SEED}第3、6项任务）。", "item")
+    rs = td.result("response_settlements")
+    if rs is not None and "time_min" in rs.columns and len(rs):
+        t = _n(rs["time_min"]).fillna(np.inf)
+        far = int((t > c.run.breaks[-1]).sum())
+        if far:
+            b.para(f"到场时间超过{num(c.run.breaks[-1])}分钟或无法到达的居民点{far}处，宜优先建设志愿消防队（微型消防站），"
+                   f"配备与道路条件相适应的小型消防车、消防摩托车和灭火器材。", "item")
+
+
+# ---------------------------------------------------------------------------------------------
+# appendix (shared by township and county documents)
+
+
+def appendix(run: RunData, b: Builder):
+    b.heading("附录", 1)
+    b.heading("附录A  引用的规范条文", 2)
+    cited = [_rules.rule(k) for k in b.cited]
+    norm = [r for r in cited if not r.is_assumption]
+    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source),
+             CONFIDENCE_ZH.get(r.confidence, r.confidence)] for i, r in enumerate(norm)]
+    b.para(f"本专篇正文引用的规范条文见{b.next_table}。可信度：V1 已核对条文原文；V2 数值见二手资料；M 凭记忆、待核对。"
+           f"标注为V2、M的条目在正式报批前应由编制单位对照规范原文复核。")
+    b.table("引用的规范条文", ["序号", "条目", "数值", "依据（标准及条款）", "可信度"], rows, key="rules_cited")
+
+    b.heading("附录B  假设与参数", 2)
+    assum = [r for r in _rules.RULES.values() if r.is_assumption]
+    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source)]
+            for i, r in enumerate(assum)]
+    b.para(f"国家标准未作规定、由本工具假设的取值见{b.next_table}，均可在任务配方中修改。")
+    b.table("本工具采用的假设（可信度A）", ["序号", "条目", "取值", "说明"], rows, key="assumptions")
+    rows = []
+    recipe = run.recipe
+    if recipe is not None:
+        for name, p in recipe.analyses.items():
+            try:
+                desc = _params.describe(p, recipe.analyses_given.get(name))
+            except TypeError:
+                continue
+            for key, d in desc.items():
+                rows.append(_param_row(name, key, d))
+        try:
+            for key, d in _params.describe(recipe.network, recipe.network_given).items():
+                rows.append(_param_row("network", key, d))
+        except TypeError:
+            pass
+    if rows:
+        b.para(f"本次计算采用的全部参数见{b.next_table}；“来源”为“任务配方”的是本次人为设定的取值，其余为默认值。")
+        b.table("本次计算采用的参数", ["分析", "参数", "取值", "来源", "对应规则"], rows, key="parameters")
+    else:
+        b.para("本次未记录分析参数（无任务配方）。", "note")
+
+    b.heading("附录C  数据来源", 2)
+    rows = []
+    for kind, frame in run.layers.items():
+        if kind == "dem":
+            rows.append([_layer_name(kind), f"{frame.shape[1]}×{frame.shape[0]}栅格，{num(frame.cell_m, 1)}米", "—"])
+            continue
+        src = "—"
+        if isinstance(frame, pd.DataFrame) and "source" in frame.columns:
+            vals = list(dict.fromkeys(frame["source"].dropna().astype(str)))
+            src = "；".join(vals[:3]) + ("等" if len(vals) > 3 else "") if vals else "—"
+        rows.append([_layer_name(kind), str(len(frame)), src])
+    b.table("输入图层", ["图层", "要素数", "数据来源"], rows, key="data_sources")
+    if run.synthetic:
+        b.para(f"其中{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），仅用于演示。", "notice")
+
+
+ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",
+               "checkpoints": "检查站", "helicopter": "直升机", "network": "道路网络"}
+
+
+def _param_row(analysis: str, key: str, d: dict) -> list[str]:
+    v = d.get("value")
+    if isinstance(v, (list, tuple)):
+        vs = "、".join(num(x) if isinstance(x, (int, float)) else str(x) for x in v)
+    elif isinstance(v, dict):
+        vs = "；".join(f"{k}: {x}" for k, x in v.items())
+    elif isinstance(v, bool):
+        vs = "是" if v else "否"
+    elif isinstance(v, (int, float)):
+        vs = num(v)
+    else:
+        vs = "—" if v is None else str(v)
+    rule = _rules.RULES.get(key)
+    rtxt = ""
+    if rule is not None:
+        rtxt = f"{rule.text_zh}（{CONFIDENCE_ZH.get(rule.confidence, rule.confidence)[:2].strip()}）"
+    label = header_zh(key)
+    name = f"{label}（{key}）" if label != key else key
+    return [ANALYSIS_ZH.get(analysis, analysis), name, vs, "任务配方" if d.get("source") == "recipe" else "默认值", rtxt]
+
+
+def _layer_name(kind: str) -> str:
+    from ._data import layer_title
+
+    t = layer_title(kind)
+    return f"{t}（{kind}）" if t != kind else kind
+
+
+# ---------------------------------------------------------------------------------------------
+# county summary
+
+
+def county_document(run: RunData, tds: list[TownData], facts: dict, opts: ReportOptions, county: str) -> Document:
+    label = county or "全区"
+    meta = [("汇总范围", f"{label}{len(tds)}个乡镇（街道）"),
+            ("编制单位", opts.author or "（编制单位）"),
+            ("编制日期", opts.date or date.today().isoformat()),
+            ("生成工具", f"kzgis {__version__}" + (f"，任务 {run.recipe.name}" if run.recipe is not None else ""))]
+    b = Builder(f"{label}乡镇国土空间规划", "消防专篇汇总", meta)
+    names = [td.scope.name for td in tds]
+    b.heading("编制说明", 1)
+    b.para(f"本汇总依据{SEED}第5项任务，将{label}{len(tds)}个乡镇（街道）消防专篇的主要指标汇总成表，各项数字与各乡镇（街道）"
+           f"消防专篇中的数字一致（合计行为各乡镇（街道）数字之和）。")
+    if run.synthetic:
+        b.para(f"示意数据提示：{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），数字和图件仅用于演示分析方法，"
+               f"不得作为规划审批依据。", "notice")
+
+    def tot(key, rows_facts):
+        vals = [rf.get(key) for rf in rows_facts]
+        vals = [v for v in vals if v is not None]
+        return sum(vals) if vals else None
+
+    fl = [facts[n] for n in names]
+    b.heading("一、现状汇总", 1)
+    cols = [("area_km2", "面积（平方公里）", 1), ("settlements", "居民点", 0), ("population", "人口", 0),
+            ("stations", "消防队站", 0), ("hydrants", "消火栓", 0), ("fire_pools", "消防水池", 0),
+            ("water_intakes", "取水点", 0), ("forest_km2", "林地（平方公里）", 2)]
+    _summary_table(b, "各乡镇（街道）消防设施现状", names, fl, cols, tot, "status_summary")
+
+    b.heading("二、分析汇总", 1)
+    s = _Sections(b)
+    s("消防车通行")
+    if run.result("access_settlements") is None:
+        b.missing(run.why_missing("access", "access_settlements"))
+    else:
+        cols = [("access_total", "居民点", 0)] + [(f"access_{k}", VALUES_ZH["best_vehicle"][k], 0) for k in VEHICLE_ORDER]
+        _summary_table(b, "各乡镇（街道）居民点消防车可达情况（处）", names, fl, cols, tot, "access_county",
+                       intro="各乡镇（街道）居民点按可到达的最优消防车型统计")
+        if opts.figures:
+            try:
+                png = _figures.fig_county(run, [td.scope for td in tds], facts, opts.dpi,
+                                          "示意数据" if run.synthetic else "")
+                if png:
+                    b.para(f"各乡镇（街道）标准消防车可达居民点比例见{b.next_figure}。")
+                    b.figure(f"{label}各乡镇（街道）标准消防车可达居民点比例", png, key="county_access")
+            except Exception as exc:  # noqa: BLE001
+                log.warning("report: county figure not drawn: %s", exc)
+    s("接警到场时间")
+    if run.result("response_settlements") is None:
+        b.missing(run.why_missing("response", "response_settlements"))
+    else:
+        cols = [(f"resp_{lab}", lab, 0) for lab, _, _ in time_bins(run.breaks)] + [("resp_unreached", "不可达", 0),
+                                                                                   ("resp_total", "合计", 0)]
+        _summary_table(b, "各乡镇（街道）居民点接警到场时间分布（处）", names, fl, cols, tot, "response_county")
+    s("消防水源覆盖")
+    if run.result("water_settlements") is None:
+        b.missing(run.why_missing("water", "water_settlements"))
+    else:
+        cols = [("water_total", "居民点", 0), ("water_covered", "已覆盖", 0), ("water_uncovered", "未覆盖", 0),
+                ("water_suggestions", "建议新增水源", 0)]
+        _summary_table(b, "各乡镇（街道）消防水源覆盖情况（处）", names, fl, cols, tot, "water_county")
+    s("森林防火设施")
+    if all(run.result(r) is None for r in ("barrier_bands", "checkpoints", "heli_dip_sites", "heli_pads")):
+        b.missing("；".join(run.why_missing(a) for a in ("barriers", "checkpoints", "helicopter")))
+    else:
+        cols = [("bands", "阻隔带（段）", 0), ("bands_ha", "阻隔带面积（公顷）", 2), ("checkpoints", "检查站（处）", 0),
+                ("dip_sites", "取水点（处）", 0), ("dip_selected", "选定取水点（处）", 0), ("pads", "停机坪候选（处）", 0)]
+        _summary_table(b, "各乡镇（街道）森林防火设施规划", names, fl, cols, tot, "forest_county")
+        missing = [a for a, r in (("barriers", "barrier_bands"), ("checkpoints", "checkpoints"),
+                                  ("helicopter", "heli_dip_sites")) if run.result(r) is None]
+        for a in missing:
+            b.para(f"{ANALYSIS_ZH[a]}：本次未开展该项分析（{run.why_missing(a)}）。", "missing")
+    b.heading("三、规划措施汇总", 1)
+    if run.result("access_upgrades") is not None:
+        cols = [("upgrades", "建议拓宽路段（段）", 0), ("upgrade_km", "拓宽长度（公里）", 2)]
+        _summary_table(b, "各乡镇（街道）建议拓宽的消防车通道", names, fl, cols, tot, "upgrades_county",
+                       note="跨乡镇路段计入各相关乡镇（街道），合计可能大于全区实际长度。")
+    else:
+        b.missing(run.why_missing("access", "access_upgrades"))
+    b.para("各乡镇（街道）的规划措施清单（拓宽路段、新增水源、林火阻隔带、检查站、直升机取水点和停机坪的位置）见各乡镇（街道）"
+           "消防专篇。")
+    appendix(run, b)
+    return b.doc
+
+
+def _summary_table(b: Builder, caption, names, fl, cols, tot, key, note: str = "", intro: str = ""):
+    rows = []
+    for n, f in zip(names, fl):
+        rows.append([n] + [num(f.get(k), d) if f.get(k) is not None else "—" for k, _, d in cols])
+    rows.append(["合计"] + [num(tot(k, fl), d) if tot(k, fl) is not None else "—" for k, _, d in cols])
+    b.para(f"{intro or caption}见{b.next_table}。")
+    return b.table(caption, ["乡镇（街道）"] + [h for _, h, _ in cols], rows, key=key, total_row=True, note=note)

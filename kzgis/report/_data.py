@@ -1,0 +1,324 @@
+"""Access to the run's layers and results for the report, and the per-township numbers.
+
+:class:`RunData` wraps the context, the result frames and the recipe (what ran, what is missing
+and why, which layers are synthetic). :class:`TownData` is the same seen through one township
+(:class:`~._scope.Scope`). :func:`town_facts` gives the numbers both the township chapter and the
+county summary print, so the summary's rows are exactly the townships' numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .. import analysis as _analysis
+from ..layers import KINDS
+from ._scope import Scope, clip, has_rows, is_geo, select
+
+log = logging.getLogger(__name__)
+
+#: What each report section needs: the analysis, its result layers, the layers it cannot run without.
+ANALYSES = {
+    "access": {"title": "消防车通行分析", "results": ("access_roads", "access_settlements", "access_upgrades"),
+               "needs": ("roads", "settlements")},
+    "response": {"title": "接警到场时间分析",
+                 "results": ("response_settlements", "response_isochrones", "response_towns"),
+                 "needs": ("roads", "stations", "settlements")},
+    "water": {"title": "消防水源覆盖分析", "results": ("water_settlements", "water_sources", "water_suggestions"),
+              "needs": ("roads", "settlements"), "needs_any": (("hydrants", "fire_pools", "water_intakes"),)},
+    "barriers": {"title": "林火阻隔带分析", "results": ("barrier_bands",), "needs": ("forest",),
+                 "needs_any": (("settlements", "urban_area"),)},
+    "checkpoints": {"title": "森林防火检查站分析", "results": ("checkpoints",), "needs": ("forest", "roads")},
+    "helicopter": {"title": "直升机取水点与停机坪分析", "results": ("heli_dip_sites", "heli_pads"),
+                   "needs": ("water_bodies", "dem", "forest")},
+}
+
+SYNTHETIC_MARKS = ("示意", "synthetic", "合成", "模拟")
+DEFAULT_BREAKS = (5.0, 10.0, 15.0, 20.0, 30.0)
+
+
+def layer_title(kind: str) -> str:
+    if kind == "dem":
+        return "数字高程模型（DEM）"
+    spec = KINDS.get(kind)
+    return f"{spec.title_zh}" if spec and spec.title_zh else kind
+
+
+class RunData:
+    """The run as the report sees it."""
+
+    def __init__(self, ctx, results: dict, recipe):
+        self.ctx = ctx
+        self.layers = ctx.layers
+        self.results = {k: v for k, v in (results or {}).items() if v is not None}
+        self.recipe = recipe
+        self.crs = ctx.layers.crs
+
+    # -- layers and results ------------------------------------------------------------------
+    def layer(self, kind: str):
+        if not self.layers.has(kind):
+            return None
+        return self.layers[kind]
+
+    def result(self, name: str):
+        return self.results.get(name)
+
+    # -- what ran ------------------------------------------------------------------------------
+    def _spec(self, analysis: str) -> dict:
+        spec = dict(ANALYSES.get(analysis, {}))
+        reg = _analysis.REGISTRY.get(analysis)
+        if reg is not None:
+            spec["needs"] = reg.needs
+            spec["needs_any"] = reg.needs_any
+            if reg.title_zh:
+                spec["title_reg"] = reg.title_zh
+        return spec
+
+    def ran(self, analysis: str) -> bool:
+        spec = self._spec(analysis)
+        return any(r in self.results for r in spec.get("results", ()))
+
+    def why_missing(self, analysis: str, result: str | None = None) -> str:
+        """Why a section has no result: no such analysis in the recipe, a layer missing, or the result absent."""
+        spec = self._spec(analysis)
+        missing = [layer_title(k) for k in spec.get("needs", ()) if not self.layers.has(k)]
+        for group in spec.get("needs_any", ()):
+            if not any(self.layers.has(k) for k in group):
+                missing.append("或".join(layer_title(k) for k in group))
+        if missing:
+            return f"缺少{'、'.join(missing)}图层"
+        in_recipe = self.recipe is not None and analysis in getattr(self.recipe, "analyses", {})
+        if not in_recipe and not self.ran(analysis):
+            return f"本次任务未包含{spec.get('title', analysis)}（配方 analyses: 中无 {analysis}）"
+        if result is not None:
+            return f"缺少{result}结果图层"
+        return f"缺少{spec.get('title', analysis)}结果"
+
+    def param(self, analysis: str, name: str, default=None):
+        if self.recipe is None:
+            return default
+        p = getattr(self.recipe, "analyses", {}).get(analysis)
+        return getattr(p, name, default) if p is not None else default
+
+    @property
+    def breaks(self) -> tuple[float, ...]:
+        b = self.param("response", "breaks_min")
+        try:
+            b = tuple(sorted(float(x) for x in b)) if b else DEFAULT_BREAKS
+        except (TypeError, ValueError):
+            b = DEFAULT_BREAKS
+        return b or DEFAULT_BREAKS
+
+    # -- synthetic data ------------------------------------------------------------------------
+    @cached_property
+    def synthetic(self) -> list[str]:
+        """Names (Chinese) of the input layers and results whose ``source`` says they are synthetic."""
+        out = []
+        for kind, frame in list(self.layers.items()) + list(self.results.items()):
+            if kind == "dem" or not isinstance(frame, pd.DataFrame) or "source" not in frame.columns:
+                continue
+            vals = frame["source"].dropna().astype(str).unique()
+            if any(any(m in v.lower() for m in SYNTHETIC_MARKS) for v in vals):
+                out.append(layer_title(kind) if kind in KINDS else kind)
+        dem = self.layers.get("dem")
+        src = str(getattr(dem, "source", "") or "")
+        if dem is not None and any(m in src.lower() for m in SYNTHETIC_MARKS):
+            out.append(layer_title("dem"))
+        return out
+
+    # -- townships -----------------------------------------------------------------------------
+    def all_towns(self) -> list[str]:
+        b = self.layer("boundary")
+        if b is not None and "town" in b.columns:
+            return list(dict.fromkeys(str(t) for t in b["town"].dropna()))
+        s = self.layer("settlements")
+        if s is not None and "town" in s.columns:
+            return list(dict.fromkeys(str(t) for t in s["town"].dropna()))
+        return []
+
+    def scope(self, towns, name: str | None = None) -> Scope:
+        towns = tuple(towns)
+        b = self.layer("boundary")
+        poly = None
+        if b is not None and "town" in b.columns:
+            sub = b[b["town"].astype(str).isin(towns)]
+            if len(sub):
+                poly = sub.geometry.union_all() if hasattr(sub.geometry, "union_all") else sub.unary_union
+        return Scope(name or towns[0], towns, poly, self.crs)
+
+    @cached_property
+    def county_name(self) -> str:
+        c = self.layer("county")
+        if c is not None and "name" in c.columns:
+            names = [str(n) for n in c["name"].dropna() if str(n).strip()]
+            if names:
+                return names[0]
+        return ""
+
+
+class TownData:
+    """The run seen through one scope (township or the set of townships of the summary)."""
+
+    def __init__(self, run: RunData, scope: Scope):
+        self.run = run
+        self.scope = scope
+        self._cache: dict = {}
+
+    def layer(self, kind: str):
+        key = ("layer", kind)
+        if key not in self._cache:
+            f = self.run.layer(kind)
+            self._cache[key] = select(f, self.scope) if f is not None else None
+        return self._cache[key]
+
+    def layer_clip(self, kind: str):
+        key = ("clip", kind)
+        if key not in self._cache:
+            f = self.run.layer(kind)
+            self._cache[key] = clip(f, self.scope) if f is not None else None
+        return self._cache[key]
+
+    def result(self, name: str):
+        """Result rows in the scope; ``None`` when the result is absent or cannot be assigned to townships."""
+        key = ("result", name)
+        if key not in self._cache:
+            f = self.run.result(name)
+            self._cache[key] = select(f, self.scope) if f is not None else None
+        return self._cache[key]
+
+    def result_clip(self, name: str):
+        key = ("rclip", name)
+        if key not in self._cache:
+            f = self.run.result(name)
+            self._cache[key] = clip(f, self.scope) if f is not None and is_geo(f) else None
+        return self._cache[key]
+
+    def population(self, frame) -> pd.Series | None:
+        """Population of result rows: their own column, else the settlements layer's by index or (town, name)."""
+        if frame is None:
+            return None
+        if "population" in frame.columns:
+            return pd.to_numeric(frame["population"], errors="coerce")
+        st = self.run.layer("settlements")
+        if st is None or "population" not in st.columns or len(frame) == 0:
+            return None if st is None or "population" not in st.columns else pd.Series(dtype=float)
+        pop = pd.to_numeric(st["population"], errors="coerce")
+        if "name" in frame.columns and "name" in st.columns:
+            if frame.index.isin(st.index).all() and (
+                    st.loc[frame.index, "name"].astype(str).to_numpy() == frame["name"].astype(str).to_numpy()).all():
+                return pop.loc[frame.index].set_axis(frame.index)
+            keys = ["town", "name"] if "town" in frame.columns and "town" in st.columns else ["name"]
+            lut = st[keys].assign(_pop=pop).drop_duplicates(keys)
+            merged = frame[keys].reset_index(drop=True).merge(lut, on=keys, how="left")
+            return pd.Series(merged["_pop"].to_numpy(), index=frame.index)
+        if frame.index.isin(st.index).all():
+            return pop.loc[frame.index].set_axis(frame.index)
+        return None
+
+
+def _num(series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _sum(s) -> float | None:
+    if s is None:
+        return None
+    return float(np.nansum(s.to_numpy(dtype=float))) if len(s) else 0.0
+
+
+def time_bins(breaks) -> list[tuple[str, float, float]]:
+    """``[("≤5分钟", -inf, 5), ("5～10分钟", 5, 10), ..., (">30分钟", 30, inf)]``."""
+    from ._model import num
+
+    out = []
+    lo = -math.inf
+    for b in breaks:
+        label = f"≤{num(b)}分钟" if lo == -math.inf else f"{num(lo)}～{num(b)}分钟"
+        out.append((label, lo, b))
+        lo = b
+    out.append((f">{num(lo)}分钟", lo, math.inf))
+    return out
+
+
+def town_facts(td: TownData) -> dict:
+    """Every number the county summary rolls up for one township (``None`` = not available)."""
+    f: dict = {}
+    st = td.layer("settlements")
+    f["settlements"] = None if st is None else int(len(st))
+    f["population"] = None if st is None or "population" not in st.columns else _sum(_num(st["population"]))
+    f["area_km2"] = td.scope.area_km2 if td.scope.polygon is not None else None
+    for kind in ("stations", "hydrants", "water_intakes", "fire_pools"):
+        fr = td.layer(kind)
+        f[kind] = None if fr is None else int(len(fr))
+    pools = td.layer("fire_pools")
+    f["pool_volume_m3"] = (None if pools is None or "volume_m3" not in pools.columns
+                           else _sum(_num(pools["volume_m3"])))
+    forest = td.layer_clip("forest")
+    f["forest_km2"] = None if forest is None else float(forest.geometry.union_all().area) / 1e6 if len(forest) else 0.0
+
+    acc = td.result("access_settlements")
+    if acc is not None and "best_vehicle" in acc.columns:
+        bv = acc["best_vehicle"].fillna("none").astype(str)
+        pop = td.population(acc)
+        for c in ("standard", "small", "motorcycle", "none"):
+            f[f"access_{c}"] = int((bv == c).sum())
+            f[f"access_{c}_pop"] = None if pop is None else _sum(pop[bv == c])
+        f["access_total"] = int(len(acc))
+    roads = td.result_clip("access_roads")
+    if roads is not None and "vehicle_class" in roads.columns:
+        vc = roads["vehicle_class"].fillna("none").astype(str)
+        ln = roads.geometry.length
+        for c in ("standard", "small", "motorcycle", "none"):
+            f[f"road_km_{c}"] = float(ln[vc == c].sum()) / 1000.0
+    up = td.result("access_upgrades")
+    if up is not None:
+        f["upgrades"] = int(len(up))
+        f["upgrade_km"] = (_sum(_num(up["length_m"])) / 1000.0 if "length_m" in up.columns
+                           else (float(up.geometry.length.sum()) / 1000.0 if is_geo(up) else None))
+
+    resp = td.result("response_settlements")
+    if resp is not None and "time_min" in resp.columns:
+        t = _num(resp["time_min"]).fillna(np.inf)
+        for label, lo, hi in time_bins(td.run.breaks):
+            f[f"resp_{label}"] = int(((t > lo) & (t <= hi) & np.isfinite(t)).sum())
+        f["resp_unreached"] = int((~np.isfinite(t)).sum())
+        f["resp_total"] = int(len(resp))
+        fin = t[np.isfinite(t)]
+        f["resp_max_min"] = float(fin.max()) if len(fin) else None
+
+    ws = td.result("water_settlements")
+    if ws is not None and "covered" in ws.columns:
+        cov = ws["covered"].fillna(False).astype(bool)
+        f["water_covered"] = int(cov.sum())
+        f["water_uncovered"] = int((~cov).sum())
+        f["water_total"] = int(len(ws))
+    sug = td.result("water_suggestions")
+    if sug is not None:
+        f["water_suggestions"] = int(len(sug))
+
+    bands = td.result("barrier_bands")
+    if bands is not None:
+        f["bands"] = int(len(bands))
+        area = _num(bands["area_m2"]) if "area_m2" in bands.columns else (
+            bands.geometry.area if is_geo(bands) else None)
+        f["bands_ha"] = None if area is None else _sum(area) / 1e4
+    cp = td.result("checkpoints")
+    if cp is not None:
+        f["checkpoints"] = int(len(cp))
+    dips = td.result("heli_dip_sites")
+    if dips is not None:
+        f["dip_sites"] = int(len(dips))
+        f["dip_selected"] = (int(dips["selected"].fillna(False).astype(bool).sum())
+                             if "selected" in dips.columns else None)
+    pads = td.result("heli_pads")
+    if pads is not None:
+        f["pads"] = int(len(pads))
+    return f
+
+
+def has(frame) -> bool:
+    return has_rows(frame)
