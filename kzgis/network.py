@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, dijkstra
+from scipy.sparse.csgraph import dijkstra
 
 from . import rules
 from ._errors import NetworkError, RecipeError, suggest
@@ -686,7 +686,7 @@ class RoadNetwork:
         """Pairs (source position, target position, direct cost along the shared edge)."""
         s = sources[sources["ok"].to_numpy(bool)]
         t = targets[targets["ok"].to_numpy(bool)]
-        if not len(s) or not len(t):
+        if not len(s) or not len(t) or not np.isin(t["edge"].to_numpy(), s["edge"].to_numpy()).any():
             return np.array([], int), np.array([], int), np.array([])
         sp = pd.DataFrame({"sp": np.flatnonzero(sources["ok"].to_numpy(bool)),
                            "edge": s["edge"].to_numpy(np.int64), "so": s["offset_m"].to_numpy(float)})
@@ -861,6 +861,47 @@ class RoadNetwork:
         first[1:] = keys[1:] != keys[:-1]
         return keys[first], eid[o][first]
 
+    def _walk(self, pred, start, keys, eids, v_edge, cap=None):
+        """Walk predecessor pointers from ``start`` nodes back to the virtual sources, all at once.
+
+        Returns (target index, step, edge) triples (step 0 = the arc into ``start``), or, with
+        ``cap``, per start the (min capacity, edge of the min) along the chain.
+        """
+        n = self.n_nodes
+        cur = np.asarray(start, np.int64).copy()
+        active = np.flatnonzero(cur < n)
+        t_rec, s_rec, e_rec = [], [], []
+        mn = np.full(len(cur), np.inf)
+        arg = np.full(len(cur), -1, dtype=np.int64)
+        step = 0
+        while len(active):
+            x = cur[active]
+            p = np.asarray(pred[x], np.int64)
+            virt = p >= n
+            e = np.empty(len(active), dtype=np.int64)
+            e[virt] = v_edge[p[virt] - n]
+            nv = ~virt
+            if nv.any():
+                k = np.searchsorted(keys, p[nv] * np.int64(n) + x[nv])
+                e[nv] = eids[k]
+            if cap is None:
+                t_rec.append(active)
+                s_rec.append(np.full(len(active), step))
+                e_rec.append(e)
+            else:
+                c = cap[e]
+                better = c < mn[active]
+                mn[active[better]] = c[better]
+                arg[active[better]] = e[better]
+            cur[active] = p
+            active = active[nv]
+            step += 1
+        if cap is not None:
+            return mn, arg
+        if not t_rec:
+            return np.array([], np.int64), np.array([], np.int64), np.array([], np.int64)
+        return np.concatenate(t_rec), np.concatenate(s_rec), np.concatenate(e_rec)
+
     def route_edges(self, snapped_sources, snapped_targets, vehicle_class: str | None = None,
                     weight: str = "time_min", weights: np.ndarray | None = None) -> pd.DataFrame:
         """The cheapest route from the nearest source to each target, as a list of edge ids.
@@ -873,65 +914,65 @@ class RoadNetwork:
         sn, ok = self._ok_sources(snapped_sources, w)
         tg, tok = self._ok_sources(snapped_targets, w, what="target")
         n = self.n_nodes
-        out = pd.DataFrame({"cost": np.inf, "source": -1, "edges": [[] for _ in range(len(tg))]}, index=tg.index)
-        if not ok.any() or not tok.any():
-            return out
-        dist, pred, srcs = self._run(sn, w, min_only=True)
-        pos = np.flatnonzero(ok)
-        keys, eids = self._arc_lookup(w)
-        s_ok = sn[ok]
-        v_edge = s_ok["edge"].to_numpy(np.int64)
-        te = tg["edge"].to_numpy()
-        toff = tg["offset_m"].to_numpy(float)
-        sp, tp, sc = self._same_edge(sn, tg, w)
-        same = {}
-        for a, b, cst in zip(sp, tp, sc):
-            if cst < same.get(b, (np.inf,))[0]:
-                same[b] = (cst, a)
-        costs = out["cost"].to_numpy(float).copy()
-        sources = out["source"].to_numpy(np.int64).copy()
-        lists = list(out["edges"])
-        for j in np.flatnonzero(tok):
-            e = int(te[j])
-            L = self._len[e] if self._len[e] > 0 else 1.0
-            f = min(max(toff[j] / L, 0.0), 1.0)
+        T = len(tg)
+        costs = np.full(T, np.inf)
+        sources = np.full(T, -1, dtype=np.int64)
+        lists = [[] for _ in range(T)]
+        if ok.any() and tok.any():
+            dist, pred, srcs = self._run(sn, w, min_only=True)
+            pos = np.flatnonzero(ok)
+            keys, eids = self._arc_lookup(w)
+            v_edge = sn[ok]["edge"].to_numpy(np.int64)
+            j = np.flatnonzero(tok)
+            e = tg["edge"].to_numpy()[j].astype(np.int64)
+            off = tg["offset_m"].to_numpy(float)[j]
+            f = np.clip(off / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
             cu = dist[self._u[e]] + f * w[e]
-            cv = dist[self._v[e]] + (1 - f) * w[e] if self._from_v_ok(np.array([e]), [toff[j]])[0] else np.inf
-            best, node = (cu, self._u[e]) if cu <= cv else (cv, self._v[e])
-            if j in same and same[j][0] <= best:
-                costs[j], sources[j], lists[j] = same[j][0], same[j][1], [e]
-                continue
-            if not np.isfinite(best):
-                continue
-            path = [e]
-            x = int(node)
-            while x < n:
-                p = int(pred[x])
-                if p >= n:
-                    path.append(int(v_edge[p - n]))
-                    break
-                k = np.searchsorted(keys, np.int64(p) * n + x)
-                path.append(int(eids[k]))
-                x = p
-            path.reverse()
-            # drop the duplicate when the target sits on the last edge of the path
-            dedup = [path[0]]
-            for ee in path[1:]:
-                if ee != dedup[-1]:
-                    dedup.append(ee)
-            costs[j], sources[j], lists[j] = best, pos[int(srcs[node]) - n], dedup
-        out["cost"] = costs
-        out["source"] = sources
-        out["edges"] = lists
-        return out
+            cv = np.where(self._from_v_ok(e, off), dist[self._v[e]] + (1 - f) * w[e], np.inf)
+            via_v = cv < cu
+            best = np.where(via_v, cv, cu)
+            node = np.where(via_v, self._v[e], self._u[e])
+            # a source on the target's own edge may be closer directly
+            same_src = np.full(len(j), -1, dtype=np.int64)
+            sp, tp, sc = self._same_edge(sn, tg, w)
+            if len(sp):
+                where = np.searchsorted(j, tp)
+                for a, b, c in zip(sp, where, sc):
+                    if c <= best[b]:
+                        best[b], same_src[b] = c, a
+            reach = np.isfinite(best)
+            walk = reach & (same_src < 0)
+            ti, st_, ee = self._walk(pred, node[walk], keys, eids, v_edge)
+            wi = np.flatnonzero(walk)
+            order = np.lexsort((-st_, ti))
+            ti, ee = ti[order], ee[order]
+            bounds = np.searchsorted(ti, np.arange(len(wi) + 1))
+            for k, jj in enumerate(wi):
+                path = ee[bounds[k]:bounds[k + 1]].tolist()
+                if not path or path[-1] != e[jj]:
+                    path.append(int(e[jj]))
+                dedup = [path[0]]
+                for x in path[1:]:
+                    if x != dedup[-1]:
+                        dedup.append(x)
+                lists[j[jj]] = dedup
+                sources[j[jj]] = pos[int(srcs[node[jj]]) - n]
+            for jj in np.flatnonzero(same_src >= 0):
+                lists[j[jj]] = [int(e[jj])]
+                sources[j[jj]] = same_src[jj]
+            costs[j[reach]] = best[reach]
+        return pd.DataFrame({"cost": costs, "source": sources, "edges": lists}, index=tg.index)
 
-    def widest(self, snapped_sources, snapped_targets, capacity: np.ndarray, usable: np.ndarray | None = None):
+    def widest(self, snapped_sources, snapped_targets, capacity: np.ndarray, usable: np.ndarray | None = None,
+               return_edges: bool = False):
         """Maximum-bottleneck (widest-path) capacity from any source to each target.
 
         For every target, the largest ``c`` such that the target can be reached from a source on
-        edges of capacity >= ``c`` (one-way respected; ``usable`` False edges closed). Computed by
-        a sweep over the distinct capacities with compiled breadth-first searches. Returns an
-        array aligned to the targets (-inf where unreachable).
+        edges of capacity >= ``c`` (one-way respected; ``usable`` False edges closed), the target's
+        own edge included. Computed with a max-min (bottleneck) Dijkstra from a super source joined
+        to every source point, whose tree gives a widest route to every node. Returns an array aligned
+        to the targets (-inf where unreachable); with ``return_edges`` also the bottleneck edge of
+        that route per target (the edge of least capacity; -1 where unreachable).
         """
         cap = np.asarray(capacity, float)
         use = np.isfinite(cap) if usable is None else (np.asarray(usable, bool) & np.isfinite(cap))
@@ -942,36 +983,63 @@ class RoadNetwork:
         s_ok = s_ok[use[s_ok["edge"].to_numpy(np.int64)]]
         se = s_ok["edge"].to_numpy(np.int64)
         w = np.where(use, cap, np.nan)
-        a_src, a_dst, a_cap, _ = self._arcs(w)
-        # super source n -> both ends of each source edge (v always; u when two-way)
+        a_src, a_dst, a_cap, a_eid = self._arcs(w)
+        # a virtual node n + i per source -> both ends of its edge (u only when two-way or at u),
+        # and a super source n + k -> every virtual node
+        k = len(se)
         two = self._backward_ok(se, s_ok["offset_m"].to_numpy(float))
-        src = np.concatenate([a_src, np.full(len(se) + int(two.sum()), n)])
-        dst = np.concatenate([a_dst, self._v[se], self._u[se][two]])
-        cc = np.concatenate([a_cap, cap[se], cap[se][two]])
-        node_w = np.full(n + 1, -np.inf)
-        levels = np.unique(cc)[::-1]
-        for lev in levels:
-            keep = cc >= lev
-            m = csr_matrix((np.ones(int(keep.sum())), (src[keep], dst[keep])), shape=(n + 1, n + 1))
-            reached = breadth_first_order(m, n, directed=True, return_predecessors=False)
-            newly = reached[node_w[reached] == -np.inf]
-            node_w[newly] = lev
+        vi = np.arange(n, n + k)
+        src = np.concatenate([a_src, vi, vi[two], np.full(k, n + k)])
+        dst = np.concatenate([a_dst, self._v[se], self._u[se][two], vi])
+        cc = np.concatenate([a_cap, cap[se], cap[se][two], np.full(k, np.inf)])
+        eid = np.concatenate([a_eid, se, se[two], np.full(k, -1)])
+        # parallel arcs: keep the widest
+        o = np.lexsort((-cc, dst, src))
+        src, dst, cc, eid = src[o], dst[o], cc[o], eid[o]
+        first = np.ones(len(src), bool)
+        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+        src, dst, cc, eid = src[first], dst[first], cc[first], eid[first]
+        N = n + k + 1
+        node_w, pred_arc = _widest_tree(src, dst, cc, N, n + k)
         node_w = node_w[:n]
         out = np.full(len(tg), -np.inf)
+        bn = np.full(len(tg), -1, dtype=np.int64)
         ok = tg["ok"].to_numpy(bool)
         if ok.any():
+            j = np.flatnonzero(ok)
             e = tg["edge"].to_numpy()[ok].astype(np.int64)
             okv = self._from_v_ok(e, tg["offset_m"].to_numpy(float)[ok])
-            via = np.maximum(node_w[self._u[e]], np.where(okv, node_w[self._v[e]], -np.inf))
-            # a one-way edge is entered at u; from v only when two-way; u is reached "at" the edge start
+            wu = node_w[self._u[e]]
+            wv = np.where(okv, node_w[self._v[e]], -np.inf)
+            via = np.maximum(wu, wv)
+            node = np.where(wv > wu, self._v[e], self._u[e])
             val = np.where(use[e], np.minimum(cap[e], via), -np.inf)
-            out[ok] = val
-        # targets on a source's own edge
-        sp, tp, c = self._same_edge(sn, tg, np.where(use, 1.0, np.nan))
-        for a, b, cst in zip(sp, tp, c):
-            if np.isfinite(cst) and use[int(tg["edge"].iloc[b])]:
-                out[b] = max(out[b], cap[int(tg["edge"].iloc[b])])
-        return out
+            # targets on a source's own edge (direction respected)
+            sp, tp, c = self._same_edge(sn, tg, np.where(use, 1.0, np.nan))
+            direct = np.zeros(len(tg), bool)
+            direct[tp[np.isfinite(c)]] = True
+            val = np.where(direct[j] & use[e], cap[e], val)
+            out[j] = val
+            if return_edges:
+                # walk every chain of tree arcs back to the super source, keeping the narrowest edge
+                cur = np.where(direct[j] | ~np.isfinite(via), n + k, node).astype(np.int64)
+                mn = np.full(len(j), np.inf)
+                arg = np.full(len(j), -1, dtype=np.int64)
+                active = np.flatnonzero(cur != n + k)
+                while len(active):
+                    arc = pred_arc[cur[active]]
+                    live = arc >= 0
+                    active, arc = active[live], arc[live]
+                    ce, ee = cc[arc], eid[arc]
+                    better = (ce < mn[active]) & (ee >= 0)
+                    mn[active[better]] = ce[better]
+                    arg[active[better]] = ee[better]
+                    cur[active] = src[arc]
+                    active = active[cur[active] != n + k]
+                own = np.isfinite(val) & (cap[e] <= mn)
+                arg = np.where(own, e, arg)
+                bn[j] = np.where(np.isfinite(val), arg, -1)
+        return (out, bn) if return_edges else out
 
     # -- networkx -------------------------------------------------------------------------------
     def to_networkx(self, vehicle_class: str | None = None):
@@ -995,6 +1063,44 @@ class RoadNetwork:
             if not self._oneway[e]:
                 G.add_edge(int(self._v[e]), int(self._u[e]), key=int(e), **attrs)
         return G
+
+
+def _widest_tree(src, dst, cap, n_nodes, root):
+    """Max-min Dijkstra: the widest bottleneck from ``root`` to every node and the tree arc into it.
+
+    Arcs are (src, dst, cap). A heap of candidate widths, largest first; each node is settled
+    once with the largest bottleneck any path gives it. O(E log V) in plain Python over lists
+    (the arrays are converted once), about a second for 100,000 nodes.
+    """
+    import heapq
+
+    order = np.argsort(src, kind="stable")
+    indptr = np.searchsorted(src[order], np.arange(n_nodes + 1))
+    dst_l = dst[order].tolist()
+    cap_l = cap[order].tolist()
+    arc_l = order.tolist()
+    ptr = indptr.tolist()
+    best = [-np.inf] * n_nodes
+    pred = [-1] * n_nodes
+    done = [False] * n_nodes
+    best[root] = np.inf
+    heap = [(-np.inf, root)]
+    while heap:
+        negw, x = heapq.heappop(heap)
+        if done[x]:
+            continue
+        done[x] = True
+        wx = -negw
+        for i in range(ptr[x], ptr[x + 1]):
+            y = dst_l[i]
+            if done[y]:
+                continue
+            c = cap_l[i] if cap_l[i] < wx else wx
+            if c > best[y]:
+                best[y] = c
+                pred[y] = arc_l[i]
+                heapq.heappush(heap, (-c, y))
+    return np.array(best, dtype=float), np.array(pred, dtype=np.int64)
 
 
 def _as_snapped(snapped) -> pd.DataFrame:

@@ -450,3 +450,31 @@ def test_reached_pieces_are_exactly_the_points_within_budget(case, fx, fy, budge
         inside |= (e == p["edge"]) & (off >= p["start_m"] - 1e-6) & (off <= p["end_m"] + 1e-6)
     clear = np.abs(cost - budget) > 1e-6
     assert ((cost <= budget) == inside)[clear].all()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid_roads(), st.floats(0, 1), st.floats(0, 1))
+def test_widest_equals_the_best_threshold_reachability(case, fx, fy):
+    g, w, h = case
+    net = RoadNetwork.from_roads(g)
+    width = net.edges["width_m"].to_numpy()
+    s = net.snap(pts((0, 0)), None, max_m=1e6, mask=np.ones(len(width), bool))
+    t = net.snap(pts((fx * w, fy * h)), None, max_m=1e6, mask=np.ones(len(width), bool))
+    W, bn = net.widest(s, t, width, return_edges=True)
+    # brute force: the largest threshold at which the target is reachable on edges >= threshold
+    expect = -np.inf
+    for thr in sorted(set(width)):
+        mask = width >= thr
+        ss = net.snap(pts((0, 0)), None, max_m=1e6, mask=np.ones(len(width), bool))
+        wts = np.where(mask, net.edges["length_m"].to_numpy(), np.nan)
+        ss.loc[:, "ok"] = ss["ok"] & mask[ss["edge"]]
+        tt = t.copy()
+        tt.loc[:, "ok"] = tt["ok"] & mask[tt["edge"]]
+        r = net.nearest_source_to(ss, tt, None, weights=wts)
+        if np.isfinite(r["cost"].iloc[0]):
+            expect = thr
+    assert W[0] == expect
+    if np.isfinite(W[0]):
+        assert width[bn[0]] == W[0]
+    else:
+        assert bn[0] == -1

@@ -13,7 +13,8 @@ For every settlement, from the brigades (``stations``) over the road network
   (widest-path) computation, not a shortest path: ``bottleneck_width_m`` is the largest width
   ``w`` such that the settlement can be reached over roads all at least ``w`` wide, using only
   roads whose grade a standard truck may climb (grade as a hard limit; one-way respected).
-  ``bottleneck_edge`` is the narrowest edge of the shortest route among those widest routes.
+  ``bottleneck_edge`` is the narrowest edge of one such widest route (the first found by the
+  capacity sweep, see :meth:`kzgis.network.RoadNetwork.widest`).
   Where no route within the standard grade limit exists, the cap is the grade:
   ``bottleneck_kind`` = ``grade`` and the edge is the steepest of the least-steep route
   (``bottleneck_grade_pct``).
@@ -179,37 +180,24 @@ def bottlenecks(net: RoadNetwork, st_geoms, se_geoms) -> pd.DataFrame:
     out["bottleneck_kind"] = out["bottleneck_kind"].astype(object)
     st = net.snap(st_geoms, mask=usable)
     se = net.snap(se_geoms, mask=usable)
-    W = net.widest(st, se, width, usable)
-    length = net._len
-    for lev in np.unique(W[np.isfinite(W)]):
-        tgt = se[W == lev]
-        wts = np.where(usable & (width >= lev), length, np.nan)
-        r = net.route_edges(_restrict(st, wts), _restrict(tgt, wts), None, weights=wts)
-        for idx, edges in zip(r.index, r["edges"]):
-            if not edges:
-                continue
-            ee = np.asarray(edges)
-            k = ee[np.argmin(width[ee])]
-            out.loc[idx, ["bottleneck_kind", "bottleneck_width_m", "bottleneck_edge"]] = ["width", width[k], int(k)]
-    # no route within the standard grade limit: the grade caps it
-    rest = ~np.isfinite(W)
+    W, edge = net.widest(st, se, width, usable, return_edges=True)
+    hit = np.isfinite(W)
+    out.loc[hit, "bottleneck_kind"] = "width"
+    out.loc[hit, "bottleneck_width_m"] = W[hit]
+    out.loc[hit, "bottleneck_edge"] = edge[hit]
+    # no route within the standard grade limit: the grade caps it (least-steep route, steepest edge)
+    rest = ~hit
     if rest.any():
         usable_g = ~barred & (width >= p.motorcycle_width_m - 1e-9)
         steep = -np.nan_to_num(g, nan=0.0)
         st2 = net.snap(st_geoms, mask=usable_g)
         se2 = net.snap(se_geoms[rest], mask=usable_g)
-        Wg = net.widest(st2, se2, steep, usable_g)
-        for lev in np.unique(Wg[np.isfinite(Wg)]):
-            tgt = se2[Wg == lev]
-            wts = np.where(usable_g & (steep >= lev), length, np.nan)
-            r = net.route_edges(_restrict(st2, wts), _restrict(tgt, wts), None, weights=wts)
-            for idx, edges in zip(r.index, r["edges"]):
-                if not edges:
-                    continue
-                ee = np.asarray(edges)
-                k = ee[np.argmin(steep[ee])]
-                out.loc[idx, ["bottleneck_kind", "bottleneck_grade_pct", "bottleneck_edge", "bottleneck_width_m"]] = [
-                    "grade", -steep[k], int(k), np.nan]
+        Wg, edge_g = net.widest(st2, se2, steep, usable_g, return_edges=True)
+        ok = np.isfinite(Wg)
+        idx = se_geoms.index[rest][ok]
+        out.loc[idx, "bottleneck_kind"] = "grade"
+        out.loc[idx, "bottleneck_grade_pct"] = -Wg[ok]
+        out.loc[idx, "bottleneck_edge"] = edge_g[ok]
     out["bottleneck_edge"] = out["bottleneck_edge"].astype(np.int64)
     return out
 
@@ -253,15 +241,17 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
         narrow = width < std_w - 1e-9
         P = [tuple(e for e in edges if narrow[e]) for edges in r["edges"]]
         tw = weight[todo]
-        last = pd.Series([pp[-1] if pp else -1 for pp in P])
-        by_last = pd.Series(tw).groupby(last.to_numpy()).sum()
+        last = np.array([pp[-1] if pp else -1 for pp in P], dtype=np.int64)
+        # value of the settlements whose last narrow edge is e: they open when e's route is widened
+        by_last = np.bincount(last[last >= 0], weights=tw[last >= 0], minlength=len(width))
         best, best_key = None, None
         for j in np.flatnonzero(has):
             pp = P[j]
             if not pp:
                 continue
-            benefit = float(by_last.reindex(list(set(pp))).fillna(0).sum())
-            km = length[list(pp)].sum() / 1000.0
+            ue = np.unique(pp)
+            benefit = float(by_last[ue].sum())
+            km = length[ue].sum() / 1000.0
             score = benefit / km if p.rank_by == "per_km" and km > 0 else benefit
             key = (score, -km, -j)
             if best_key is None or key > best_key:
