@@ -1,0 +1,258 @@
+"""Forest checkpoints: vertex cuts at road entries, village exits, population behind, coordinates."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+
+from kzgis import params as kparams
+from kzgis._errors import RecipeError
+from kzgis.analysis import Context, get
+from kzgis.analyses import checkpoints as ck
+from kzgis.analyses.checkpoints import KIND_CUT, KIND_EXIT, CheckpointParams, run_checkpoints
+from kzgis.layers import Layers
+
+CRS = "EPSG:4545"
+X0, Y0 = 537000.0, 3448000.0
+FOREST = shapely.box(X0 + 1000, Y0 - 1000, X0 + 3000, Y0 + 1000)  # 4 km2, west edge at x = 1000
+
+
+def P(x, y):
+    return (X0 + x, Y0 + y)
+
+
+def line(*pts):
+    return shapely.LineString([P(*q) for q in pts])
+
+
+def gdf(geoms, **cols):
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=CRS)
+
+
+def roads(*lines_, road_class="村道", width=4.0):
+    n = len(lines_)
+    return gdf(lines_, road_class=[road_class] * n if isinstance(road_class, str) else list(road_class),
+               width_m=[width] * n)
+
+
+def villages(*spec):
+    """spec: (name, x, y, population)"""
+    return gdf([shapely.Point(P(x, y)) for _, x, y, _ in spec], name=[s[0] for s in spec],
+               population=[float(s[3]) for s in spec])
+
+
+def station(x, y):
+    return gdf([shapely.Point(P(x, y))], name=["消防站"])
+
+
+def run(params=None, forest=(FOREST,), **layers):
+    ctx = Context(layers=Layers(CRS, forest=gdf(forest), **layers))
+    return run_checkpoints(ctx, params or CheckpointParams()), ctx
+
+
+def xy(frame):
+    return np.c_[frame.geometry.x - X0, frame.geometry.y - Y0]
+
+
+THREE_MERGE = roads(line((0, 500), (500, 0)), line((-200, 0), (500, 0)), line((0, -500), (500, 0)),
+                    line((500, 0), (1500, 0)), line((-2000, 0), (-200, 0)))
+THREE_VILLAGES = villages(("北村", 0, 500, 100), ("西村", -200, 0, 200), ("南村", 0, -500, 300))
+
+
+def test_three_roads_merging_before_the_edge_need_one_checkpoint():
+    res, _ = run(roads=THREE_MERGE, settlements=THREE_VILLAGES, stations=station(-2000, 0))
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT]
+    assert len(cut) == 1
+    x, y = xy(cut)[0]
+    # on the merged road, at the forest edge (the minimum cut nearest the forest)
+    assert (x, y) == pytest.approx((1000.0, 0.0), abs=1e-6)
+    blocks = res["forest_blocks"]
+    assert blocks.loc[1, "cut_size"] == 1 and blocks.loc[1, "entries"] == 1
+    assert blocks.loc[1, "road_length_m"] == pytest.approx(500.0)
+
+
+def test_three_separate_roads_need_three():
+    r = roads(line((0, 0), (0, 600)), line((0, 0), (0, -600)),  # a north-south road outside
+              line((0, 600), (1500, 600)), line((0, 0), (1500, 0)), line((0, -600), (1500, -600)),
+              line((-2000, 0), (0, 0)))
+    v = villages(("北村", 0, 600, 10), ("中村", 0, 0, 10), ("南村", 0, -600, 10))
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=station(-2000, 0))
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT]
+    assert len(cut) == 3
+    assert sorted(xy(cut)[:, 1]) == pytest.approx([-600, 0, 600])
+    assert (xy(cut)[:, 0] == pytest.approx(1000.0))
+    assert res["forest_blocks"].loc[1, "cut_size"] == 3
+    assert res["forest_blocks"].loc[1, "entries"] == 3
+
+
+def test_entries_closer_than_group_distance_share_a_checkpoint():
+    r = roads(line((0, 0), (0, 100)), line((0, 0), (0, -50)),
+              line((0, 100), (1500, 100)), line((0, 0), (1500, 0)), line((0, -50), (1500, -50)),
+              line((-2000, 0), (0, 0)))
+    v = villages(("北村", 0, 100, 10), ("中村", 0, 0, 10), ("南村", 0, -50, 10))
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=station(-2000, 0))
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT]
+    assert len(cut) == 1  # 150 m between the outer entries: one post
+    blocks = res["forest_blocks"]
+    assert blocks.loc[1, "cut_size"] == 3 and blocks.loc[1, "entries"] == 1 and blocks.loc[1, "checkpoints"] == 1
+
+
+def test_fork_outside_the_forest_is_the_single_checkpoint():
+    # one road forks 100 m before the edge into two entries 800 m apart
+    r = roads(line((-2000, 0), (900, 0)), line((900, 0), (1200, 400)), line((900, 0), (1200, -400)))
+    res, _ = run(roads=r, settlements=villages(("村", -1000, 0, 10)), stations=station(-2000, 0))
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT]
+    assert len(cut) == 1
+    assert tuple(xy(cut)[0]) == pytest.approx((900.0, 0.0))
+    assert res["forest_blocks"].loc[1, "entries"] == 2
+
+
+def test_population_behind_and_village_beyond_the_forest():
+    # a village inside the block, and one beyond it reached only through the forest
+    r = roads(line((-2000, 0), (0, 0)), line((0, 0), (2000, 0)), line((2000, 0), (4000, 0)))
+    v = villages(("近村", 0, 0, 100), ("林中村", 2000, 0, 50), ("远村", 4000, 0, 70))
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=station(-2000, 0))
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT].sort_values("lon")
+    assert len(cut) == 2
+    assert xy(cut)[:, 0] == pytest.approx([1000.0, 3000.0])
+    # with both entries closed: the forest village is behind both, the far village only behind
+    # the east entry (its way out)
+    assert list(cut["settlements_behind"]) == [1, 2]
+    assert list(cut["population_behind"]) == [50.0, 120.0]
+    assert cut["rank"].iloc[1] < cut["rank"].iloc[0]
+
+
+def test_block_without_settlement_access_has_empty_cut():
+    r = roads(line((1500, 0), (2500, 0)), line((-2000, 0), (0, 0)))  # forest road not linked
+    res, _ = run(roads=r, settlements=villages(("村", 0, 0, 10)), stations=station(-2000, 0))
+    assert res["forest_blocks"].loc[1, "cut_size"] == 0
+    assert (res["checkpoints"]["kind"] != KIND_CUT).all()
+
+
+def test_block_without_roads_inside():
+    r = roads(line((-2000, 0), (0, 0)))
+    res, _ = run(roads=r, settlements=villages(("村", -500, 0, 10)))
+    b = res["forest_blocks"]
+    assert b.loc[1, "entries"] == 0 and b.loc[1, "road_length_m"] == 0
+    assert b["cut_size"].isna().all()
+    assert len(res["checkpoints"]) == 0 and res["checkpoints"].crs is not None
+
+
+def test_foot_paths_are_not_road_access_unless_asked():
+    r = gdf([line((-2000, 0), (0, 0)), line((0, 0), (1500, 0))], road_class=["村道", "步道"], width_m=[4.0, 1.5])
+    res, _ = run(roads=r, settlements=villages(("村", -1000, 0, 10)), stations=station(-2000, 0))
+    assert res["forest_blocks"]["cut_size"].isna().all()  # no road inside the block at all
+    res, _ = run(CheckpointParams(exclude_classes=()), roads=r, settlements=villages(("村", -1000, 0, 10)),
+                 stations=station(-2000, 0))
+    assert res["forest_blocks"].loc[1, "cut_size"] == 1
+
+
+def test_small_blocks_are_left_out():
+    grove = shapely.box(X0 + 1000, Y0 - 100, X0 + 1200, Y0 + 100)
+    r = roads(line((-2000, 0), (1500, 0)))
+    res, _ = run(forest=(grove,), roads=r, settlements=villages(("村", -1000, 0, 10)))
+    assert len(res["forest_blocks"]) == 0 and len(res["checkpoints"]) == 0
+    res, _ = run(CheckpointParams(min_block_area_m2=0), forest=(grove,), roads=r,
+                 settlements=villages(("村", -1000, 0, 10)))
+    assert len(res["forest_blocks"]) == 1
+
+
+def test_village_exit_where_the_road_leaves_the_village():
+    r = roads(line((-2000, 0), (700, 0)), line((700, 0), (1500, 0)))
+    v = villages(("林边村", 700, 0, 80))
+    res, _ = run(CheckpointParams(group_m=100), roads=r, settlements=v, stations=station(-2000, 0))
+    cp = res["checkpoints"]
+    ex = cp[cp.kind == KIND_EXIT]
+    assert len(ex) == 1
+    assert tuple(xy(ex)[0]) == pytest.approx((800.0, 0.0), abs=1e-6)  # 100 m disc around the point
+    assert ex["settlements"].iloc[0] == "林边村"
+    assert ex["forest_block"].iloc[0] == 1
+    assert ex["settlements_behind"].iloc[0] == 0  # nobody lives up the forest road
+    # with the default 200 m grouping the exit merges into the 必经道口 200 m further on
+    res, _ = run(roads=r, settlements=v, stations=station(-2000, 0))
+    cp = res["checkpoints"]
+    assert list(cp["kind"]) == [KIND_CUT]
+    assert cp["settlements"].iloc[0] == "林边村"
+
+
+def test_village_far_from_forest_gets_no_exit():
+    r = roads(line((-2000, 0), (0, 0)), line((0, 0), (1500, 0)))
+    res, _ = run(roads=r, settlements=villages(("远村", 0, 0, 10)), stations=station(-2000, 0))
+    assert (res["checkpoints"]["kind"] == KIND_CUT).all()
+
+
+def test_lon_lat_match_pyproj():
+    res, _ = run(roads=THREE_MERGE, settlements=THREE_VILLAGES, stations=station(-2000, 0))
+    cp = res["checkpoints"]
+    x, y = cp.geometry.x.to_numpy(), cp.geometry.y.to_numpy()
+    lon, lat = Transformer.from_crs("EPSG:4545", "EPSG:4326", always_xy=True).transform(x, y)
+    assert cp["lon"].to_numpy() == pytest.approx(lon, abs=1e-9)
+    assert cp["lat"].to_numpy() == pytest.approx(lat, abs=1e-9)
+    lon2, lat2 = Transformer.from_crs("EPSG:4545", "EPSG:4490", always_xy=True).transform(x, y)
+    assert cp["lon_cgcs2000"].to_numpy() == pytest.approx(lon2, abs=1e-9)
+    assert cp["lat_cgcs2000"].to_numpy() == pytest.approx(lat2, abs=1e-9)
+    # the point 1 km east of Kaizhou's centre easting is near 108.4 E, 31.2 N
+    assert 108.0 < lon[0] < 109.0 and 30.5 < lat[0] < 31.8
+
+
+def test_params_and_registration():
+    with pytest.raises(RecipeError, match="group_m must be >= 0"):
+        kparams.from_mapping(CheckpointParams, {"group_m": -5}, "analyses.checkpoints")
+    with pytest.raises(RecipeError, match="did you mean 'group_m'"):
+        kparams.from_mapping(CheckpointParams, {"groupm": 5}, "analyses.checkpoints")
+    spec = get("checkpoints")
+    assert spec.results == ("checkpoints", "forest_blocks")
+    assert set(spec.needs) == {"forest", "roads"}
+
+
+# ---------------------------------------------------------------------------------------------
+# the vertex cut agrees with networkx on random graphs
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(6, 25), extra=st.integers(0, 30), seed=st.integers(0, 10_000), n_src=st.integers(1, 4),
+       n_sink=st.integers(1, 4))
+def test_min_cut_matches_networkx(n, extra, seed, n_src, n_sink):
+    rng = np.random.default_rng(seed)
+    # a random connected graph: a random tree plus extra edges
+    edges = {(int(rng.integers(0, i)), i) for i in range(1, n)}
+    for _ in range(extra):
+        a, b = rng.integers(0, n, 2)
+        if a != b:
+            edges.add((int(min(a, b)), int(max(a, b))))
+    edges = np.array(sorted(edges))
+    nodes = rng.permutation(n)
+    sources = nodes[:n_src]
+    sink_nodes = set(nodes[n_src:n_src + n_sink].tolist())
+    sink_pieces = np.flatnonzero([(a in sink_nodes) or (b in sink_nodes) for a, b in edges])
+    # sources touching a sink piece cannot be separated: drop them, as the analysis does
+    touching = set(edges[sink_pieces].ravel().tolist())
+    sources = np.array([s for s in sources if s not in touching], dtype=np.int64)
+    if len(sources) == 0:
+        return
+    g = ck._Graph(n=n, xy=rng.uniform(size=(n, 2)), p0=edges[:, 0], p1=edges[:, 1],
+                  edge=np.zeros(len(edges), int), a=np.zeros(len(edges)), b=np.ones(len(edges)),
+                  length=np.ones(len(edges)), block=np.zeros(len(edges), int),
+                  road_class=np.full(len(edges), "村道", dtype=object), road_name=np.full(len(edges), None),
+                  edge_geoms=np.array([], dtype=object))
+    cut = ck._min_cut_near_sink(g, sources, sink_pieces)
+    H = nx.Graph()
+    H.add_nodes_from(range(n))
+    H.add_edges_from(map(tuple, edges))
+    H.add_edges_from(("s", int(s)) for s in sources)
+    # the sink hangs off the ends of every sink piece (reaching them means entering the block)
+    H.add_edges_from((int(x), "t") for x in touching)
+    if not nx.has_path(H, "s", "t"):
+        assert len(cut) == 0
+        return
+    expected = nx.minimum_node_cut(H, "s", "t")
+    assert len(cut) == len(expected)
+    H2 = H.copy()
+    H2.remove_nodes_from(cut.tolist())
+    assert not nx.has_path(H2, "s", "t")
