@@ -570,20 +570,43 @@ class RoadNetwork:
                 "class may not use; snap them with the same vehicle_class as the routing")
         return snapped, ok
 
+    def _base_graph(self, w):
+        """The directed graph (CSR, parallel arcs reduced to the cheapest) for weights ``w``; cached."""
+        key = w.tobytes()
+        cache = self._cache.setdefault("graphs", {})
+        if key not in cache:
+            a_src, a_dst, a_w, _ = self._arcs(w)
+            m = self._csr_min(a_src, a_dst, a_w, self.n_nodes)
+            m.sort_indices()
+            if len(cache) >= 4:
+                cache.pop(next(iter(cache)))
+            cache[key] = m
+        return cache[key]
+
     def _run(self, snapped, w, limit=None, min_only=False, predecessors=False):
         """Dijkstra from snapped points with per-edge weights ``w`` (NaN = closed)."""
         src_ok = snapped[snapped["ok"].to_numpy(bool)]
         n = self.n_nodes
-        a_src, a_dst, a_w, _ = self._arcs(w)
-        v_src, v_dst, v_w = self._virtual_arcs(src_ok, w)
-        m = self._csr_min(np.concatenate([a_src, v_src]), np.concatenate([a_dst, v_dst]),
-                          np.concatenate([a_w, v_w]), n + len(src_ok))
-        idx = np.arange(n, n + len(src_ok))
-        lim = np.inf if limit is None else float(limit)
-        if len(idx) == 0:
+        k = len(src_ok)
+        if k == 0:
             if min_only:
                 return np.full(n, np.inf), np.full(n, -9999), np.full(n, -1)
             return np.zeros((0, n))
+        base = self._base_graph(w)
+        v_src, v_dst, v_w = self._virtual_arcs(src_ok, w)
+        # a loop edge (u == v) gives two arcs to one node: keep the cheaper
+        o = np.lexsort((v_w, v_dst, v_src))
+        v_src, v_dst, v_w = v_src[o], v_dst[o], v_w[o]
+        first = np.ones(len(v_src), bool)
+        first[1:] = (v_src[1:] != v_src[:-1]) | (v_dst[1:] != v_dst[:-1])
+        v_src, v_dst, v_w = v_src[first], v_dst[first], v_w[first]
+        # append the virtual rows to the cached graph without re-sorting it
+        counts = np.bincount(v_src - n, minlength=k)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+        m = csr_matrix((np.concatenate([base.data, v_w]), np.concatenate([base.indices, v_dst]), indptr),
+                       shape=(n + k, n + k))
+        idx = np.arange(n, n + k)
+        lim = np.inf if limit is None else float(limit)
         return dijkstra(m, directed=True, indices=idx, limit=lim, min_only=min_only,
                         return_predecessors=predecessors or min_only)
 
@@ -1052,16 +1075,19 @@ class RoadNetwork:
 
         mask = np.ones(len(self.edges), bool) if vehicle_class is None else self.allowed(vehicle_class)
         G = nx.MultiDiGraph(crs=self.crs)
-        for i, row in self.nodes.iterrows():
-            G.add_node(int(i), x=row["x"], y=row["y"])
-        cols = [c for c in self.edges.columns if c != "geometry"]
-        for e in np.flatnonzero(mask):
-            attrs = {c: self.edges[c].iat[e] for c in cols}
-            attrs["edge"] = int(e)
+        G.add_nodes_from((int(i), {"x": x, "y": y}) for i, x, y in zip(self.nodes.index, self.nodes["x"],
+                                                                       self.nodes["y"]))
+        sel = np.flatnonzero(mask)
+        recs = pd.DataFrame(self.edges.drop(columns="geometry")).iloc[sel].to_dict("records")
+        u, v, ow = self._u[sel].tolist(), self._v[sel].tolist(), self._oneway[sel].tolist()
+        arcs = []
+        for e, a, b, o, attrs in zip(sel.tolist(), u, v, ow, recs):
+            attrs["edge"] = e
             attrs["geometry"] = self._geoms[e]
-            G.add_edge(int(self._u[e]), int(self._v[e]), key=int(e), **attrs)
-            if not self._oneway[e]:
-                G.add_edge(int(self._v[e]), int(self._u[e]), key=int(e), **attrs)
+            arcs.append((a, b, e, attrs))
+            if not o:
+                arcs.append((b, a, e, attrs))
+        G.add_edges_from(arcs)
         return G
 
 
