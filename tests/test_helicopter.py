@@ -441,6 +441,27 @@ def test_forest_over_the_plateau_leaves_no_pad_there():
     assert not (out["heli_pads"]["x"] > PLATEAU_X0).any()
 
 
+def test_pads_in_a_town_do_not_depend_on_its_neighbours():
+    # one flat field across a town border, a road along the border
+    lay = Layers(CRS)
+    lay["dem"] = flat_dem()
+    lay["water_bodies"] = frame([Point(535500, 3449500).buffer(40)], depth_m=[3.0])
+    lay["forest"] = frame([box(535000, 3446000, 535300, 3446300), box(538000, 3448900, 538300, 3449400)])
+    lay["roads"] = frame([LineString([(537000, 3446000), (537000, 3450000)])])
+    west, east = box(X0, Y0 - 4000, 537000, Y0), box(537000, Y0 - 4000, X0 + 4000, Y0)
+    lay["boundary"] = frame([west, east], town=["西镇", "东镇"])
+    full = run(lay)[0]["heli_pads"]
+    assert set(full["unit"]) == {"西镇", "东镇"}
+    for _, pad in full.iterrows():  # zones are cut at the border
+        assert (west if pad["unit"] == "西镇" else east).buffer(1e-6).contains(pad.geometry)
+    ctx = analysis.Context(layers=lay, towns=("东镇",))
+    town = run_helicopter(ctx, HelicopterParams())["heli_pads"]
+    assert set(town["unit"]) == {"东镇"}
+    key = ["x", "y", "area_m2"]
+    assert town[key].sort_values(key).to_numpy().tolist() == \
+        full.loc[full["unit"] == "东镇", key].sort_values(key).to_numpy().tolist()
+
+
 def test_pad_window_in_cells():
     # a 50 m square centred on a cell centre covers 5 cells of 10 m, 3 of 20 m, 1 of 60 or 90 m
     assert [_heli_pads.half_cells(25.0, c) for c in (10.0, 20.0, 60.0, 90.0)] == [2, 1, 0, 0]

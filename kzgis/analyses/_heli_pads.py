@@ -11,8 +11,9 @@ Raster first, vectors last:
    surviving cells (the clear square around each cell centre must not touch any obstacle).
 4. Road reach: distance transform of the rasterised roads as a screen, then the exact distance
    from each surviving cell centre to the nearest road.
-5. Connected candidate zones (8-neighbour); one pad per zone at its deepest cell (farthest from
-   the zone's edge); only the zones are vectorised (``rasterio.features.shapes``).
+5. Connected candidate zones (8-neighbour, cut at unit borders); one pad per zone at its deepest
+   cell (farthest from the zone's edge); only the zones are vectorised
+   (``rasterio.features.shapes``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,32 @@ def _rasterize(geoms, dem, all_touched: bool) -> np.ndarray:
         return np.zeros(dem.z.shape, dtype=bool)
     return rasterize(((g, 1) for g in geoms), out_shape=dem.z.shape, transform=dem.transform, fill=0,
                      all_touched=all_touched, dtype="uint8").astype(bool)
+
+
+def _label_by_unit(cand, unit_raster):
+    """Connected candidate zones (8-neighbour) that never cross a unit border, and each cell's depth.
+
+    Zones are labelled 1..n; the depth is the distance (cells) to the nearest cell outside the
+    zone's unit piece, so a unit's pads do not depend on its neighbours (a run limited to one
+    township finds the same pads there as a run over the district).
+    """
+    from scipy import ndimage
+
+    units = np.zeros(cand.shape, dtype=np.int64) if unit_raster is None else unit_raster.astype(np.int64)
+    uid = np.where(cand, units, -1)
+    labels = np.zeros(cand.shape, dtype=np.int32)
+    depth = np.zeros(cand.shape, dtype=float)
+    n = 0
+    eight = np.ones((3, 3), dtype=bool)
+    for u, sl in enumerate(ndimage.find_objects(uid + 1)):
+        if sl is None:
+            continue
+        sub = uid[sl] == u
+        lab, k = ndimage.label(sub, structure=eight)
+        labels[sl][sub] = lab[sub] + n
+        depth[sl][sub] = ndimage.distance_transform_edt(np.pad(sub, 1))[1:-1, 1:-1][sub]
+        n += k
+    return labels, depth, n
 
 
 def find_pads(dem, *, slope_max_deg: float, side_m: float, ring_m: float, road_max_m: float,
@@ -117,15 +144,19 @@ def find_pads(dem, *, slope_max_deg: float, side_m: float, ring_m: float, road_m
     cand[:] = False
     cand[r[keep], c[keep]] = True
 
-    labels, n = ndimage.label(cand, structure=np.ones((3, 3), dtype=bool))
+    labels, depth, n = _label_by_unit(cand, unit_raster)
     empty = {"x": np.zeros(0), "y": np.zeros(0), "zone": np.zeros(0, dtype=object), "area_m2": np.zeros(0),
              "slope_max_deg": np.zeros(0), "road_m": np.zeros(0), "unit": np.zeros(0, dtype=int)}
     if n == 0:
         return empty
-    depth = ndimage.distance_transform_edt(cand)
     ids = np.arange(1, n + 1)
-    pos = np.asarray(ndimage.maximum_position(depth, labels, ids), dtype=int).reshape(-1, 2)
-    pr, pc = pos[:, 0], pos[:, 1]
+    # deepest cell of each zone; ties go to the first in raster order (north, then west), so the
+    # choice does not depend on how the zones happen to be numbered
+    rr, cc = np.nonzero(labels)
+    lab, dep = labels[rr, cc], depth[rr, cc]
+    order = np.lexsort((cc, rr, -dep, lab))
+    first = order[np.concatenate([[True], lab[order][1:] != lab[order][:-1]])]
+    pr, pc = rr[first], cc[first]  # zones 1..n in order
     px, py = _centres(dem, pr, pc)
     slope_win = ndimage.maximum_filter(np.where(valid, dem.slope_deg, np.inf), footprint=sq, mode="nearest")
 
