@@ -119,7 +119,7 @@ def make_fixture(synthetic: bool = True):
 #: overlays in the layer control of the county map of the fixture: every result and input layer
 #: with features (the table is skipped), the township-name labels and the hillshade.
 N_RESULTS = 17
-N_INPUTS = 14
+N_INPUTS = 13
 COUNTY_OVERLAYS = N_RESULTS + N_INPUTS + 2
 
 
