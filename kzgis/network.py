@@ -647,7 +647,14 @@ class RoadNetwork:
             pts = pts.copy()
             pts[notpt] = shapely.point_on_surface(pts[notpt])
         tree = self._tree(vehicle_class if mask is None else allowed.tobytes(), allowed)
-        (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        # a bounded search first (fast), then an unbounded one for the far points, to report them
+        (qi, ti), dist = tree.query_nearest(pts, max_distance=max_m, return_distance=True, all_matches=False)
+        missing = np.setdiff1d(np.arange(len(pts)), qi)
+        if len(missing):
+            (q2, t2), d2 = tree.query_nearest(pts[missing], return_distance=True, all_matches=False)
+            qi = np.concatenate([qi, missing[q2]])
+            ti = np.concatenate([ti, t2])
+            dist = np.concatenate([dist, d2])
         e = allowed[ti]
         off = shapely.line_locate_point(self._geoms[e], pts[qi])
         snp = shapely.get_coordinates(shapely.line_interpolate_point(self._geoms[e], off))
@@ -869,7 +876,10 @@ class RoadNetwork:
             costs.append(arr)
         start = P["lo"].to_numpy() * self._len[pe]
         end = P["hi"].to_numpy() * self._len[pe]
-        geoms = substrings(self._geoms[pe], start, end)
+        geoms = self._geoms[pe].copy()
+        part = (start > 0) | (end < self._len[pe])
+        if part.any():
+            geoms[part] = substrings(geoms[part], start[part], end[part])
         return gpd.GeoDataFrame({"edge": pe, "start_m": start, "end_m": end, "cost_start": costs[0],
                                  "cost_end": costs[1]}, geometry=geoms, crs=self.crs)
 
