@@ -6,13 +6,72 @@ Private to :mod:`kzgis.network`. Everything works on whole arrays of geometries 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import shapely
+
+
+def insert_t_junctions(lines, tolerance_m: float):
+    """Add a vertex where a line's end lies on another line's interior (a T-junction).
+
+    Survey data often end a side road on the main road without a vertex there; such an end is
+    a junction. Two lines that merely cross keep no common vertex (bridges). Returns the lines
+    (the same objects where nothing changed) and how many vertices were inserted.
+    """
+    lines = np.asarray(lines, dtype=object)
+    if len(lines) < 2:
+        return lines, 0
+    tol = max(float(tolerance_m), 1e-9)
+    ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    owner = np.concatenate([np.arange(len(lines)), np.arange(len(lines))])
+    tree = shapely.STRtree(lines)
+    pi, li = tree.query(ends, predicate="dwithin", distance=tol)
+    keep = li != owner[pi]
+    pi, li = pi[keep], li[keep]
+    if not len(pi):
+        return lines, 0
+    # skip ends that already coincide with a vertex of that line (vertex noding handles them)
+    d = shapely.line_locate_point(lines[li], ends[pi])
+    xy, ci = shapely.get_coordinates(lines[np.unique(li)], return_index=True)
+    uniq = np.unique(li)
+    ci = uniq[ci]
+    vx = pd.DataFrame({"line": ci, "x": np.floor(xy[:, 0] / tol + 0.5).astype(np.int64),
+                       "y": np.floor(xy[:, 1] / tol + 0.5).astype(np.int64)})
+    exy = shapely.get_coordinates(ends[pi])
+    q = pd.DataFrame({"line": li, "x": np.floor(exy[:, 0] / tol + 0.5).astype(np.int64),
+                      "y": np.floor(exy[:, 1] / tol + 0.5).astype(np.int64), "i": np.arange(len(li))})
+    on_vertex = q.merge(vx.drop_duplicates(), on=["line", "x", "y"])["i"].to_numpy()
+    new = np.ones(len(li), bool)
+    new[on_vertex] = False
+    L = shapely.length(lines[li])
+    new &= (d > tol) & (d < L - tol)
+    if not new.any():
+        return lines, 0
+    li, d = li[new], d[new]
+    ins = shapely.get_coordinates(shapely.line_interpolate_point(lines[li], d))
+    # rebuild the affected lines with the new vertices in order along each line
+    aff = np.unique(li)
+    axy, aidx = shapely.get_coordinates(lines[aff], return_index=True)
+    seg = np.hypot(*(axy[1:] - axy[:-1]).T)
+    same = aidx[1:] == aidx[:-1]
+    cum = np.concatenate([[0.0], np.cumsum(np.where(same, seg, 0.0))])
+    first = np.searchsorted(aidx, np.arange(len(aff)))
+    along = cum - cum[first][aidx]
+    pos = np.searchsorted(aff, li)
+    all_idx = np.concatenate([aidx, pos])
+    all_d = np.concatenate([along, d])
+    all_xy = np.concatenate([axy, ins])
+    o = np.lexsort((all_d, all_idx))
+    rebuilt = shapely.linestrings(all_xy[o], indices=all_idx[o])
+    out = lines.copy()
+    out[aff] = rebuilt
+    return out, int(len(li))
 
 
 def node_lines(lines, tolerance_m: float):
     """Split lines at their ends and at every vertex shared with another line (or repeated).
 
-    Crossings without a shared vertex are *not* nodes (bridges, overpasses).
+    Crossings without a shared vertex are *not* nodes (bridges, overpasses). Call
+    :func:`insert_t_junctions` first to also node line ends lying on another line's interior.
 
     Parameters
     ----------

@@ -3,8 +3,9 @@
 Build it once per run (:meth:`RoadNetwork.from_layers` / :meth:`RoadNetwork.from_roads`) and use it
 from every analysis that needs travel on roads (access, response, water, checkpoints):
 
-- **Noding**: lines are split at their ends and at every vertex they share with another line
-  (or repeat). Lines that cross without a shared vertex are not connected: bridges and
+- **Noding**: lines are split at their ends, at every vertex they share with another line (or
+  repeat), and where a line ends on another line's interior (a T-junction, within
+  ``node_tolerance_m``). Lines that cross without a shared vertex are not connected: bridges and
   overpasses stay separate, as in the survey data.
 - **Per edge**: length (m, working CRS, which must be projected), width with where it came from
   (``width_source``: ``surveyed`` / ``tag`` / ``class default``), canonical road class, one-way
@@ -41,7 +42,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from . import rules
 from ._errors import NetworkError, RecipeError, suggest
-from ._net_geom import node_lines, substrings
+from ._net_geom import insert_t_junctions, node_lines, substrings
 from .crs import as_crs, require_projected
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class NetworkParams:
     snap_max_m: float = 500.0
     #: vertices closer than this (grid rounding) are the same node (m; A)
     node_tolerance_m: float = 0.01
+    #: a line end lying on another line (within node_tolerance_m) is a junction there (T-junction)
+    t_junctions: bool = True
     standard_width_m: float = field(default_factory=lambda: _rule("truck_road_width_m"))
     standard_grade_max_pct: float = field(default_factory=lambda: _rule("truck_grade_max_pct"))
     #: standard-truck edges steeper than this (but within the max) are flagged ``grade_warning``
@@ -435,6 +438,10 @@ class RoadNetwork:
         rev = reverse[part_of]
         if rev.any():
             parts[rev] = shapely.reverse(parts[rev])
+        if params.t_junctions:
+            parts, n_t = insert_t_junctions(parts, params.node_tolerance_m)
+            if n_t:
+                log.info("road network: %d line end(s) on another line's interior noded as T-junctions", n_t)
         net = node_lines(parts, params.node_tolerance_m)
         r = part_of[net["line"]]  # road row of each edge
         geoms = net["geoms"]

@@ -208,3 +208,31 @@ def test_result_layers_have_the_documented_columns_and_a_crs():
     assert {"rank", "length_m", "settlements_unlocked", "population_unlocked"} <= set(res["access_upgrades"].columns)
     for k in ("access_roads", "access_settlements", "access_upgrades", "access_dead_ends"):
         assert res[k].crs is not None
+
+
+def test_one_way_roads_are_respected_in_access():
+    # the village sits on a one-way road that runs south; trucks can't drive up it from the main
+    # road, and the only way round to its top is a 2 m path (motorcycles)
+    roads = gdf([L((0, 0), (1000, 0)), L((1000, 600), (1000, 0)), L((0, 0), (0, 600), (1000, 600))],
+                width_m=[6.0, 6.0, 2.0], oneway=[False, True, False], road_class=["县道", "县道", "步道"])
+    res, _ = run(roads, gdf([P(1010, 300)], name=["单行村"]))
+    s = res["access_settlements"].iloc[0]
+    assert s["best_vehicle"] == "motorcycle"
+    assert np.isnan(s["time_min_standard"]) and np.isnan(s["time_min_small"])
+    # 1,600 m of 2 m path at 10 km/h x 0.7 (narrow: < 1.5 + 1.0 m), then 300 m down the one-way at 35 km/h
+    assert s["time_min_motorcycle"] == pytest.approx((1.6 / (10 * 0.7) + 0.3 / 35) * 60)
+
+
+def test_a_wider_road_slightly_farther_away_still_counts():
+    # 20 m from a 3 m lane, 40 m from a 6 m road: within 20 + 50 m, so standard trucks reach it;
+    # 10 m from the lane and 290 m from the road: they do not
+    roads = gdf([L((0, 0), (1000, 0)), L((0, 60), (1000, 60)), L((1000, 0), (1000, 60))], width_m=[6.0, 3.0, 3.0])
+    res, _ = run(roads, gdf([P(500, 20), P(500, 350)], name=["近村", "远村"]))
+    s = res["access_settlements"]
+    assert s["best_vehicle"].iloc[0] == "standard" and s["snap_m"].iloc[0] == pytest.approx(20.0)
+    res2, _ = run(gdf([L((0, 0), (1000, 0)), L((500, 0), (500, 300))], width_m=[6.0, 3.0]),
+                  gdf([P(510, 290)], name=["坡上村"]))
+    assert res2["access_settlements"]["best_vehicle"].iloc[0] == "small"
+    res3, _ = run(gdf([L((0, 0), (1000, 0)), L((500, 0), (500, 300))], width_m=[6.0, 3.0]),
+                  gdf([P(510, 290)], name=["坡上村"]), access_tolerance_m=300.0)
+    assert res3["access_settlements"]["best_vehicle"].iloc[0] == "standard"

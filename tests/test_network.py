@@ -70,6 +70,16 @@ def test_noding_splits_a_line_at_a_t_junction_vertex_and_keeps_lengths():
         assert e.geometry.coords[-1] == pytest.approx(tuple(net.nodes.loc[e.v, ["x", "y"]]))
 
 
+def test_a_side_road_ending_on_the_main_road_interior_is_a_junction():
+    g = roads([L((0, 0), (1000, 0)), L((400, 300), (400, 0.004))])  # ends 4 mm from the main road
+    net = RoadNetwork.from_roads(g)
+    assert len(net.edges) == 3
+    assert sorted(net.edges["length_m"].round(2)) == [300.0, 400.0, 600.0]
+    assert sorted(net.nodes["degree"]) == [1, 1, 1, 3]
+    off = RoadNetwork.from_roads(g, params=NetworkParams(t_junctions=False))
+    assert len(off.edges) == 2
+
+
 def test_multilinestrings_and_near_duplicate_vertices():
     ml = shapely.MultiLineString([[(X0, Y0), (X0 + 10, Y0)], [(X0 + 10.004, Y0), (X0 + 20, Y0)]])
     net = RoadNetwork.from_roads(gpd.GeoDataFrame(geometry=[ml], crs=CRS))
