@@ -901,18 +901,15 @@ class RoadNetwork:
         first[1:] = keys[1:] != keys[:-1]
         return keys[first], eid[o][first]
 
-    def _walk(self, pred, start, keys, eids, v_edge, cap=None):
+    def _walk(self, pred, start, keys, eids, v_edge):
         """Walk predecessor pointers from ``start`` nodes back to the virtual sources, all at once.
 
-        Returns (target index, step, edge) triples (step 0 = the arc into ``start``), or, with
-        ``cap``, per start the (min capacity, edge of the min) along the chain.
+        Returns (start index, step, edge) triples; step 0 is the arc into the start node.
         """
         n = self.n_nodes
         cur = np.asarray(start, np.int64).copy()
         active = np.flatnonzero(cur < n)
         t_rec, s_rec, e_rec = [], [], []
-        mn = np.full(len(cur), np.inf)
-        arg = np.full(len(cur), -1, dtype=np.int64)
         step = 0
         while len(active):
             x = cur[active]
@@ -922,22 +919,13 @@ class RoadNetwork:
             e[virt] = v_edge[p[virt] - n]
             nv = ~virt
             if nv.any():
-                k = np.searchsorted(keys, p[nv] * np.int64(n) + x[nv])
-                e[nv] = eids[k]
-            if cap is None:
-                t_rec.append(active)
-                s_rec.append(np.full(len(active), step))
-                e_rec.append(e)
-            else:
-                c = cap[e]
-                better = c < mn[active]
-                mn[active[better]] = c[better]
-                arg[active[better]] = e[better]
+                e[nv] = eids[np.searchsorted(keys, p[nv] * np.int64(n) + x[nv])]
+            t_rec.append(active)
+            s_rec.append(np.full(len(active), step))
+            e_rec.append(e)
             cur[active] = p
             active = active[nv]
             step += 1
-        if cap is not None:
-            return mn, arg
         if not t_rec:
             return np.array([], np.int64), np.array([], np.int64), np.array([], np.int64)
         return np.concatenate(t_rec), np.concatenate(s_rec), np.concatenate(e_rec)

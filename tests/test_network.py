@@ -365,6 +365,20 @@ def test_route_edges_and_widest_path():
     assert r_std["cost"].iloc[0] == pytest.approx(500 + 800 + 500 + 100)
 
 
+def test_targets_on_a_sources_own_edge_via_the_remembered_sources():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0)), L((1000, 0), (1000, 1000))]))
+    s = net.snap(pts((100, 0), (1000, 900)), "small")
+    t = net.snap(pts((300, 0), (1000, 950)), "small")
+    cost, _ = net.nearest_source(s, "small", "length_m")
+    # the 1-D multi-source row remembers both sources: both targets are 200 m / 50 m along their edge
+    assert net.costs_to(cost, t, "small", "length_m") == pytest.approx([200.0, 50.0])
+    # a plain array forgets them: only the routes through nodes remain
+    assert net.costs_to(np.asarray(cost), t, "small", "length_m") == pytest.approx([400.0, 150.0])
+    r = net.route_edges(s, t, "small", "length_m")
+    assert [len(x) for x in r["edges"]] == [1, 1] and list(r["source"]) == [0, 1]
+    assert list(r["cost"]) == pytest.approx([200.0, 50.0])
+
+
 def test_to_networkx_respects_one_way_and_class():
     net = RoadNetwork.from_roads(roads([L((0, 0), (100, 0)), L((100, 0), (200, 0))], width_m=[6, 3],
                                        oneway=[True, False]))
