@@ -412,24 +412,26 @@ def run_response(ctx, p: ResponseParams) -> dict:
 def _isochrones(net, stations, main, snapped, costs, p) -> gpd.GeoDataFrame:
     rows = []
     budgets = [b - p.turnout_min for b in p.breaks_min]
-    for vc in p.vehicle_classes:
-        ok = snapped[vc]["ok"].to_numpy(bool)
-        for i in main:
-            if not ok[i]:
-                continue
-            areas = geom.service_areas(net, costs[vc][int(i)], budgets, vc, p.trim_m)
-            prev_b, prev_poly = 0.0, None
-            for b, (poly, pieces) in zip(p.breaks_min, areas):
-                road_m = float((pieces["end_m"] - pieces["start_m"]).sum()) if len(pieces) else 0.0
-                base = {"station": stations["label"].iat[i], "station_name": stations["name"].iat[i],
-                        "status": stations["status"].iat[i], "vehicle_class": vc, "break_min": b}
-                rows.append({**base, "ring": "disk", "road_m": road_m, "area_m2": poly.area, "geometry": poly})
-                if p.rings:
-                    ring = poly if prev_poly is None else shapely.difference(poly, prev_poly)
-                    ring = geom._polygonal(ring)
-                    rows.append({**base, "ring": f"{prev_b:g}-{b:g}", "road_m": np.nan, "area_m2": ring.area,
-                                 "geometry": ring})
-                prev_b, prev_poly = b, poly
+    jobs = [(vc, int(i)) for vc in p.vehicle_classes for i in main if snapped[vc]["ok"].iat[int(i)]]
+    def one(job):
+        vc, i = job
+        sn = snapped[vc].iloc[i]
+        return geom.service_areas(net, costs[vc][i], budgets, vc, p.trim_m, origin=shapely.Point(sn["x"], sn["y"]))
+
+    results = geom.parallel_map(one, jobs)
+    for (vc, i), areas in zip(jobs, results):
+        prev_b, prev_poly = 0.0, None
+        for b, (poly, pieces) in zip(p.breaks_min, areas):
+            road_m = float((pieces["end_m"] - pieces["start_m"]).sum()) if len(pieces) else 0.0
+            base = {"station": stations["label"].iat[i], "station_name": stations["name"].iat[i],
+                    "status": stations["status"].iat[i], "vehicle_class": vc, "break_min": b}
+            rows.append({**base, "ring": "disk", "road_m": road_m, "area_m2": poly.area, "geometry": poly})
+            if p.rings:
+                ring = poly if prev_poly is None else shapely.difference(poly, prev_poly)
+                ring = geom._polygonal(ring)
+                rows.append({**base, "ring": f"{prev_b:g}-{b:g}", "road_m": np.nan, "area_m2": ring.area,
+                             "geometry": ring})
+            prev_b, prev_poly = b, poly
     cols = ["station", "station_name", "status", "vehicle_class", "break_min", "ring", "road_m", "area_m2"]
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=net.crs)
@@ -595,6 +597,10 @@ def _siting(ctx, net, stations, main, T, settl, ss, p):
     pop = settl["population"].to_numpy(float)
     weights = None if not np.isfinite(pop).any() else np.nan_to_num(pop)
     what = "population" if weights is not None else "settlements"
+    if p.siting == "mclp" and p.siting_k > len(cand):
+        raise AnalysisError(f"siting: siting_k is {p.siting_k} but there are only {len(cand)} candidate sites "
+                            f"in '{cand['source'].iat[0] if len(cand) else p.siting_candidates}'. Lower siting_k "
+                            "or give a candidate_sites layer with more sites.")
     k = min(p.siting_k, int((~far).sum())) if p.siting == "mclp" else None
     if p.siting == "mclp" and k < 1:
         raise AnalysisError("siting: no candidate site is near a usable road")
