@@ -109,8 +109,9 @@ LAKE_END_KM = (539.9, 3450.5)  # where 汉丰湖 ends on the main stem
 RESERVOIRS = [
     ("高桥河", 0.42, 18.0, "高桥水库", 14.0),
     ("大进河", 0.45, 26.0, "大进水库", None),
-    ("金峰河", 0.40, 14.0, "金峰水库", 8.5),
-    ("义和河", 0.22, 16.0, "义和水库", None),
+    ("金峰河", 0.40, 20.0, "金峰水库", 8.5),
+    ("桃溪河", 0.30, 14.0, "桃溪水库", None),
+    ("普里河", 0.12, 9.0, "龙潭水库", 7.5),
     ("满月河", 0.50, 22.0, "满月水库", 17.0),
     ("和谦河", 0.45, 18.0, "和谦水库", 9.0),
 ]
@@ -499,6 +500,10 @@ def _make_reservoirs(ctx: Ctx, dem):
         r = by[rname]
         s, pts = r["s"], r["line"]
         i = int(np.searchsorted(s, frac * s[-1]))
+        seat_xy = np.c_[ctx.seats.geometry.x, ctx.seats.geometry.y]
+        # move the dam upstream until it is well away from every township seat
+        while i > 40 and np.min(np.hypot(*(seat_xy - pts[i]).T)) < 2800:
+            i -= 5
         dam = pts[i]
         level = float(np.interp(s[i], s, r["bed"])) + H
         tdown = pts[min(i + 3, len(pts) - 1)] - pts[max(i - 3, 0)]
@@ -512,7 +517,7 @@ def _make_reservoirs(ctx: Ctx, dem):
         disc = np.hypot(xs - dam[0], ys - dam[1]) < 2500
         wet = (dem[r0:r1, c0:c1] < level) & up & disc
         for sp in ctx.seats.geometry:  # never flood a township seat
-            wet &= np.hypot(xs - sp.x, ys - sp.y) > 900.0
+            wet &= np.hypot(xs - sp.x, ys - sp.y) > 1500.0
         lab, _ = label(wet)
         # seed: the river a bit upstream of the dam
         j = max(0, i - int(250 / 40))
@@ -530,11 +535,12 @@ def _make_reservoirs(ctx: Ctx, dem):
             continue
         if poly.geom_type == "MultiPolygon":
             poly = max(poly.geoms, key=lambda p: p.area)
-        ring = np.asarray(poly.exterior.coords)[:-1]
-        for _ in range(3):  # Chaikin on the closed ring: no staircase from the 75 m cells
-            nxt = np.roll(ring, -1, axis=0)
-            ring = np.column_stack([0.75 * ring + 0.25 * nxt, 0.25 * ring + 0.75 * nxt]).reshape(-1, 2)
-        poly = shapely.make_valid(shapely.Polygon(ring).simplify(4.0))
+        # smooth the ring (no staircase from the 75 m cells): densify, circular gaussian filter
+        from scipy.ndimage import gaussian_filter1d
+
+        ring = np.asarray(shapely.segmentize(poly.exterior, 15.0).coords)[:-1]
+        ring = gaussian_filter1d(ring, 5.0, axis=0, mode="wrap")
+        poly = shapely.make_valid(shapely.Polygon(ring).simplify(3.0))
         if poly.geom_type != "Polygon":
             poly = max(shapely.get_parts(poly), key=lambda p: p.area)
         # dam line: cut the polygon at the dam
@@ -761,7 +767,9 @@ class RoadGraph:
         idx = np.arange(N).reshape(self.ny, self.nx)
         rows, cols, w = [], [], []
         pen = np.where(riv, 250.0, 0.0) + np.where(lake, 600.0, 0.0)
-        mult = np.where(res, 40.0, 1.0)
+        # gentle random cost field so routes over flat land wander instead of running grid-straight
+        wander = np.exp(0.35 * _smooth_noise(_rng(ctx.seed, "wander"), z.shape, 4.0))
+        mult = np.where(res, 40.0, 1.0) * wander
         for dr, dc in self.DIRS:
             a = idx[max(0, -dr): self.ny - max(0, dr), max(0, -dc): self.nx - max(0, dc)]
             b = idx[max(0, -dr) + dr: self.ny - max(0, dr) + dr, max(0, -dc) + dc: self.nx - max(0, dc) + dc]
@@ -832,7 +840,6 @@ class RoadGraph:
             d, pred = dijkstra(self.M, indices=src, return_predecessors=True, limit=lim)
             if dst is None:
                 cand = np.nonzero(self.on_net & np.isfinite(d))[0]
-                cand = cand[cand != src] if self.on_net[src] is False else cand
                 if len(cand):
                     t = int(cand[np.argmin(d[cand])])
                     break
@@ -1880,8 +1887,6 @@ def _mains(ctx: Ctx):
     for k, (i, r) in enumerate(lanes):
         d = 75 if k == 1 else (150 if k % 2 == 0 else 100)
         out.append((roads[i], d))
-    # make sure inside the old town only lanes carry the designed diameters
-    out = [(ln, d) for ln, d in out if not (d == 75 and ln.within(ot) and ln not in [roads[i] for i, _ in lanes])]
     return out
 
 
