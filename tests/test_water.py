@@ -409,7 +409,8 @@ def test_township_table_shares():
     assert t.loc["乙镇", "road_share"] == 0.0
     assert t.loc["合计", "builtup_road_m"] == pytest.approx(600.0)
     assert t.loc["合计", "population_share"] == pytest.approx(0.5)
-    assert res["water_settlements"]["town"].isna().all()  # the layer keeps the input's fields
+    # settlements without a town field get the township they lie in
+    assert res["water_settlements"]["town"].tolist() == ["甲镇", "乙镇", "乙镇"]
 
 
 def test_results_are_in_the_working_crs_and_aligned_to_settlements():

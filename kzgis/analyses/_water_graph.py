@@ -80,14 +80,14 @@ class Intervals:
             return self
         order = np.lexsort((self.start, self.edge))
         e, a, b = self.edge[order], self.start[order], self.end[order]
-        reach = pd.Series(b).groupby(e).cummax().to_numpy()
+        # running max of the ends within each edge, exactly, in whole micrometres offset per edge
+        grp = np.cumsum(np.concatenate([[0], e[1:] != e[:-1]]))
+        span = np.int64(np.ceil(max(float(b.max()), 0.0) / TOL_M)) + 2
+        reach = np.maximum.accumulate(np.round(b / TOL_M).astype(np.int64) + grp * span) - grp * span
         new = np.ones(len(e), dtype=bool)
-        new[1:] = (e[1:] != e[:-1]) | (a[1:] > reach[:-1] + TOL_M)
-        gid = np.cumsum(new) - 1
+        new[1:] = (e[1:] != e[:-1]) | (np.round(a[1:] / TOL_M).astype(np.int64) > reach[:-1] + 1)
         first = np.flatnonzero(new)
-        end = np.zeros(len(first))
-        np.maximum.at(end, gid, b)
-        return Intervals(e[first], a[first], end)
+        return Intervals(e[first], a[first], np.maximum.reduceat(b, first))
 
     def _pairs(self, other: "Intervals"):
         left = pd.DataFrame({"edge": self.edge, "a1": self.start, "b1": self.end})
@@ -335,14 +335,18 @@ class SplitGraph:
         if cnt.sum() == 0:
             return np.zeros(0, dtype=np.int64)
         rel = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        return np.unique(self._inc[np.repeat(lo, cnt) + rel])
+        mark = np.zeros(len(self._sa), dtype=bool)
+        mark[self._inc[np.repeat(lo, cnt) + rel]] = True
+        return np.flatnonzero(mark)
 
     def cover(self, dist, label, limit) -> tuple[Intervals, np.ndarray]:
         """Pieces within ``limit`` of the sources of a :meth:`nearest` run, with their source.
 
         Each piece ``a-b`` of length ``w`` is reached from ``a`` over ``[0, limit - d(a)]`` and
         from ``b`` over ``[w - (limit - d(b)), w]``, exactly. Returns intervals on the engine's
-        edges and the label of the source that reaches each.
+        edges and the label of the source that reaches each. The intervals of one label do not
+        overlap (they may touch); when sources reach disjoint sets (:meth:`batches`), no two
+        intervals overlap.
         """
         reached = np.flatnonzero(dist <= limit)
         k = self.touching(reached)
@@ -353,11 +357,16 @@ class SplitGraph:
         ok_b = db <= limit
         ra = limit - da
         rb = limit - db
-        # from a: [0, min(w, ra)]; from b: [max(0, w - rb), w]
+        la, lb = label[a], label[b]
+        # from a: [0, min(w, ra)]; from b: [max(0, w - rb), w]; one piece when the two meet
+        # and come from the same source (pieces of one source never overlap then)
+        whole = ok_a & ok_b & (la == lb) & (ra + rb >= w)
+        ok_b = ok_b & ~whole
+        end_a = np.where(whole, w, np.minimum(w, ra))
         edge = np.concatenate([e[ok_a], e[ok_b]]).astype(np.int64)
         start = np.concatenate([st[ok_a], st[ok_b] + np.maximum(0.0, w[ok_b] - rb[ok_b])])
-        end = np.concatenate([st[ok_a] + np.minimum(w[ok_a], ra[ok_a]), st[ok_b] + w[ok_b]])
-        lab = np.concatenate([label[a[ok_a]], label[b[ok_b]]])
+        end = np.concatenate([st[ok_a] + end_a[ok_a], st[ok_b] + w[ok_b]])
+        lab = np.concatenate([la[ok_a], lb[ok_b]])
         keep = end - start > TOL_M
         return Intervals(edge[keep], start[keep], end[keep]), lab[keep]
 

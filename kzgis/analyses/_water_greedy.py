@@ -19,7 +19,6 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-import pandas as pd
 
 from ._water_graph import Intervals, SplitGraph
 
@@ -58,18 +57,22 @@ def reach_sets(G: SplitGraph, cand_nodes, cand_xy, reach_m: float, target_nodes,
 
 
 def overlap_by_owner(iv: Intervals, owner, other: Intervals, n_owners: int) -> np.ndarray:
-    """Length of ``iv ∩ other`` per owner (``other`` normalised; ``iv`` may overlap itself per owner
-    only where its pieces overlap, which :meth:`SplitGraph.cover` pieces of one owner do not
-    beyond shared points once normalised per owner)."""
+    """Length of ``iv ∩ other`` per owner (``other`` normalised; the pieces of one owner must not
+    overlap each other, or the overlap counts twice)."""
     out = np.zeros(n_owners)
     if not len(iv) or not len(other):
         return out
-    left = pd.DataFrame({"owner": owner, "edge": iv.edge, "a1": iv.start, "b1": iv.end})
-    right = pd.DataFrame({"edge": other.edge, "a2": other.start, "b2": other.end})
-    m = left.merge(right, on="edge")
-    ov = np.minimum(m["b1"].to_numpy(), m["b2"].to_numpy()) - np.maximum(m["a1"].to_numpy(), m["a2"].to_numpy())
-    ok = ov > 0
-    np.add.at(out, m["owner"].to_numpy()[ok], ov[ok])
+    # the pieces of `other` on each query's edge, a few per edge: step through them together
+    lo = np.searchsorted(other.edge, iv.edge, side="left")
+    hi = np.searchsorted(other.edge, iv.edge, side="right")
+    total = np.zeros(len(iv))
+    for k in range(int((hi - lo).max())):
+        j = lo + k
+        ok = j < hi
+        jj = np.where(ok, j, 0)
+        ov = np.minimum(iv.end, other.end[jj]) - np.maximum(iv.start, other.start[jj])
+        total += np.where(ok & (ov > 0), ov, 0.0)
+    np.add.at(out, np.asarray(owner, dtype=np.int64), total)
     return out
 
 
@@ -98,13 +101,15 @@ def _sub(lst, a, b):
 
 def greedy(iv: Intervals, owner, n_cand: int, uncovered: Intervals, t_cand, t_target, target_weight,
            budget: int, min_new_road_m: float):
-    """Lazy greedy max-coverage. Returns a list of ``(candidate, [targets newly covered], new_road_m)``.
+    """Lazy greedy max-coverage.
+
+    Returns a list of ``(candidate, [targets newly covered], new_road_m, its coverage intervals)``.
 
     ``uncovered`` (normalised) is the built-up road not yet covered; ``target_weight`` > 0 marks
     the targets (settlements) still to cover.
     """
-    iv, owner = norm_by_owner(iv, owner, int(max(iv.edge.max() if len(iv) else 0, uncovered.edge.max()
-                                                 if len(uncovered) else 0)) + 1)
+    # the pieces of one candidate do not overlap (SplitGraph.cover), so gains need no merging
+    owner = np.asarray(owner, dtype=np.int64)
     order = np.argsort(owner, kind="stable")
     o_edge, o_a, o_b, o_own = iv.edge[order], iv.start[order], iv.end[order], owner[order]
     starts = np.searchsorted(o_own, np.arange(n_cand))
@@ -138,8 +143,8 @@ def greedy(iv: Intervals, owner, n_cand: int, uncovered: Intervals, t_cand, t_ta
 
     gr0 = overlap_by_owner(Intervals(o_edge, o_a, o_b), o_own, uncovered, n_cand)
     gs0 = np.bincount(tc_sorted, weights=tw[tt_sorted], minlength=n_cand) if len(tc_sorted) else np.zeros(n_cand)
-    heap = [(-round(gs0[c], 9), -round(gr0[c], 6), c) for c in range(n_cand)
-            if gs0[c] > 0 or gr0[c] >= min_new_road_m]
+    live = np.flatnonzero((gs0 > 0) | (gr0 >= min_new_road_m))
+    heap = list(zip((-np.round(gs0[live], 9)).tolist(), (-np.round(gr0[live], 6)).tolist(), live.tolist()))
     heapq.heapify(heap)
     picks = []
     while heap and len(picks) < budget:
@@ -158,5 +163,6 @@ def greedy(iv: Intervals, owner, n_cand: int, uncovered: Intervals, t_cand, t_ta
             e = int(o_edge[k])
             if e in U:
                 U[e] = _sub(U[e], o_a[k], o_b[k])
-        picks.append((int(c), newly.tolist(), float(gr)))
+        sl = slice(starts[c], stops[c])
+        picks.append((int(c), newly.tolist(), float(gr), Intervals(o_edge[sl], o_a[sl], o_b[sl])))
     return picks

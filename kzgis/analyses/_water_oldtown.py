@@ -3,7 +3,8 @@
 Private to :mod:`kzgis.analyses.water`. Four rules per old town, one row each:
 
 ``main_diameter``
-    Every fire main (``water_mains``) inside or crossing the old town has ``diameter_mm`` >= 100
+    Every fire main (``water_mains``) running inside the old town (more than 0.5 m of it; mains
+    only touching its edge do not count) has ``diameter_mm`` >= 100
     (开州府办发〔2023〕47号 task 7). No main at all fails: the rule asks for a main network.
 ``pool_volume``
     At least one fire pool of >= 500 m3 inside the old town or within ``old_town_pool_search_m``
@@ -62,6 +63,7 @@ def check(old_towns, sources: pd.DataFrame, mains, water_geoms, road_in_town: di
         need = p.old_town_main_diameter_mm
         if mains is not None and len(mains):
             m = mains[mains.intersects(poly)]
+            m = m[m.intersection(poly).length > 0.5]  # inside, not merely touching the edge
         else:
             m = None
         if m is None or not len(m):
@@ -132,7 +134,9 @@ def check(old_towns, sources: pd.DataFrame, mains, water_geoms, road_in_town: di
                     p.wharf_max_m, float(wd[j]))
             else:
                 parts, offending = [], []
-                for j in order[:5]:
+                # the wharves in range that fail, else the nearest one
+                listed = [int(j) for j in order if near[j]][:5] or [int(order[0])]
+                for j in listed:
                     w = wharves.iloc[int(j)]
                     why = []
                     if not near[j]:

@@ -333,6 +333,7 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
                  "count as not covered")
     s_pop = pd.to_numeric(sett["population"], errors="coerce").fillna(0.0).to_numpy(float) \
         if "population" in sett else np.zeros(len(sett))
+    s_town = _settlement_towns(ctx, sett)
 
     # -- built-up roads --------------------------------------------------------------------------
     bu = _builtup(ctx, p, egeoms, sett)
@@ -404,7 +405,8 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     circles = _circles_layer(use, src_iv, src_owner, egeoms, reach_of, crs)
 
     # -- settlements: covered, nearest source ----------------------------------------------------
-    settlements = _settlements_layer(G, sett, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by, crs)
+    settlements = _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by,
+                                     crs)
 
     # -- spacing gaps -------------------------------------------------------------------------------
     gaps = _spacing_gaps(G, use, use_node, is_h, egeoms, p, crs)
@@ -419,9 +421,9 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     compliance = _compliance(ctx, p, src, egeoms, road_fid, L, hydrant_cover)
 
     # -- townships -------------------------------------------------------------------------------------
-    towns = _towns_table(ctx, sett, settlements, s_pop, bu, covered, after_cover, after_settled, egeoms)
+    towns = _towns_table(ctx, s_town, settlements, s_pop, bu, covered, after_cover, after_settled, egeoms)
 
-    sources_out = gpd.GeoDataFrame(src.drop(columns=["geometry", "edge", "offset_m"]),
+    sources_out = gpd.GeoDataFrame(src.drop(columns=["geometry", "edge", "offset_m", "fid"]),
                                    geometry=list(src["geometry"]), crs=crs)
     sources_out = sources_out.rename(columns={"init_m": "road_m"})
     sources_out.attrs["assumptions"] = [r.cite() for r in ASSUMPTIONS.values()]
@@ -509,7 +511,7 @@ def _circles_layer(use, src_iv, src_owner, egeoms, reach_of, crs):
                              "network_share": share}, geometry=circles, crs=crs)
 
 
-def _settlements_layer(G, sett, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by, crs):
+def _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by, crs):
     cols = ["name", "town", "population", "covered", "covered_by", "nearest_source", "nearest_kind", "distance_m",
             "snap_m"]
     if not len(sett):
@@ -525,7 +527,7 @@ def _settlements_layer(G, sett, s_snap, s_node, s_pop, use, use_node, init, s_be
     reached = lab >= 0
     out = gpd.GeoDataFrame({
         "name": sett["name"].to_numpy(object) if "name" in sett else None,
-        "town": sett["town"].to_numpy(object) if "town" in sett else None,
+        "town": s_town,
         "population": s_pop,
         "covered": s_by >= 0,
         "covered_by": np.where(s_by >= 0, sid[np.maximum(s_by, 0)] if len(sid) else None, None),
@@ -618,11 +620,10 @@ def _suggest(ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all,
     sfid = np.asarray(sett.index)
     names = edges["name"].to_numpy(object)
     rfid = edges["road_fid"].to_numpy()
-    for rank, (c, newly, road) in enumerate(picks, start=1):
+    for rank, (c, newly, road, civ) in enumerate(picks, start=1):
         si = targets[np.asarray(newly, dtype=np.int64)] if newly else np.zeros(0, np.int64)
         after_settled[si] = True
-        k = owner == c
-        new_ivs.append(Intervals(iv.edge[k], iv.start[k], iv.end[k]))
+        new_ivs.append(civ)
         rows.append({"rank": rank, "new_settlements": len(si), "new_population": float(s_pop[si].sum()),
                      "new_road_m": road, "settlement_ids": [v.item() if hasattr(v, "item") else v for v in sfid[si]],
                      "road_fid": rfid[ce[c]].item() if hasattr(rfid[ce[c]], "item") else rfid[ce[c]],
@@ -675,24 +676,25 @@ def _town_of_points(ctx, geoms) -> np.ndarray:
     return out
 
 
-def _towns_table(ctx, sett, settlements, s_pop, bu, covered, after_cover, after_settled, egeoms):
+def _settlement_towns(ctx, sett) -> np.ndarray:
+    """Each settlement's township: its ``town`` field, else the boundary polygon it lies in."""
+    town = sett["town"].to_numpy(object).copy() if "town" in sett else np.full(len(sett), None, dtype=object)
+    missing = pd.isna(pd.Series(town, dtype=object)).to_numpy()
+    if missing.any() and ctx.layers.has("boundary"):
+        town[missing] = _town_of_points(ctx, sett.geometry.values[missing])
+    return town
+
+
+def _towns_table(ctx, town, settlements, s_pop, bu, covered, after_cover, after_settled, egeoms):
     layers = ctx.layers
     has_b = layers.has("boundary")
-    town = None
-    if len(sett):
-        town = sett["town"].to_numpy(object) if "town" in sett else np.full(len(sett), None, dtype=object)
-        missing = pd.isna(pd.Series(town, dtype=object)).to_numpy()
-        if missing.any() and has_b:
-            town = town.copy()
-            town[missing] = _town_of_points(ctx, sett.geometry.values[missing])
     names = []
     if has_b:
         names = [t for t in layers["boundary"]["town"].tolist() if t is not None]
-    if town is not None:
-        names += [t for t in pd.unique(pd.Series(town, dtype=object).dropna()) if t not in names]
+    names += [t for t in pd.unique(pd.Series(town, dtype=object).dropna()) if t not in names]
     if ctx.towns:
         names = [t for t in names if t in ctx.towns]
-    cov = settlements["covered"].to_numpy(bool) if len(sett) else np.zeros(0, bool)
+    cov = settlements["covered"].to_numpy(bool) if len(town) else np.zeros(0, bool)
     bu_cov = bu.intersect(covered) if len(bu) and len(covered) else Intervals.empty()
     bu_after = bu.intersect(after_cover) if len(bu) and len(after_cover) else Intervals.empty()
     road = {}
@@ -726,7 +728,7 @@ def _towns_table(ctx, sett, settlements, s_pop, bu, covered, after_cover, after_
                      "settlements_covered_after": na, "settlement_share_after": share(na, n),
                      "builtup_covered_after_m": r[2], "road_share_after": share(r[2], r[0])})
 
-    tarr = np.asarray(town, dtype=object) if town is not None else np.zeros(0, object)
+    tarr = np.asarray(town, dtype=object)
     for name in names:
         add(name, tarr == name)
     add("合计", np.ones(len(tarr), dtype=bool) if len(tarr) else np.zeros(0, bool))
