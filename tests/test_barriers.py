@@ -293,7 +293,11 @@ def test_property_bands_inside_forest_and_within_width(cells, places, river):
         assert shapely.union_all(geoms_b).area == pytest.approx(shapely.area(geoms_b).sum(), rel=1e-6, abs=1e-3)
     # every edge stretch lies on the forest edge
     if len(edges):
-        discs = [shapely.buffer(g, 100) for g in geoms if g.geom_type == "Point" and forest_u.intersects(g)]
-        edge_u = shapely.union_all([forest_u.boundary] + [d.boundary for d in discs])
+        # settlements inside the forest are clearings: points as 100 m discs, polygons as they are
+        holes = [shapely.buffer(g, 100) for g in geoms if g.geom_type == "Point" and forest_u.intersects(g)]
+        polys = [g for g in geoms if g.geom_type == "Polygon"]
+        polys += list(layers["urban_area"].geometry) if "urban_area" in layers else []
+        holes += [g for g in polys if forest_u.covers(g)]
+        edge_u = forest_u.difference(shapely.union_all(holes)).boundary if holes else forest_u.boundary
         assert (shapely.distance(shapely.points(shapely.get_coordinates(edges.geometry.values)), edge_u)
                 <= 1e-6).all()

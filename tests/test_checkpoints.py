@@ -128,6 +128,22 @@ def test_population_behind_and_village_beyond_the_forest():
     assert cut["rank"].iloc[1] < cut["rank"].iloc[0]
 
 
+def test_village_in_a_forest_clearing_is_its_own_checkpoint():
+    # a clearing in the block with a village at a junction of three forest roads, reached from
+    # outside by one road through the forest
+    block = FOREST.difference(shapely.box(X0 + 1800, Y0 - 200, X0 + 2200, Y0 + 200))
+    r = roads(line((-2000, 0), (2000, 0)), line((2000, 0), (2000, 800)), line((2000, 0), (2000, -800)),
+              line((2000, 0), (2800, 0)))
+    v = villages(("林间村", 2000, 0, 400))
+    res, _ = run(CheckpointParams(exit_forest_m=0), forest=(block,), roads=r, settlements=v,
+                 stations=station(-2000, 0))
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT].sort_values("lon")
+    assert xy(cut)[:, 0] == pytest.approx([1000.0, 2000.0])  # the outer entry, and the village itself
+    assert list(cut["settlements_behind"]) == [0, 1]
+    assert list(cut["population_behind"]) == [0.0, 400.0]
+    assert res["forest_blocks"].loc[1, "cut_size"] == 2
+
+
 def test_block_without_settlement_access_has_empty_cut():
     r = roads(line((1500, 0), (2500, 0)), line((-2000, 0), (0, 0)))  # forest road not linked
     res, _ = run(roads=r, settlements=villages(("村", 0, 0, 10)), stations=station(-2000, 0))

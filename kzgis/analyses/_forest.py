@@ -4,8 +4,9 @@
   merged, holes kept), built once per run and shared through ``ctx.shared``.
 - :func:`polygonal`: keep only the polygon parts of overlay results (GEOS may return lines or
   points where shapes only touch).
-- :func:`tile`: cut big polygons into grid tiles, so that many small overlays (bands, clips) do
-  not each scan a block with a million vertices.
+- :func:`subdivide`: cut big polygons into small pieces (quadtree), so that many small overlays
+  (bands, clips) do not each scan a block with a million vertices.
+- :func:`ring_segments`: the forest edge as individual segments, for vectorised edge work.
 """
 
 from __future__ import annotations
@@ -74,23 +75,59 @@ def forest_blocks(ctx) -> gpd.GeoDataFrame:
     return ctx.shared("forest_blocks", build)
 
 
-def tile(polys, tags, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cut polygons into pieces on a square grid of ``cell_m``; returns (pieces, tag per piece)."""
+def subdivide(polys, tags, max_vertices: int = 2000, max_depth: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygons into pieces of at most ``max_vertices`` by halving their boxes (a quadtree).
+
+    Each level touches every vertex once, so a block of a million vertices costs about
+    ``log2(1e6 / max_vertices)`` linear passes, not one pass per grid cell. Returns (pieces, tag
+    per piece); the pieces of a polygon tile it exactly (shared cut lines).
+    """
     polys = np.asarray(polys, dtype=object)
     tags = np.asarray(tags)
+    out_p, out_t = [], []
+    parts, idx = shapely.get_parts(polygonal(polys), return_index=True) if polys.size else (polys, tags)
+    polys, tags = np.asarray(parts, dtype=object), tags[idx] if polys.size else tags
+    for _ in range(max_depth):
+        if polys.size == 0:
+            break
+        small = shapely.get_num_coordinates(polys) <= max_vertices
+        out_p.append(polys[small])
+        out_t.append(tags[small])
+        polys, tags = polys[~small], tags[~small]
+        if polys.size == 0:
+            break
+        b = shapely.bounds(polys)
+        wide = (b[:, 2] - b[:, 0]) >= (b[:, 3] - b[:, 1])
+        mx, my = (b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0
+        box1 = shapely.box(b[:, 0], b[:, 1], np.where(wide, mx, b[:, 2]), np.where(wide, b[:, 3], my))
+        box2 = shapely.box(np.where(wide, mx, b[:, 0]), np.where(wide, b[:, 1], my), b[:, 2], b[:, 3])
+        halves = polygonal(shapely.intersection(np.concatenate([polys, polys]), np.concatenate([box1, box2])))
+        htags = np.concatenate([tags, tags])
+        parts, idx = shapely.get_parts(halves, return_index=True)
+        keep = shapely.area(parts) > 0
+        polys, tags = np.asarray(parts, dtype=object)[keep], htags[idx][keep]
+    if polys.size:  # depth limit reached: keep what is left as it is
+        out_p.append(polys)
+        out_t.append(tags)
+    if not out_p:
+        return np.array([], dtype=object), tags[:0]
+    return np.concatenate(out_p), np.concatenate(out_t)
+
+
+def ring_segments(polys) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every segment of every ring (exterior and holes) of the polygons: (a, b, polygon index).
+
+    Segments keep the ring order, so consecutive segments share their end points exactly.
+    """
+    polys = np.asarray(polys, dtype=object)
     if polys.size == 0:
-        return polys, tags
-    x0, y0, x1, y1 = shapely.total_bounds(polys)
-    nx = max(int(np.ceil((x1 - x0) / cell_m)), 1)
-    ny = max(int(np.ceil((y1 - y0) / cell_m)), 1)
-    gx, gy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-    cx0 = x0 + gx.ravel() * cell_m
-    cy0 = y0 + gy.ravel() * cell_m
-    cells = shapely.box(cx0, cy0, cx0 + cell_m, cy0 + cell_m)
-    tree = shapely.STRtree(polys)
-    ci, pi = tree.query(cells, predicate="intersects")
-    # exact overlay (clip_by_rect may return invalid polygons); OverlayNG clips to the box
-    # envelope first, so this stays close to linear in the block's vertices
-    pieces = polygonal(shapely.intersection(polys[pi], cells[ci]))
-    keep = ~shapely.is_empty(pieces)
-    return pieces[keep], tags[pi][keep]
+        z = np.zeros((0, 2))
+        return z, z, np.array([], dtype=np.int64)
+    parts, pidx = shapely.get_parts(polys, return_index=True)
+    rings, ridx = shapely.get_rings(parts, return_index=True)
+    xy, k = shapely.get_coordinates(rings, return_index=True)
+    same = k[1:] == k[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    owner = pidx[ridx[k[:-1][same]]]
+    keep = (a != b).any(axis=1)
+    return a[keep], b[keep], owner[keep]

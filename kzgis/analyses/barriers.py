@@ -79,7 +79,7 @@ _SEP_NONE, _SEP_WATER, _SEP_ROAD = 0, 1, 2
 _SEP_NAME = {_SEP_NONE: "", _SEP_WATER: "water", _SEP_ROAD: "road"}
 # distances (m) behind an edge piece, away from the settlement, at which the forest side is probed
 _PROBE_M = (1.0, 5.0, 15.0, 40.0)
-_TILE_M = 2000.0  # grid for cutting forest blocks before the band overlays
+_PIECE_VERTICES = 2000  # forest blocks are cut into pieces of at most this many vertices
 _ZONE_QUAD = 64  # segments per quarter circle of the facing zone (0.02 m off a true circle of 300 m)
 _BAND_QUAD = 16  # same for the band buffers (they stay inside the exact width)
 
@@ -208,22 +208,17 @@ def _built_up(ctx, p: BarrierParams) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry="geometry", crs=ctx.crs)
 
 
-def _minus_forest(geoms, blocks) -> np.ndarray:
-    """Each geometry minus the forest blocks (only the blocks it touches take part)."""
+def _minus_forest(geoms, pieces) -> np.ndarray:
+    """Each geometry minus the forest (``pieces``: the subdivided blocks it touches take part)."""
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
-    if len(blocks) == 0 or len(geoms) == 0:
+    if len(pieces) == 0 or len(geoms) == 0:
         return out
-    tree = shapely.STRtree(blocks)
-    gi, bi = tree.query(geoms, predicate="intersects")
+    gi, pj = shapely.STRtree(pieces).query(geoms, predicate="intersects")
     if gi.size == 0:
         return out
-    # clip the (possibly huge) blocks to each geometry's box before the difference
-    b = shapely.bounds(geoms[gi])
-    clipped = _forest.polygonal(shapely.intersection(blocks[bi], shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])))
-    for g in np.unique(gi):
-        sel = gi == g
-        out[g] = shapely.difference(geoms[g], shapely.union_all(clipped[sel]))
+    has = np.unique(gi)
+    out[has] = shapely.difference(geoms[has], _union_by(pieces[pj], gi, len(geoms))[has])
     return _forest.polygonal(out)
 
 
@@ -268,42 +263,33 @@ def _barrier_features(ctx, p: BarrierParams):
 def _edge_pieces(blocks, zone, step):
     """Forest edge inside ``zone`` cut into pieces of at most ``step``.
 
-    Returns (a, b) endpoint arrays (n, 2), block index and edge-line index per piece.
+    Works on the ring segments of the blocks, so no overlay ever scans a whole block: segments
+    inside a zone part are kept as they are, only those crossing its boundary are clipped.
+    Returns (a, b) endpoint arrays (n, 2) and the block index of each piece.
     """
-    tree = shapely.STRtree(blocks)
-    bi = tree.query(zone, predicate="intersects")
-    if bi.size == 0:
-        z = np.zeros((0, 2))
-        return z, z, np.array([], int), np.array([], int)
-    bi = np.sort(bi)
-    rings = shapely.boundary(blocks[bi])
-    # clip the rings to the zone piecewise: tile the zone so each overlay is small
-    zparts = shapely.get_parts(zone)
-    ztree = shapely.STRtree(zparts)
-    ri, zi = ztree.query(rings, predicate="intersects")
-    inside = shapely.intersection(rings[ri], zparts[zi])
-    lines = []
-    owner = []
-    for k, g in enumerate(inside):
-        parts = shapely.get_parts(shapely.line_merge(shapely.get_parts(g)) if not shapely.is_empty(g) else g)
-        parts = shapely.get_parts(parts)
-        parts = parts[np.isin(shapely.get_type_id(parts), [1, 2])]
-        lines.append(parts)
-        owner.append(np.full(len(parts), bi[ri[k]]))
-    if not lines:
-        z = np.zeros((0, 2))
-        return z, z, np.array([], int), np.array([], int)
-    lines = np.concatenate(lines)
-    owner = np.concatenate(owner)
-    keep = shapely.length(lines) > 0
-    lines, owner = lines[keep], owner[keep]
+    empty = (np.zeros((0, 2)), np.zeros((0, 2)), np.array([], dtype=np.int64))
+    a, b, owner = _forest.ring_segments(blocks)
+    if len(a) == 0:
+        return empty
+    segs = shapely.linestrings(np.stack([a, b], axis=1))
+    zparts = np.asarray(shapely.get_parts(zone), dtype=object)
+    shapely.prepare(zparts)
+    zi, si = shapely.STRtree(segs).query(zparts, predicate="intersects")
+    if si.size == 0:
+        return empty
+    inside = shapely.contains(zparts[zi], segs[si])
+    clipped = segs[si].copy()
+    clipped[~inside] = shapely.intersection(segs[si][~inside], zparts[zi][~inside])
+    lines, k = shapely.get_parts(clipped, return_index=True)
+    is_line = np.isin(shapely.get_type_id(lines), [1, 2]) & (shapely.length(lines) > 0)
+    lines, line_block = lines[is_line], owner[si[k[is_line]]]
     seg = shapely.segmentize(lines, step)
     xy, idx = shapely.get_coordinates(seg, return_index=True)
     same = idx[1:] == idx[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
-    line_id = idx[:-1][same]
-    nonzero = np.hypot(*(b - a).T) > 1e-9
-    return a[nonzero], b[nonzero], owner[line_id[nonzero]], line_id[nonzero]
+    pa, pb = xy[:-1][same], xy[1:][same]
+    pblock = line_block[idx[:-1][same]]
+    nonzero = np.hypot(*(pb - pa).T) > 1e-9
+    return pa[nonzero], pb[nonzero], pblock[nonzero]
 
 
 def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
@@ -421,26 +407,21 @@ def _stretches(a, b, key_cols: pd.DataFrame, max_m: float):
     return np.array(lines, dtype=object), np.array(rows, dtype=int)
 
 
-def _bands(stretches, widths, blocks_of, priority, blocks, near):
-    """Forest of the stretch's block within ``width`` of it; overlaps given to higher priority."""
+def _bands(stretches, widths, blocks_of, priority, pieces, tags):
+    """Forest of the stretch's block within ``width`` of it; overlaps given to higher priority.
+
+    ``pieces`` are the subdivided forest blocks, ``tags`` the block of each piece.
+    """
     n = len(stretches)
     if n == 0:
         return np.array([], dtype=object)
-    # forest near the edges, tiled so that each overlay is small
-    bt = shapely.STRtree(blocks)
-    bi = np.sort(bt.query(near, predicate="intersects"))
-    nearf = _forest.polygonal(shapely.intersection(blocks[bi], near))
-    pieces, tags = _forest.tile(nearf, bi, _TILE_M)
     buf = shapely.buffer(stretches, widths, quad_segs=_BAND_QUAD)
     ptree = shapely.STRtree(pieces)
     si, pj = ptree.query(buf, predicate="intersects")
     same = tags[pj] == blocks_of[si]
     si, pj = si[same], pj[same]
     inter = _forest.polygonal(shapely.intersection(buf[si], pieces[pj]))
-    raw = np.array([shapely.Polygon()] * n, dtype=object)
-    for i in np.unique(si):
-        raw[i] = shapely.union_all(inter[si == i])
-    raw = _forest.polygonal(raw)
+    raw = _union_by(inter, si, n)
     # disjoint bands: earlier in priority keeps the overlap
     rank = np.empty(n, dtype=int)
     rank[priority] = np.arange(n)
@@ -449,8 +430,25 @@ def _bands(stretches, widths, blocks_of, priority, blocks, near):
     earlier = rank[jj] < rank[ii]
     ii, jj = ii[earlier], jj[earlier]
     out = raw.copy()
-    for i in np.unique(ii):
-        out[i] = shapely.difference(raw[i], shapely.union_all(raw[jj[ii == i]]))
+    if ii.size:
+        has = np.unique(ii)
+        out[has] = shapely.difference(raw[has], _union_by(raw[jj], ii, n)[has])
+    return _forest.polygonal(out)
+
+
+def _union_by(geoms, group, n) -> np.ndarray:
+    """Union of ``geoms`` per group label (0..n-1); empty polygon for groups without any."""
+    out = np.array([shapely.Polygon()] * n, dtype=object)
+    if len(geoms) == 0:
+        return out
+    order = np.argsort(group, kind="stable")
+    g, geoms = group[order], geoms[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(g)]
+    single = ends - starts == 1
+    out[g[starts[single]]] = geoms[starts[single]]  # one part: nothing to union
+    for a, b in zip(starts[~single], ends[~single]):
+        out[g[a]] = shapely.union_all(geoms[a:b])
     return _forest.polygonal(out)
 
 
@@ -542,7 +540,8 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
         return _empty(ctx)
 
     # settlements swallowed by the forest become clearings
-    built_out = _minus_forest(built.geometry.values, blocks)
+    pieces, piece_tag = _forest.subdivide(blocks, np.arange(len(blocks)), _PIECE_VERTICES)
+    built_out = _minus_forest(built.geometry.values, pieces)
     # a settlement point inside the forest stands for houses in an unmapped clearing
     pts_in = built["point"].to_numpy(bool) & shapely.intersects(
         shapely.multipolygons(shapely.get_parts(blocks)), shapely.centroid(built.geometry.values))
@@ -560,6 +559,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
             blocks[b_] = shapely.difference(blocks[b_], shapely.union_all(holes[hi[bi == b_]]))
         blocks = _forest.polygonal(blocks)
         built_out[swallowed] = holes
+        pieces, piece_tag = _forest.subdivide(blocks, np.arange(len(blocks)), _PIECE_VERTICES)
     blocks_carved = blocks
     forest_all = shapely.multipolygons(shapely.get_parts(blocks_carved))
     shapely.prepare(forest_all)
@@ -570,7 +570,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     # the exact distance test is done per piece
     zone = shapely.union_all(shapely.buffer(built_out, p.facing_m / np.cos(np.pi / (4 * _ZONE_QUAD)),
                                             quad_segs=_ZONE_QUAD))
-    a, b, piece_block, piece_line = _edge_pieces(blocks_carved, zone, p.edge_step_m)
+    a, b, piece_block = _edge_pieces(blocks_carved, zone, p.edge_step_m)
     mid = (a + b) / 2.0
     win, q, dist = _facing(mid, built_out, urban, forest_all, p)
     facing = win >= 0
@@ -599,8 +599,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     widths = krow["width"].to_numpy(float)
     seps = krow["sep"].to_numpy(int)
     priority = np.lexsort((np.arange(len(lines)), -length, seps != _SEP_NONE, -widths))
-    near = shapely.union_all(shapely.buffer(built_out, p.facing_m + widths.max() + p.edge_step_m))
-    band_geoms = _bands(lines, widths, krow["block"].to_numpy(), priority, blocks_carved, near)
+    band_geoms = _bands(lines, widths, krow["block"].to_numpy(), priority, pieces, piece_tag)
     area = shapely.area(band_geoms)
 
     if ctx.dem is not None:

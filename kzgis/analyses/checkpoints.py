@@ -32,7 +32,8 @@ Method
 6. **Behind**: with the checkpoint's group closed (all cut points of the block, or the exit's
    road piece), the settlements whose road point is cut off from the *outside* (fire stations;
    without stations the urban area; without either the most populous settlement), counted for
-   each checkpoint they reach without passing another one of the group. Checkpoints are ranked by
+   each checkpoint they reach without passing another one of the group; a settlement whose road
+   point is the checkpoint itself (a village in a forest clearing) counts for it. Checkpoints are ranked by
    population behind, then settlements behind, then road class, 必经道口 before 村口.
 7. **Coordinates**: ``lon, lat`` in WGS84 (EPSG:4326) and ``lon_cgcs2000, lat_cgcs2000``
    (EPSG:4490), for field staff.
@@ -74,7 +75,6 @@ ASSUMPTIONS: dict[str, Rule] = {r.key: r for r in [
 
 _ROAD_RANK = {c: i for i, c in enumerate(("国道", "省道", "县道", "乡道", "城市道路", "村道", "机耕道", "未知",
                                           "步道", "台阶"))}
-_TILE_M = 2000.0
 
 
 @dataclass(frozen=True)
@@ -138,23 +138,19 @@ class _Graph:
 
 
 def _crossings(lines, blocks):
-    """(line index, offset m) of every point where a line crosses or touches a block boundary."""
+    """(line index, offset m) of every point where a line crosses or touches a block boundary.
+
+    Works on the boundary's individual segments, so no overlay scans a whole block.
+    """
+    none = (np.array([], dtype=np.int64), np.array([]))
     if len(lines) == 0 or len(blocks) == 0:
-        return np.array([], int), np.array([])
-    rings = shapely.get_parts(shapely.boundary(blocks))
-    # cut the rings on a grid so that each intersection works on a short piece
-    x0, y0, x1, y1 = shapely.total_bounds(rings)
-    nx, ny = max(int(np.ceil((x1 - x0) / _TILE_M)), 1), max(int(np.ceil((y1 - y0) / _TILE_M)), 1)
-    gx, gy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-    cx, cy = x0 + gx.ravel() * _TILE_M, y0 + gy.ravel() * _TILE_M
-    cells = shapely.box(cx, cy, cx + _TILE_M, cy + _TILE_M)
-    ci, ri = shapely.STRtree(rings).query(cells, predicate="intersects")
-    pieces = shapely.intersection(rings[ri], cells[ci])
-    pieces = pieces[~shapely.is_empty(pieces)]
-    li, pj = shapely.STRtree(pieces).query(lines, predicate="intersects")
+        return none
+    a, b, _ = _forest.ring_segments(blocks)
+    segs = shapely.linestrings(np.stack([a, b], axis=1))
+    li, sj = shapely.STRtree(segs).query(lines, predicate="intersects")
     if li.size == 0:
-        return np.array([], int), np.array([])
-    hits = shapely.intersection(lines[li], pieces[pj])
+        return none
+    hits = shapely.intersection(lines[li], segs[sj])
     xy, k = shapely.get_coordinates(hits, return_index=True)
     owner = li[k]
     off = shapely.line_locate_point(lines[owner], shapely.points(xy))
@@ -276,7 +272,8 @@ def _behind(A: csr_matrix, outside: np.ndarray, closed_nodes, closed_pieces, g: 
             node_pop: np.ndarray, node_cnt: np.ndarray):
     """Settlements and population cut off from ``outside`` when the group is closed, per start.
 
-    ``starts`` are (node list) per checkpoint: the nodes just behind it.
+    ``starts`` are (node list) per checkpoint: the nodes at and next to it. A closed node is a
+    component of its own, so a settlement whose road point is a closed node counts as cut off.
     """
     keep = np.ones(g.n, dtype=bool)
     keep[np.asarray(closed_nodes, dtype=np.int64)] = False
@@ -297,7 +294,7 @@ def _behind(A: csr_matrix, outside: np.ndarray, closed_nodes, closed_pieces, g: 
     comp_cnt = np.bincount(lab, weights=node_cnt, minlength=ncomp)
     res = []
     for st in starts:
-        st = np.asarray([s for s in st if keep[s]], dtype=np.int64)
+        st = np.asarray(st, dtype=np.int64)
         comps = np.unique(lab[st]) if len(st) else np.array([], dtype=np.int64)
         comps = comps[~reached[comps]]
         res.append((int(round(comp_cnt[comps].sum())), float(comp_pop[comps].sum())))
@@ -438,7 +435,8 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
             members = cut[labels == lab]
             rep = members[_medoid(g.xy[members])]
             reps.append((rep, members))
-            starts.append(np.unique(A[members].indices))  # the nodes next to the cut points
+            # the cut points themselves (a settlement at one is cut off with it) and their neighbours
+            starts.append(np.unique(np.concatenate([members, np.setdiff1d(A[members].indices, cut)])))
         behind = _behind(A, outside, cut, [], g, starts, node_pop, node_cnt) if len(cut) and len(outside) else \
             [(0, 0.0)] * len(reps)
         for (rep, members), (cnt, pop) in zip(reps, behind):
