@@ -170,12 +170,25 @@ def substrings(lines, start_m, end_m):
     # a globally increasing key: line base + distance
     base = np.concatenate([[0.0], np.cumsum(lengths + 1.0)[:-1]])
     key = base[li] + d
-    lo = np.searchsorted(key, base + a, side="right")
-    hi = np.searchsorted(key, base + b, side="left")
+    eps = 1e-9 * np.maximum(lengths, 1.0)  # vertices this close to a cut are the cut point itself
+    lo = np.searchsorted(key, base + a + eps, side="right")
+    hi = np.searchsorted(key, base + b - eps, side="left")
     hi = np.maximum(hi, lo)
     n_inner = hi - lo
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(lines, a))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(lines, b))
+    # the cut points, interpolated on the segment that holds them
+    line_last = np.concatenate([line_first[1:], [len(xy)]]) - 1
+    seg_len = np.concatenate([seg, [0.0]])
+
+    def at(dist, j):
+        j = np.clip(j, line_first, np.maximum(line_last - 1, line_first))
+        sl = seg_len[j]
+        t = np.where(sl > 0, (dist - d[j]) / np.where(sl > 0, sl, 1.0), 0.0)
+        t = np.clip(t, 0.0, 1.0)[:, None]
+        nxt = np.minimum(j + 1, line_last)
+        return xy[j] + t * (xy[nxt] - xy[j])
+
+    p0 = at(a, lo - 1)
+    p1 = at(b, hi - 1)
     counts = n_inner + 2
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     total = int(counts.sum())

@@ -100,6 +100,9 @@ CHINESE_CLASS_ALIASES = {
 
 _TRUE = {"1", "true", "yes", "y", "t", "是", "单行", "单向"}
 
+#: snapping first looks at every edge this close (a speed setting only; results are exact)
+_SNAP_FIRST_RADIUS_M = 50.0
+
 
 def _rule(key: str) -> float:
     return rules.value(key)
@@ -654,11 +657,23 @@ class RoadNetwork:
             pts = pts.copy()
             pts[notpt] = shapely.point_on_surface(pts[notpt])
         tree = self._tree(vehicle_class if mask is None else allowed.tobytes(), allowed)
-        # a bounded search first (fast), then an unbounded one for the far points, to report them
-        (qi, ti), dist = tree.query_nearest(pts, max_distance=max_m, return_distance=True, all_matches=False)
-        missing = np.setdiff1d(np.arange(len(pts)), qi)
-        if len(missing):
-            (q2, t2), d2 = tree.query_nearest(pts[missing], return_distance=True, all_matches=False)
+        # 1. every edge within a short radius, nearest kept (exact: if any edge is that close the
+        #    nearest one is among them; ties go to the lowest edge id); 2. a bounded nearest search
+        #    for the rest; 3. an unbounded one for the far points, to report their distance
+        r1 = min(max_m, _SNAP_FIRST_RADIUS_M)
+        qi, ti = tree.query(pts, predicate="dwithin", distance=r1)
+        dist = shapely.distance(pts[qi], self._geoms[allowed[ti]])
+        o = np.lexsort((ti, dist, qi))
+        qi, ti, dist = qi[o], ti[o], dist[o]
+        first = np.ones(len(qi), bool)
+        first[1:] = qi[1:] != qi[:-1]
+        qi, ti, dist = qi[first], ti[first], dist[first]
+        for bound in (max_m, None):
+            missing = np.setdiff1d(np.arange(len(pts)), qi)
+            if not len(missing):
+                break
+            (q2, t2), d2 = tree.query_nearest(pts[missing], max_distance=bound, return_distance=True,
+                                              all_matches=False)
             qi = np.concatenate([qi, missing[q2]])
             ti = np.concatenate([ti, t2])
             dist = np.concatenate([dist, d2])

@@ -502,3 +502,23 @@ def test_widest_equals_the_best_threshold_reachability(case, fx, fy):
         assert width[bn[0]] == W[0]
     else:
         assert bn[0] == -1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 100)), min_size=2, max_size=7, unique=True),
+       st.floats(0, 1), st.floats(0, 1))
+def test_vectorised_substrings_equal_shapely_substring(coords, fa, fb):
+    from kzgis._net_geom import substrings
+
+    line = shapely.LineString(coords)
+    if line.length == 0:
+        return
+    a, b = sorted((fa * line.length, fb * line.length))
+    got = substrings(np.array([line, line], dtype=object), [a, 0.0], [b, line.length])
+    ref = substring(line, a, b)
+    if ref.geom_type == "Point":
+        assert got[0].length == pytest.approx(0.0, abs=1e-9)
+        assert got[0].coords[0] == pytest.approx(ref.coords[0])
+    else:
+        assert got[0].equals_exact(ref, 1e-7)
+    assert got[1].equals_exact(line, 1e-9)
