@@ -187,14 +187,14 @@ def test_village_exit_where_the_road_leaves_the_village():
     ex = cp[cp.kind == KIND_EXIT]
     assert len(ex) == 1
     assert tuple(xy(ex)[0]) == pytest.approx((800.0, 0.0), abs=1e-6)  # 100 m disc around the point
-    assert ex["settlements"].iloc[0] == "林边村"
+    assert ex["settlement_names"].iloc[0] == "林边村"
     assert ex["forest_block"].iloc[0] == 1
     assert ex["settlements_behind"].iloc[0] == 0  # nobody lives up the forest road
     # with the default 200 m grouping the exit merges into the 必经道口 200 m further on
     res, _ = run(roads=r, settlements=v, stations=station(-2000, 0))
     cp = res["checkpoints"]
     assert list(cp["kind"]) == [KIND_CUT]
-    assert cp["settlements"].iloc[0] == "林边村"
+    assert cp["settlement_names"].iloc[0] == "林边村"
 
 
 def test_village_far_from_forest_gets_no_exit():

@@ -29,7 +29,7 @@ Method
    pieces of the window touching the feature are the land reachable from it without crossing a
    barrier. An edge piece is *separated* when the forest just behind it (points 1-40 m further from
    the feature) lies in none of those pieces: every way from the settlement to that forest crosses
-   the river or road within the window. Water alone -> 天然阻隔; water plus wide roads -> 道路阻隔.
+   the river or road within the window. Water alone -> natural; water plus wide roads -> road.
    A pond that can be walked around inside the window does not separate; a river crossing the
    whole window does. Rivers and roads without ``width_m`` are not counted (the safe side: a band
    is proposed), and a warning says how many were skipped.
@@ -37,9 +37,10 @@ Method
    separation form an edge stretch (split into equal parts of at most ``max_stretch_m``). Its band
    is the forest block within ``width_m`` of the stretch. Overlapping bands are made disjoint:
    wider bands first, then bands to be built before existing barriers, then longer stretches.
-6. **Type.** Separated stretches are 天然阻隔 / 道路阻隔. Others: 工程阻隔 (engineered break) where the
-   band's mean DEM slope is below ``steep_slope_deg``, 生物阻隔 (belt of fire-resistant trees) on
-   steeper ground, 待定 without a DEM.
+6. **Type** (``barrier_type``). Separated stretches are ``natural`` (天然阻隔) / ``road`` (道路阻隔).
+   Others: ``engineered`` (工程阻隔, an engineered break) where the band's mean DEM slope is below
+   ``steep_slope_deg``, ``biological`` (生物阻隔, a belt of fire-resistant trees) on steeper ground,
+   ``undetermined`` (待定) without a DEM.
 
 ``town`` is the township of the settlement the band protects (the settlement's ``town``, else the
 ``boundary`` township at the nearest built-up point); ``facing`` is the settlement (or urban area)
@@ -65,11 +66,13 @@ from . import _forest
 
 log = logging.getLogger(__name__)
 
-TYPE_ENGINEERED = "工程阻隔"
-TYPE_BIOLOGICAL = "生物阻隔"
-TYPE_NATURAL = "天然阻隔"
-TYPE_ROAD = "道路阻隔"
-TYPE_UNKNOWN = "待定"
+#: ``barrier_type`` codes (Chinese labels in :mod:`kzgis._labels`): 工程阻隔, 生物阻隔, existing 天然阻隔
+#: (river / water) and 道路阻隔 (wide road), and 待定 (no DEM to choose engineered or biological).
+TYPE_ENGINEERED = "engineered"
+TYPE_BIOLOGICAL = "biological"
+TYPE_NATURAL = "natural"
+TYPE_ROAD = "road"
+TYPE_UNKNOWN = "undetermined"
 BARRIER_TYPES = (TYPE_ENGINEERED, TYPE_BIOLOGICAL, TYPE_NATURAL, TYPE_ROAD, TYPE_UNKNOWN)
 _TYPE_COLUMN = {TYPE_ENGINEERED: "area_engineered_m2", TYPE_BIOLOGICAL: "area_biological_m2",
                 TYPE_NATURAL: "area_natural_m2", TYPE_ROAD: "area_road_m2",
@@ -610,7 +613,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     else:
         slope = np.full(len(band_geoms), np.nan)
         ctx.warn("barriers: no DEM, so the band slope is unknown and the engineered / biological choice "
-                 f"is left as {TYPE_UNKNOWN}")
+                 f"is left as '{TYPE_UNKNOWN}' (待定)")
     btype = np.where(np.isnan(slope), TYPE_UNKNOWN,
                      np.where(slope < p.steep_slope_deg, TYPE_ENGINEERED, TYPE_BIOLOGICAL)).astype(object)
     btype[seps == _SEP_WATER] = TYPE_NATURAL

@@ -14,7 +14,7 @@ Method
    people walk in either way.
 3. **Entries** of a block: the crossing points of roads into it, grouped when closer than
    ``group_m`` (``forest_blocks.entries`` counts the groups).
-4. **必经道口** of a block with roads inside: the smallest set of road points that every route from
+4. **必经道口** (``kind`` ``road_entry``) of a block with roads inside: the smallest set of road points that every route from
    the settlements and stations outside the block into it must pass: a minimum vertex cut
    between a super-source joined to those settlements and stations and a super-sink joined to
    every road piece inside the block (node splitting, max-flow with
@@ -23,7 +23,7 @@ Method
    several entries at once (three roads merging before the edge need one checkpoint, at the
    merged road). Cut points closer than ``group_m`` share one checkpoint. An empty cut
    (``cut_size`` 0) means no settlement or station reaches the block by road.
-5. **村口 (village exits)**: settlements within ``exit_forest_m`` of a block. From the settlement's
+5. **村口** (``kind`` ``village_exit``): settlements within ``exit_forest_m`` of a block. From the settlement's
    road point, the shortest road route (at most ``exit_search_m``) to the forest; the checkpoint
    is where that route leaves the settlement's built-up area (polygon, or a disc of
    ``built_up_radius_m`` around a point), or where it enters the forest if that comes first. For
@@ -33,8 +33,9 @@ Method
    road piece), the settlements whose road point is cut off from the *outside* (fire stations;
    without stations the urban area; without either the most populous settlement), counted for
    each checkpoint they reach without passing another one of the group; a settlement whose road
-   point is the checkpoint itself (a village in a forest clearing) counts for it. Checkpoints are ranked by
-   population behind, then settlements behind, then road class, 必经道口 before 村口.
+   point is the checkpoint itself (a village in a forest clearing) counts for it. Checkpoints are
+   ranked (``rank`` 1 first) by population behind, then settlements behind, then road class,
+   必经道口 before 村口. ``settlement_names`` lists the villages whose exit a checkpoint is.
 7. **Coordinates**: ``lon, lat`` in WGS84 (EPSG:4326) and ``lon_cgcs2000, lat_cgcs2000``
    (EPSG:4490), for field staff.
 """
@@ -60,8 +61,9 @@ from . import _forest
 
 log = logging.getLogger(__name__)
 
-KIND_CUT = "必经道口"
-KIND_EXIT = "村口"
+#: ``kind`` codes (Chinese labels in :mod:`kzgis._labels`): 进入林区必经道口 and 村镇出入口.
+KIND_CUT = "road_entry"
+KIND_EXIT = "village_exit"
 
 #: Assumptions of this analysis (no national rule found), in the form of :mod:`kzgis.rules`.
 ASSUMPTIONS: dict[str, Rule] = {r.key: r for r in [
@@ -341,7 +343,7 @@ def _outside_points(ctx, sett) -> tuple[np.ndarray, str]:
 
 
 def _empty_checkpoints(crs):
-    cols = ("kind", "forest_block", "road_class", "road_name", "settlements", "settlements_behind",
+    cols = ("kind", "forest_block", "road_class", "road_name", "settlement_names", "settlements_behind",
             "population_behind", "rank", "lon", "lat", "lon_cgcs2000", "lat_cgcs2000")
     out = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
     out.index.name = "checkpoint_id"
@@ -361,7 +363,7 @@ def _lonlat(points, crs):
 def run_checkpoints(ctx, p: CheckpointParams) -> dict:
     """Checkpoints at unavoidable road entries into forest blocks (必经道口) and at village exits (村口).
 
-    Returns ``checkpoints`` (points: ``kind, forest_block, road_class, road_name, settlements,
+    Returns ``checkpoints`` (points: ``kind, forest_block, road_class, road_name, settlement_names,
     settlements_behind, population_behind, rank, lon, lat, lon_cgcs2000, lat_cgcs2000``) and
     ``forest_blocks`` (polygons: ``area_m2, entries, cut_size, checkpoints, road_length_m``).
     """
@@ -443,7 +445,7 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
             pieces_at = np.flatnonzero(np.isin(g.p0, members) | np.isin(g.p1, members))
             rc, rn = _best_road(g, pieces_at)
             rows.append({"kind": KIND_CUT, "forest_block": int(bid), "road_class": rc, "road_name": rn,
-                         "settlements": None, "settlements_behind": cnt, "population_behind": pop,
+                         "settlement_names": None, "settlements_behind": cnt, "population_behind": pop,
                          "x": g.xy[rep, 0], "y": g.xy[rep, 1]})
         block_rows.append({"block_id": int(bid), "area_m2": float(shapely.area(bgeom)), "entries": n_entry_groups,
                            "cut_size": int(len(cut)) if len(bp) else None,
@@ -571,7 +573,7 @@ def _exit_row(g, sett, k_s, line, piece_seq, cum, path_nodes, from_inside, A, ou
     if len(outside):
         cnt, pop = _behind(A, outside, [], closed, g, [beyond], node_pop, node_cnt)[0]
     return {"kind": KIND_EXIT, "forest_block": block, "road_class": rc, "road_name": rn,
-            "settlements": str(sett["name"].iloc[k_s]), "settlements_behind": cnt, "population_behind": pop,
+            "settlement_names": str(sett["name"].iloc[k_s]), "settlements_behind": cnt, "population_behind": pop,
             "x": pt.x, "y": pt.y}
 
 
@@ -601,7 +603,7 @@ def _finish(ctx, p, rows, block_rows):
         "kind": df["kind"].to_numpy(object),
         "forest_block": pd.array(df["forest_block"], dtype="Int64"),
         "road_class": df["road_class"].to_numpy(object), "road_name": df["road_name"].to_numpy(object),
-        "settlements": df["settlements"].astype(object).where(df["settlements"].notna(), None).to_numpy(object),
+        "settlement_names": df["settlement_names"].astype(object).where(df["settlement_names"].notna(), None).to_numpy(object),
         "settlements_behind": df["settlements_behind"].to_numpy(np.int64),
         "population_behind": df["population_behind"].to_numpy(float),
         "rank": rank, "lon": lon, "lat": lat, "lon_cgcs2000": lon_c, "lat_cgcs2000": lat_c,
@@ -630,13 +632,13 @@ def _merge_exits(df: pd.DataFrame, group_m: float) -> pd.DataFrame:
         if len(cuts):
             keep.extend(cuts)  # cut points are never merged away: each is a distinct road point
             if len(exits):
-                names = "、".join(sorted(set(df["settlements"].iloc[exits].dropna())))
+                names = "、".join(sorted(set(df["settlement_names"].iloc[exits].dropna())))
                 first = cuts[0]
-                old = df.at[df.index[first], "settlements"]
-                df.at[df.index[first], "settlements"] = names if pd.isna(old) else f"{old}、{names}"
+                old = df.at[df.index[first], "settlement_names"]
+                df.at[df.index[first], "settlement_names"] = names if pd.isna(old) else f"{old}、{names}"
         else:
             best = exits[np.argmax(df["population_behind"].to_numpy(float)[exits])]
-            names = "、".join(sorted(set(df["settlements"].iloc[exits].dropna())))
-            df.at[df.index[best], "settlements"] = names
+            names = "、".join(sorted(set(df["settlement_names"].iloc[exits].dropna())))
+            df.at[df.index[best], "settlement_names"] = names
             keep.append(best)
     return df.iloc[np.sort(np.asarray(keep))].reset_index(drop=True)
