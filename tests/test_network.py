@@ -522,3 +522,32 @@ def test_vectorised_substrings_equal_shapely_substring(coords, fa, fb):
     else:
         assert got[0].equals_exact(ref, 1e-7)
     assert got[1].equals_exact(line, 1e-9)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid_roads(), st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=4),
+       st.floats(20, 300))
+def test_multi_source_pieces_are_exactly_the_points_within_budget(case, fracs, budget):
+    g, w, h = case
+    net = RoadNetwork.from_roads(g)
+    vc = "motorcycle"
+    s = net.snap(pts(*[(fx * w, fy * h) for fx, fy in fracs]), vc, max_m=1e6)
+    if not s["ok"].all():
+        return
+    cost, near = net.nearest_source(s, vc, "length_m")
+    pcs = net.reached_pieces(cost, budget, vc, "length_m")
+    allowed = np.flatnonzero(net.allowed(vc))
+    fr = np.linspace(0.011, 0.989, 11)
+    e = np.repeat(allowed, len(fr))
+    off = np.tile(fr, len(allowed)) * net.edges["length_m"].to_numpy()[e]
+    sample = net.snap(gpd.GeoSeries(shapely.line_interpolate_point(net.edges.geometry.values[e], off), crs=CRS), vc)
+    sample["edge"] = e
+    sample["offset_m"] = off
+    # the true cost of a point is the least over the sources of each source's own cost
+    true = net.costs_to(net.costs_from(s, vc, "length_m"), sample, vc, "length_m").min(axis=0)
+    assert net.costs_to(cost, sample, vc, "length_m") == pytest.approx(true)
+    inside = np.zeros(len(e), bool)
+    for _, p in pcs.iterrows():
+        inside |= (e == p["edge"]) & (off >= p["start_m"] - 1e-6) & (off <= p["end_m"] + 1e-6)
+    clear = np.abs(true - budget) > 1e-6
+    assert ((true <= budget) == inside)[clear].all()
