@@ -204,12 +204,19 @@ def test_valley_a_hull_would_cover_stays_uncovered():
 def test_vehicle_class_restriction_narrow_road():
     # the east edge is 3.5 m wide: small trucks pass, standard trucks do not
     r = roads([L((0, 0), (1000, 0)), L((1000, 0), (2000, 0))], road_class="县道", width_m=[6.5, 3.5])
-    ctx = context(r, stations([P(0, 0)], ["甲"]))
+    se = frame([P(1400, 20)], name=["窄路村"], town="镇", population=[5.0])
+    ctx = context(r, stations([P(0, 0)], ["甲"]), settlements=se)
     res = run(ctx, breaks_min=[10], vehicle_classes=["standard", "small"])
     std = disk(res, "甲", 10, "standard")
     small = disk(res, "甲", 10, "small")
     assert std.bounds[2] == pytest.approx(X0 + 1000 + 100, abs=1e-6)
     assert small.bounds[2] == pytest.approx(X0 + 2000 + 100, abs=1e-6)
+    s = res["response_settlements"].iloc[0]
+    # standard trucks stop 400 m short (the settlement snaps to the wide edge's end, within 500 m)
+    assert s.time_min == pytest.approx(1 + 1000 / v_m_per_min("县道"), abs=1e-9)
+    # small trucks drive on; a road narrower than class minimum + 1 m is slowed (engine's narrow factor)
+    narrow_v = v_m_per_min("县道") * PARAMS.narrow_speed_factor
+    assert s.time_min_small == pytest.approx(1 + 1000 / v_m_per_min("县道") + 400 / narrow_v, abs=1e-9)
 
 
 def test_station_mid_edge_reaches_both_ways():
@@ -658,3 +665,11 @@ def test_first_due_pieces_equal_time_on_one_way():
     zr = res["response_zone_roads"]
     mid = zr[zr.edge == 1]
     assert list(mid.station) == ["甲"] and mid.length_m.sum() == pytest.approx(1000)
+
+
+def test_without_settlements_only_the_maps_layers():
+    ctx = context(straight_road(), stations([P(0, 0), P(3000, 0)], ["甲", "乙"]))
+    res = run(ctx, breaks_min=[5], siting="mclp")
+    assert {"response_isochrones", "response_zones", "response_radii"} <= set(res)
+    assert "response_settlements" not in res and "response_siting" not in res
+    assert any("siting needs a settlements layer" in w for w in ctx.warnings)

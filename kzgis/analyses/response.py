@@ -26,8 +26,10 @@ the working CRS:
     ``area_share`` (share of the circle's area inside the service area) is given beside it.
 ``response_settlements``
     Per settlement: nearest station by total response time (turnout included), ``time_min``, the
-    second station ``station_2`` / ``time_min_2`` (backup), ``within_<b>`` per break, and the time
-    with existing stations only (``time_min_existing``).
+    second station ``station_2`` / ``time_min_2`` (backup), ``within_<b>`` per break, the time by
+    each further vehicle class (``time_min_small``...) and the time with existing stations only
+    (``time_min_existing``). Settlements farther than the network's ``snap_max_m`` from a road the
+    class may use get no time (reported in the warnings).
 ``response_towns``
     Per township: settlements and population, and how many / what share are within the summary
     breaks (default 15 and 30 min).
@@ -386,6 +388,11 @@ def run_response(ctx, p: ResponseParams) -> dict:
 
     if T is not None:
         s_out = _settlements_out(settl, ss, T, stations, main, p)
+        for vc in p.vehicle_classes[1:]:  # time by the other vehicle classes, for comparison
+            sv = net.snap(settl.geometry, vehicle_class=vc)
+            tv = np.asarray(net.costs_to(costs[vc][main], sv, vc, "time_min"), dtype=float).min(axis=0) + turnout
+            s_out.insert(s_out.columns.get_loc("time_min_existing"), f"time_min_{vc}",
+                         np.where(np.isfinite(tv), tv, np.nan))
         out["response_settlements"] = s_out
         counts = s_out.groupby("station").agg(settlements=("name", "size"), population=("population", "sum"))
         zones["settlements"] = zones["station"].map(counts["settlements"]).fillna(0).astype(int)
