@@ -219,6 +219,15 @@ def test_adjacent_forest_polygons_are_dissolved():
     assert band.symmetric_difference(box(900, 0, 1000, 1000)).area < 1e-3
 
 
+def test_band_goes_on_behind_a_forest_road_gap():
+    # a 10 m forest-road gap 50 m inside the edge splits the forest into two blocks
+    halves = [box(0, 0, 940, 1000), box(950, 0, 1000, 1000)]
+    res, _ = run(forest=gdf(halves), settlements=gdf([TOWN], name=["村"]))
+    band = res["barrier_bands"].geometry.union_all()
+    expected = box(900, 0, 940, 1000).union(box(950, 0, 1000, 1000))
+    assert band.symmetric_difference(expected).area < 1e-3
+
+
 def test_no_facing_gives_empty_layers_with_crs():
     res, _ = run(forest=gdf([FOREST]), settlements=gdf([box(3000, 0, 3100, 100)], name=["远村"]))
     for name in ("barrier_bands", "barrier_edges"):

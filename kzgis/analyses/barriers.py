@@ -35,7 +35,8 @@ Method
    is proposed), and a warning says how many were skipped.
 5. **Stretches and bands.** Contiguous pieces with the same block, facing feature, town, width and
    separation form an edge stretch (split into equal parts of at most ``max_stretch_m``). Its band
-   is the forest block within ``width_m`` of the stretch. Overlapping bands are made disjoint:
+   is the forest within ``width_m`` of the stretch (3调 forest is split by every road and stream
+   polygon; the band goes on behind such a gap). Overlapping bands are made disjoint:
    wider bands first, then bands to be built before existing barriers, then longer stretches.
 6. **Type** (``barrier_type``). Separated stretches are ``natural`` (天然阻隔) / ``road`` (道路阻隔).
    Others: ``engineered`` (工程阻隔, an engineered break) where the band's mean DEM slope is below
@@ -410,10 +411,11 @@ def _stretches(a, b, key_cols: pd.DataFrame, max_m: float):
     return np.array(lines, dtype=object), np.array(rows, dtype=int)
 
 
-def _bands(stretches, widths, blocks_of, priority, pieces, tags):
-    """Forest of the stretch's block within ``width`` of it; overlaps given to higher priority.
+def _bands(stretches, widths, priority, pieces):
+    """Forest within ``width`` of each stretch; overlaps given to higher priority.
 
-    ``pieces`` are the subdivided forest blocks, ``tags`` the block of each piece.
+    ``pieces`` are the subdivided forest blocks (any block: a forest road or stream that splits
+    the forest into two blocks does not cut a band short).
     """
     n = len(stretches)
     if n == 0:
@@ -421,8 +423,6 @@ def _bands(stretches, widths, blocks_of, priority, pieces, tags):
     buf = shapely.buffer(stretches, widths, quad_segs=_BAND_QUAD)
     ptree = shapely.STRtree(pieces)
     si, pj = ptree.query(buf, predicate="intersects")
-    same = tags[pj] == blocks_of[si]
-    si, pj = si[same], pj[same]
     inter = _forest.polygonal(shapely.intersection(buf[si], pieces[pj]))
     raw = _union_by(inter, si, n)
     # disjoint bands: earlier in priority keeps the overlap
@@ -543,7 +543,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
         return _empty(ctx)
 
     # settlements swallowed by the forest become clearings
-    pieces, piece_tag = _forest.subdivide(blocks, np.arange(len(blocks)), _PIECE_VERTICES)
+    pieces, _ = _forest.subdivide(blocks, np.arange(len(blocks)), _PIECE_VERTICES)
     built_out = _minus_forest(built.geometry.values, pieces)
     # a settlement point inside the forest stands for houses in an unmapped clearing
     pts_in = built["point"].to_numpy(bool) & shapely.intersects(
@@ -562,7 +562,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
             blocks[b_] = shapely.difference(blocks[b_], shapely.union_all(holes[hi[bi == b_]]))
         blocks = _forest.polygonal(blocks)
         built_out[swallowed] = holes
-        pieces, piece_tag = _forest.subdivide(blocks, np.arange(len(blocks)), _PIECE_VERTICES)
+        pieces, _ = _forest.subdivide(blocks, np.arange(len(blocks)), _PIECE_VERTICES)
     blocks_carved = blocks
     forest_all = shapely.multipolygons(shapely.get_parts(blocks_carved))
     shapely.prepare(forest_all)
@@ -602,7 +602,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     widths = krow["width"].to_numpy(float)
     seps = krow["sep"].to_numpy(int)
     priority = np.lexsort((np.arange(len(lines)), -length, seps != _SEP_NONE, -widths))
-    band_geoms = _bands(lines, widths, krow["block"].to_numpy(), priority, pieces, piece_tag)
+    band_geoms = _bands(lines, widths, priority, pieces)
     area = shapely.area(band_geoms)
 
     if ctx.dem is not None:
