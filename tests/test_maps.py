@@ -91,7 +91,7 @@ def make_fixture(synthetic: bool = True):
         "response_settlements": _gdf({"name": [XSS, "石门村", "大坪村", "水口村"],
                                       "station": ["温泉专职消防队"] * 4, "time_min": [3.0, 8.0, 17.0, np.nan]},
                                      list(L["settlements"].geometry)),
-        "water_coverage": _gdf({"source_kind": ["hydrant", "fire_pool"]},
+        "water_coverage": _gdf({"source_kind": ["hydrant", "pool"]},
                                [Point(E0 - 4100, N0 + 100).buffer(150), Point(E0 - 4300, N0 + 500).buffer(150)]),
         "water_sources": _gdf({"source_kind": ["hydrant", "natural"], "usable": [True, False],
                                "reason": ["", "吸水高度 7.5 米 > 6 米"]},
@@ -102,14 +102,15 @@ def make_fixture(synthetic: bool = True):
                                   [Point(E0 - 2000, N0 - 1900), Point(E0 + 3000, N0 + 100)]),
         "barrier_bands": _gdf({"barrier_type": ["工程阻隔", "生物阻隔"], "width_m": [200.0, 100.0]},
                               [box(E0 + 500, N0 + 1500, E0 + 5500, N0 + 1700), box(E0 + 500, N0 + 1700, E0 + 700, N0 + 4500)]),
-        "checkpoints": _gdf({"kind": ["road_entry", "village_exit"], "population_behind": [80.0, 300.0]},
+        "checkpoints": _gdf({"kind": ["必经道口", "村口"], "population_behind": [80.0, 300.0],
+                             "road_name": ["村道二", "X101"]},
                             [Point(E0 + 3700, N0 + 1500), Point(E0 + 3000, N0 + 100)]),
         "forest_blocks": _gdf({"block_id": [1]}, [box(E0 + 500, N0 + 1500, E0 + 5500, N0 + 4500)]),
-        "heli_water_bodies": _gdf({"name": ["汉丰湖"], "passed": [True], "reason": [""]},
+        "heli_water_bodies": _gdf({"name": ["汉丰湖"], "area_ok": [True], "depth_ok": [True], "depth_status": ["ok"]},
                                   [Point(E0 + 1500, N0 - 2500).buffer(700)]),
-        "heli_dip_sites": _gdf({"name": ["汉丰湖取水点"], "selected": [True]}, [Point(E0 + 1500, N0 - 2500)]),
-        "heli_pads": _gdf({"name": ["岳溪起降点"], "selected": [True], "slope_max_deg": [3.2]},
-                          [Point(E0 + 2500, N0 - 1000)]),
+        "heli_dip_sites": _gdf({"name": ["汉丰湖取水点"], "provisional": [False]}, [Point(E0 + 1500, N0 - 2500)]),
+        "heli_pads": _gdf({"unit": ["岳溪镇", "岳溪镇"], "rank": [1, 2], "slope_max_deg": [3.2, 4.1]},
+                          [box(E0 + 2480, N0 - 1020, E0 + 2520, N0 - 980), box(E0 + 3480, N0 - 2020, E0 + 3520, N0 - 1980)]),
         "new_analysis_layer": _gdf({"foo": ["bar"]}, [Point(E0 + 1000, N0 - 3500)]),
         "summary_table": pd.DataFrame({"a": [1, 2]}),
     }
@@ -240,7 +241,7 @@ def test_time_bins_and_missing():
 def test_isochrone_ramp_orders_colours_and_draws_big_rings_first():
     gdf = _gdf({"break_min": [10, 5, 15]}, [Point(0, 0).buffer(r) for r in (2, 1, 3)])
     c = S.classify("response_isochrones", gdf, "polygon")
-    assert [lab for lab, _ in c.legend] == ["5 分钟内到场", "10 分钟内到场", "15 分钟内到场"]
+    assert [lab for lab, _ in c.legend] == ["到场 ≤5 分钟", "到场 ≤10 分钟", "到场 ≤15 分钟"]
     assert c.legend[0][1]["fillColor"] == S.TIME_RAMP[0] and c.legend[-1][1]["fillColor"] == S.TIME_RAMP[-1]
     assert list(gdf["break_min"].to_numpy()[c.order]) == [15, 10, 5]
 
@@ -258,9 +259,23 @@ def test_palette_for_station_zones_and_checkpoint_symbols():
     c = S.classify("response_zones", gdf, "polygon")
     assert [lab for lab, _ in c.legend] == sorted(["温泉", "岳溪"])
     assert c.index[0] == c.index[2] != c.index[1]
-    cp = S.classify("checkpoints", _gdf({"kind": ["road_entry", "mystery"]}, [Point(0, 0), Point(1, 1)]), "point")
-    assert [lab for lab, _ in cp.legend] == ["必经道口", "mystery"]
+    cp = S.classify("checkpoints", _gdf({"kind": ["必经道口", "mystery", "村口"]}, [Point(i, i) for i in range(3)]),
+                    "point")
+    assert [lab for lab, _ in cp.legend] == ["进入林区必经道口", "村镇出入口（临林）", "其他卡点"]
     assert all(s["symbol"] == "triangle" for s in cp.styles)
+
+
+def test_display_frame_rules():
+    iso = _gdf({"break_min": [5, 5], "ring": ["disk", "0-5"]}, [Point(0, 0).buffer(1)] * 2)
+    assert list(S.display_frame("response_isochrones", iso)["ring"]) == ["0-5"]  # nested disks not drawn
+    wb = _gdf({"area_ok": [True, True, False], "depth_ok": [True, None, True]}, [Point(i, 0).buffer(1) for i in range(3)])
+    assert list(S.display_frame("heli_water_bodies", wb)["passed"]) == [True, True, False]  # unknown depth passes
+    pads = _gdf({"rank": [1, 2]}, [box(0, 0, 40, 40), box(100, 0, 140, 40)])
+    pts = S.display_frame("heli_pads", pads)
+    assert list(pts.geom_type) == ["Point", "Point"]
+    c = S.classify("heli_pads", pts, "point")
+    assert [lab for lab, _ in c.legend] == ["首选起降点（各单元第1）", "备选起降点"]
+    assert c.styles[0]["symbol"] == "helipad" and c.styles[0]["fillColor"] == "#ffffff"
 
 
 def test_unknown_layer_gets_default_rule_and_all_columns():
@@ -275,7 +290,7 @@ def test_unknown_layer_gets_default_rule_and_all_columns():
 def test_settlement_radius_grows_with_population():
     gdf = _gdf({"population": [10.0, 1000.0, np.nan]}, [Point(i, 0) for i in range(3)])
     c = S.classify("settlements", gdf, "point")
-    assert c.radius[0] < c.radius[1] and c.radius[2] == 3.0
+    assert c.radius[0] < c.radius[1] and c.radius[2] == S.LAYER_STYLES["settlements"]["size_by"][1]
 
 
 def test_format_value():

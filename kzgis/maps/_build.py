@@ -160,7 +160,7 @@ def collect(layers, results) -> list[Item]:
     for name, frame in (results or {}).items():
         if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
             continue  # tables without geometry
-        if not len(frame) or frame.geometry.isna().all():
+        if not len(frame) or shapely.is_missing(np.asarray(frame.geometry.values, dtype=object)).all():
             continue
         if frame.crs is None:
             log.warning("result layer %s has no CRS; assuming the working CRS %s", name, crs)
@@ -184,14 +184,19 @@ def _is_synthetic(layers, results) -> bool:
 
 def _sources_text(layers) -> str:
     seen = []
+    synthetic = False
     for kind in INPUT_KINDS:
         f = layers.get(kind) if hasattr(layers, "get") else None
         if f is None or not hasattr(f, "columns") or "source" not in f.columns:
             continue
         for v in f["source"].dropna().astype(str).unique():
             v = v.strip()
-            if v and v not in seen:
+            if re.search("示意|synthetic", v, re.I):
+                synthetic = True  # all synthetic layers are named once, below
+            elif v and v not in seen:
                 seen.append(v)
+    if synthetic:
+        seen.append("示意（合成）数据")
     if not seen:
         return "用户提供的图层数据；kzgis 分析成果"
     more = " 等" if len(seen) > 5 else ""
@@ -209,9 +214,12 @@ def _file_name(town: str, used: set) -> str:
     return name
 
 
-def _default_visibility(items: list[Item]) -> dict[str, bool]:
+def _default_visibility(items: list[Item], county: bool = False) -> dict[str, bool]:
     keys = {it.key for it in items}
-    show = {it.key: S.rule_for(it.key).get("show", True) for it in items}
+    show = {}
+    for it in items:
+        rule = S.rule_for(it.key)
+        show[it.key] = rule.get("show", True) and not (county and rule.get("show_county") is False)
     for group in EXCLUSIVE:
         present = [k for k in group if k in keys]
         for k in present[1:]:
@@ -244,10 +252,15 @@ class MapPlan:
 def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tuple[str, list[str]]:
     """The HTML of one map and the layer-control names of its overlays (in control order)."""
     crs = layers.crs
-    show = _default_visibility(items)
+    show = _default_visibility(items, county=plan.clip is None)
     prepared = []
     for it in sorted(items, key=_overlay_sort_key):
-        disp = D.prepare(it.gdf, plan.tolerance_m, clip=plan.clip)
+        gdf = S.display_frame(it.key, it.gdf)
+        if S.rule_for(it.key).get("outline") and plan.clip is not None:
+            # outline-only polygons (county, townships): clip their boundary lines, so the clip
+            # edge does not show up as a boundary
+            gdf = gdf.set_geometry(gdf.geometry.boundary)
+        disp = D.prepare(gdf, plan.tolerance_m, clip=plan.clip)
         if not len(disp):
             continue
         prepared.append((it, disp))
@@ -349,7 +362,9 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
     if plan.focus is not None and plan.clip is not None:
         import geopandas as gpd
 
-        outside = shapely.box(*shapely.bounds(plan.clip)).buffer(2000, join_style="mitre").difference(plan.focus)
+        cb = shapely.bounds(plan.clip)
+        big = max(cb[2] - cb[0], cb[3] - cb[1])  # beyond the hillshade (35 % pad) and the screen
+        outside = shapely.box(cb[0] - big, cb[1] - big, cb[2] + big, cb[3] + big).difference(plan.focus)
         od = gpd.GeoDataFrame(geometry=[outside], crs=crs).to_crs(D.WGS84)
         og = shapely.to_geojson(D._round_coords(od.geometry.values, 5)[0])
         spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,

@@ -43,7 +43,8 @@ def prepare(gdf, tolerance_m: float, clip=None):
     """
     import geopandas as gpd
 
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    arr = np.asarray(gdf.geometry.values, dtype=object)
+    gdf = gdf[~(shapely.is_missing(arr) | shapely.is_empty(arr))]
     if clip is not None and len(gdf):
         gdf = gdf[gdf.geometry.intersects(clip)]
         if len(gdf):
@@ -53,6 +54,13 @@ def prepare(gdf, tolerance_m: float, clip=None):
     if not len(gdf):
         return gdf.to_crs(WGS84) if gdf.crs is not None else gdf
     kind = geom_kind(gdf)
+    if kind == "point":  # single-part multipoints (as analyses write them) become points
+        arr = np.asarray(gdf.geometry.values, dtype=object)
+        single = (shapely.get_type_id(arr) == 4) & (shapely.get_num_geometries(arr) == 1)
+        if single.any():
+            arr = arr.copy()
+            arr[single] = shapely.get_geometry(arr[single], 0)
+            gdf = gdf.set_geometry(gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs))
     if tolerance_m and tolerance_m > 0 and kind != "point":
         geoms = shapely.simplify(gdf.geometry.values, tolerance_m, preserve_topology=True)
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))

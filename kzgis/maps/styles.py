@@ -27,15 +27,19 @@ import pandas as pd
 YES_NO = {"true": "是", "false": "否"}
 VEHICLE_ZH = {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车", "none": "不可通行"}
 SOURCE_KIND_ZH = {
-    "hydrant": "消火栓", "fire_pool": "消防水池", "pool": "消防水池", "water_intake": "天然水源取水点",
+    "hydrant": "消火栓", "fire_pool": "消防水池", "pool": "消防水池", "hydrants": "消火栓",
+    "fire_pools": "消防水池", "water_intakes": "天然水源取水点", "water_intake": "天然水源取水点",
     "intake": "天然水源取水点", "natural": "天然水源", "river": "河流", "water_body": "水体",
     "mains": "市政给水管网", "water_mains": "消防给水管网",
 }
 STATUS_ZH = {"existing": "现状", "planned": "规划", "proposed": "规划"}
-BARRIER_ZH = {"工程阻隔": "工程阻隔带", "生物阻隔": "生物阻隔带", "existing natural": "现有自然阻隔（水体）",
-              "natural": "现有自然阻隔（水体）", "road": "道路阻隔"}
+WIDTH_SOURCE_ZH = {"surveyed": "实测", "class default": "按道路等级推定", "osm": "OpenStreetMap"}
+DEPTH_ZH = {"ok": "满足", "unknown": "未知（待测）", "shallow": "水深不足"}
+BARRIER_ZH = {"工程阻隔": "工程阻隔带", "生物阻隔": "生物阻隔带", "天然阻隔": "天然阻隔（水体等）",
+              "existing natural": "天然阻隔（水体等）", "natural": "天然阻隔（水体等）", "road": "道路阻隔",
+              "engineered": "工程阻隔带", "biological": "生物阻隔带", "mixed": "工程与生物结合", "待定": "类型待定"}
 CHECKPOINT_ZH = {
-    "road_entry": "必经道口", "entry": "必经道口", "必经道口": "必经道口",
+    "村口": "村镇出入口（临林）", "road_entry": "必经道口", "entry": "必经道口", "必经道口": "必经道口",
     "village_exit": "村镇出口（临林）", "town_exit": "村镇出口（临林）", "exit": "村镇出口（临林）",
     "work_site": "林区作业点", "worksite": "林区作业点", "fire_prone": "林缘高火险点",
     "edge": "林缘高火险点", "forest_edge": "林缘高火险点",
@@ -69,9 +73,9 @@ def _sym(symbol, color, size=16, fill=None, **kw):
 # Drawing order: polygons 10-39, lines 40-69, points 70-99 (higher on top).
 LAYER_STYLES: dict[str, dict] = {
     # ---------------------------------------------------------------- input layers
-    "county": {"title": "区界", "group": "base", "order": 48, "interactive": False,
+    "county": {"title": "区界", "group": "base", "order": 48, "interactive": False, "outline": True,
                "default": {"color": "#5e3c99", "weight": 3.0, "opacity": 0.9, "fill": False}},
-    "boundary": {"title": "乡镇（街道）界", "group": "base", "order": 46, "interactive": False,
+    "boundary": {"title": "乡镇（街道）界", "group": "base", "order": 46, "interactive": False, "outline": True,
                  "default": {"color": "#6a51a3", "weight": 1.4, "opacity": 0.85, "fill": False,
                              "dashArray": "6 3"}},
     "urban_area": {"title": "城区", "group": "base", "order": 14,
@@ -97,29 +101,29 @@ LAYER_STYLES: dict[str, dict] = {
     "roads": {"title": "道路", "group": "base", "order": 42,
               "default": _line("#8c8c8c", 1.4),
               "fields": [("name", "道路名称"), ("road_class", "道路等级"), ("width_m", "路面宽度（米）")]},
-    "water_mains": {"title": "消防给水管网", "group": "base", "order": 44,
+    "water_mains": {"show_county": False, "title": "消防给水管网", "group": "base", "order": 44,
                     "default": _line("#08519c", 1.6, dashArray="1 3"),
                     "fields": [("diameter_mm", "管径（毫米）")]},
     "power_lines": {"title": "电力线", "group": "base", "order": 45, "show": False,
                     "default": _line("#7b3294", 1.2, dashArray="8 3 2 3"),
                     "fields": [("voltage_kv", "电压（千伏）")]},
     "settlements": {"title": "居民点", "group": "base", "order": 72,
-                    "default": {**_dot("#8c6d31", 3.5), **{"fillColor": "#8c6d31"}},
-                    "size_by": ("population", 3.0, 9.0),
+                    "default": _dot("#a6761d", 3.5, stroke="#5c3d0e", fillOpacity=0.85),
+                    "size_by": ("population", 2.5, 7.0),
                     "fields": [("name", "名称"), ("town", "乡镇（街道）"), ("population", "人口")],
                     "tip": ["name"]},
-    "township_seats": {"title": "乡镇驻地", "group": "base", "order": 74,
+    "township_seats": {"show_county": False, "title": "乡镇驻地", "group": "base", "order": 74,
                        "default": _dot("#252525", 4.0), "fields": [("town", "乡镇（街道）")]},
     "candidate_sites": {"title": "候选站址", "group": "base", "order": 80, "show": False,
                         "default": _sym("diamond", "#e7298a", 13, fill="#ffffff"),
                         "fields": [("name", "名称"), ("town", "乡镇（街道）")]},
-    "hydrants": {"title": "消火栓", "group": "base", "order": 82,
+    "hydrants": {"show_county": False, "title": "消火栓", "group": "base", "order": 82,
                  "default": _dot("#e31a1c", 3.0, stroke="#67000d"),
                  "fields": [("status", "状态")], "values": {"status": STATUS_ZH}},
-    "fire_pools": {"title": "消防水池", "group": "base", "order": 84,
+    "fire_pools": {"show_county": False, "title": "消防水池", "group": "base", "order": 84,
                    "default": {**_sym("square", "#2171b5", 12), **_fill("#2171b5", 0.8)},
                    "fields": [("volume_m3", "容积（立方米）")]},
-    "water_intakes": {"title": "天然水源取水点", "group": "base", "order": 85,
+    "water_intakes": {"show_county": False, "title": "天然水源取水点", "group": "base", "order": 85,
                       "default": _sym("triangle", "#08519c", 14, fill="#6baed6"),
                       "fields": [("kind", "类型"), ("lift_m", "吸水高度（米）")]},
     "stations": {"title": "消防队站", "group": "base", "order": 98, "label": ("short", "name"),
@@ -131,7 +135,7 @@ LAYER_STYLES: dict[str, dict] = {
                  "fields": [("name", "名称"), ("kind", "类型"), ("status", "状态"), ("town", "乡镇（街道）")],
                  "values": {"status": STATUS_ZH}, "tip": ["name", "status"]},
 
-    # ---------------------------------------------------------------- access (issue: fire-truck access)
+    # ---------------------------------------------------------------- access
     "access_roads": {
         "title": "道路消防车通行能力", "group": "access", "order": 50, "by": "vehicle_class",
         "classes": {
@@ -142,8 +146,9 @@ LAYER_STYLES: dict[str, dict] = {
         },
         "fields": [("name", "道路名称"), ("vehicle_class", "通行车型"), ("width_m", "宽度（米）"),
                    ("width_source", "宽度来源"), ("grade_max_pct", "最大纵坡（%）"),
-                   ("length_m", "长度（米）"), ("road_class", "道路等级")],
-        "values": {"vehicle_class": VEHICLE_ZH}, "tip": ["name", "vehicle_class"],
+                   ("length_m", "长度（米）"), ("road_class", "道路等级"), ("turnaround", "有回车场")],
+        "values": {"vehicle_class": VEHICLE_ZH, "width_source": WIDTH_SOURCE_ZH},
+        "tip": ["name", "vehicle_class"],
     },
     "access_settlements": {
         "title": "居民点消防车可达性", "group": "access", "order": 76, "by": "best_vehicle",
@@ -154,42 +159,66 @@ LAYER_STYLES: dict[str, dict] = {
             "none": {"label": "消防车辆无法到达", **_dot("#252525", 5.0, stroke="#ffffff")},
         },
         "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
-                   ("best_vehicle", "可达最优车型"), ("time_min_standard", "标准消防车到场（分钟）"),
-                   ("time_min_small", "小型消防车到场（分钟）"),
-                   ("time_min_motorcycle", "消防摩托车到场（分钟）")],
-        "values": {"best_vehicle": VEHICLE_ZH}, "tip": ["name", "best_vehicle"],
+                   ("best_vehicle", "可达最优车型"), ("nearest_station", "最近消防队站"),
+                   ("time_min_standard", "标准消防车到场（分钟）"), ("time_min_small", "小型消防车到场（分钟）"),
+                   ("time_min_motorcycle", "消防摩托车到场（分钟）"), ("bottleneck_kind", "瓶颈类型"),
+                   ("bottleneck_width_m", "瓶颈路段宽度（米）"), ("bottleneck_grade_pct", "瓶颈路段纵坡（%）")],
+        "values": {"best_vehicle": VEHICLE_ZH, "bottleneck_kind": {"width": "路面宽度", "grade": "纵坡"}},
+        "tip": ["name", "best_vehicle"],
     },
     "access_upgrades": {
         "title": "建议拓宽改造路段", "group": "access", "order": 58, "label": ("rank",),
-        "default": {"label": "建议改造路段（按受益人口排序）", **_line("#c51b8a", 4.5, dashArray="10 5")},
-        "fields": [("rank", "序号"), ("length_m", "长度（米）"), ("population_unlocked", "受益人口"),
-                   ("settlements_unlocked", "受益居民点数"), ("width_m", "现状宽度（米）")],
+        "default": {"label": "建议改造路段（序号按受益人口）", **_line("#c51b8a", 4.5, dashArray="10 5")},
+        "fields": [("rank", "序号"), ("road_names", "道路"), ("length_m", "长度（米）"),
+                   ("widen_from_m", "现状宽度（米）"), ("population_unlocked", "受益人口"),
+                   ("settlements_unlocked", "受益居民点数"), ("settlement_names", "受益居民点")],
         "tip": ["rank", "population_unlocked"], "tip_format": "第{rank}段 · 受益人口 {population_unlocked}",
+    },
+    "access_dead_ends": {
+        "title": "尽端路（回车场）", "group": "access", "order": 54, "by": "turnaround",
+        "classes": {"false": {"label": "尽端路无回车场（>40米应设）", **_line("#8e0152", 2.4, dashArray="2 3")},
+                    "true": {"label": "尽端路有回车场", **_line("#7fbc41", 2.0, dashArray="2 3")}},
+        "fields": [("length_m", "长度（米）"), ("turnaround", "有回车场"), ("settlements", "居民点数")],
+        "tip": ["length_m", "turnaround"], "tip_format": "尽端路 {length_m} 米 · 回车场：{turnaround}",
     },
 
     # ---------------------------------------------------------------- response
     "response_isochrones": {
         "title": "消防队站到场时间圈", "group": "response", "order": 20, "by": "break_min",
-        "ramp": TIME_RAMP, "ramp_label": "{v:g} 分钟内到场",
-        "ramp_style": {"weight": 0.8, "opacity": 0.8, "fill": True, "fillOpacity": 0.22},
+        "exclude": {"ring": ["disk"]},  # draw the non-overlapping rings, not the nested disks
+        "ramp": TIME_RAMP, "ramp_label": "到场 ≤{v:g} 分钟",
+        "ramp_style": {"weight": 1.0, "opacity": 0.85, "fill": True, "fillOpacity": 0.2},
         "sort_desc": "break_min",
-        "fields": [("station", "消防队站"), ("vehicle_class", "车型"), ("break_min", "时间圈（分钟）"),
-                   ("ring", "圈层")],
-        "values": {"vehicle_class": VEHICLE_ZH}, "tip": ["station", "break_min"],
-        "tip_format": "{station} · {break_min} 分钟圈",
+        "fields": [("station_name", "消防队站"), ("station", "消防队站"), ("status", "状态"),
+                   ("vehicle_class", "车型"), ("break_min", "时间圈（分钟）"), ("ring", "时间段（分钟）"),
+                   ("road_m", "可达道路（米）"), ("area_m2", "面积（平方米）")],
+        "values": {"vehicle_class": VEHICLE_ZH, "status": STATUS_ZH}, "tip": ["station", "ring"],
+        "tip_format": "{station} · {ring} 分钟",
     },
     "response_zones": {
         "title": "消防队站责任区（首到站）", "group": "response", "order": 22, "by": "station",
         "palette": PALETTE, "palette_style": {"weight": 2.0, "opacity": 0.9, "fill": True, "fillOpacity": 0.12},
-        "fields": [("station", "消防队站"), ("area_m2", "面积（平方米）"), ("population", "人口")],
+        "fields": [("station_name", "消防队站"), ("station", "消防队站"), ("status", "状态"),
+                   ("max_time_min", "最远到场时间（分钟）"), ("area_m2", "面积（平方米）"),
+                   ("settlements", "居民点数"), ("population", "人口")],
+        "values": {"status": STATUS_ZH}, "tip": ["station"], "tip_format": "{station} 责任区",
+    },
+    "response_zone_roads": {
+        "title": "责任区道路（首到站）", "group": "response", "order": 49, "show": False, "by": "station",
+        "palette": PALETTE, "palette_style": {"weight": 2.2, "opacity": 0.85},
+        "fields": [("station", "首到消防队站"), ("time_min_start", "起点到场（分钟）"),
+                   ("time_min_end", "终点到场（分钟）"), ("length_m", "长度（米）")],
         "tip": ["station"],
     },
     "response_radii": {
         "title": "队站服务半径（直线）", "group": "response", "order": 47, "show": False,
         "default": {"label": "直线服务半径", "color": "#54278f", "weight": 1.5, "dashArray": "4 4",
                     "fill": False, "opacity": 0.9},
-        "fields": [("station", "消防队站"), ("radius_m", "半径（米）"), ("network_share", "路网实际可达比例")],
-        "tip": ["station", "radius_m"],
+        "fields": [("station_name", "消防队站"), ("station", "消防队站"), ("status", "状态"),
+                   ("radius_m", "半径（米）"), ("network_share", "路网实际可达比例"),
+                   ("area_share", "面积可达比例")],
+        "values": {"status": STATUS_ZH}, "tip": ["station", "radius_m"],
+        "tip_format": "{station} · 半径 {radius_m} 米",
     },
     "response_settlements": {
         "title": "居民点到场时间", "group": "response", "order": 77, "by": "time_min",
@@ -198,121 +227,187 @@ LAYER_STYLES: dict[str, dict] = {
                  (math.inf, ">30 分钟", "#67001f")],
         "bin_style": {"weight": 1.0, "color": "#333333", "radius": 4.5, "fill": True, "fillOpacity": 0.95},
         "missing": {"label": "无法到达", **_dot("#000000", 4.5, stroke="#ffffff")},
-        "fields": [("name", "居民点"), ("station", "首到消防队站"), ("time_min", "到场时间（分钟）"),
+        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
+                   ("station", "首到消防队站"), ("time_min", "到场时间（分钟）"),
                    ("station_2", "第二到场队站"), ("time_min_2", "第二到场时间（分钟）"),
-                   ("population", "人口")],
+                   ("time_min_existing", "仅现状队站时（分钟）")],
         "tip": ["name", "time_min"], "tip_format": "{name} · {time_min} 分钟",
     },
 
     # ---------------------------------------------------------------- water
     "water_coverage": {
-        "title": "消防水源保护范围", "group": "water", "order": 24, "by": "source_kind",
+        "title": "消防水源保护范围（沿路）", "group": "water", "order": 24, "by": "source_kind",
         "classes": {
-            "hydrant": {"label": "消火栓保护范围（150米）", **_fill("#4292c6", 0.22, weight=0.6)},
+            "hydrant": {"label": "消火栓保护范围", **_fill("#4292c6", 0.22, weight=0.6)},
+            "pool": {"label": "消防水池保护范围", **_fill("#6a51a3", 0.22, weight=0.6)},
             "fire_pool": {"label": "消防水池保护范围", **_fill("#6a51a3", 0.22, weight=0.6)},
-            "water_intake": {"label": "天然水源取水点保护范围", **_fill("#41b6c4", 0.22, weight=0.6)},
             "natural": {"label": "天然水源保护范围", **_fill("#41b6c4", 0.22, weight=0.6)},
+            "water_intake": {"label": "天然水源保护范围", **_fill("#41b6c4", 0.22, weight=0.6)},
         },
         "default": {"label": "水源保护范围", **_fill("#4292c6", 0.2, weight=0.6)},
-        "fields": [("source_kind", "水源类型"), ("source_id", "水源编号")],
-        "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["source_kind"],
+        "fields": [("source_kind", "水源类型"), ("source_id", "水源编号"), ("reach_m", "沿路保护距离（米）"),
+                   ("lateral_m", "道路两侧（米）")],
+        "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["source_kind", "source_id"],
+    },
+    "water_circles": {
+        "title": "消防水源保护半径（直线）", "group": "water", "order": 25, "show": False, "by": "source_kind",
+        "classes": {
+            "hydrant": {"label": "消火栓保护半径", "color": "#2171b5", "weight": 1.0, "fill": False,
+                        "dashArray": "3 3", "opacity": 0.8},
+            "pool": {"label": "消防水池保护半径", "color": "#6a51a3", "weight": 1.0, "fill": False,
+                     "dashArray": "3 3", "opacity": 0.8},
+            "natural": {"label": "天然水源保护半径", "color": "#41b6c4", "weight": 1.0, "fill": False,
+                        "dashArray": "3 3", "opacity": 0.8},
+        },
+        "default": {"label": "水源保护半径", "color": "#2171b5", "weight": 1.0, "fill": False, "dashArray": "3 3"},
+        "fields": [("source_kind", "水源类型"), ("source_id", "水源编号"), ("radius_m", "半径（米）"),
+                   ("network_share", "路网实际可达比例")],
+        "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["source_kind", "radius_m"],
     },
     "water_sources": {
-        "title": "消防水源（可用性）", "group": "water", "order": 86, "by": "usable",
+        "title": "消防水源（可用性）", "group": "water", "order": 86, "by": "usable", "show_county": False,
         "classes": {"true": {"label": "可用水源", **_sym("drop", "#08519c", 14, fill="#4292c6")},
-                    "false": {"label": "不可用水源", **_sym("drop", "#636363", 14, fill="#ffffff", cross=True)}},
-        "fields": [("name", "名称"), ("source_kind", "水源类型"), ("usable", "是否可用"), ("reason", "原因")],
+                    "false": {"label": "不可用水源（见原因）",
+                              **_sym("drop", "#636363", 14, fill="#ffffff", cross=True)}},
+        "fields": [("source_kind", "水源类型"), ("source_id", "编号"), ("name", "名称"), ("kind", "类型"),
+                   ("status", "状态"), ("usable", "是否可用"), ("reason", "原因"), ("volume_m3", "容积（立方米）"),
+                   ("lift_m", "吸水高度（米）"), ("truck_road_m", "距消防车道（米）")],
         "values": {"source_kind": SOURCE_KIND_ZH, "usable": YES_NO}, "tip": ["source_kind", "usable"],
+        "tip_format": "{source_kind} · 可用：{usable}",
     },
     "water_settlements": {
         "title": "居民点消防水源覆盖", "group": "water", "order": 78, "by": "covered",
         "classes": {"true": {"label": "已覆盖", **_dot("#2171b5", 4.5, stroke="#ffffff")},
                     "false": {"label": "未覆盖", **_dot("#ffffff", 4.5, stroke="#e31a1c", weight=2.0)}},
-        "fields": [("name", "居民点"), ("covered", "是否覆盖"), ("distance_m", "距最近水源（米）"),
-                   ("nearest_source", "最近水源"), ("population", "人口")],
-        "values": {"covered": YES_NO}, "tip": ["name", "covered"], "tip_format": "{name} · 覆盖：{covered}",
+        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"), ("covered", "是否覆盖"),
+                   ("covered_by", "覆盖水源"), ("nearest_source", "最近水源"), ("nearest_kind", "最近水源类型"),
+                   ("distance_m", "距最近水源（米）")],
+        "values": {"covered": YES_NO, "nearest_kind": SOURCE_KIND_ZH}, "tip": ["name", "covered"],
+        "tip_format": "{name} · 覆盖：{covered}",
     },
     "water_suggestions": {
         "title": "建议新增消防水源", "group": "water", "order": 90, "label": ("rank",),
-        "default": {"label": "建议新增水源点（按序号优先）", **_sym("star", "#ff7f00", 18, fill="#ffd92f")},
-        "fields": [("rank", "序号"), ("source_kind", "建议类型"), ("new_settlements", "新增覆盖居民点"),
+        "default": {"label": "建议新增水源点（序号为优先级）", **_sym("star", "#ff7f00", 18, fill="#ffd92f")},
+        "fields": [("rank", "序号"), ("source_kind", "建议类型"), ("road_name", "道路"),
+                   ("new_settlements", "新增覆盖居民点"), ("new_population", "新增覆盖人口"),
                    ("new_road_m", "新增覆盖道路（米）")],
         "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["rank"], "tip_format": "建议水源 第{rank}号",
     },
     "water_spacing_gaps": {
-        "title": "消火栓间距不足路段", "group": "water", "order": 56,
-        "default": {"label": "消火栓间距超限", **_line("#e7298a", 3.0, dashArray="3 4"),
+        "title": "消火栓间距超限路段", "group": "water", "order": 56,
+        "default": {"label": "消火栓间距超限（>120米）", **_line("#e7298a", 3.0, dashArray="3 4"),
                     **{"radius": 5.0, "fillColor": "#e7298a", "fillOpacity": 0.9}},
-        "fields": [("length_m", "长度（米）"), ("distance_m", "距离（米）")],
+        "fields": [("spacing_m", "间距（米）"), ("limit_m", "限值（米）"), ("hydrant_a", "消火栓A"),
+                   ("hydrant_b", "消火栓B"), ("length_m", "长度（米）")],
+        "tip": ["spacing_m"], "tip_format": "消火栓间距 {spacing_m} 米",
     },
 
     # ---------------------------------------------------------------- forest barriers, checkpoints
     "barrier_bands": {
         "title": "森林防火阻隔带", "group": "forest", "order": 26, "by": "barrier_type",
         "classes": {
-            "工程阻隔": {"label": "工程阻隔带", **_fill("#b2182b", 0.45, weight=0.6)},
-            "生物阻隔": {"label": "生物阻隔带", **_fill("#1b7837", 0.5, weight=0.6)},
-            "existing natural": {"label": "现有自然阻隔（水体）", **_fill("#4393c3", 0.45, weight=0.6)},
-            "road": {"label": "道路阻隔", **_fill("#878787", 0.45, weight=0.6)},
+            "工程阻隔": {"label": "工程阻隔带", **_fill("#b2182b", 0.5, weight=0.6)},
+            "engineered": {"label": "工程阻隔带", **_fill("#b2182b", 0.5, weight=0.6)},
+            "生物阻隔": {"label": "生物阻隔带", **_fill("#1b7837", 0.55, weight=0.6)},
+            "biological": {"label": "生物阻隔带", **_fill("#1b7837", 0.55, weight=0.6)},
+            "天然阻隔": {"label": "天然阻隔（水体等）", **_fill("#4393c3", 0.5, weight=0.6)},
+            "existing natural": {"label": "天然阻隔（水体等）", **_fill("#4393c3", 0.5, weight=0.6)},
+            "road": {"label": "道路阻隔", **_fill("#878787", 0.5, weight=0.6)},
+            "道路阻隔": {"label": "道路阻隔", **_fill("#878787", 0.5, weight=0.6)},
+            "待定": {"label": "类型待定", **_fill("#fee090", 0.5, stroke="#d8b365", weight=0.6)},
         },
-        "fields": [("barrier_type", "阻隔类型"), ("width_m", "宽度（米）"), ("facing", "面向"),
-                   ("forest_block", "林区编号"), ("area_m2", "面积（平方米）")],
+        "fields": [("barrier_type", "阻隔类型"), ("town", "乡镇（街道）"), ("facing", "保护对象"),
+                   ("width_m", "宽度（米）"), ("edge_length_m", "林缘长度（米）"), ("area_m2", "面积（平方米）"),
+                   ("slope_mean_deg", "平均坡度（度）")],
         "values": {"barrier_type": BARRIER_ZH}, "tip": ["barrier_type", "width_m"],
         "tip_format": "{barrier_type} · 宽 {width_m} 米",
     },
     "barrier_edges": {
-        "title": "林缘（阻隔带起算线）", "group": "forest", "order": 52,
+        "title": "林缘（阻隔带起算线）", "group": "forest", "order": 52, "show_county": False, "by": "barrier_type",
+        "classes": {
+            "工程阻隔": {"label": "林缘：工程阻隔", **_line("#b2182b", 2.0)},
+            "生物阻隔": {"label": "林缘：生物阻隔", **_line("#1b7837", 2.0)},
+            "天然阻隔": {"label": "林缘：天然阻隔", **_line("#4393c3", 2.0)},
+            "待定": {"label": "林缘：类型待定", **_line("#d8b365", 2.0, dashArray="4 3")},
+        },
         "default": {"label": "林缘起算线", **_line("#8c510a", 2.0)},
-        "fields": [("facing", "面向"), ("width_m", "要求宽度（米）"), ("length_m", "长度（米）")],
+        "fields": [("barrier_type", "阻隔类型"), ("town", "乡镇（街道）"), ("facing", "保护对象"),
+                   ("width_m", "要求宽度（米）"), ("length_m", "长度（米）"), ("distance_m", "距保护对象（米）"),
+                   ("separated_by", "已有分隔")],
+        "values": {"barrier_type": BARRIER_ZH, "separated_by": {"water": "水体"}},
+        "tip": ["facing", "width_m"], "tip_format": "面向 {facing} · 宽 {width_m} 米",
     },
     "forest_blocks": {
         "title": "林区分块", "group": "forest", "order": 28, "show": False,
         "default": {"label": "林区分块", "color": "#00441b", "weight": 1.5, "dashArray": "5 4",
                     "fill": True, "fillColor": "#00441b", "fillOpacity": 0.04},
         "fields": [("block_id", "林区编号"), ("area_m2", "面积（平方米）"), ("entries", "入口数"),
-                   ("cut_size", "必经道口数")],
+                   ("cut_size", "必经道口数"), ("checkpoints", "检查站数"), ("road_length_m", "林内道路（米）")],
         "tip": ["block_id"], "tip_format": "林区 {block_id}",
     },
     "checkpoints": {
         "title": "森林防火检查站（卡点）", "group": "forest", "order": 92, "by": "kind",
-        "palette": ["#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"],
-        "palette_style": {"symbol": "triangle", "size": 15},
-        "fields": [("kind", "类型"), ("population_behind", "后方人口"), ("settlements_behind", "后方居民点数"),
-                   ("forest_block", "林区编号")],
-        "values": {"kind": CHECKPOINT_ZH}, "tip": ["kind", "population_behind"],
-        "tip_format": "{kind} · 后方人口 {population_behind}",
+        "classes": {
+            "必经道口": {"label": "进入林区必经道口", **_sym("triangle", "#7f2704", 15, fill="#fd8d3c")},
+            "road_entry": {"label": "进入林区必经道口", **_sym("triangle", "#7f2704", 15, fill="#fd8d3c")},
+            "村口": {"label": "村镇出入口（临林）", **_sym("triangle", "#3f007d", 15, fill="#bcbddc")},
+            "village_exit": {"label": "村镇出入口（临林）", **_sym("triangle", "#3f007d", 15, fill="#bcbddc")},
+            "work_site": {"label": "林区作业点", **_sym("triangle", "#00441b", 15, fill="#a1d99b")},
+            "forest_edge": {"label": "易发火险林缘", **_sym("triangle", "#67000d", 15, fill="#fb6a4a")},
+        },
+        "default": {"label": "其他卡点", **_sym("triangle", "#333333", 15, fill="#bdbdbd")},
+        "fields": [("kind", "类型"), ("rank", "优先序"), ("road_name", "道路"), ("road_class", "道路等级"),
+                   ("forest_block", "林区编号"), ("settlements_behind", "后方居民点数"),
+                   ("population_behind", "后方人口"), ("settlements", "后方居民点")],
+        "values": {"kind": CHECKPOINT_ZH}, "tip": ["kind", "road_name"],
     },
 
     # ---------------------------------------------------------------- helicopter
+    "heli_units": {
+        "title": "航空消防单元（取水点覆盖）", "group": "heli", "order": 12, "show": False, "by": "share_after",
+        "bins": [(0.5, "取水点10公里覆盖林地 <50%", "#d73027"), (0.8, "50–80%", "#fee08b"),
+                 (math.inf, "≥80%", "#1a9850")],
+        "bin_style": {"weight": 1.5, "opacity": 0.9, "fill": True, "fillOpacity": 0.18},
+        "fields": [("unit", "单元"), ("forest_km2", "林地（平方公里）"), ("share_before", "现状覆盖比例"),
+                   ("share_after", "选点后覆盖比例"), ("sites_selected", "选定取水点数"),
+                   ("selected_sites", "选定取水点"), ("pads", "起降点数")],
+        "tip": ["unit", "share_after"], "tip_format": "{unit} · 覆盖 {share_after}",
+    },
     "heli_water_bodies": {
-        "title": "直升机取水水体筛选", "group": "heli", "order": 18, "by": "passed",
+        "title": "直升机取水水体筛选", "group": "heli", "order": 18,
+        "derive": {"passed": ("area_ok", "clear_ok", "depth_ok", "approach_ok")}, "by": "passed",
         "classes": {"true": {"label": "满足吊桶取水条件", **_fill("#2166ac", 0.55, weight=1.2)},
-                    "false": {"label": "不满足（见原因）", **_fill("#bababa", 0.45, stroke="#878787",
-                                                           weight=1.0, dashArray="3 3")}},
-        "fields": [("name", "名称"), ("passed", "是否满足"), ("reason", "原因"),
-                   ("clear_diameter_m", "净水面直径（米）"), ("depth_m", "水深（米）"), ("area_m2", "面积（平方米）")],
-        "values": {"passed": YES_NO}, "tip": ["name", "passed"],
+                    "false": {"label": "不满足（见弹窗）", **_fill("#bababa", 0.45, stroke="#878787",
+                                                            weight=1.0, dashArray="3 3")}},
+        "fields": [("name", "名称"), ("unit", "单元"), ("passed", "是否满足"), ("reason", "原因"),
+                   ("area_m2", "面积（平方米）"), ("area_ok", "面积满足"), ("clear_diameter_m", "净水面直径（米）"),
+                   ("clear_ok", "净水面满足"), ("depth_m", "水深（米）"), ("depth_status", "水深"),
+                   ("approach_dirs", "可进近方向数"), ("approach_ok", "进近满足")],
+        "values": {"passed": YES_NO, "depth_status": DEPTH_ZH}, "tip": ["name", "passed"],
+        "tip_format": "{name} · 满足：{passed}",
     },
     "heli_dip_sites": {
-        "title": "直升机取水点", "group": "heli", "order": 94, "by": "selected",
-        "classes": {"true": {"label": "选定取水点", **_sym("diamond", "#08306b", 16, fill="#4292c6")},
-                    "false": {"label": "备选取水点", **_sym("diamond", "#4292c6", 13, fill="#ffffff")}},
-        "default": {"label": "直升机取水点", **_sym("diamond", "#08306b", 15, fill="#4292c6")},
-        "fields": [("name", "名称"), ("unit", "单元"), ("selected", "是否选定"),
-                   ("clear_diameter_m", "净水面直径（米）"), ("depth_m", "水深（米）"),
+        "title": "直升机吊桶取水点", "group": "heli", "order": 94, "by": "provisional",
+        "classes": {"false": {"label": "取水点", **_sym("diamond", "#08306b", 16, fill="#4292c6")},
+                    "true": {"label": "取水点（水深待测）", **_sym("diamond", "#08306b", 16, fill="#ffffff",
+                                                               dashed=True)}},
+        "default": {"label": "直升机取水点", **_sym("diamond", "#08306b", 16, fill="#4292c6")},
+        "label": ("name",),
+        "fields": [("name", "名称"), ("unit", "单元"), ("area_m2", "水面面积（平方米）"),
+                   ("clear_diameter_m", "净水面直径（米）"), ("depth_m", "水深（米）"), ("depth_status", "水深"),
                    ("approach_dirs", "可进近方向数"), ("forest_km2_in_radius", "服务半径内林地（平方公里）"),
-                   ("round_trip_min", "往返时间（分钟）"), ("reason", "原因")],
-        "values": {"selected": YES_NO}, "tip": ["name", "selected"],
+                   ("round_trip_min", "往返时间（分钟）")],
+        "values": {"depth_status": DEPTH_ZH}, "tip": ["name", "unit"],
     },
     "heli_pads": {
-        "title": "直升机临时起降点", "group": "heli", "order": 96,
-        "by": "selected",
-        "classes": {"true": {"label": "选定起降点", **_sym("helipad", "#006d2c", 18, fill="#ffffff")},
-                    "false": {"label": "备选起降点", **_sym("helipad", "#74c476", 15, fill="#ffffff")}},
-        "default": {"label": "直升机起降点", **_sym("helipad", "#006d2c", 18, fill="#ffffff")},
-        "fields": [("name", "名称"), ("unit", "单元"), ("selected", "是否选定"), ("slope_max_deg", "最大坡度（度）"),
-                   ("road_m", "距道路（米）"), ("nearest_dip_site_km", "距取水点（公里）"), ("reason", "原因")],
-        "values": {"selected": YES_NO},
+        "title": "直升机临时起降点", "group": "heli", "order": 96, "as_points": True, "show_county": False,
+        "by": "rank",
+        "bins": [(1, "首选起降点（各单元第1）", "#006d2c"), (math.inf, "备选起降点", "#74c476")],
+        "bin_style": {"symbol": "helipad", "size": 16, "fillColor": "#ffffff"},
+        "fields": [("pad", "编号"), ("unit", "单元"), ("rank", "单元内排序"), ("area_m2", "面积（平方米）"),
+                   ("slope_max_deg", "最大坡度（度）"), ("road_m", "距道路（米）"),
+                   ("nearest_dip_site_km", "距取水点（公里）"), ("forest_m", "距林地（米）")],
+        "tip": ["unit", "rank"], "tip_format": "{unit} 起降点 · 第{rank}",
     },
 }
 
@@ -439,6 +534,30 @@ def tooltip_text(rule: dict, props: dict, fields: list[tuple[str, str]]) -> str:
     return " · ".join(parts) if parts else title
 
 
+def display_frame(name: str, gdf):
+    """The rows and geometry of a layer as drawn: the rule's ``exclude`` rows dropped, ``derive``d
+    columns added (``passed`` = every listed ``*_ok`` column true; unknown counts as true),
+    ``as_points`` geometries replaced by a point on their surface."""
+    rule = rule_for(name)
+    for col, values in rule.get("exclude", {}).items():
+        if col in gdf.columns:
+            gdf = gdf[~gdf[col].map(value_key).isin([value_key(v) for v in values])]
+    for new, cols in rule.get("derive", {}).items():
+        have = [c for c in cols if c in gdf.columns]
+        if new not in gdf.columns and have:
+            ok = np.ones(len(gdf), dtype=bool)
+            for c in have:
+                v = gdf[c]
+                ok &= ~v.map(value_key).eq("false").to_numpy()
+            gdf = gdf.assign(**{new: ok})
+    if rule.get("as_points") and len(gdf):
+        import shapely
+
+        pts = shapely.point_on_surface(np.asarray(gdf.geometry.values, dtype=object))
+        gdf = gdf.set_geometry(type(gdf.geometry)(pts, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
 @dataclass
 class Classified:
     """Result of :func:`classify`: per-feature class index and the class styles and legend."""
@@ -527,8 +646,12 @@ def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
             if lower == -math.inf:
                 m = vals <= upper
             if m.any():
-                index[m] = add(label, {**rule.get("bin_style", {}), "fillColor": colour,
-                                       **({"color": colour} if geom_kind != "point" else {})})
+                base = rule.get("bin_style", {})
+                if "symbol" in base:
+                    style = {**base, "color": colour}
+                else:
+                    style = {**base, "fillColor": colour, **({"color": colour} if geom_kind != "point" else {})}
+                index[m] = add(label, style)
             lower = upper
         miss = ~np.isfinite(vals)
         if miss.any():

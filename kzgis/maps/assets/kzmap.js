@@ -214,6 +214,20 @@
       '　纬度 ' + Math.abs(lat).toFixed(5) + '°' + (lat >= 0 ? 'N' : 'S');
   }
 
+  /* Fit the bounds into the part of the map the title, legend and layer control leave free. */
+  function fit(map, bounds, ctrl) {
+    var size = map.getSize();
+    var title = document.getElementById('kz-title');
+    var legend = document.getElementById('kz-legend');
+    var top = title ? title.offsetTop + title.offsetHeight + 10 : 10;
+    var left = legend && !legend.classList.contains('kz-collapsed') ? legend.offsetWidth + 20 : 10;
+    var right = ctrl ? ctrl.getContainer().offsetWidth + 20 : 10;
+    map.fitBounds(bounds, {
+      paddingTopLeft: [Math.min(left, size.x * 0.3), Math.min(top, size.y * 0.3)],
+      paddingBottomRight: [Math.min(right, size.x * 0.3), 30]
+    });
+  }
+
   /* Everything that needs the map, the layer control and the config; called once at the end. */
   kz.finish = function (map, ctrl, cfg) {
     kz.map = map;
@@ -265,7 +279,7 @@
     var legendEl = document.getElementById('kz-legend');
     if (legendEl) {
       var Legend = L.Control.extend({
-        options: {position: 'bottomright'},
+        options: {position: 'topleft'},
         onAdd: function () { return legendEl; }
       });
       new Legend().addTo(map);
@@ -294,7 +308,7 @@
     if (cfg.startGcj) { kz.setGcj(true); }
     reorder(map);
     syncLegend(map);
-    if (cfg.bounds) { map.fitBounds(cfg.bounds, {padding: [10, 10]}); }
+    if (cfg.bounds) { fit(map, cfg.bounds, ctrl); }
     kz.ready = true;
   };
 })(window);
