@@ -133,10 +133,16 @@ class _Graph:
     edge_geoms: np.ndarray  # geometry of every network edge (pieces are sub-lines of these)
 
     def adjacency(self, weights=None) -> csr_matrix:
-        w = np.ones(len(self.p0)) if weights is None else weights
+        """Symmetric node adjacency; with ``weights``, the smallest weight of parallel pieces."""
+        w = np.ones(len(self.p0)) if weights is None else np.asarray(weights, float)
         i = np.concatenate([self.p0, self.p1])
         j = np.concatenate([self.p1, self.p0])
-        return csr_matrix((np.concatenate([w, w]), (i, j)), shape=(self.n, self.n))
+        w = np.concatenate([w, w])
+        key = i * np.int64(self.n) + j
+        o = np.lexsort((w, key))
+        first = np.r_[True, key[o][1:] != key[o][:-1]]
+        o = o[first]
+        return csr_matrix((w[o], (i[o], j[o])), shape=(self.n, self.n))
 
 
 def _crossings(lines, blocks):
