@@ -24,7 +24,6 @@ from shapely.geometry import LineString, Point
 import kzgis.network as nw
 from kzgis import analysis
 from kzgis._errors import AnalysisError, RecipeError
-from kzgis.analyses import _response_geom as rgeom
 from kzgis.analyses._response_siting import solve_siting
 from kzgis.analyses.response import ResponseParams, run_response
 from kzgis.layers import Layers

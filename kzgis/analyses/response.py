@@ -348,7 +348,6 @@ def _shares(times: np.ndarray, pop: np.ndarray, breaks) -> dict:
 def run_response(ctx, p: ResponseParams) -> dict:
     """Service areas, first-due zones, radii, settlement times, scenarios and siting (module docstring)."""
     net = ctx.network()
-    crs = ctx.crs
     stations = _station_table(ctx, p)
     main = np.flatnonzero(stations["in_main"].to_numpy())
     labels = stations["label"].to_numpy(dtype=object)
@@ -397,7 +396,7 @@ def run_response(ctx, p: ResponseParams) -> dict:
         counts = s_out.groupby("station").agg(settlements=("name", "size"), population=("population", "sum"))
         zones["settlements"] = zones["station"].map(counts["settlements"]).fillna(0).astype(int)
         zones["population"] = zones["station"].map(counts["population"]).fillna(0.0)
-        out["response_towns"] = _towns(s_out, stations, p)
+        out["response_towns"] = _towns(s_out, p)
     out["response_zones"] = zones
     out["response_zone_roads"] = zone_roads
 
@@ -483,7 +482,8 @@ def _radii(net, stations, main, costs, disks, p) -> gpd.GeoDataFrame:
 def _zones(net, stations, main, snapped, costs, p):
     sn = snapped.iloc[main]
     D = costs[main]
-    SC = net.costs_to(D, sn, sn_vc := p.vehicle_classes[0], "time_min")
+    sn_vc = p.vehicle_classes[0]
+    SC = net.costs_to(D, sn, sn_vc, "time_min")
     limit = None if p.zone_max_min is None else p.zone_max_min - p.turnout_min
     pieces = geom.first_due_pieces(net, D, SC, sn, sn_vc, limit=limit)
     lines = geom.piece_geometries(net, pieces)
@@ -530,7 +530,7 @@ def _settlements_out(settl, ss, T, stations, main, p) -> gpd.GeoDataFrame:
     return out[cols + ["geometry"]]
 
 
-def _towns(s_out, stations, p) -> pd.DataFrame:
+def _towns(s_out, p) -> pd.DataFrame:
     rows = []
     for town, g in s_out.groupby("town", sort=True):
         rows.append({"town": town or "(unknown)",
