@@ -41,15 +41,32 @@ VALUES_ZH = {
     "best_vehicle": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车",
                      "none": "消防车辆无法到达"},
     "status": {"existing": "现状", "planned": "规划", "ok": "完好", "broken": "损坏"},
-    "kind": {"road_entry": "进入林区必经道口", "village_exit": "村镇出入口", "work_site": "林区作业点",
+    "kind": {"road_entry": "进入林区必经道口", "village_exit": "毗邻林区的村镇出入口", "work_site": "林区作业点",
              "forest_edge": "易发火险林缘", "hydrant": "消火栓", "fire_pool": "消防水池",
              "water_intake": "天然水源取水点", "wharf": "消防车取水码头", "full_time": "政府专职消防队",
              "micro": "微型消防站", "station": "消防站"},
-    "source_kind": {"hydrant": "消火栓", "fire_pool": "消防水池", "water_intake": "天然水源取水点",
+    "source_kind": {"hydrant": "消火栓", "fire_pool": "消防水池", "water_intake": "天然水源取水点", "pool": "消防水池",
+                    "natural": "天然水源取水点",
                     "hydrants": "消火栓", "fire_pools": "消防水池", "water_intakes": "天然水源取水点"},
-    "barrier_type": {"engineered": "工程阻隔", "biological": "生物阻隔", "mixed": "工程与生物结合"},
+    "barrier_type": {"engineered": "工程阻隔", "biological": "生物阻隔", "mixed": "工程与生物结合",
+                     "natural": "天然阻隔", "road": "道路阻隔", "undetermined": "待定", "unknown": "待定"},
+    "bottleneck_kind": {"width": "路面宽度", "grade": "纵坡"},
+    "scenario": {"existing": "现状队站", "existing+planned": "现状及规划队站", "edited": "配方调整后",
+                 "siting": "选址方案"},
+    "depth_status": {"ok": "满足", "shallow": "水深不足", "unknown": "水深未知"},
     "facing": {"urban": "面向城区", "town": "面向乡镇", "settlement": "面向居民点", "village": "面向村庄"},
 }
+
+#: More column labels used by the report (kept apart from COLUMNS_ZH so the two lists merge cleanly).
+COLUMNS_ZH.update({
+    "new_population": "新增覆盖人口", "road_name": "道路名称", "road_names": "道路名称", "widen_from_m": "现状宽度（米）",
+    "settlement_names": "相关居民点", "bottleneck_kind": "瓶颈类型", "bottleneck_grade_pct": "瓶颈纵坡（%）",
+    "upgrade_rank": "拓宽序号", "nearest_station": "最近消防队站", "forest_km2": "林地面积（平方公里）",
+    "share_coverable": "可覆盖林地比例", "share_after": "选定取水点覆盖林地比例", "sites_selected": "选定取水点数",
+    "pads": "停机坪候选数", "n_stations": "队站数", "stations": "消防队站", "unreached": "不可达居民点",
+    "mean_time_min": "平均到场时间（分钟）", "spacing_m": "间距（米）", "hydrant_a": "消火栓甲", "hydrant_b": "消火栓乙",
+    "depth_status": "水深状况", "round_trip_min": "往返时间（分钟）", "forest_mean_km": "至林地平均距离（公里）",
+})
 
 #: Vehicle classes best first (as in kzgis.network.VEHICLE_CLASSES) plus "none".
 VEHICLE_ORDER = ("standard", "small", "motorcycle", "none")

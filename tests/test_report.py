@@ -74,7 +74,7 @@ def make_case(tmp_path, synthetic=True):
         "barrier_bands": gpd.GeoDataFrame(
             {"town": ["甲镇", "乙镇", "乙镇"], "facing": [EVIL, "丁村", "戊村"], "width_m": [100.0] * 3,
              "area_m2": [50000.0, 70000.0, 30000.0], "slope_mean_deg": [12.0, 30.0, 5.0],
-             "barrier_type": ["工程阻隔", "生物阻隔", "天然阻隔"]},
+             "barrier_type": ["engineered", "biological", "natural"]},
             geometry=[box(X0 - 2200, Y0 + 500, X0 - 1800, Y0 + 625), box(X0 + 800, Y0 + 500, X0 + 1500, Y0 + 600),
                       box(X0 + 2800, Y0 + 500, X0 + 3100, Y0 + 600)], crs=CRS),
         # no town column: assigned to townships by location
@@ -207,7 +207,7 @@ def test_response_water_bands_checkpoints_tables(written):
     doc = open_docx(out / "乙镇_消防专篇.docx")
     rows = find_table(doc, "接警到场时间分布")
     assert row(rows, "15～20分钟")[1:3] == ["1", "400"]  # 丁村 18 min
-    assert row(rows, "不可达")[1:3] == ["1", "500"]  # 戊村
+    assert row(rows, "标准消防车无法到达")[1:3] == ["1", "500"]  # 戊村
     assert row(rows, "≤5分钟")[1] == "0"
     rows = find_table(doc, "居民点消防水源覆盖情况")
     ws = res["water_settlements"]
@@ -215,7 +215,7 @@ def test_response_water_bands_checkpoints_tables(written):
     rows = find_table(doc, "林火阻隔带按类型统计")
     assert row(rows, "合计")[1:3] == ["2", "10.00"]  # 7 + 3 ha
     rows = find_table(doc, "规划林火阻隔带")  # the natural barrier is not to be built
-    assert len(rows) == 2 and rows[1][-1] == "生物阻隔"
+    assert len(rows) == 2 and rows[1][:3] == ["丁村", "生物阻隔", "1"]
     # checkpoints have no town column: by location, two lie in 乙镇
     rows = find_table(doc, "森林防火检查站按类型统计")
     assert row(rows, "合计")[1:3] == ["2", "1400"]

@@ -53,6 +53,14 @@ class _Sections:
         self.b.heading(f"（{_cn(self.i)}）{text}", 2)
 
 
+def zh(text) -> str:
+    """The Chinese half of a bilingual value ``"中文 / English"`` (results carry both)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    t = str(text)
+    return t.split(" / ")[0].strip() if " / " in t else t
+
+
 def _n(series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
 
@@ -202,9 +210,13 @@ def _status_stations(c: _Ctx, s):
     rs = td.result("response_settlements")
     if rs is not None and "station" in rs.columns and len(rs):
         vc = rs["station"].dropna().astype(str).value_counts()
+        none = int(rs["station"].isna().sum())
         if len(vc):
             b.para("按接警到场时间分析，辖区居民点的首到消防队站为：" +
-                   "、".join(f"{k}（{v}处）" for k, v in vc.items()) + "。")
+                   "、".join(f"{k}（{v}处）" for k, v in vc.items()) +
+                   (f"；另有{none}处居民点{_vehicle_label(c.run)}无法到达" if none else "") + "。")
+        elif none:
+            b.para(f"按接警到场时间分析，辖区{none}处居民点{_vehicle_label(c.run)}均无法到达。")
     b.para(f"根据{SEED}，全区建强温泉、岳溪、长沙、郭家、铁桥、大进、天和等7支政府专职消防队，2025年底前完成雪宝山政府"
            f"专职消防队建设；村（居）民委员会、消防安全重点单位、居民住宅小区按标准建设志愿消防队（微型消防站），统一纳入"
            f"消防调度指挥体系。")
@@ -312,9 +324,12 @@ def _status_water(c: _Ctx, s, f: dict):
         b.para(f"经核查，辖区内消防水源{len(src)}处，其中可用{int(usable.sum())}处、不可用{int((~usable).sum())}处"
                + (f"（不可用原因见{b.next_table}）。" if (~usable).any() and "reason" in src.columns else "。"))
         if (~usable).any() and "reason" in src.columns:
-            bad = src[~usable]
-            reasons = bad["reason"].fillna("未说明").astype(str).value_counts()
-            b.table(f"{c.town}不可用消防水源及原因", ["原因", "数量"], [[k, str(v)] for k, v in reasons.items()],
+            bad = src[~usable].copy()
+            bad["reason"] = bad["reason"].map(zh)
+            cols = [x for x in ("source_kind", "source_id", "name", "reason") if x in bad.columns
+                    and (x != "name" or bad["name"].fillna("").astype(str).str.strip().any())]
+            show, note = _limited(b, bad, c.opts, "water_sources")
+            b.table(f"{c.town}不可用消防水源及原因", [header_zh(x) for x in cols], frame_rows(show, cols), note=note,
                     key="water_unusable")
     b.para(f"农村消防水源的选用顺序为：市政给水管网，其次天然水源，再次消防水池（{source_zh('GB 50039-2010 5.0.6')}）。")
 
@@ -394,13 +409,28 @@ def _an_access(c: _Ctx, s):
     if len(worse):
         worse["_o"] = worse["best_vehicle"].fillna("none").map({k: i for i, k in enumerate(VEHICLE_ORDER)})
         worse = worse.sort_values(["_o", "bottleneck_width_m"] if "bottleneck_width_m" in worse.columns else ["_o"])
-        cols = [x for x in ("name", "best_vehicle", "bottleneck_width_m", "time_min_small", "time_min_motorcycle")
-                if x in worse.columns]
+        if "upgrade_rank" in worse.columns:
+            worse["upgrade_rank"] = _n(worse["upgrade_rank"]).where(lambda v: v > 0)
+        cols = [x for x in ("name", "best_vehicle", "bottleneck_kind", "bottleneck_width_m", "bottleneck_grade_pct",
+                            "time_min_small", "time_min_motorcycle", "upgrade_rank") if x in worse.columns]
         show, note = _limited(b, worse, c.opts, "access_settlements")
-        b.para(f"标准消防车无法到达的居民点及其通行瓶颈见{b.next_table}。")
+        b.para(f"标准消防车无法到达的居民点及其通行瓶颈（限制整条路线的最窄或最陡路段）见{b.next_table}。")
+        note = (note + " " if note else "") + "“拓宽序号”为三（一）建议拓宽路段中使该居民点可通行标准消防车的序号。"
         b.table(f"{c.town}标准消防车无法到达的居民点", [header_zh(x) for x in cols],
-                frame_rows(show, cols, {"bottleneck_width_m": 1, "time_min_small": 1, "time_min_motorcycle": 1}),
+                frame_rows(show, cols, {"bottleneck_width_m": 1, "bottleneck_grade_pct": 1, "time_min_small": 1,
+                                        "time_min_motorcycle": 1, "upgrade_rank": 0}),
                 note=note, key="access_worse")
+
+
+def _vehicle_label(run: RunData) -> str:
+    rs = run.result("response_settlements")
+    vc = None
+    if rs is not None and "vehicle_class" in rs.columns and rs["vehicle_class"].notna().any():
+        vc = str(rs["vehicle_class"].dropna().iloc[0])
+    if vc is None:
+        classes = run.param("response", "vehicle_classes")
+        vc = classes[0] if classes else "standard"
+    return value_zh("vehicle_class", vc)
 
 
 def _an_response(c: _Ctx, s):
@@ -417,6 +447,7 @@ def _an_response(c: _Ctx, s):
     if not len(rs):
         b.para(f"{c.town}范围内无参与分析的居民点。")
         return
+    veh = _vehicle_label(run)
     t = _n(rs["time_min"]).fillna(np.inf)
     pop = td.population(rs)
     total = len(rs)
@@ -426,46 +457,46 @@ def _an_response(c: _Ctx, s):
         cum += int(sel.sum())
         rows.append([label, str(int(sel.sum())), num(pop[sel].sum()) if pop is not None else "—", pct(cum, total)])
     unre = ~np.isfinite(t)
-    rows.append(["不可达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—", "—"])
+    rows.append([f"{veh}无法到达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—", "—"])
     rows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", "—"])
     fin = t[np.isfinite(t)]
-    med = float(fin.median()) if len(fin) else float("nan")
     ref = _rules.value("urban_response_min")
     turnout = run.param("response", "turnout_min")
-    incl = f"（含出动时间{num(turnout)}分钟）" if turnout is not None else ""
-    b.para(f"按道路等级和纵坡确定的消防车行驶速度，沿道路网络计算各消防队站到辖区{total}处居民点的到场时间{incl}。"
-           f"到场时间中位数约{num(med, 1)}分钟，最长约"
-           f"{num(fin.max() if len(fin) else float('nan'), 1)}分钟；{num(ref)}分钟内可到达的居民点"
-           f"{int(((t <= ref) & np.isfinite(t)).sum())}处，见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
-    b.para(f"参照标准：{b.cite('urban_response_min', '为')}，该指标适用于城市消防站辖区，乡镇及农村地区无强制到场时限，"
+    incl = f"，含出动时间{num(turnout)}分钟" if turnout is not None else ""
+    txt = (f"以{veh}计，按道路等级和纵坡确定的行驶速度，沿道路网络计算各消防队站（含规划队站）到辖区{total}处居民点的"
+           f"接警到场时间（从接警起算{incl}）。")
+    if len(fin):
+        txt += (f"可到达的{len(fin)}处居民点中，到场时间中位数约{num(float(fin.median()), 1)}分钟，最长约"
+                f"{num(float(fin.max()), 1)}分钟，{num(ref)}分钟内可到达的{int((t <= ref).sum())}处")
+    if unre.any():
+        txt += (f"；{int(unre.sum())}处居民点{veh}无法到达（道路宽度或纵坡不满足，小型消防车、消防摩托车的到场时间见"
+                f"二（一）消防车通行分析）")
+    b.para(txt + f"，分布见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.para(f"参照标准：{b.cite('urban_response_min', '为')}。该指标适用于城市消防站辖区，乡镇及农村地区无强制到场时限，"
            f"此处作为衡量消防力量覆盖的参照。", "note")
-    b.table(f"{c.town}居民点接警到场时间分布", ["到场时间", "居民点数", "人口", "累计比例"], rows, key="response_bins",
-            total_row=True)
+    b.table(f"{c.town}居民点接警到场时间分布（{veh}）", ["到场时间", "居民点数", "人口", "累计比例"], rows,
+            key="response_bins", total_row=True)
     c.figure(f"{c.town}接警到场时间分析图", _figures.fig_response, run.breaks, key="response")
-    if "station" in rs.columns:
+    if "station" in rs.columns and rs["station"].notna().any():
         g = rs.assign(_t=t.where(np.isfinite(t)))
+        g = g[g["station"].notna()]
         rows = []
-        for name, grp in g.groupby(g["station"].fillna("（无）").astype(str), sort=False):
+        for name, grp in g.groupby(g["station"].astype(str), sort=False):
             p = td.population(grp)
             rows.append([name, str(len(grp)), num(p.sum()) if p is not None else "—", num(grp["_t"].mean(), 1),
                          num(grp["_t"].max(), 1)])
         rows.sort(key=lambda r: -int(r[1]))
+        b.para(f"各消防队站承担的首到责任见{b.next_table}。")
         b.table(f"{c.town}各消防队站首到责任", ["首到消防队站", "居民点数", "人口", "平均到场时间（分钟）",
                                           "最长到场时间（分钟）"], rows, key="response_stations")
-    slow = rs.assign(_t=t).sort_values("_t", ascending=False)
-    slow = slow[(slow["_t"] > ref)]
+    slow = rs.assign(_t=t)
+    slow = slow[np.isfinite(slow["_t"]) & (slow["_t"] > ref)].sort_values("_t", ascending=False)
     if len(slow):
         cols = [x for x in ("name", "station", "time_min", "station_2", "time_min_2") if x in slow.columns]
         show, note = _limited(b, slow, c.opts, "response_settlements")
-        b.para(f"到场时间超过{num(ref)}分钟的居民点{len(slow)}处，按到场时间由长到短见{b.next_table}。")
+        b.para(f"{veh}可到达、但到场时间超过{num(ref)}分钟的居民点{len(slow)}处，按到场时间由长到短见{b.next_table}。")
         b.table(f"{c.town}到场时间超过{num(ref)}分钟的居民点", [header_zh(x) for x in cols],
                 frame_rows(show, cols, {"time_min": 1, "time_min_2": 1}), note=note, key="response_slow")
-    sc = td.result("response_scenarios")
-    if sc is not None and len(sc):
-        cols = [x for x in sc.columns if x != getattr(sc, "_geometry_column_name", None) and x != "town"]
-        b.para(f"不同消防队站布局情景的比较见{b.next_table}。")
-        b.table(f"{c.town}消防队站布局情景比较", [header_zh(x) for x in cols], frame_rows(sc, cols),
-                key="response_scenarios")
 
 
 def _an_water(c: _Ctx, s):
@@ -489,9 +520,10 @@ def _an_water(c: _Ctx, s):
             ["未覆盖", str(int((~cov).sum())), num(pop[~cov].sum()) if pop is not None else "—",
              pct(int((~cov).sum()), total)],
             ["合计", str(total), num(pop.sum()) if pop is not None else "—", "100.0%"]]
-    b.para(f"按{b.cite('hydrant_radius_m', '为')}、{b.cite('pool_intake_radius_m', '为')}，沿道路网络计算消防水源对居民点的"
-           f"保护范围。辖区{total}处居民点中，已覆盖{int(cov.sum())}处（{pct(int(cov.sum()), total)}），未覆盖"
-           f"{int((~cov).sum())}处，见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    b.para(f"按{b.cite('hydrant_radius_m', '为')}、{b.cite('pool_intake_radius_m', '为')}（天然水源取水点参照消火栓，"
+           f"{b.rule_value('natural_intake_radius_m')}），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围。"
+           f"辖区{total}处居民点中，已覆盖{int(cov.sum())}处（{pct(int(cov.sum()), total)}），未覆盖{int((~cov).sum())}处，"
+           f"见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.table(f"{c.town}居民点消防水源覆盖情况", ["覆盖情况", "居民点数", "人口", "占比"], rows, key="water_summary",
             total_row=True)
     c.figure(f"{c.town}消防水源覆盖分析图", _figures.fig_water, key="water")
@@ -500,9 +532,13 @@ def _an_water(c: _Ctx, s):
         un = un.sort_values("distance_m", ascending=False) if "distance_m" in un.columns else un
         cols = [x for x in ("name", "nearest_source", "distance_m") if x in un.columns]
         show, note = _limited(b, un, c.opts, "water_settlements")
-        b.para(f"未被消防水源覆盖的居民点见{b.next_table}。")
-        b.table(f"{c.town}未被消防水源覆盖的居民点", [header_zh(x) for x in cols],
+        b.para(f"未被消防水源覆盖的居民点见{b.next_table}（距离为沿道路至最近可用水源的距离）。")
+        b.table(f"{c.town}未被消防水源覆盖的居民点", [header_zh(x) if x != "distance_m" else "沿路距离（米）" for x in cols],
                 frame_rows(show, cols, {"distance_m": 0}), note=note, key="water_uncovered")
+    gaps = td.result("water_spacing_gaps")
+    if gaps is not None and len(gaps):
+        b.para(f"建成区道路上相邻消火栓间距超过{b.rule_value('hydrant_spacing_m')}的路段{len(gaps)}处"
+               f"（{source_zh(_rules.rule('hydrant_spacing_m').source)}），应加密布置消火栓。")
     _compliance(c)
 
 
@@ -519,17 +555,22 @@ def _compliance(c: _Ctx):
     sel = area.isin(names) | area.str.startswith(c.td.scope.short)
     if "town" in comp.columns:
         sel |= comp["town"].astype(str) == c.town
-    sub = comp[sel]
+    sub = comp[sel].copy()
     if not len(sub):
         return
+    for col in ("rule", "required", "found"):
+        if col in sub.columns:
+            sub[col] = sub[col].map(zh)
     cols = [x for x in ("area", "rule", "required", "found", "passed") if x in sub.columns]
-    b.para(f"{'、'.join(dict.fromkeys(sub['area'].astype(str)))}消防供水设施与{SEED}第7项任务要求的核对结果见{b.next_table}。")
+    failed = int((~sub["passed"].fillna(False).astype(bool)).sum()) if "passed" in sub.columns else None
+    b.para(f"{'、'.join(dict.fromkeys(sub['area'].astype(str)))}消防供水设施与{SEED}第7项任务要求的核对结果见"
+           f"{b.next_table}" + (f"，{failed}项不满足。" if failed else "。"))
     b.table("古镇消防供水设施核对", [header_zh(x) for x in cols], frame_rows(sub, cols), key="water_compliance")
 
 
 def _barrier_type(frame) -> pd.Series:
     if "barrier_type" in frame.columns:
-        return frame["barrier_type"].fillna("待定").astype(str).map(lambda v: value_zh("barrier_type", v))
+        return frame["barrier_type"].fillna("undetermined").astype(str).map(lambda v: value_zh("barrier_type", v))
     return pd.Series("待定", index=frame.index)
 
 
@@ -541,6 +582,9 @@ def _area_ha(frame) -> pd.Series:
     return pd.Series(np.nan, index=frame.index)
 
 
+EXISTING_BARRIERS = ("天然阻隔", "道路阻隔")
+
+
 def _an_barriers(c: _Ctx, s):
     b, td, run = c.b, c.td, c.run
     s("林火阻隔分析")
@@ -549,7 +593,8 @@ def _an_barriers(c: _Ctx, s):
         b.missing(run.why_missing("barriers", "barrier_bands"))
         return
     b.para(f"{SEED}第8项任务要求，林火阻隔系统建设范围从林缘向林内计算：{b.cite('barrier_urban_m')}，"
-           f"{b.cite('barrier_town_m')}。")
+           f"{b.cite('barrier_town_m')}。本次按林缘是否面向城区或居民点确定阻隔带段落；林缘与居民点之间已有河流、水面"
+           f"或宽路分隔的，记为天然（道路）阻隔；其余按平均坡度分为工程阻隔（防火隔离带）和生物阻隔（防火林带）。")
     if not len(bands):
         b.para(f"{c.town}范围内无需设置林火阻隔带（林缘未与居民点或城区相邻）。")
         return
@@ -563,7 +608,7 @@ def _an_barriers(c: _Ctx, s):
                      "—" if wid is None else "、".join(num(w) for w in sorted(set(wid.dropna())))])
     rows.append(["合计", str(len(bands)), num(ha.sum(), 2), ""])
     nf = bands["facing"].nunique() if "facing" in bands.columns else None
-    b.para(f"{c.town}林缘面向居民点或城区、需设置林火阻隔带的共{len(bands)}段，面积约{num(ha.sum(), 2)}公顷"
+    b.para(f"{c.town}林缘面向居民点或城区、需纳入林火阻隔系统的共{len(bands)}段，面积约{num(ha.sum(), 2)}公顷"
            + (f"，保护居民点（城区）{nf}处" if nf else "") + f"，按阻隔类型统计见{b.next_table}" +
            (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.table(f"{c.town}林火阻隔带按类型统计", ["阻隔类型", "段数", "面积（公顷）", "宽度（米）"], rows, key="barrier_summary",
@@ -579,8 +624,9 @@ def _an_checkpoints(c: _Ctx, s):
         b.missing(run.why_missing("checkpoints", "checkpoints"))
         return
     b.para(f"按{SEED}第8项任务，检查站设在进入林区的必经道口、毗邻林区的城镇和村庄集中出入口、林区内较为集中的生产作业场地"
-           f"和容易发生火险的林缘等区域。国家标准未规定检查站选址的量化指标，本次将相距"
-           f"{b.rule_value('checkpoint_group_m')}以内的候选点合并（假设）。")
+           f"和容易发生火险的林缘等区域。本次在道路网上求出从居民点和消防队站进入每片林区必须经过的最少道口（必经道口），"
+           f"以及毗邻林区的村镇出入口；国家标准未规定检查站间距，相距{b.rule_value('checkpoint_group_m')}以内的点位合并"
+           f"（本工具假设）。")
     if not len(cp):
         b.para(f"{c.town}范围内未识别出需设检查站的道口。")
         return
@@ -592,11 +638,28 @@ def _an_checkpoints(c: _Ctx, s):
         sel = kinds == k
         rows.append([k, str(int(sel.sum())), num(popb[sel].sum()) if popb is not None else "—"])
     rows.append(["合计", str(len(cp)), num(popb.sum()) if popb is not None else "—"])
-    b.para(f"{c.town}共识别森林防火检查站点位{len(cp)}处，按类型统计见{b.next_table}，点位见三（四）。")
+    b.para(f"{c.town}共识别森林防火检查站点位{len(cp)}处，按类型统计见{b.next_table}，点位清单见三（四）。")
     b.table(f"{c.town}森林防火检查站按类型统计", ["类型", "数量", "后方人口"], rows, key="checkpoint_summary",
-            total_row=True)
+            total_row=True, note="后方人口：该检查站关闭时与消防队站（外部）断开联系的居民点人口，表示其所控制的进山人流规模。")
     if c.opts.figures and td.result("barrier_bands") is None:
         c.figure(f"{c.town}森林防火检查站分布图", _figures.fig_forest, key="forest")
+
+
+def _selected(frame, col="selected") -> pd.Series:
+    if frame is None:
+        return pd.Series(dtype=bool)
+    if col in frame.columns:
+        return frame[col].fillna(False).astype(bool)
+    return pd.Series(True, index=frame.index)
+
+
+def _planned_pads(pads):
+    """The pad to build per unit: ``rank`` 1 (candidates are ranked per unit), else all."""
+    if pads is None or not len(pads):
+        return pads
+    if "rank" in pads.columns:
+        return pads[_n(pads["rank"]) == 1]
+    return pads
 
 
 def _an_heli(c: _Ctx, s):
@@ -609,29 +672,33 @@ def _an_heli(c: _Ctx, s):
         return
     b.para(f"按{SEED}第8项任务“以乡镇（街道）或山系为单元，合理规划建设直升机取水点和停机坪”，对水体逐一筛查吊桶取水条件："
            f"{b.cite('bucket_depth_min_m')}、{b.cite('dip_area_min_m2')}、{b.cite('dip_clear_diameter_m')}、"
-           f"{b.cite('dip_power_line_m')}；停机坪{b.cite('helipad_slope_max_deg', '小于')}、{b.cite('helipad_side_m', '为')}、"
-           f"{b.cite('helipad_clear_ring_m', '为')}。")
+           f"{b.cite('dip_power_line_m')}，进近方向地形仰角不大于{b.rule_value('dip_approach_slope_deg')}；在数字高程模型上"
+           f"筛选停机坪：{b.cite('helipad_slope_max_deg', '小于')}、{b.cite('helipad_side_m', '为')}、"
+           f"{b.cite('helipad_clear_ring_m', '为')}、距道路不大于{b.rule_value('helipad_road_m')}。")
     rows = []
     if dips is not None:
-        sel = dips["selected"].fillna(False).astype(bool) if "selected" in dips.columns else None
-        rows.append(["符合条件的吊桶取水点", str(len(dips)), "—" if sel is None else str(int(sel.sum()))])
+        sel = _selected(dips)
+        prov = int(dips["provisional"].fillna(False).astype(bool).sum()) if "provisional" in dips.columns else 0
+        rows.append(["符合条件的吊桶取水点", str(len(dips)), str(int(sel.sum())),
+                     f"其中{prov}处水深未知，需实测" if prov else ""])
     if pads is not None:
-        psel = pads["selected"].fillna(False).astype(bool) if "selected" in pads.columns else None
-        rows.append(["停机坪候选区", str(len(pads)), "—" if psel is None else str(int(psel.sum()))])
+        rows.append(["停机坪候选区", str(len(pads)), str(len(_planned_pads(pads))), "每个单元取排序第一的候选区"])
     b.para(f"{c.town}范围内筛查结果见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
-    b.table(f"{c.town}直升机取水点与停机坪筛查结果", ["项目", "符合条件数", "选定数"], rows, key="heli_summary")
+    b.table(f"{c.town}直升机取水点与停机坪筛查结果", ["项目", "符合条件数", "规划选定数", "说明"], rows, key="heli_summary")
     c.figure(f"{c.town}直升机取水点与停机坪分布图", _figures.fig_heli, key="heli")
-    units = run.result("heli_units")
-    if units is not None and len(units):
-        u = td.result("heli_units")
-        if u is None and "unit" in units.columns:
-            u = units[units["unit"].astype(str) == c.town]
-        if u is not None and len(u):
-            cols = [x for x in u.columns if x not in ("geometry", "town", "unit", "assumptions")
-                    and not str(x).startswith("_")][:6]
-            if cols:
-                b.table(f"{c.town}直升机取水覆盖单元统计", [header_zh(x) for x in cols], frame_rows(u, cols, {x: 2 for x in cols}),
-                        key="heli_units")
+    u = td.result("heli_units")
+    if u is not None and len(u):
+        cols = [x for x in ("forest_km2", "share_coverable", "share_after", "sites_selected", "pads") if x in u.columns]
+        if cols:
+            r = u.iloc[0]
+            txt = []
+            if "forest_km2" in cols:
+                txt.append(f"林地{num(r['forest_km2'], 2)}平方公里")
+            if "share_after" in cols:
+                txt.append(f"规划取水点{b.rule_value('dip_radius_km')}服务半径覆盖林地{pct(float(r['share_after']), 1)}")
+            if "share_coverable" in cols:
+                txt.append(f"全部合格水体可覆盖{pct(float(r['share_coverable']), 1)}")
+            b.para(f"{c.town}作为规划单元：" + "，".join(txt) + "。")
 
 
 # -- 三、规划措施 ------------------------------------------------------------------------------
@@ -650,21 +717,38 @@ def _pl_roads(c: _Ctx, s):
             b.missing(run.why_missing("access", "access_upgrades"))
         else:
             b.para("消防车通行分析未给出道路拓宽建议（缺少access_upgrades结果图层）。", "note")
-        return
-    if not len(up):
-        b.para(f"{c.town}范围内无需拓宽的路段：标准消防车已可到达全部居民点，或无可改善的路段。")
-        return
-    up = up.sort_values("rank") if "rank" in up.columns else up
-    cols = [x for x in ("rank", "name", "length_m", "settlements_unlocked", "population_unlocked") if x in up.columns]
-    show, note = _limited(b, up, c.opts, "access_upgrades")
-    ln = _n(up["length_m"]) if "length_m" in up.columns else (up.geometry.length if is_geo(up) else None)
-    unl = _n(up["settlements_unlocked"]).sum() if "settlements_unlocked" in up.columns else None
-    b.para(f"按“拓宽长度最短、受益人口最多”排序，建议将以下{len(up)}段道路拓宽至不小于"
-           f"{b.rule_value('truck_road_width_m')}" + (f"，合计约{num(ln.sum() / 1000, 2)}公里" if ln is not None else "")
-           + (f"，可使标准消防车新增到达居民点{num(unl)}处（按序号累计）" if unl is not None else "") + f"，见{b.next_table}。")
-    note = (note + " " if note else "") + "受益居民点和人口为按序号依次实施后的新增数；跨乡镇路段计入各相关乡镇。"
-    b.table(f"{c.town}建议拓宽的消防车通道", [header_zh(x) for x in cols],
-            frame_rows(show, cols, {"length_m": 0, "population_unlocked": 0}), note=note.strip(), key="upgrades")
+    elif not len(up):
+        b.para(f"{c.town}范围内无建议拓宽的路段：标准消防车已可到达全部居民点，或无法通过拓宽道路改善。")
+    else:
+        up = up.sort_values("rank") if "rank" in up.columns else up
+        cols = [x for x in ("rank", "road_names", "widen_from_m", "length_m", "settlements_unlocked", "settlement_names",
+                            "population_unlocked") if x in up.columns]
+        show, note = _limited(b, up, c.opts, "access_upgrades")
+        ln = _n(up["length_m"]) if "length_m" in up.columns else (up.geometry.length if is_geo(up) else None)
+        unl = _n(up["settlements_unlocked"]).sum() if "settlements_unlocked" in up.columns else None
+        b.para(f"按每公里拓宽受益人口由多到少排序，建议将以下{len(up)}段道路拓宽至不小于{b.rule_value('truck_road_width_m')}"
+               + (f"，合计约{num(ln.sum() / 1000, 2)}公里" if ln is not None else "")
+               + (f"，依次实施后标准消防车可新增到达居民点{num(unl)}处" if unl is not None else "") + f"，见{b.next_table}。")
+        note = (note + " " if note else "") + ("序号为全区统一排序；受益居民点和人口为按序号依次实施后的新增数；"
+                                               "跨乡镇（街道）路段计入各相关乡镇（街道）。")
+        heads = {"widen_from_m": "现状宽度（米）", "length_m": "拓宽长度（米）", "settlements_unlocked": "受益居民点数",
+                 "settlement_names": "受益居民点", "population_unlocked": "受益人口", "rank": "序号",
+                 "road_names": "道路名称"}
+        b.table(f"{c.town}建议拓宽的消防车通道", [heads.get(x, header_zh(x)) for x in cols],
+                frame_rows(show, cols, {"length_m": 0, "population_unlocked": 0, "widen_from_m": 1}),
+                note=note.strip(), key="upgrades")
+    de = td.result("access_dead_ends")
+    if de is not None and len(de):
+        if "turnaround" in de.columns:
+            de = de[~de["turnaround"].fillna(False).astype(bool)]
+        if "length_m" in de.columns:
+            de = de[_n(de["length_m"]) > _rules.value("dead_end_turnaround_m")]
+        if len(de):
+            with_st = int((_n(de["settlements"]) > 0).sum()) if "settlements" in de.columns else None
+            b.para(f"长度大于{b.rule_value('dead_end_turnaround_m')}、无回车场的尽头式消防车道{len(de)}处"
+                   + (f"（其中{with_st}处通往居民点）" if with_st else "") +
+                   f"，应在尽端设置不小于{num(_rules.value('turnaround_side_m'))}米×{num(_rules.value('turnaround_side_m'))}米"
+                   f"的回车场，位置见成果数据 access_dead_ends 图层。", "item")
     acc = td.result("access_settlements")
     if acc is not None and "best_vehicle" in acc.columns:
         bv = acc["best_vehicle"].fillna("none").astype(str)
@@ -675,6 +759,29 @@ def _pl_roads(c: _Ctx, s):
             b.para(f"{names}{more}居民点目前小型消防车也无法到达，近期应至少建设宽度不小于"
                    f"{b.rule_value('small_truck_width_m')}的小型消防车道路，或宽度不小于"
                    f"{b.rule_value('motorcycle_width_m')}的消防摩托车通道，并配备相应车辆。", "item")
+
+
+def _lonlat(frame, digits: int = 6):
+    """WGS84 longitude/latitude of each row (its own ``lon``/``lat`` when given, else from the geometry)."""
+    if {"lon", "lat"} <= set(frame.columns):
+        return _n(frame["lon"]), _n(frame["lat"])
+    if is_geo(frame) and frame.crs is not None and len(frame):
+        if {"x", "y"} <= set(frame.columns):
+            import geopandas as gpd
+
+            pts = gpd.GeoSeries(gpd.points_from_xy(frame["x"], frame["y"]), index=frame.index, crs=frame.crs)
+        else:
+            pts = frame.geometry.representative_point()
+        ll = pts.to_crs("EPSG:4326")
+        return ll.x, ll.y
+    return None, None
+
+
+def _with_lonlat(frame):
+    lon, lat = _lonlat(frame)
+    if lon is None:
+        return frame, []
+    return frame.assign(lon=lon.to_numpy(), lat=lat.to_numpy()), ["lon", "lat"]
 
 
 def _pl_water(c: _Ctx, s):
@@ -690,26 +797,32 @@ def _pl_water(c: _Ctx, s):
         b.missing(run.why_missing("water", "water_suggestions"))
     elif sug is not None and len(sug):
         sug = sug.sort_values("rank") if "rank" in sug.columns else sug
-        cols = [x for x in ("rank", "source_kind", "new_settlements", "new_road_m") if x in sug.columns]
-        if is_geo(sug):
-            pts = sug.geometry.representative_point()
-            try:
-                ll = pts.to_crs("EPSG:4326")
-                sug = sug.assign(lon=ll.x.round(6), lat=ll.y.round(6))
-                cols += ["lon", "lat"]
-            except Exception:  # noqa: BLE001
-                pass
+        sug, ll = _with_lonlat(sug)
+        cols = [x for x in ("rank", "road_name", "new_settlements", "new_population", "new_road_m") if x in sug.columns]
+        cols += ll
         show, note = _limited(b, sug, c.opts, "water_suggestions")
         newset = _n(sug["new_settlements"]).sum() if "new_settlements" in sug.columns else None
-        b.para(f"建议新增消防水源{len(sug)}处" + (f"，可新增覆盖居民点{num(newset)}处" if newset is not None else "")
-               + f"，位置见{b.next_table}。")
-        b.table(f"{c.town}建议新增消防水源", [header_zh(x) for x in cols],
-                frame_rows(show, cols, {"new_road_m": 0, "lon": 6, "lat": 6}), note=note, key="water_suggestions")
-    elif ws is not None and "covered" in ws.columns and (~ws["covered"].fillna(False).astype(bool)).any():
-        n = int((~ws["covered"].fillna(False).astype(bool)).sum())
-        b.para(f"未覆盖的{n}处居民点应结合供水管网延伸增设消火栓，或就近设置消防水池、天然水源取水点。")
-    else:
-        b.para(f"{c.town}居民点均已被消防水源覆盖，规划期内重点做好现有消火栓、消防水池的维护。")
+        heads = {"rank": "序号", "new_settlements": "新增覆盖居民点", "new_road_m": "新增覆盖道路（米）"}
+        b.para(f"在建成区道路上建议新增市政消火栓{len(sug)}处" +
+               (f"，可新增覆盖居民点{num(newset)}处" if newset is not None else "") + f"，位置见{b.next_table}。")
+        note = (note + " " if note else "") + "序号为全区统一排序，每处的新增覆盖量以前序各处已建成为前提。"
+        b.table(f"{c.town}建议新增消火栓", [heads.get(x, header_zh(x)) for x in cols],
+                frame_rows(show, cols, {"new_road_m": 0, "new_population": 0, "lon": 6, "lat": 6}), note=note.strip(),
+                key="water_suggestions")
+    if ws is not None and "covered" in ws.columns:
+        left = ws[~ws["covered"].fillna(False).astype(bool)]
+        if sug is not None and len(sug) and "settlement_ids" in sug.columns:
+            done = set()
+            for v in sug["settlement_ids"]:
+                if isinstance(v, (list, tuple, set, np.ndarray)):
+                    done |= {int(x) for x in v}
+            left = left[~left.index.isin(done)]
+        if len(left):
+            b.para(f"其余{len(left)}处未覆盖居民点附近无可布置消火栓的建成区道路，应就近设置不小于"
+                   f"{b.rule_value('pool_volume_min_m3')}的消防水池，或利用天然水源设置取水点（取水泵房），"
+                   f"并保证消防车可通至取水点。", "item")
+        elif not len(ws[~ws["covered"].fillna(False).astype(bool)]):
+            b.para(f"{c.town}居民点均已被消防水源覆盖，规划期内重点做好现有消火栓、消防水池的维护。")
     if c.td.scope.short == "温泉" or _has_old_town(c):
         b.para(f"温泉古镇：按“一镇一策”建设消防供水设施，{b.cite('old_town_main_diameter_mm')}，"
                f"{b.cite('old_town_pool_volume_m3')}；在古镇临近河流处设置消防车取水码头；结合实际增设或拓宽消防车通道，"
@@ -732,21 +845,38 @@ def _pl_barriers(c: _Ctx, s):
         b.para(f"{c.town}范围内无需新建林火阻隔带。")
         return
     bt = _barrier_type(bands)
-    existing = bt.isin(["天然阻隔", "道路阻隔"])
-    build = bands[~existing].assign(_type=bt[~existing], _ha=_area_ha(bands)[~existing])
+    existing = bt.isin(EXISTING_BARRIERS)
+    ha_all = _area_ha(bands)
+    build = bands[~existing].assign(_type=bt[~existing], _ha=ha_all[~existing])
     if existing.any():
-        b.para(f"已有河流、水面或宽路形成天然（道路）阻隔的{int(existing.sum())}段不再新建，纳入林火阻隔系统管护。")
+        b.para(f"已有河流、水面或宽路形成天然（道路）阻隔的{int(existing.sum())}段、约{num(ha_all[existing].sum(), 2)}公顷"
+               f"不再新建，纳入林火阻隔系统管护。")
     if not len(build):
         return
-    build = build.sort_values(["width_m", "_ha"] if "width_m" in build.columns else ["_ha"], ascending=False)
-    cols = [x for x in ("facing", "width_m", "_ha", "slope_mean_deg", "_type") if x in build.columns]
-    show, note = _limited(b, build, c.opts, "barrier_bands")
-    heads = {"facing": "面向居民点（城区）", "width_m": "宽度（米）", "_ha": "面积（公顷）", "slope_mean_deg": "平均坡度（度）",
-             "_type": "阻隔类型"}
+    # one row per protected settlement: a long forest edge is cut into many bands
+    grp_col = "facing" if "facing" in build.columns else None
+    if grp_col:
+        g = build.groupby([build[grp_col].astype(str), build["_type"]], sort=False)
+        rows_df = pd.DataFrame({
+            "facing": [k[0] for k in g.groups],
+            "_type": [k[1] for k in g.groups],
+            "n": g.size().to_numpy(),
+            "width_m": g["width_m"].max().to_numpy() if "width_m" in build.columns else np.nan,
+            "_ha": g["_ha"].sum().to_numpy(),
+            "slope_mean_deg": (g["slope_mean_deg"].mean().to_numpy() if "slope_mean_deg" in build.columns else np.nan),
+        }).sort_values(["width_m", "_ha"], ascending=False)
+    else:
+        rows_df = build.assign(n=1)
+    cols = [x for x in ("facing", "_type", "n", "width_m", "_ha", "slope_mean_deg") if x in rows_df.columns]
+    show, note = _limited(b, rows_df, c.opts, "barrier_bands")
+    heads = {"facing": "保护对象（居民点或城区）", "width_m": "宽度（米）", "_ha": "面积（公顷）", "slope_mean_deg": "平均坡度（度）",
+             "_type": "阻隔类型", "n": "段数"}
     b.para(f"规划新建林火阻隔带{len(build)}段、约{num(build['_ha'].sum(), 2)}公顷；坡度较缓处以工程阻隔（防火隔离带）为主，"
-           f"坡度较陡处营造防火林带（生物阻隔），工程阻隔与生物阻隔相结合，并同步规划森林消防管网、消防水池、水箱，见{b.next_table}。")
+           f"坡度较陡处营造防火林带（生物阻隔），工程阻隔与生物阻隔相结合，并同步规划森林消防管网、消防水池、水箱，"
+           f"按保护对象汇总见{b.next_table}，逐段范围见成果数据 barrier_bands 图层。")
     b.table(f"{c.town}规划林火阻隔带", [heads[x] for x in cols],
-            frame_rows(show, cols, {"width_m": 0, "_ha": 2, "slope_mean_deg": 1}), note=note, key="bands_to_build")
+            frame_rows(show, cols, {"width_m": 0, "_ha": 2, "slope_mean_deg": 1, "n": 0}), note=note,
+            key="bands_to_build")
 
 
 def _pl_checkpoints(c: _Ctx, s):
@@ -759,19 +889,14 @@ def _pl_checkpoints(c: _Ctx, s):
     if not len(cp):
         b.para(f"{c.town}范围内无规划检查站。")
         return
-    cp = cp.copy()
-    if ("lon" not in cp.columns or "lat" not in cp.columns) and is_geo(cp):
-        try:
-            ll = cp.geometry.representative_point().to_crs("EPSG:4326")
-            cp["lon"], cp["lat"] = ll.x, ll.y
-        except Exception:  # noqa: BLE001
-            pass
+    cp, ll = _with_lonlat(cp)
     if "population_behind" in cp.columns:
         cp = cp.sort_values("population_behind", ascending=False)
-    cols = [x for x in ("kind", "road_class", "settlements_behind", "population_behind", "lon", "lat")
-            if x in cp.columns]
+    cols = [x for x in ("kind", "road_name", "road_class", "settlements_behind", "population_behind") if x in cp.columns]
+    cols += ll
     show, note = _limited(b, cp, c.opts, "checkpoints")
-    b.para(f"规划建设标准或简易森林防火检查站{len(cp)}处，同步建设宣传标识和智能卡口，位置见{b.next_table}（经纬度为WGS84）。")
+    b.para(f"规划建设标准或简易森林防火检查站{len(cp)}处，后方人口较多的道口宜建标准检查站并同步建设宣传标识和智能卡口，"
+           f"位置见{b.next_table}（经纬度为WGS84，成果数据中另有CGCS2000经纬度）。")
     b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x) for x in cols],
             [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6}))], note=note,
             key="checkpoints")
@@ -786,52 +911,38 @@ def _pl_heli(c: _Ctx, s):
         b.missing(run.why_missing("helicopter", "heli_dip_sites"))
         return
     rows = []
-    for kind, fr, sel_col in (("取水点", dips, "selected"), ("停机坪", pads, "selected")):
-        if fr is None or not len(fr):
-            continue
-        if sel_col in fr.columns:
-            fr = fr[fr[sel_col].fillna(False).astype(bool)]
-        elif "rank" in fr.columns:
-            fr = fr.sort_values("rank").head(3)
-        for _, r in fr.iterrows():
-            if {"x", "y"} <= set(fr.columns):
-                import geopandas as gpd
-
-                pt = gpd.GeoSeries(gpd.points_from_xy([r["x"]], [r["y"]]), crs=run.crs)
-            else:
-                pt = gpd_point(r.geometry, run.crs)
-            try:
-                ll = pt.to_crs("EPSG:4326").iloc[0]
-                lon, lat = num(ll.x, 6), num(ll.y, 6)
-            except Exception:  # noqa: BLE001
-                lon = lat = "—"
-            area = num(r.get("area_m2"), 0) if "area_m2" in fr.columns else "—"
+    if dips is not None and len(dips):
+        sel = dips[_selected(dips)]
+        sel, _ = _with_lonlat(sel)
+        for _, r in sel.iterrows():
             extra = []
-            if kind == "取水点":
-                for col, lab, d in (("depth_m", "水深", 1), ("clear_diameter_m", "净水面直径", 0),
-                                    ("round_trip_min", "往返", 1)):
-                    if col in fr.columns and pd.notna(r.get(col)):
-                        extra.append(f"{lab}{num(r.get(col), d)}{'分钟' if col == 'round_trip_min' else '米'}")
-            else:
-                for col, lab, d, u in (("slope_max_deg", "最大坡度", 1, "度"), ("road_m", "距道路", 0, "米"),
-                                       ("nearest_dip_site_km", "距取水点", 1, "公里")):
-                    if col in fr.columns and pd.notna(r.get(col)):
-                        extra.append(f"{lab}{num(r.get(col), d)}{u}")
-            rows.append([kind, str(r.get("name", "")) if "name" in fr.columns and pd.notna(r.get("name")) else "—",
-                         area, "，".join(extra) or "—", lon, lat])
+            for col, lab, d, u in (("depth_m", "水深", 1, "米"), ("clear_diameter_m", "净水面直径", 0, "米"),
+                                   ("round_trip_min", "往返", 1, "分钟")):
+                if col in sel.columns and pd.notna(r.get(col)):
+                    extra.append(f"{lab}{num(r.get(col), d)}{u}")
+            if "depth_status" in sel.columns and str(r.get("depth_status")) == "unknown":
+                extra.append("水深未知，需实测")
+            rows.append(["吊桶取水点", _cell("name", r.get("name")) if "name" in sel.columns else "—",
+                         num(r.get("area_m2"), 0) if "area_m2" in sel.columns else "—", "，".join(extra) or "—",
+                         num(r.get("lon"), 6), num(r.get("lat"), 6)])
+    chosen = _planned_pads(pads)
+    if chosen is not None and len(chosen):
+        chosen, _ = _with_lonlat(chosen)
+        for _, r in chosen.iterrows():
+            extra = []
+            for col, lab, d, u in (("slope_max_deg", "最大坡度", 1, "度"), ("road_m", "距道路", 0, "米"),
+                                   ("nearest_dip_site_km", "距取水点", 1, "公里")):
+                if col in chosen.columns and pd.notna(r.get(col)):
+                    extra.append(f"{lab}{num(r.get(col), d)}{u}")
+            rows.append(["停机坪", "—", num(r.get("area_m2"), 0) if "area_m2" in chosen.columns else "—",
+                         "，".join(extra) or "—", num(r.get("lon"), 6), num(r.get("lat"), 6)])
     if not rows:
         b.para(f"{c.town}范围内无符合条件的直升机取水点和停机坪，由相邻乡镇（街道）或所在山系单元统筹。")
         return
     b.para(f"规划直升机取水点和停机坪见{b.next_table}；停机坪按40米×40米硬化坪或50米×50米土质坪建设，四周设20米压实带和"
-           f"30米净空带，进近、离场方向无高压线（周，2018，《森林防火》）。")
+           f"30米净空带，进近、离场方向不得有高压线（周，2018，《森林防火》）。")
     b.table(f"{c.town}规划直升机取水点和停机坪", ["类型", "名称", "面积（平方米）", "主要条件", "经度", "纬度"], rows,
-            key="heli_plan")
-
-
-def gpd_point(geom, crs):
-    import geopandas as gpd
-
-    return gpd.GeoSeries([geom.representative_point() if geom is not None else None], crs=crs)
+            key="heli_plan", note="取水点面积为水面面积；停机坪面积为坪址可选范围的面积，坪心位于所列经纬度。")
 
 
 def _pl_stations(c: _Ctx, s):

@@ -98,6 +98,16 @@ class RunData:
             return f"缺少{result}结果图层"
         return f"缺少{spec.get('title', analysis)}结果"
 
+    def town_col(self, name: str) -> str:
+        """The column naming a result row's township: ``town``, else ``unit`` when its units are townships
+        (helicopter results per township), else none (rows are then placed by location)."""
+        f = self.results.get(name)
+        if f is None or "town" in f.columns or "unit" not in f.columns:
+            return "town"
+        units = set(f["unit"].dropna().astype(str))
+        towns = set(self.all_towns())
+        return "unit" if units and towns and len(units & towns) >= 0.8 * len(units) else "town"
+
     def param(self, analysis: str, name: str, default=None):
         if self.recipe is None:
             return default
@@ -187,7 +197,7 @@ class TownData:
         key = ("result", name)
         if key not in self._cache:
             f = self.run.result(name)
-            self._cache[key] = select(f, self.scope) if f is not None else None
+            self._cache[key] = select(f, self.scope, self.run.town_col(name)) if f is not None else None
         return self._cache[key]
 
     def result_clip(self, name: str):

@@ -92,14 +92,36 @@ def _repeat_header(row):
     trpr.append(el)
 
 
-def _cell_text(cell, text: str, *, bold=False, size=9, align=WD_ALIGN_PARAGRAPH.CENTER):
+TABLE_STYLE = "表格文字"
+TABLE_STYLE_LEFT = "表格文字左"
+
+
+def _table_styles(doc):
+    """Paragraph styles for table cells (set once; per-cell formatting is slow in python-docx)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    for name, align in ((TABLE_STYLE, WD_ALIGN_PARAGRAPH.CENTER), (TABLE_STYLE_LEFT, WD_ALIGN_PARAGRAPH.LEFT)):
+        st = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        st.base_style = doc.styles["Normal"]
+        _set_font(st, BODY_FONT, size=9)
+        pf = st.paragraph_format
+        pf.first_line_indent = Cm(0)
+        pf.line_spacing = 1.0
+        pf.space_before = pf.space_after = Pt(1)
+        pf.alignment = align
+        _STYLE_IDS[name] = st.style_id
+
+
+_STYLE_IDS: dict = {}
+
+
+def _cell_text(cell, text: str, *, bold=False, left=False):
     p = cell.paragraphs[0]
-    p.paragraph_format.first_line_indent = Cm(0)
-    p.paragraph_format.line_spacing = 1.0
-    p.alignment = align
+    # set the style id directly: python-docx's style-by-name lookup scans every style per call
+    p._p.style = _STYLE_IDS[TABLE_STYLE_LEFT if left else TABLE_STYLE]
     run = p.add_run(text)
-    run.font.size = Pt(size)
-    run.font.bold = bold
+    if bold:
+        run.bold = True
 
 
 def _caption(doc, text: str):
@@ -138,9 +160,9 @@ def _table(doc, t: Table):
     for k, r in enumerate(t.rows):
         row = table.add_row()
         bold = t.total_row and k == len(t.rows) - 1
+        cells = row.cells
         for i, v in enumerate(r[:ncol]):
-            _cell_text(row.cells[i], v, bold=bold,
-                       align=WD_ALIGN_PARAGRAPH.LEFT if i == 0 and len(v) > 12 else WD_ALIGN_PARAGRAPH.CENTER)
+            _cell_text(cells[i], v, bold=bold, left=len(v) > 16)
     if t.note:
         _note(doc, f"注：{t.note}")
     else:
@@ -206,6 +228,7 @@ def _cover(doc, d: Document):
 def render(d: Document, path: Path) -> Path:
     doc = _new_docx()
     _styles(doc)
+    _table_styles(doc)
     sec = doc.sections[0]
     sec.orientation = WD_ORIENT.PORTRAIT
     sec.page_width, sec.page_height = Cm(21.0), Cm(29.7)

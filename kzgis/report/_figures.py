@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._labels import VALUES_ZH, VEHICLE_ORDER
+from .._labels import VALUES_ZH, VEHICLE_ORDER, value_zh
 from ._scope import is_geo
 
 log = logging.getLogger(__name__)
@@ -128,14 +128,24 @@ def _fmt_len(m: float) -> str:
     return f"{m / 1000:g} 公里" if m >= 1000 else f"{m:g} 米"
 
 
+def _encode_png(rgba: bytes, w: int, h: int, dpi: int) -> bytes:
+    """PNG with a 256-colour palette: maps over a hillshade are 5x smaller and faster to encode than RGBA."""
+    from PIL import Image
+
+    img = Image.frombuffer("RGBA", (w, h), rgba, "raw", "RGBA", 0, 1).convert("RGB")
+    pal = img.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    buf = io.BytesIO()
+    pal.save(buf, format="PNG", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
 class MapFigure:
     """One map: extent from a polygon, layers added with a legend entry each, then ``png()``."""
 
     def __init__(self, polygon, *, dpi: int = 130, stamp: str = "", width_in: float = 7.0, margin: float = 0.06):
         import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        from matplotlib import pyplot as plt
+        from matplotlib.backend_bases import FigureCanvasBase
+        from matplotlib.figure import Figure
 
         self._rc = _rc()
         self.dpi = dpi
@@ -147,7 +157,11 @@ class MapFigure:
         aspect = (self.bounds[3] - self.bounds[1]) / (self.bounds[2] - self.bounds[0])
         aspect = min(max(aspect, 0.55), 1.45)
         with matplotlib.rc_context(self._rc):
-            self.fig = plt.figure(figsize=(width_in, width_in * aspect + 1.1), dpi=dpi)
+            # not pyplot: no global state, and a canvas whose draw() does nothing, so that each
+            # GeoDataFrame.plot (which calls draw_idle) does not render the whole figure again;
+            # savefig renders once with Agg
+            self.fig = Figure(figsize=(width_in, width_in * aspect + 1.1), dpi=dpi)
+            FigureCanvasBase(self.fig)
             legend_h = 1.1 / (width_in * aspect + 1.1)
             self.ax = self.fig.add_axes((0.01, legend_h, 0.98, 1 - legend_h - 0.01))
         self.ax.set_xlim(self.bounds[0], self.bounds[2])
@@ -176,9 +190,20 @@ class MapFigure:
             self.labels.append(label)
 
     # -- layers --------------------------------------------------------------------------------
-    def raster(self, array, extent, cmap="Greys_r", alpha=0.35):
+    def raster(self, array, extent, cmap="Greys_r", alpha=0.3):
+        """Draw a north-up grid (``extent`` = xmin, xmax, ymin, ymax), cropped to the map first."""
         if array is None:
             return
+        xmin, xmax, ymin, ymax = extent
+        rows, cols = array.shape
+        dx, dy = (xmax - xmin) / cols, (ymax - ymin) / rows
+        bx0, by0, bx1, by1 = self.bounds
+        c0, c1 = max(int((bx0 - xmin) / dx), 0), min(int(math.ceil((bx1 - xmin) / dx)), cols)
+        r0, r1 = max(int((ymax - by1) / dy), 0), min(int(math.ceil((ymax - by0) / dy)), rows)
+        if c0 >= c1 or r0 >= r1:
+            return
+        array = array[r0:r1, c0:c1]
+        extent = (xmin + c0 * dx, xmin + c1 * dx, ymax - r1 * dy, ymax - r0 * dy)
         self.ax.imshow(array, extent=extent, cmap=cmap, alpha=alpha, zorder=0, interpolation="bilinear",
                        origin="upper")
         self.ax.set_xlim(self.bounds[0], self.bounds[2])
@@ -275,7 +300,6 @@ class MapFigure:
 
     def png(self) -> bytes:
         import matplotlib
-        from matplotlib import pyplot as plt
 
         with matplotlib.rc_context(self._rc):
             self.ax.set_xlim(self.bounds[0], self.bounds[2])
@@ -292,15 +316,13 @@ class MapFigure:
                 ncol = 4 if len(self.handles) > 6 else min(len(self.handles), 3)
                 self.fig.legend(self.handles, self.labels, loc="lower center", ncol=ncol, frameon=False,
                                 fontsize=7.5, bbox_to_anchor=(0.5, 0.0), title="图例", title_fontsize=8)
-            buf = io.BytesIO()
-            self.fig.savefig(buf, format="png", dpi=self.dpi)
-        plt.close(self.fig)
-        return buf.getvalue()
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    def close(self):
-        from matplotlib import pyplot as plt
-
-        plt.close(self.fig)
+            canvas = FigureCanvasAgg(self.fig)
+            canvas.draw()
+            w, h = canvas.get_width_height()
+            rgba = bytes(canvas.buffer_rgba())
+        return _encode_png(rgba, w, h, self.dpi)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +339,7 @@ def _base(td, dpi, stamp, hillshade=True):
     b = run.layer("boundary")
     if b is not None:
         m.polygons(b[~b["town"].astype(str).isin(scope.towns)] if "town" in b.columns else b,
-                   face="#f2f2f2", edge="#aaaaaa", lw=0.5, alpha=0.6, zorder=0.5)
+                   face="#ffffff", edge="#9a9a9a", lw=0.6, alpha=0.55, zorder=4.5)
     return m
 
 
@@ -408,7 +430,8 @@ def fig_access(td, dpi, stamp):
         bv = acc["best_vehicle"].fillna("none").astype(str)
         for c in VEHICLE_ORDER:
             m.points(acc[bv == c], color=VEHICLE_COLORS[c], size=20, edge="black",
-                     label=f"居民点：{VALUES_ZH['best_vehicle'][c]}")
+                     label=f"居民点（可达）：{VALUES_ZH['vehicle_class'][c]}" if c != "none"
+                     else "居民点：消防车辆无法到达")
     _stations(m, td)
     _frame_boundary(m, td)
     return m.png()
@@ -421,13 +444,21 @@ def fig_response(td, dpi, stamp, breaks):
     m = _base(td, dpi, stamp)
     run = td.run
     iso = run.result("response_isochrones")
-    cmap = matplotlib.colormaps["YlOrRd_r"]
-    col = next((c for c in ("break_min", "time_min", "ring") if iso is not None and c in iso.columns), None)
+    cmap = matplotlib.colormaps["YlOrRd"]
+    col = next((c for c in ("break_min", "time_min") if iso is not None and c in iso.columns), None)
     if iso is not None and is_geo(iso) and col:
+        if "ring" in iso.columns and (iso["ring"].astype(str) == "disk").any():
+            iso = iso[iso["ring"].astype(str) == "disk"]  # whole areas, not the nested rings
+        rs0 = run.result("response_settlements")
+        if "vehicle_class" in iso.columns:
+            vc = (str(rs0["vehicle_class"].dropna().iloc[0]) if rs0 is not None and "vehicle_class" in rs0.columns
+                  and rs0["vehicle_class"].notna().any() else "standard")
+            if (iso["vehicle_class"].astype(str) == vc).any():
+                iso = iso[iso["vehicle_class"].astype(str) == vc]
         vals = sorted(set(float(v) for v in iso[col].dropna()), reverse=True)
-        for i, v in enumerate(vals):
+        for i, v in enumerate(vals):  # largest first, nearest on top and darkest
             shade = cmap(0.15 + 0.7 * (i / max(len(vals) - 1, 1)))
-            m.polygons(iso[iso[col].astype(float) == v], face=shade, alpha=0.45,
+            m.polygons(iso[iso[col].astype(float) == v], face=shade, alpha=0.55,
                        label=f"{v:g}分钟到场范围", zorder=1 + i * 0.01)
     m.lines(run.layer("roads"), color="#8c8c8c", lw=0.5, label="道路", zorder=3)
     rs = run.result("response_settlements")
@@ -441,10 +472,10 @@ def fig_response(td, dpi, stamp, breaks):
             sel = (t > lo) & (t <= hi) & np.isfinite(t)
             label = f"居民点：≤{hi:g}分钟" if lo == -math.inf else (
                 f"居民点：{lo:g}～{hi:g}分钟" if math.isfinite(hi) else f"居民点：>{lo:g}分钟")
-            m.points(rs[sel], color=cmap(0.05 + 0.9 * i / max(len(edges) - 1, 1)), size=18, edge="black",
+            m.points(rs[sel], color=cmap(0.95 - 0.85 * i / max(len(edges) - 1, 1)), size=18, edge="black",
                      label=label)
             lo = hi
-        m.points(rs[~np.isfinite(t)], color="#000000", marker="x", size=18, edge="none", label="居民点：不可达")
+        m.points(rs[~np.isfinite(t)], color="#000000", marker="x", size=18, edge="none", label="居民点：无法到达")
     _stations(m, td)
     _frame_boundary(m, td)
     return m.png()
@@ -491,7 +522,8 @@ def fig_forest(td, dpi, stamp):
     m.lines(run.layer("roads"), color="#9a9a9a", lw=0.5, label="道路", zorder=3)
     bands = run.result("barrier_bands")
     if bands is not None and is_geo(bands):
-        bt = bands["barrier_type"].fillna("待定").astype(str) if "barrier_type" in bands.columns else None
+        bt = (bands["barrier_type"].fillna("undetermined").astype(str).map(lambda v: value_zh("barrier_type", v))
+              if "barrier_type" in bands.columns else None)
         if bt is None:
             m.polygons(bands, face="#e6550d", alpha=0.75, label="林火阻隔带", zorder=2)
         else:
@@ -522,15 +554,21 @@ def fig_heli(td, dpi, stamp):
         m.points(dips[sel], color="#08519c", marker="o", size=50, edge="black", label="直升机取水点（选定）", zorder=8)
     pads = run.result("heli_pads")
     if pads is not None and is_geo(pads):
+        import geopandas as gpd
+        import pandas as pd
+
+        if not set(pads.geom_type.unique()) <= {"Point"}:
+            m.polygons(pads, face="#fdd0a2", edge="#a63603", lw=0.4, alpha=0.7, zorder=2, label="停机坪候选区")
         pts = pads
         if {"x", "y"} <= set(pads.columns):
-            import geopandas as gpd
-
             pts = gpd.GeoDataFrame(pads.drop(columns=[pads.geometry.name]),
                                    geometry=gpd.points_from_xy(pads["x"], pads["y"]), crs=pads.crs)
-        elif not set(pads.geom_type.unique()) <= {"Point"}:
-            m.polygons(pads, face="#fdae6b", edge="#a63603", alpha=0.8, zorder=2, label="停机坪候选区")
-        m.points(pts, color="#ff7f00", marker="H", size=60, edge="black", label="直升机停机坪", zorder=8)
+        if "rank" in pts.columns:
+            first = pd.to_numeric(pts["rank"], errors="coerce") == 1
+            m.points(pts[first], color="#ff7f00", marker="H", size=70, edge="black", label="直升机停机坪（规划）",
+                     zorder=8)
+        else:
+            m.points(pts, color="#ff7f00", marker="H", size=60, edge="black", label="直升机停机坪", zorder=8)
     _stations(m, td)
     _frame_boundary(m, td)
     return m.png()
