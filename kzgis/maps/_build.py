@@ -34,8 +34,10 @@ INPUT_KINDS = ("stations", "hydrants", "fire_pools", "water_intakes", "candidate
                "urban_area", "forest", "mountain_units", "boundary", "county")
 #: Among each group only the first layer present is shown when the map opens (they overlap).
 EXCLUSIVE = (("response_settlements", "access_settlements", "water_settlements", "settlements"),
-             ("response_isochrones", "response_zones", "water_coverage"),
-             ("access_roads", "roads"))
+             ("response_isochrones", "response_zones", "water_coverage"))
+#: An input layer is off when the map opens if a result redraws the same features with more meaning.
+SUPERSEDED = {"roads": "access_roads", "hydrants": "water_sources", "fire_pools": "water_sources",
+              "water_intakes": "water_sources"}
 
 TILES = {
     "tianditu_vec": ("天地图 矢量", [
@@ -224,6 +226,9 @@ def _default_visibility(items: list[Item], county: bool = False) -> dict[str, bo
         present = [k for k in group if k in keys]
         for k in present[1:]:
             show[k] = False
+    for k, by in SUPERSEDED.items():
+        if k in show and by in keys:
+            show[k] = False
     return show
 
 
@@ -341,7 +346,8 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
         spec = {"key": it.key, "name": name, "group": group, "order": rule.get("order", 60),
                 "interactive": rule.get("interactive", True), "styles": styles,
                 "fields": [escape(lab) for _, lab in fields]}
-        data = D.feature_collection(it.key, disp, cls, rule, decimals=plan.decimals)
+        labels = plan.clip is not None or rule.get("label_county", False)  # point labels: township maps
+        data = D.feature_collection(it.key, disp, cls, rule, decimals=plan.decimals, labels=labels)
         js = f"kz.overlay({data}, {D._safe_json(spec)})"
         visible = show.get(it.key, True)
         _JsLayer(js, name=name, overlay=True, show=visible).add_to(m)

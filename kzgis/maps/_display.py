@@ -91,7 +91,8 @@ def _label_of(rule: dict, props: dict) -> str:
     return ""
 
 
-def feature_collection(name: str, gdf, cls: "S.Classified", rule: dict, decimals: int = 5) -> str:
+def feature_collection(name: str, gdf, cls: "S.Classified", rule: dict, decimals: int = 5,
+                       labels: bool = True) -> str:
     """GeoJSON text (script-safe) of a display frame, each feature carrying only:
 
     ``_s`` style index, ``_r`` radius (sized points), ``_t`` tooltip HTML, ``_p`` popup values
@@ -117,7 +118,7 @@ def feature_collection(name: str, gdf, cls: "S.Classified", rule: dict, decimals
             props["_t"] = escape(tip)
         if fields:
             props["_p"] = [escape(S.format_value(rec.get(c), c, rule)) for c, _ in fields]
-        lab = _label_of(rule, rec)
+        lab = _label_of(rule, rec) if labels else ""
         if lab:
             props["_l"] = escape(lab)
         out.append('{"type":"Feature","geometry":' + g + ',"properties":' + _safe_json(props) + "}")

@@ -85,7 +85,7 @@ LAYER_STYLES: dict[str, dict] = {
                   "default": _fill("#fdb863", 0.45, stroke="#b35806", weight=1.5),
                   "fields": [("name", "名称")]},
     "forest": {"title": "林地", "group": "base", "order": 10,
-               "default": _fill("#74c476", 0.35, stroke="#41ab5d", weight=0.5),
+               "default": _fill("#8fcf80", 0.38, stroke="#8fcf80", weight=0.3),
                "tip": []},
     "water_bodies": {"title": "水体", "group": "base", "order": 12,
                      "default": _fill("#6baed6", 0.6, stroke="#2171b5", weight=0.8),
@@ -126,7 +126,7 @@ LAYER_STYLES: dict[str, dict] = {
     "water_intakes": {"show_county": False, "title": "天然水源取水点", "group": "base", "order": 85,
                       "default": _sym("triangle", "#08519c", 14, fill="#6baed6"),
                       "fields": [("kind", "类型"), ("lift_m", "吸水高度（米）")]},
-    "stations": {"title": "消防队站", "group": "base", "order": 98, "label": ("short", "name"),
+    "stations": {"title": "消防队站", "group": "base", "order": 98, "label": ("short", "name"), "label_county": True,
                  "by": "status",
                  "classes": {"existing": {"label": "现状消防队站", **_sym("station", "#cb181d", 20)},
                              "planned": {"label": "规划消防队站", **_sym("station", "#cb181d", 20, fill="#ffffff",
@@ -175,7 +175,7 @@ LAYER_STYLES: dict[str, dict] = {
         "tip": ["rank", "population_unlocked"], "tip_format": "第{rank}段 · 受益人口 {population_unlocked}",
     },
     "access_dead_ends": {
-        "title": "尽端路（回车场）", "group": "access", "order": 54, "by": "turnaround",
+        "title": "尽端路（回车场）", "group": "access", "order": 54, "by": "turnaround", "show_county": False,
         "classes": {"false": {"label": "尽端路无回车场（>40米应设）", **_line("#8e0152", 2.4, dashArray="2 3")},
                     "true": {"label": "尽端路有回车场", **_line("#7fbc41", 2.0, dashArray="2 3")}},
         "fields": [("length_m", "长度（米）"), ("turnaround", "有回车场"), ("settlements", "居民点数")],
@@ -266,9 +266,8 @@ LAYER_STYLES: dict[str, dict] = {
     },
     "water_sources": {
         "title": "消防水源（可用性）", "group": "water", "order": 86, "by": "usable", "show_county": False,
-        "classes": {"true": {"label": "可用水源", **_sym("drop", "#08519c", 14, fill="#4292c6")},
-                    "false": {"label": "不可用水源（见原因）",
-                              **_sym("drop", "#636363", 14, fill="#ffffff", cross=True)}},
+        "classes": {"true": {"label": "可用水源", **_dot("#2171b5", 3.8, stroke="#ffffff")},
+                    "false": {"label": "不可用水源（见原因）", **_dot("#ffffff", 3.8, stroke="#e31a1c", weight=2.0)}},
         "fields": [("source_kind", "水源类型"), ("source_id", "编号"), ("name", "名称"), ("kind", "类型"),
                    ("status", "状态"), ("usable", "是否可用"), ("reason", "原因"), ("volume_m3", "容积（立方米）"),
                    ("lift_m", "吸水高度（米）"), ("truck_road_m", "距消防车道（米）")],
@@ -286,7 +285,7 @@ LAYER_STYLES: dict[str, dict] = {
         "tip_format": "{name} · 覆盖：{covered}",
     },
     "water_suggestions": {
-        "title": "建议新增消防水源", "group": "water", "order": 90, "label": ("rank",),
+        "title": "建议新增消防水源", "group": "water", "order": 90, "label": ("rank",), "show_county": False,
         "default": {"label": "建议新增水源点（序号为优先级）", **_sym("star", "#ff7f00", 18, fill="#ffd92f")},
         "fields": [("rank", "序号"), ("source_kind", "建议类型"), ("road_name", "道路"),
                    ("new_settlements", "新增覆盖居民点"), ("new_population", "新增覆盖人口"),
@@ -294,7 +293,7 @@ LAYER_STYLES: dict[str, dict] = {
         "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["rank"], "tip_format": "建议水源 第{rank}号",
     },
     "water_spacing_gaps": {
-        "title": "消火栓间距超限路段", "group": "water", "order": 56,
+        "title": "消火栓间距超限路段", "group": "water", "order": 56, "show_county": False,
         "default": {"label": "消火栓间距超限（>120米）", **_line("#e7298a", 3.0, dashArray="3 4"),
                     **{"radius": 5.0, "fillColor": "#e7298a", "fillOpacity": 0.9}},
         "fields": [("spacing_m", "间距（米）"), ("limit_m", "限值（米）"), ("hydrant_a", "消火栓A"),
@@ -346,7 +345,7 @@ LAYER_STYLES: dict[str, dict] = {
         "tip": ["block_id"], "tip_format": "林区 {block_id}",
     },
     "checkpoints": {
-        "title": "森林防火检查站（卡点）", "group": "forest", "order": 92, "by": "kind",
+        "title": "森林防火检查站（卡点）", "group": "forest", "order": 92, "by": "kind", "show_county": False,
         "classes": {
             "必经道口": {"label": "进入林区必经道口", **_sym("triangle", "#7f2704", 15, fill="#fd8d3c")},
             "road_entry": {"label": "进入林区必经道口", **_sym("triangle", "#7f2704", 15, fill="#fd8d3c")},
