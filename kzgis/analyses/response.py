@@ -70,6 +70,8 @@ from ._response_siting import solve_siting
 log = logging.getLogger(__name__)
 
 _PLANNED = {"planned", "planning", "proposed", "规划", "拟建", "在建", "新建", "待建", "计划"}
+#: times within this of a break count as within it (floating-point noise of summed edge times)
+_EPS = 1e-9
 _EXISTING = {"existing", "built", "现状", "已建", "现有", "建成"}
 
 
@@ -326,7 +328,7 @@ def _shares(times: np.ndarray, pop: np.ndarray, breaks) -> dict:
     out["population"] = total_pop
     for b in breaks:
         k = bname(b)
-        inside = np.nan_to_num(times, nan=np.inf) <= b + 1e-9
+        inside = np.nan_to_num(times, nan=np.inf) <= b + _EPS
         out[f"settlements_within_{k}"] = int(inside.sum())
         out[f"share_within_{k}"] = float(inside.mean()) if len(times) else np.nan
         out[f"population_within_{k}"] = float(np.nansum(pop[inside])) if has_pop else np.nan
@@ -520,7 +522,7 @@ def _settlements_out(settl, ss, T, stations, main, p) -> gpd.GeoDataFrame:
     out["station_2"] = s2
     out["time_min_2"] = t2
     for b in p.breaks_min:
-        out[f"within_{bname(b)}"] = np.nan_to_num(t1, nan=np.inf) <= b + 1e-9
+        out[f"within_{bname(b)}"] = np.nan_to_num(t1, nan=np.inf) <= b + _EPS
     existing = np.flatnonzero(stations["status"].to_numpy() == "existing")
     _, te, _, _ = _nearest_two(T[existing], labels[existing])
     out["time_min_existing"] = te
@@ -614,11 +616,12 @@ def _siting(ctx, net, stations, main, T, settl, ss, p):
     if p.siting == "mclp" and k < p.siting_k:
         ctx.warn(f"response siting: only {k} candidate site(s) usable; siting_k lowered from {p.siting_k}")
     Tc = np.where(far[:, None], np.inf, Tc)
-    res = solve_siting(p.siting, Tc.T, p.siting_time_min, k=k, weights=weights, cost_existing=T[main].T)
+    service = p.siting_time_min + _EPS  # the same "within" test as the settlement and scenario tables
+    res = solve_siting(p.siting, Tc.T, service, k=k, weights=weights, cost_existing=T[main].T)
     if res.uncoverable.any():
         ctx.warn(f"response siting: {int(res.uncoverable.sum())} settlement(s) cannot be reached within "
                  f"{p.siting_time_min:g} min from any station or candidate")
-    cover = Tc <= p.siting_time_min + 1e-9  # (C, P)
+    cover = Tc <= service  # (C, P)
     new_cov = cover & ~res.pre_covered[None, :]
     w = weights if weights is not None else np.ones(len(settl))
     sel = np.zeros(len(cand), dtype=bool)
