@@ -325,6 +325,34 @@ def test_greedy_stops_at_the_budget_and_puts_settlements_first():
     assert any("budget (1) is spent" in w for w in ctx.warnings)
 
 
+def test_settlements_say_whether_new_hydrants_can_reach_them():
+    roads = grid_roads()
+    urban = gdf([box(-50, -50, 650, 650)])
+    # one hamlet on the grid, one 150 m off the end of a 400 m lane out of the built-up area: its
+    # 100 m built-up circle misses the lane, and the lane is built-up only to y = -50 (350 m away)
+    roads = gdf(list(roads.geometry) + [L((600, 0), (600, -400))], width_m=[6.0] * 13)
+    sett = gdf([P(600, 500), P(750, -400)], name=["角落", "远村"], population=[30.0, 20.0])
+    res, _ = run(roads, hydrants=hydrants((5000, 5000), status=["损坏"]), urban_area=urban, settlements=sett,
+                 budget=1)
+    s = res["water_settlements"]
+    assert s["covered"].tolist() == [False, False]
+    assert s["covered_after"].tolist() == [True, False]
+    assert s["coverable"].tolist() == [True, False]
+
+
+def test_new_hydrants_can_be_kept_near_the_mains():
+    roads = grid_roads()
+    urban = gdf([box(-50, -50, 650, 650)])
+    mains = gdf([L((0, 0), (600, 0))], diameter_mm=[150.0])
+    res, _ = run(roads, hydrants=hydrants((5000, 5000), status=["损坏"]), urban_area=urban, water_mains=mains,
+                 mains_max_m=10.0)
+    xy = shapely.get_coordinates(res["water_suggestions"].geometry.values) - [X0, Y0]
+    assert len(xy) and np.all(np.abs(xy[:, 1]) <= 10.0)
+    # without the limit the centre comes first
+    res, _ = run(roads, hydrants=hydrants((5000, 5000), status=["损坏"]), urban_area=urban, water_mains=mains)
+    assert tuple(shapely.get_coordinates(res["water_suggestions"].geometry.values)[0] - [X0, Y0]) == (300.0, 300.0)
+
+
 def test_existing_coverage_is_not_suggested_again():
     res = street([0, 150, 300], length=300.0)
     assert len(res["water_suggestions"]) == 0

@@ -29,15 +29,17 @@ point). ``water_circles`` are the straight-line circles, for comparison only, wi
 **Settlements** (``water_settlements``, aligned to the settlements layer): a settlement is snapped
 to its nearest road point (polygons: a point inside); ``covered`` when some usable source's network
 distance to that point is within the source's reach; ``nearest_source`` / ``distance_m`` are the
-nearest usable source by network distance (whether in reach or not).
+nearest usable source by network distance (whether in reach or not); ``covered_after`` with the
+suggested hydrants; ``coverable`` when some new-hydrant candidate could reach it at all (False:
+no built-up road near enough, so a fire pool or natural intake is the answer there).
 
 **Built-up roads**: road pieces inside ``urban_area`` polygons, settlement polygons, ``old_towns``
 polygons, or within ``builtup_point_radius_m`` of settlement points (the radius of houses around
 a settlement point, an assumption), cut exactly at those shapes (``builtup_from`` picks which);
 when the run is limited to some townships, only inside them.
 
-**Spacing gaps** (``water_spacing_gaps``): hydrants are snapped onto the built-up roads and each
-built-up road point is given its nearest hydrant along the built-up roads. Two hydrants are
+**Spacing gaps** (``water_spacing_gaps``): the usable hydrants at their road points; each built-up
+road point is given its nearest hydrant along the built-up roads (other roads do not join them). Two hydrants are
 *consecutive* where their territories meet; the road path between them through the meeting
 point is a gap when longer than ``hydrant_spacing_m`` (120 m, GB 50974 7.2.5). A dead-end street
 beyond its last hydrant is not a spacing gap (it shows as uncovered road when beyond reach).
@@ -136,6 +138,8 @@ class WaterParams:
     candidate_spacing_m : new-hydrant candidates at most this far apart along built-up roads (A).
     budget : at most this many new hydrants (A).
     min_new_road_m : a new hydrant covering no new settlement must add this much built-up road (A).
+    mains_max_m : when set, new hydrants only on roads this close to a ``water_mains`` line (a hydrant
+        needs a main; None: anywhere on built-up roads).
 
     温泉古镇 checks
     --------------
@@ -165,6 +169,7 @@ class WaterParams:
     hydrant_spacing_m: float = rules.value("hydrant_spacing_m")
     candidate_spacing_m: float = _a("water_candidate_spacing_m")
     budget: int = int(_a("water_budget"))
+    mains_max_m: float | None = None
     min_new_road_m: float = _a("water_min_new_road_m")
     old_town_main_diameter_mm: float = rules.value("old_town_main_diameter_mm")
     old_town_pool_volume_m3: float = rules.value("old_town_pool_volume_m3")
@@ -185,6 +190,8 @@ class WaterParams:
                      "wharf_max_m", "wharf_water_max_m", "old_town_main_diameter_mm", "old_town_pool_volume_m3"):
             if not getattr(self, name) >= 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.mains_max_m is not None and not self.mains_max_m >= 0:
+            problems.append(f"mains_max_m must be >= 0 (or left out), got {self.mains_max_m!r}")
         if self.budget < 0:
             problems.append(f"budget must be >= 0, got {self.budget!r}")
         if not 0 <= self.old_town_hydrant_share_min <= 1:
@@ -413,9 +420,12 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
 
     # -- new hydrants ---------------------------------------------------------------------------------
     uncovered_bu = bu.subtract(covered, L) if len(covered) else bu
-    suggestions, after_cover, after_settled = _suggest(
+    suggestions, after_cover, after_settled, coverable = _suggest(
         ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all, egeoms, edges, sett, s_node, s_pop,
         settlements["covered"].to_numpy(bool) if len(sett) else np.zeros(0, bool), crs)
+    if len(sett):
+        settlements.insert(settlements.columns.get_loc("covered") + 2, "covered_after", after_settled)
+        settlements.insert(settlements.columns.get_loc("covered_after") + 1, "coverable", coverable)
 
     # -- old towns -------------------------------------------------------------------------------------
     compliance = _compliance(ctx, p, src, egeoms, road_fid, L, hydrant_cover)
@@ -512,8 +522,8 @@ def _circles_layer(use, src_iv, src_owner, egeoms, reach_of, crs):
 
 
 def _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by, crs):
-    cols = ["name", "town", "population", "covered", "covered_by", "nearest_source", "nearest_kind", "distance_m",
-            "snap_m"]
+    cols = ["name", "town", "population", "covered", "covered_by", "covered_after", "coverable", "nearest_source",
+            "nearest_kind", "distance_m", "snap_m"]
     if not len(sett):
         return _empty(cols, crs)
     dist, label = G.nearest(use_node, init=init) if len(use) else (np.full(G.n, np.inf), np.full(G.n, -1))
@@ -540,7 +550,7 @@ def _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, in
 
 
 def _spacing_gaps(G, use, use_node, is_h, egeoms, p, crs):
-    cols = ["hydrant_a", "hydrant_b", "spacing_m", "limit_m"]
+    cols = ["hydrant_a", "hydrant_b", "spacing_m", "length_m", "limit_m"]
     if not is_h.any() or "builtup" not in G._masks or not G._masks["builtup"].any():
         return _empty(cols, crs)
     hid = np.flatnonzero(is_h)
@@ -575,7 +585,7 @@ def _spacing_gaps(G, use, use_node, is_h, egeoms, p, crs):
         nodes = chain(x)[::-1] + chain(y)
         steps = [(lookup[(min(n1, n2), max(n1, n2))], n1) for n1, n2 in zip(nodes[:-1], nodes[1:])]
         paths.append(steps)
-        rows.append({"hydrant_a": sid[ha], "hydrant_b": sid[hb], "spacing_m": float(P[i]),
+        rows.append({"hydrant_a": sid[ha], "hydrant_b": sid[hb], "spacing_m": float(P[i]), "length_m": float(P[i]),
                      "limit_m": p.hydrant_spacing_m})
     flat = np.array([k for st in paths for k, _ in st], dtype=np.int64)
     pieces = cut_lines(egeoms, Intervals(s2["edge"].to_numpy()[flat], s2["start"].to_numpy()[flat],
@@ -597,22 +607,34 @@ def _spacing_gaps(G, use, use_node, is_h, egeoms, p, crs):
 
 def _suggest(ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all, egeoms, edges, sett, s_node,
              s_pop, s_covered, crs):
-    cols = ["rank", "new_settlements", "new_population", "new_road_m", "settlement_ids", "road_fid", "road_name",
-            "edge", "offset_m"]
+    cols = ["rank", "source_kind", "town", "new_settlements", "new_population", "new_road_m", "settlement_ids",
+            "road_fid", "road_name", "edge", "offset_m"]
     after_cover = covered
     after_settled = s_covered.copy()
+    coverable = s_covered.copy()
     if not len(cand_node_all) or p.budget == 0:
-        return _empty(cols, crs), after_cover, after_settled
+        return _empty(cols, crs), after_cover, after_settled, coverable
     # one candidate per node (junctions appear once per edge)
     node, first = np.unique(cand_node_all, return_index=True)
     first = np.sort(first)
     cn = cand_node_all[first]
     ce, co = c_edge[first], c_off[first]
     cxy = shapely.get_coordinates(shapely.line_interpolate_point(egeoms[ce], co))
+    if p.mains_max_m is not None:
+        if ctx.layers.has("water_mains"):
+            tree = shapely.STRtree(np.asarray(ctx.layers["water_mains"].geometry.values, dtype=object))
+            qi, _ = tree.query(shapely.points(cxy), predicate="dwithin", distance=p.mains_max_m)
+            keep = np.zeros(len(cn), dtype=bool)
+            keep[qi] = True
+            cn, ce, co, cxy = cn[keep], ce[keep], co[keep], cxy[keep]
+        else:
+            ctx.warn("water: mains_max_m is set but there is no water_mains layer; new hydrants are not "
+                     "limited to roads near mains")
     R = p.hydrant_reach_m
     targets = np.flatnonzero((s_node >= 0) & ~s_covered)
     keep_edges = np.unique(uncovered_bu.edge) if len(uncovered_bu) else np.zeros(0, np.int64)
     iv, owner, t_cand, t_target = _water_greedy.reach_sets(G, cn, cxy, R, s_node[targets], keep_edges=keep_edges)
+    coverable[targets[np.unique(t_target)]] = True
     weight = np.ones(len(targets))
     picks = _water_greedy.greedy(iv, owner, len(cn), uncovered_bu, t_cand, t_target, weight, p.budget,
                                  p.min_new_road_m)
@@ -624,8 +646,8 @@ def _suggest(ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all,
         si = targets[np.asarray(newly, dtype=np.int64)] if newly else np.zeros(0, np.int64)
         after_settled[si] = True
         new_ivs.append(civ)
-        rows.append({"rank": rank, "new_settlements": len(si), "new_population": float(s_pop[si].sum()),
-                     "new_road_m": road, "settlement_ids": [v.item() if hasattr(v, "item") else v for v in sfid[si]],
+        rows.append({"rank": rank, "source_kind": "hydrant", "town": None, "new_settlements": len(si),
+                     "new_population": float(s_pop[si].sum()), "new_road_m": road, "settlement_ids": [v.item() if hasattr(v, "item") else v for v in sfid[si]],
                      "road_fid": rfid[ce[c]].item() if hasattr(rfid[ce[c]], "item") else rfid[ce[c]],
                      "road_name": names[ce[c]], "edge": int(ce[c]), "offset_m": float(co[c])})
         geoms.append(shapely.Point(cxy[c]))
@@ -641,8 +663,11 @@ def _suggest(ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all,
     if len(picks) >= p.budget and p.budget > 0:
         ctx.warn(f"water: the new-hydrant budget ({p.budget}) is spent before full coverage")
     if not rows:
-        return _empty(cols, crs), after_cover, after_settled
-    return gpd.GeoDataFrame(rows, columns=cols, geometry=geoms, crs=crs), after_cover, after_settled
+        return _empty(cols, crs), after_cover, after_settled, coverable
+    out = gpd.GeoDataFrame(rows, columns=cols, geometry=geoms, crs=crs)
+    if ctx.layers.has("boundary"):
+        out["town"] = _town_of_points(ctx, out.geometry.values)
+    return out, after_cover, after_settled, coverable
 
 
 def _compliance(ctx, p, src, egeoms, road_fid, L, hydrant_cover):
@@ -659,8 +684,12 @@ def _compliance(ctx, p, src, egeoms, road_fid, L, hydrant_cover):
         if layers.has(kind):
             water.extend(layers[kind].geometry.values)
     mains = layers["water_mains"] if layers.has("water_mains") else None
-    return _water_oldtown.check(ot, src, mains, water if water else None, road_in, hydrant_cover, road_fid, L, p,
-                                ASSUMPTIONS)
+    out = _water_oldtown.check(ot, src, mains, water if water else None, road_in, hydrant_cover, road_fid, L, p,
+                               ASSUMPTIONS)
+    if layers.has("boundary") and len(out):
+        town = dict(zip(ot.index, _town_of_points(ctx, ot.geometry.values)))
+        out.insert(2, "town", out["old_town_id"].map(town))
+    return out
 
 
 def _town_of_points(ctx, geoms) -> np.ndarray:
