@@ -198,6 +198,15 @@ def test_mouse_position_and_measure_in_chinese(browser, offline_maps):
         pg.page.mouse.move(705, 455)
         txt = pg.page.locator("#kz-mouse").inner_text()
         assert txt.startswith("经度 108.") and "纬度 31." in txt and "CGCS2000" in txt
+        assert "X 344" in txt and "Y 53" in txt and "中央经线108°E" in txt  # Gauss-Kruger, EPSG:4545
+        # the page's Gauss-Kruger formula agrees with PROJ to the millimetre
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs("EPSG:4490", "EPSG:4545", always_xy=True)
+        for lon, lat in ((108.41, 31.16), (107.55, 31.9), (108.95, 30.5)):
+            e, n = pg.js("([lat, lng]) => kz.gk(lat, lng, kz.cfg.gk)", [lat, lon])
+            pe, pn = tr.transform(lon, lat)
+            assert abs(e - pe) < 0.005 and abs(n - pn) < 0.005
         toggle = pg.page.locator(".leaflet-control-measure-toggle")
         assert toggle.get_attribute("title") == "同时测量距离和面积"  # leaflet-measure's Chinese locale
         assert "开始一次新的测量" in pg.js("document.querySelector('.leaflet-control-measure').textContent")

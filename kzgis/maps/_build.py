@@ -417,6 +417,9 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
            "gcjBases": gcj_names, "startGcj": online and opts.basemap == "amap"}
     if gcj_names:
         cfg["gcj"] = D.gcj_grid(west, south, east, north)
+    gk = _gk_params(crs)
+    if gk:
+        cfg["gk"] = gk
     _Chrome(body, lc.get_name(), D._safe_json(cfg)).add_to(m)
 
     html = fig.render()
@@ -428,6 +431,27 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
         if bad:
             raise A.AssetError(f"offline map still refers to external resources: {bad[:5]}")
     return html, control_names
+
+
+def _gk_params(crs) -> dict | None:
+    """Parameters of a Gauss-Kruger (transverse Mercator) working CRS for the mouse read-out."""
+    try:
+        op = crs.coordinate_operation
+        if op is None or op.method_name != "Transverse Mercator":
+            return None
+        par = {p.name: float(p.value) for p in op.params}
+        if par.get("Latitude of natural origin", 0.0) != 0.0:
+            return None
+        lon0 = par["Longitude of natural origin"]
+        ell = crs.ellipsoid
+        name = crs.name
+        if "CGCS2000" in name and "Gauss" in name:
+            name = f"CGCS2000 高斯-克吕格 中央经线{lon0:g}°E"
+        return {"lon0": lon0, "k0": par.get("Scale factor at natural origin", 1.0),
+                "x0": par.get("False easting", 0.0), "y0": par.get("False northing", 0.0),
+                "a": float(ell.semi_major_metre), "f": 1.0 / float(ell.inverse_flattening), "name": name}
+    except Exception:  # an unusual CRS: lon/lat only
+        return None
 
 
 # ------------------------------------------------------------------------------------------------

@@ -46,9 +46,10 @@ def title_block(info: PageInfo) -> str:
         f'<div class="kz-t1">{escape(info.title)}</div>'
         f'<div class="kz-t2">{escape(info.subtitle)}</div>'
         f'<div class="kz-t3">数据来源：{escape(info.sources)}　制图日期：{escape(info.date)}</div>'
-        f"{synthetic}{nav}</div>"
-        '<div id="kz-gcj-badge" class="kz-synthetic" style="display:none">'
-        "高德底图（GCJ-02）：专题图层已偏移显示，坐标读数仍为CGCS2000</div>"
+        f"{synthetic}"
+        '<div id="kz-gcj-badge" style="display:none">'
+        "高德底图（GCJ-02）：专题图层已偏移到GCJ-02显示，坐标读数仍为CGCS2000</div>"
+        f"{nav}</div>"
     )
 
 

@@ -208,6 +208,23 @@
     });
   }
 
+  /* Transverse Mercator (Gauss-Kruger) forward, Snyder's series; mm-level within a 3-degree zone. */
+  kz.gk = function (lat, lng, p) {
+    var a = p.a, f = p.f, e2 = f * (2 - f), ep2 = e2 / (1 - e2);
+    var e4 = e2 * e2, e6 = e4 * e2;
+    var phi = lat * Math.PI / 180, dl = (lng - p.lon0) * Math.PI / 180;
+    var s = Math.sin(phi), c = Math.cos(phi), t = Math.tan(phi);
+    var N = a / Math.sqrt(1 - e2 * s * s), T = t * t, C = ep2 * c * c, A = dl * c;
+    var M = a * ((1 - e2 / 4 - 3 * e4 / 64 - 5 * e6 / 256) * phi
+      - (3 * e2 / 8 + 3 * e4 / 32 + 45 * e6 / 1024) * Math.sin(2 * phi)
+      + (15 * e4 / 256 + 45 * e6 / 1024) * Math.sin(4 * phi) - (35 * e6 / 3072) * Math.sin(6 * phi));
+    var x = p.k0 * N * (A + (1 - T + C) * Math.pow(A, 3) / 6
+      + (5 - 18 * T + T * T + 72 * C - 58 * ep2) * Math.pow(A, 5) / 120);
+    var y = p.k0 * (M + N * t * (A * A / 2 + (5 - T + 9 * C + 4 * C * C) * Math.pow(A, 4) / 24
+      + (61 - 58 * T + T * T + 600 * C - 330 * ep2) * Math.pow(A, 6) / 720));
+    return [x + p.x0, y + p.y0];  // [easting, northing]
+  };
+
   function lonlatText(ll) {
     var lat = ll.lat, lng = ll.lng;
     return '经度 ' + Math.abs(lng).toFixed(5) + '°' + (lng >= 0 ? 'E' : 'W') +
@@ -239,7 +256,7 @@
 
     // title block and the GCJ badge live in the map container, outside Leaflet's panes
     var container = map.getContainer();
-    ['kz-title', 'kz-gcj-badge'].forEach(function (id) {
+    ['kz-title'].forEach(function (id) {
       var el = document.getElementById(id);
       if (el) {
         container.appendChild(el);
@@ -268,7 +285,12 @@
         d.textContent = 'CGCS2000 / WGS84 坐标';
         m.on('mousemove', function (e) {
           var ll = kz.gcjOn ? kz.fromGcj(e.latlng) : e.latlng;
-          d.textContent = lonlatText(ll) + '（CGCS2000）';
+          var txt = lonlatText(ll) + '（CGCS2000）';
+          if (cfg.gk) {
+            var en = kz.gk(ll.lat, ll.lng, cfg.gk);
+            txt += '　X ' + en[1].toFixed(1) + '　Y ' + en[0].toFixed(1) + '（' + cfg.gk.name + '）';
+          }
+          d.textContent = txt;
         });
         return d;
       }
