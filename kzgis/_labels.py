@@ -82,3 +82,67 @@ def value_zh(column: str, value) -> str:
         return "是" if value else "否"
     table = VALUES_ZH.get(str(column), {})
     return table.get(value, table.get(str(value), str(value))) if value is not None else ""
+
+
+#: Chinese names of recipe parameters (report appendix B); unknown ones are shown by their key.
+PARAMS_ZH = {
+    # network
+    "snap_max_m": "居民点、队站接入道路最大距离（米）", "node_tolerance_m": "道路节点合并容差（米）",
+    "t_junctions": "T形交叉自动打断", "standard_width_m": "标准消防车通行最小路宽（米）",
+    "standard_grade_max_pct": "标准消防车最大纵坡（%）", "standard_grade_preferred_pct": "标准消防车宜用纵坡（%）",
+    "small_width_m": "小型消防车通行最小路宽（米）", "small_grade_max_pct": "小型消防车最大纵坡（%）",
+    "motorcycle_width_m": "消防摩托车通行最小路宽（米）", "motorcycle_grade_max_pct": "消防摩托车最大纵坡（%）",
+    "grade_measure": "路段纵坡取值方式", "speed_kmh": "按道路等级的行驶速度（公里/小时）",
+    "vehicle_speed_factor": "车型速度系数", "default_width_m": "缺少路宽时按道路等级取值（米）",
+    "class_aliases": "道路等级别名", "lane_width_m": "车道宽度（米）", "narrow_margin_m": "窄路判定余量（米）",
+    "narrow_speed_factor": "窄路速度系数", "steep_from_pct": "陡坡减速起始纵坡（%）",
+    "steep_slowdown_per_pct": "每1%纵坡减速比例", "min_speed_kmh": "最低行驶速度（公里/小时）",
+    "barred_classes": "禁止消防车通行的道路等级",
+    # access
+    "upgrade_width_m": "道路拓宽目标宽度（米）", "dead_end_max_m": "尽头路需设回车场的长度（米）",
+    "turnaround_search_m": "回车场搜索距离（米）", "access_tolerance_m": "居民点到达判定容差（米）",
+    "max_upgrades": "拓宽建议最大条数", "rank_by": "拓宽排序依据", "upgrade_min_width_m": "可拓宽道路最小现状宽度（米）",
+    "station_status": "参与计算的队站状态",
+    # response
+    "breaks_min": "到场时间分级（分钟）", "turnout_min": "出动时间（分钟）", "trim_m": "到场范围道路两侧宽度（米）",
+    "vehicle_classes": "计算车型", "rings": "输出分级环带", "radius_min": "直线半径对应时间（分钟）",
+    "radius_speed_kmh": "直线半径计算车速（公里/小时）", "summary_breaks_min": "汇总时间（分钟）",
+    "zone_max_min": "责任区最大到场时间（分钟）", "zone_spacing_m": "责任区划分采样间距（米）", "scenarios": "情景比较",
+    "add_stations": "情景新增队站", "remove_stations": "情景移除队站", "siting": "选址模型",
+    "siting_k": "新增队站数", "siting_time_min": "选址到场时间标准（分钟）", "siting_candidates": "候选站址",
+    # water
+    "hydrant_reach_m": "消火栓保护距离（米）", "pool_reach_m": "消防水池保护距离（米）",
+    "natural_reach_m": "天然水源保护距离（米）", "lateral_m": "保护范围道路两侧宽度（米）",
+    "truck_road_max_m": "取水点距消防车道最大距离（米）", "truck_classes": "可用于取水的车型",
+    "suction_lift_max_m": "最大吸水高度（米）", "water_surface_radius_m": "水面高程取样半径（米）",
+    "unknown_lift_usable": "吸水高度未知时视为可用", "pool_volume_min_m3": "消防水池最小容积（立方米）",
+    "hydrant_unusable_status": "视为不可用的消火栓状态", "builtup_from": "建成区范围来源",
+    "builtup_point_radius_m": "点状居民点建成区半径（米）", "hydrant_spacing_m": "消火栓最大间距（米）",
+    "candidate_spacing_m": "新增消火栓候选间距（米）", "budget": "新增消火栓数量上限",
+    "min_new_road_m": "新增覆盖道路最小长度（米）", "old_town_main_diameter_mm": "古镇消防给水管径（毫米）",
+    "old_town_pool_volume_m3": "古镇消防水池容积（立方米）", "old_town_pool_search_m": "古镇消防水池搜索距离（米）",
+    "wharf_max_m": "取水码头距古镇最大距离（米）", "wharf_water_max_m": "取水码头距水面最大距离（米）",
+    "wharf_kinds": "取水码头类型名称", "old_town_hydrant_share_min": "古镇消火栓覆盖率下限",
+    # barriers
+    "facing_m": "林缘面向判定距离（米）", "urban_width_m": "面向城区阻隔带宽度（米）",
+    "town_width_m": "其余乡镇阻隔带宽度（米）", "built_up_radius_m": "点状居民点建成区半径（米）",
+    "steep_slope_deg": "生物阻隔坡度下限（度）", "road_barrier_width_m": "可作阻隔的道路最小宽度（米）",
+    "river_barrier_width_m": "可作阻隔的河流最小宽度（米）", "separation_margin_m": "分隔判定余量（米）",
+    "through_forest_max_m": "面向判定穿越林地容差（米）", "edge_step_m": "林缘分段步长（米）",
+    "max_stretch_m": "阻隔带最大分段长度（米）", "urban_towns": "视为城区的乡镇（街道）",
+    # checkpoints
+    "group_m": "检查站合并距离（米）", "exit_forest_m": "村口检查站距林缘距离（米）",
+    "exit_search_m": "村口检查站搜索距离（米）", "min_block_area_m2": "林区最小面积（平方米）",
+    "exclude_classes": "不计入的道路等级",
+    # helicopter
+    "area_min_m2": "取水水面最小面积（平方米）", "clear_diameter_min_m": "取水净水面最小直径（米）",
+    "depth_min_m": "取水最小水深（米）", "approach_directions": "进近方向数", "approach_min_dirs": "最少可进近方向数",
+    "approach_distance_m": "进近地形检查距离（米）", "approach_slope_max_deg": "进近地形仰角上限（度）",
+    "power_line_clear_m": "与电力线最小距离（米）", "water_level_pct": "水面高程取值分位（%）",
+    "dip_radius_km": "取水点服务半径（公里）", "cruise_kmh": "巡航速度（公里/小时）",
+    "dip_drop_min": "取水与投水耗时（分钟）", "unit_layer": "规划单元图层", "cover_cell_m": "覆盖计算格网（米）",
+    "cover_from_other_units": "可使用相邻单元取水点", "max_sites_per_unit": "每单元取水点上限（0为不限）",
+    "pad_slope_max_deg": "停机坪最大坡度（度）", "pad_side_m": "停机坪边长（米）", "pad_clear_ring_m": "停机坪净空带宽度（米）",
+    "pad_road_max_m": "停机坪距道路最大距离（米）", "settlement_point_radius_m": "点状居民点避让半径（米）",
+    "pads_per_unit": "每单元停机坪候选数", "warn_share_below": "覆盖率预警下限",
+}

@@ -520,8 +520,8 @@ def _an_water(c: _Ctx, s):
             ["未覆盖", str(int((~cov).sum())), num(pop[~cov].sum()) if pop is not None else "—",
              pct(int((~cov).sum()), total)],
             ["合计", str(total), num(pop.sum()) if pop is not None else "—", "100.0%"]]
-    b.para(f"按{b.cite('hydrant_radius_m', '为')}、{b.cite('pool_intake_radius_m', '为')}（天然水源取水点参照消火栓，"
-           f"{b.rule_value('natural_intake_radius_m')}），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围。"
+    b.para(f"按{b.cites(('hydrant_radius_m', '为'), ('pool_intake_radius_m', '为'))}（天然水源取水点参照消火栓取"
+           f"{b.rule_value('natural_intake_radius_m')}，本工具假设），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围。"
            f"辖区{total}处居民点中，已覆盖{int(cov.sum())}处（{pct(int(cov.sum()), total)}），未覆盖{int((~cov).sum())}处，"
            f"见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.table(f"{c.town}居民点消防水源覆盖情况", ["覆盖情况", "居民点数", "人口", "占比"], rows, key="water_summary",
@@ -530,6 +530,9 @@ def _an_water(c: _Ctx, s):
     un = ws[~cov]
     if len(un):
         un = un.sort_values("distance_m", ascending=False) if "distance_m" in un.columns else un
+        if "nearest_kind" in un.columns and "nearest_source" in un.columns:
+            un = un.assign(nearest_source=[f"{value_zh('source_kind', k)}{v}" if pd.notna(k) and pd.notna(v) else "—"
+                                           for k, v in zip(un["nearest_kind"], un["nearest_source"])])
         cols = [x for x in ("name", "nearest_source", "distance_m") if x in un.columns]
         show, note = _limited(b, un, c.opts, "water_settlements")
         b.para(f"未被消防水源覆盖的居民点见{b.next_table}（距离为沿道路至最近可用水源的距离）。")
@@ -592,8 +595,8 @@ def _an_barriers(c: _Ctx, s):
     if bands is None:
         b.missing(run.why_missing("barriers", "barrier_bands"))
         return
-    b.para(f"{SEED}第8项任务要求，林火阻隔系统建设范围从林缘向林内计算：{b.cite('barrier_urban_m')}，"
-           f"{b.cite('barrier_town_m')}。本次按林缘是否面向城区或居民点确定阻隔带段落；林缘与居民点之间已有河流、水面"
+    b.para(f"{SEED}第8项任务要求，林火阻隔系统建设范围按照面向城区的林区从林缘向林内计算，城区不低于"
+           f"{b.rule_value('barrier_urban_m')}，其余乡镇（街道）不低于{b.rule_value('barrier_town_m')}。本次按林缘是否面向城区或居民点确定阻隔带段落；林缘与居民点之间已有河流、水面"
            f"或宽路分隔的，记为天然（道路）阻隔；其余按平均坡度分为工程阻隔（防火隔离带）和生物阻隔（防火林带）。")
     if not len(bands):
         b.para(f"{c.town}范围内无需设置林火阻隔带（林缘未与居民点或城区相邻）。")
@@ -671,10 +674,10 @@ def _an_heli(c: _Ctx, s):
         b.missing(run.why_missing("helicopter", "heli_dip_sites"))
         return
     b.para(f"按{SEED}第8项任务“以乡镇（街道）或山系为单元，合理规划建设直升机取水点和停机坪”，对水体逐一筛查吊桶取水条件："
-           f"{b.cite('bucket_depth_min_m')}、{b.cite('dip_area_min_m2')}、{b.cite('dip_clear_diameter_m')}、"
-           f"{b.cite('dip_power_line_m')}，进近方向地形仰角不大于{b.rule_value('dip_approach_slope_deg')}；在数字高程模型上"
-           f"筛选停机坪：{b.cite('helipad_slope_max_deg', '小于')}、{b.cite('helipad_side_m', '为')}、"
-           f"{b.cite('helipad_clear_ring_m', '为')}、距道路不大于{b.rule_value('helipad_road_m')}。")
+           f"{b.cites('bucket_depth_min_m', 'dip_area_min_m2', 'dip_clear_diameter_m', ('dip_approach_slope_deg', '不大于'))}，"
+           f"{b.cite('dip_power_line_m')}；在数字高程模型上筛选停机坪："
+           f"{b.cites(('helipad_slope_max_deg', '小于'), ('helipad_side_m', '为'), ('helipad_clear_ring_m', '为'))}，"
+           f"{b.cite('helipad_road_m', '不大于')}。")
     rows = []
     if dips is not None:
         sel = _selected(dips)
@@ -709,7 +712,7 @@ def _pl_roads(c: _Ctx, s):
     s("消防车通道")
     b.para(f"村庄之间以及与其他城镇连通的公路应满足消防车通行要求；村庄内的主要道路应满足消防车通行的需要，暂时无法满足的，"
            f"应当建设能够保证小型消防车或者消防摩托车通行的道路（{SEED}第6项任务）。新建、改建消防车通道应满足："
-           f"{b.cite('truck_road_width_m')}，{b.cite('truck_road_clear_height_m')}，{b.cite('truck_grade_preferred_pct', '不宜大于')}；"
+           f"{b.cites('truck_road_width_m', 'truck_road_clear_height_m', ('truck_grade_preferred_pct', '不宜大于'))}；"
            f"{b.cite('dead_end_turnaround_m', '大于')}时设回车场，{b.cite('turnaround_side_m', '不小于')}。", "item")
     up = td.result("access_upgrades")
     if up is None:
@@ -824,8 +827,8 @@ def _pl_water(c: _Ctx, s):
         elif not len(ws[~ws["covered"].fillna(False).astype(bool)]):
             b.para(f"{c.town}居民点均已被消防水源覆盖，规划期内重点做好现有消火栓、消防水池的维护。")
     if c.td.scope.short == "温泉" or _has_old_town(c):
-        b.para(f"温泉古镇：按“一镇一策”建设消防供水设施，{b.cite('old_town_main_diameter_mm')}，"
-               f"{b.cite('old_town_pool_volume_m3')}；在古镇临近河流处设置消防车取水码头；结合实际增设或拓宽消防车通道，"
+        b.para(f"温泉古镇：按“一镇一策”建设消防供水设施，消防给水管网管径不小于{b.rule_value('old_town_main_diameter_mm')}，"
+               f"消防水池应满足灭火需要且不小于{b.rule_value('old_town_pool_volume_m3')}；在古镇临近河流处设置消防车取水码头；结合实际增设或拓宽消防车通道，"
                f"在建筑连片密集区设置防火隔离带、防火墙（{SEED}第7项任务）。", "item")
 
 
@@ -974,7 +977,7 @@ def appendix(run: RunData, b: Builder):
     b.heading("附录", 1)
     b.heading("附录A  引用的规范条文", 2)
     cited = [_rules.rule(k) for k in b.cited]
-    norm = [r for r in cited if not r.is_assumption]
+    norm = sorted((r for r in cited if not r.is_assumption), key=lambda r: (source_zh(r.source), r.key))
     rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source),
              CONFIDENCE_ZH.get(r.confidence, r.confidence)] for i, r in enumerate(norm)]
     b.para(f"本专篇正文引用的规范条文见{b.next_table}。可信度：V1 已核对条文原文；V2 数值见二手资料；M 凭记忆、待核对。"
@@ -1003,8 +1006,9 @@ def appendix(run: RunData, b: Builder):
         except TypeError:
             pass
     if rows:
-        b.para(f"本次计算采用的全部参数见{b.next_table}；“来源”为“任务配方”的是本次人为设定的取值，其余为默认值。")
-        b.table("本次计算采用的参数", ["分析", "参数", "取值", "来源", "对应规则"], rows, key="parameters")
+        b.para(f"本次计算采用的全部参数见{b.next_table}；标注“配方设定”的是本次在任务配方中设定的取值，其余为默认值"
+               f"（默认值取自上述规范条文和假设）。")
+        b.table("本次计算采用的参数", ["分析", "参数", "取值"], rows, key="parameters")
     else:
         b.para("本次未记录分析参数（无任务配方）。", "note")
 
@@ -1029,24 +1033,30 @@ ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water":
 
 
 def _param_row(analysis: str, key: str, d: dict) -> list[str]:
+    from .._labels import PARAMS_ZH
+
     v = d.get("value")
     if isinstance(v, (list, tuple)):
-        vs = "、".join(num(x) if isinstance(x, (int, float)) else str(x) for x in v)
+        vs = "、".join(num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x) for x in v)
     elif isinstance(v, dict):
-        vs = "；".join(f"{k}: {x}" for k, x in v.items())
+        vs = "；".join(f"{k} {num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x}"
+                      for k, x in v.items())
     elif isinstance(v, bool):
         vs = "是" if v else "否"
     elif isinstance(v, (int, float)):
         vs = num(v)
     else:
-        vs = "—" if v is None else str(v)
+        vs = "—" if v is None or v == "" else str(v)
+    if not vs:
+        vs = "—"
+    if d.get("source") == "recipe":
+        vs += "（配方设定）"
+    label = PARAMS_ZH.get(key) or (header_zh(key) if header_zh(key) != key else "")
     rule = _rules.RULES.get(key)
-    rtxt = ""
-    if rule is not None:
-        rtxt = f"{rule.text_zh}（{CONFIDENCE_ZH.get(rule.confidence, rule.confidence)[:2].strip()}）"
-    label = header_zh(key)
-    name = f"{label}（{key}）" if label != key else key
-    return [ANALYSIS_ZH.get(analysis, analysis), name, vs, "任务配方" if d.get("source") == "recipe" else "默认值", rtxt]
+    if rule is not None and rule.is_assumption:
+        label = (label or rule.text_zh) + "（假设）"
+    name = f"{label} {key}" if label else key
+    return [ANALYSIS_ZH.get(analysis, analysis), name, vs]
 
 
 def _layer_name(kind: str) -> str:

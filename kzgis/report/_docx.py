@@ -143,15 +143,41 @@ def _note(doc, text: str):
     return p
 
 
+def _text_width(text: str) -> int:
+    """Display width in half-width units (CJK and full-width characters count 2)."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
+def column_widths_cm(header, rows, total_cm: float = 16.0) -> list[float]:
+    """Column widths from the longest text of each column (header counted at half weight: it may wrap)."""
+    ncol = len(header)
+    need = []
+    for i in range(ncol):
+        cells = [r[i] for r in rows if i < len(r)]
+        w = max([_text_width(c) for c in cells] + [(_text_width(header[i]) + 1) // 2, 4])
+        need.append(min(w, 44) + 2)
+    unit = 0.2  # cm per half-width character at 9 pt, with cell padding
+    natural = [n * unit for n in need]
+    if sum(natural) <= total_cm:
+        return natural
+    return [total_cm * n / sum(need) for n in need]
+
+
 def _table(doc, t: Table):
     _caption(doc, f"{t.label}  {t.caption}")
     ncol = max(len(t.header), max((len(r) for r in t.rows), default=0), 1)
     table = doc.add_table(rows=1, cols=ncol)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    header = list(t.header) + [""] * (ncol - len(t.header))
+    widths = [Cm(w) for w in column_widths_cm(header, t.rows)]
+    for col, w in zip(table.columns, widths):
+        col.width = w
     hdr = table.rows[0]
     _repeat_header(hdr)
     for i, h in enumerate(t.header):
+        hdr.cells[i].width = widths[i]
         _cell_text(hdr.cells[i], h, bold=True)
         _shade(hdr.cells[i], "D9E2F3")
     if not t.rows:
@@ -162,6 +188,7 @@ def _table(doc, t: Table):
         bold = t.total_row and k == len(t.rows) - 1
         cells = row.cells
         for i, v in enumerate(r[:ncol]):
+            cells[i].width = widths[i]
             _cell_text(cells[i], v, bold=bold, left=len(v) > 16)
     if t.note:
         _note(doc, f"注：{t.note}")

@@ -506,7 +506,7 @@ def fig_water(td, dpi, stamp):
         m.points(ws[~cov], color="#e31a1c", size=22, edge="black", label="居民点：水源未覆盖")
     sug = run.result("water_suggestions")
     if sug is not None and is_geo(sug):
-        m.points(sug, color="#ff7f00", marker="P", size=60, edge="black", label="建议新增水源", zorder=8)
+        m.points(sug, color="#ff7f00", marker="P", size=60, edge="black", label="建议新增消火栓", zorder=8)
         m.labels_at(sug, "rank", size=7, color="#a63603")
     _stations(m, td)
     _frame_boundary(m, td)

@@ -111,6 +111,28 @@ class Builder:
             self.cited.append(key)
         return f"{r.text_zh}{relation}{num(r.value)}{unit_zh(r.unit)}（{source_zh(r.source)}）"
 
+    def cites(self, *items) -> str:
+        """Several rules in one phrase, each source said once after the run of rules sharing it.
+
+        ``b.cites(("helipad_slope_max_deg", "小于"), ("helipad_side_m", "为"))`` ->
+        ``"直升机停机坪坡度小于5度、土质停机坪边长为50米（周（2018），《森林防火》）"``.
+        """
+        out, run, src = [], [], None
+        for item in items:
+            key, rel = (item, "不小于") if isinstance(item, str) else item
+            r = _rules.rule(key)
+            if key not in self.cited:
+                self.cited.append(key)
+            s = source_zh(r.source)
+            if src is not None and s != src:
+                out.append("、".join(run) + f"（{src}）")
+                run = []
+            src = s
+            run.append(f"{r.text_zh}{rel}{num(r.value)}{unit_zh(r.unit)}")
+        if run:
+            out.append("、".join(run) + f"（{src}）")
+        return "，".join(out)
+
     def rule_value(self, key: str) -> str:
         r = _rules.rule(key)
         if key not in self.cited:
