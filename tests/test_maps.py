@@ -521,3 +521,19 @@ def test_hillshade_image_bounds_are_the_dem_extent_in_wgs84():
 def test_hillshade_outside_the_dem_is_skipped():
     layers, _ = make_fixture()
     assert D.hillshade_image(layers["dem"], (0, 0, 1000, 1000)) is None
+
+
+def test_main_title_does_not_repeat_the_recipe_title():
+    from kzgis.maps._html import main_title
+
+    assert main_title("开州区") == "开州区 农村消防基础设施规划分析图"
+    assert main_title("开州区农村消防基础设施规划（示意）") == "开州区农村消防基础设施规划（示意）"
+
+
+def test_results_in_another_crs_are_reprojected(tmp_path):
+    layers, _ = make_fixture()
+    pt = gpd.GeoDataFrame({"rank": [1]}, geometry=[Point(E0 + 3000, N0 + 100)], crs=CRS).to_crs("EPSG:4326")
+    paths = write_maps(layers, {"water_suggestions": pt}, tmp_path, MapOptions(county=False, hillshade=False),
+                       towns=["岳溪镇"])
+    html = paths[1].read_text(encoding="utf-8")
+    assert "建议新增水源点" in html  # inside 岳溪镇 after reprojection, so drawn and in the legend

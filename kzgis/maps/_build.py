@@ -494,7 +494,7 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
     review = opts.review_text
 
     def page(subtitle, nav):
-        return H.PageInfo(title=f"{base_title} 农村消防基础设施规划分析图", subtitle=subtitle, sources=sources,
+        return H.PageInfo(title=H.main_title(base_title), subtitle=subtitle, sources=sources,
                           date=date, synthetic=synthetic, review=review, nav=nav, online=not opts.offline)
 
     boundary = layers["boundary"] if hasattr(layers, "has") and layers.has("boundary") else None

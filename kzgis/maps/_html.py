@@ -11,6 +11,15 @@ from html import escape
 from . import styles as S
 
 
+def main_title(title: str) -> str:
+    """"开州区" -> "开州区 农村消防基础设施规划分析图"; a recipe title that already says what the
+    plan is (contains 规划 or 消防) is kept as it is."""
+    title = (title or "").strip() or "开州区"
+    if "规划" in title or "消防" in title:
+        return title
+    return f"{title} 农村消防基础设施规划分析图"
+
+
 @dataclass
 class LegendSection:
     key: str  # layer key (data-kz-layer)
@@ -102,8 +111,8 @@ def index_page(title: str, date: str, sources: str, synthetic: bool, review: str
     parts = [
         "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)} 消防规划分析图 索引</title><style>{_INDEX_CSS}</style></head><body><main>",
-        f"<h1>{escape(title)} 农村消防基础设施规划分析图</h1>",
+        f"<title>{escape(main_title(title))} · 索引</title><style>{_INDEX_CSS}</style></head><body><main>",
+        f"<h1>{escape(main_title(title))}</h1>",
         f'<div class="sub">制图日期：{escape(date)}　数据来源：{escape(sources)}</div>',
     ]
     if synthetic:
@@ -111,7 +120,7 @@ def index_page(title: str, date: str, sources: str, synthetic: bool, review: str
                      "仅供方法演示，不作为规划依据</div>")
     if county:
         parts.append('<h2>区域总图</h2><ul class="maps big">'
-                     f'<li><a href="{escape(county[0], quote=True)}">{escape(title)} 全域'
+                     f'<li><a href="{escape(county[0], quote=True)}">全域总图'
                      f' <span class="size">{size(county[1])}</span></a></li></ul>')
     if towns:
         parts.append(f"<h2>乡镇（街道）分图（{len(towns)} 幅）</h2><ul class=\"maps\">")
