@@ -193,11 +193,14 @@ class DEM:
             means = sums / cnt
         means = means[1:]
         # polygons smaller than a cell: sample at a representative point
-        small = cnt[1:] == 0
-        if small.any():
-            import shapely
+        import shapely
 
-            pts = shapely.get_coordinates(shapely.point_on_surface(np.asarray(geoms, dtype=object)[small]))
+        arr = np.asarray(geoms, dtype=object)
+        empty = np.array([g is None or g.is_empty for g in arr])
+        means[empty] = np.nan
+        small = (cnt[1:] == 0) & ~empty
+        if small.any():
+            pts = shapely.get_coordinates(shapely.point_on_surface(arr[small]))
             r, c = self.rowcol(pts[:, 0], pts[:, 1])
             r = np.clip(np.round(r).astype(int), 0, self.z.shape[0] - 1)
             c = np.clip(np.round(c).astype(int), 0, self.z.shape[1] - 1)
