@@ -537,3 +537,12 @@ def test_results_in_another_crs_are_reprojected(tmp_path):
                        towns=["岳溪镇"])
     html = paths[1].read_text(encoding="utf-8")
     assert "建议新增水源点" in html  # inside 岳溪镇 after reprojection, so drawn and in the legend
+
+
+def test_unknown_result_layer_name_is_escaped_in_the_layer_control(tmp_path):
+    layers, _ = make_fixture()
+    evil = "<i onmouseover=alert(3)>x</i>"
+    pt = _gdf({"note": [evil]}, [Point(E0 + 1000, N0 + 100)])
+    html = write_maps(layers, {evil: pt}, tmp_path, MapOptions(townships=False, hillshade=False))[1].read_text(
+        encoding="utf-8")
+    assert evil not in html and "onmouseover=alert(3)" in html  # only in escaped form
