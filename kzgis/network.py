@@ -613,8 +613,11 @@ class RoadNetwork:
         # append the virtual rows to the cached graph without re-sorting it
         counts = np.bincount(v_src - n, minlength=k)
         indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
-        m = csr_matrix((np.concatenate([base.data, v_w]), np.concatenate([base.indices, v_dst]), indptr),
-                       shape=(n + k, n + k))
+        itype = base.indices.dtype
+        m = csr_matrix((np.concatenate([base.data, v_w.astype(base.data.dtype)]),
+                        np.concatenate([base.indices, v_dst.astype(itype)]), indptr.astype(itype)),
+                       shape=(n + k, n + k), copy=False)
+        m.has_sorted_indices = True  # base rows sorted when cached; virtual rows sorted above
         idx = np.arange(n, n + k)
         lim = np.inf if limit is None else float(limit)
         return dijkstra(m, directed=True, indices=idx, limit=lim, min_only=min_only,
