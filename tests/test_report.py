@@ -350,3 +350,23 @@ def test_text_helpers():
     assert num(4.0) == "4" and num(2.5) == "2.5" and num(float("nan")) == "—" and num(INF) == "不可达"
     assert num(1234.567, 1) == "1234.6"
     assert _figures._nice_length(4500) == 500 and _figures._nice_length(40000) == 5000
+
+
+def test_worker_processes_write_the_same_chapters(tmp_path):
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("worker processes need fork")
+    ctx, res, rec = make_case(tmp_path)
+    opts = {"figures": False, "html": False}
+    serial = write_report(ctx, res, tmp_path / "serial", rec, options={**opts, "workers": 1})
+    forked = write_report(ctx, res, tmp_path / "forked", rec, options={**opts, "workers": 2})
+    assert [p.name for p in serial] == [p.name for p in forked]
+    for a, b in zip(serial, forked):
+        ta, tb = tables_by_caption(open_docx(a)), tables_by_caption(open_docx(b))
+        assert ta == tb and len(ta) > 5
+    summary = find_table(open_docx(forked[-1]), "居民点消防车可达情况")
+    assert row(summary, "合计")[2] == "3"
+    # the county appendix lists the rules the township chapters cite
+    cited = find_table(open_docx(forked[-1]), "引用的规范条文")
+    assert len(cited) > 5

@@ -83,20 +83,79 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
     run = RunData(ctx, results, recipe)
     names = _choose_towns(run, towns, opts)
     county = opts.county or run.county_name
+    if opts.figures:
+        from ._figures import cjk_font, run_hillshade
+
+        cjk_font()  # find the font and the hillshade once, before any worker starts
+        run_hillshade(run)
+    done = _townships(run, names, opts, county, out_dir)
     paths: list[Path] = []
     facts: dict = {}
-    tds = []
+    cited: list = []
     for name in names:
-        td = TownData(run, run.scope([name]))
-        tds.append(td)
-        log.info("report: %s", name)
-        doc = township_document(run, td, opts, county)
-        facts[name] = town_facts(td)
-        paths += _render(doc, out_dir / f"{_safe(name)}_消防专篇", opts)
+        p, f, c = done[name]
+        paths += p
+        facts[name] = f
+        cited += [k for k in c if k not in cited]
     if opts.county_summary and names:
-        doc = county_document(run, tds, facts, opts, county)
+        tds = [TownData(run, run.scope([n])) for n in names]
+        doc = county_document(run, tds, facts, opts, county, cited)
         paths += _render(doc, out_dir / f"{_safe(county or '全区')}_消防专篇汇总", opts)
     return paths
+
+
+# -- township chapters, in worker processes when there are many ---------------------------------
+
+_STATE: tuple | None = None  # (run, opts, county, out_dir) for forked workers
+
+
+def _one_town(name: str):
+    run, opts, county, out_dir = _STATE
+    td = TownData(run, run.scope([name]))
+    log.info("report: %s", name)
+    doc = township_document(run, td, opts, county)
+    paths = _render(doc, out_dir / f"{_safe(name)}_消防专篇", opts)
+    return name, paths, town_facts(td), list(doc.cited)
+
+
+def _workers(opts: ReportOptions, n_towns: int) -> int:
+    import multiprocessing
+    import os
+
+    if opts.workers:
+        n = opts.workers
+    else:  # auto: the figures dominate; worth it from a handful of townships on
+        n = min(os.cpu_count() or 1, 4) if n_towns >= 6 and opts.figures else 1
+    if n > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # workers share the run by fork (no pickling of layers); serial elsewhere
+    return max(1, min(n, n_towns))
+
+
+def _townships(run, names, opts, county, out_dir) -> dict:
+    """``{town: (paths, facts, cited rule keys)}``, rendered serially or by forked worker processes."""
+    global _STATE
+    _STATE = (run, opts, county, out_dir)
+    done: dict = {}
+    try:
+        n = _workers(opts, len(names))
+        if n > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
+                    for name, paths, facts, cited in pool.map(_one_town, names):
+                        done[name] = (paths, facts, cited)
+            except BrokenProcessPool as exc:  # a worker died (out of memory...): finish serially
+                log.warning("report: worker processes failed (%s); writing the remaining townships serially", exc)
+        for name in names:
+            if name not in done:
+                _, paths, facts, cited = _one_town(name)
+                done[name] = (paths, facts, cited)
+    finally:
+        _STATE = None
+    return done
 
 
 def _render(doc, stem: Path, opts: ReportOptions) -> list[Path]:

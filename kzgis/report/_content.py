@@ -1070,13 +1070,16 @@ def _layer_name(kind: str) -> str:
 # county summary
 
 
-def county_document(run: RunData, tds: list[TownData], facts: dict, opts: ReportOptions, county: str) -> Document:
+def county_document(run: RunData, tds: list[TownData], facts: dict, opts: ReportOptions, county: str,
+                    cited=()) -> Document:
+    """The county roll-up; ``cited`` are the rules the township chapters cite (listed in its appendix A)."""
     label = county or "全区"
     meta = [("汇总范围", f"{label}{len(tds)}个乡镇（街道）"),
             ("编制单位", opts.author or "（编制单位）"),
             ("编制日期", opts.date or date.today().isoformat()),
             ("生成工具", f"kzgis {__version__}" + (f"，任务 {run.recipe.name}" if run.recipe is not None else ""))]
     b = Builder(f"{label}乡镇国土空间规划", "消防专篇汇总", meta)
+    b.cited.extend(k for k in cited if k not in b.cited)
     names = [td.scope.name for td in tds]
     b.heading("编制说明", 1)
     b.para(f"本汇总依据{SEED}第5项任务，将{label}{len(tds)}个乡镇（街道）消防专篇的主要指标汇总成表，各项数字与各乡镇（街道）"
@@ -1121,7 +1124,9 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
     else:
         cols = [(f"resp_{lab}", lab, 0) for lab, _, _ in time_bins(run.breaks)] + [("resp_unreached", "不可达", 0),
                                                                                    ("resp_total", "合计", 0)]
-        _summary_table(b, "各乡镇（街道）居民点接警到场时间分布（处）", names, fl, cols, tot, "response_county")
+        _summary_table(b, "各乡镇（街道）居民点接警到场时间分布（处）", names, fl, cols, tot, "response_county",
+                       intro=f"各乡镇（街道）居民点接警到场时间分布（{_vehicle_label(run)}）")
+        _scenarios(b, run)
     s("消防水源覆盖")
     if run.result("water_settlements") is None:
         b.missing(run.why_missing("water", "water_settlements"))
@@ -1151,6 +1156,34 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
            "消防专篇。")
     appendix(run, b)
     return b.doc
+
+
+def _scenarios(b: Builder, run: RunData):
+    """District-wide station scenarios (existing vs existing + planned, e.g. 雪宝山) from ``response_scenarios``."""
+    import re
+
+    sc = run.result("response_scenarios")
+    if sc is None or not len(sc) or "scenario" not in sc.columns:
+        return
+    within = sorted({int(m.group(1)) for c in sc.columns if (m := re.fullmatch(r"settlements_within_(\d+)", str(c)))})
+    header = ["情景", "队站数"]
+    for w in within:
+        header += [f"{w}分钟内居民点", f"{w}分钟内人口比例"]
+    header += ["无法到达居民点", "平均到场时间（分钟）"]
+    rows = []
+    for _, r in sc.iterrows():
+        row = [value_zh("scenario", r["scenario"]), num(r.get("n_stations"))]
+        for w in within:
+            row += [num(r.get(f"settlements_within_{w}")),
+                    pct(float(r.get(f"pop_share_within_{w}", float("nan"))), 1)
+                    if pd.notna(r.get(f"pop_share_within_{w}")) else "—"]
+        row += [num(r.get("unreached")), num(r.get("mean_time_min"), 1)]
+        rows.append(row)
+    stations = ""
+    if "stations" in sc.columns:
+        stations = "；".join(f"{value_zh('scenario', a)}：{z}" for a, z in zip(sc["scenario"], sc["stations"]))
+    b.para(f"现状队站与规划队站（如雪宝山政府专职消防队）建成前后，全区接警到场时间的比较见{b.next_table}。")
+    b.table("全区消防队站布局情景比较", header, rows, key="scenarios", note=f"各情景的队站：{stations}。" if stations else "")
 
 
 def _summary_table(b: Builder, caption, names, fl, cols, tot, key, note: str = "", intro: str = ""):

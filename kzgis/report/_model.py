@@ -60,6 +60,7 @@ class Document:
     meta: list[tuple[str, str]]
     blocks: list = field(default_factory=list)
     town: str | None = None
+    cited: list = field(default_factory=list)  # rule keys the text cites (appendix A)
 
     def tables(self) -> list[Table]:
         return [b for b in self.blocks if isinstance(b, Table)]
@@ -73,7 +74,7 @@ class Builder:
 
     def __init__(self, title: str, subtitle: str, meta, town: str | None = None):
         self.doc = Document(title=title, subtitle=subtitle, meta=list(meta), town=town)
-        self.cited: list[str] = []
+        self.cited: list[str] = self.doc.cited
 
     # numbering
     @property

@@ -22,6 +22,8 @@ class ReportOptions:
     date : date shown on the cover (default: today)
     dpi : figure resolution
     max_rows : longest list table before the rest is referred to tables.xlsx
+    workers : processes rendering townships in parallel (0 = automatic: up to 4 when there are six or more
+        townships with figures, on systems with ``fork``; 1 = serial)
     """
 
     towns: tuple[str, ...] | None = None
@@ -35,12 +37,15 @@ class ReportOptions:
     date: str = ""
     dpi: int = 130
     max_rows: int = 30
+    workers: int = 0
 
     def __post_init__(self):
         if self.dpi < 50 or self.dpi > 600:
             raise ValueError(f"dpi must be between 50 and 600, got {self.dpi}")
         if self.max_rows < 1:
             raise ValueError(f"max_rows must be at least 1, got {self.max_rows}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be 0 (automatic) or more, got {self.workers}")
         if not (self.html or self.docx):
             raise ValueError("html and docx are both false: nothing to write")
 
