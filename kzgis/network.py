@@ -197,7 +197,13 @@ class NetworkParams:
         """Canonical road class for each raw value (Chinese or OSM ``highway``); unknown -> 未知."""
         table = {**OSM_HIGHWAY_CLASS, **CHINESE_CLASS_ALIASES, **{c: c for c in ROAD_CLASSES},
                  **self.class_aliases}
-        s = pd.Series(raw, dtype=object).map(lambda v: v[0] if isinstance(v, list) and v else v)
+        raw = pd.Series(raw, dtype=object).map(lambda v: v[0] if isinstance(v, list) and v else v)
+        codes, uniq = pd.factorize(raw, use_na_sentinel=True)
+        if len(uniq) < len(raw):  # map the distinct values only
+            mapped = self.canonical_class(np.asarray(uniq, dtype=object)) if len(uniq) else np.array([], object)
+            return np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(uniq) else UNKNOWN_CLASS,
+                            UNKNOWN_CLASS).astype(object)
+        s = raw
         s = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
         out = s.map(table)
         # "县道X123" or "X123" style values: try the leading Chinese class word / route letter
@@ -284,6 +290,11 @@ def _parse_oneway(values) -> tuple[np.ndarray, np.ndarray]:
     """(oneway, reversed) booleans from bools or strings; OSM "-1" means one-way against the line."""
     ow = np.zeros(len(values), dtype=bool)
     rev = np.zeros(len(values), dtype=bool)
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return arr.copy(), rev
+    if all(isinstance(v, (bool, np.bool_)) for v in arr):
+        return arr.astype(bool), rev
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and np.isnan(v)):
             continue
@@ -430,7 +441,7 @@ class RoadNetwork:
             np.zeros(n_roads, bool), np.zeros(n_roads, bool))
         names = col("name")
         turn = col("turnaround")
-        turnaround = pd.Series(turn, dtype=object).map(
+        turnaround = np.zeros(n_roads, bool) if "turnaround" not in cols else pd.Series(turn, dtype=object).map(
             lambda v: False if v is None or (isinstance(v, float) and np.isnan(v)) else
             (bool(v) if isinstance(v, (bool, np.bool_, int, np.integer, float)) else str(v).strip().lower() in _TRUE)
         ).to_numpy(bool)

@@ -520,8 +520,11 @@ def test_vectorised_substrings_equal_shapely_substring(coords, fa, fb):
         assert got[0].length == pytest.approx(0.0, abs=1e-9)
         assert got[0].coords[0] == pytest.approx(ref.coords[0])
     else:
-        assert got[0].equals_exact(ref, 1e-7)
-    assert got[1].equals_exact(line, 1e-9)
+        # same shape (vertices within 1e-9 m of a cut point merge into it)
+        assert got[0].hausdorff_distance(ref) < 1e-7
+        assert got[0].length == pytest.approx(ref.length, abs=1e-7)
+        assert got[0].coords[0] == pytest.approx(ref.coords[0]) and got[0].coords[-1] == pytest.approx(ref.coords[-1])
+    assert got[1].hausdorff_distance(line) < 1e-9 and got[1].length == pytest.approx(line.length)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
