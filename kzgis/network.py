@@ -360,6 +360,9 @@ class RoadNetwork:
     nodes : GeoDataFrame, index 0..n-1, columns ``x, y, degree``
     edges : GeoDataFrame, index 0..m-1, see the module docstring and DEVELOPING.md
     params : NetworkParams
+
+    Treat ``nodes`` and ``edges`` as read-only: per-class masks, weights, graphs and snapping
+    indexes are cached on the object. Build a new network for changed roads.
     """
 
     def __init__(self, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, params: NetworkParams, crs):
@@ -515,26 +518,37 @@ class RoadNetwork:
 
     # -- weights and graphs ---------------------------------------------------------------------
     def allowed(self, vehicle_class: str | None) -> np.ndarray:
-        """Boolean mask of the edges ``vehicle_class`` may use (None: any vehicle class)."""
-        vc = self.edges["vehicle_class"].to_numpy(object)
-        if vehicle_class is None:
-            return vc != NONE
-        _check_class(vehicle_class)
-        return np.isfinite(self.edges[f"time_min_{vehicle_class}"].to_numpy(float))
+        """Boolean mask of the edges ``vehicle_class`` may use (None: any vehicle class). Read-only, cached."""
+        key = ("allowed", vehicle_class)
+        if key not in self._cache:
+            if vehicle_class is None:
+                m = self.edges["vehicle_class"].to_numpy(object) != NONE
+            else:
+                _check_class(vehicle_class)
+                m = np.isfinite(self.edges[f"time_min_{vehicle_class}"].to_numpy(float))
+            m.flags.writeable = False
+            self._cache[key] = m
+        return self._cache[key]
 
     def edge_weights(self, vehicle_class: str | None, weight: str = "time_min") -> np.ndarray:
-        """Per-edge weight for a class (NaN where the class may not pass)."""
+        """Per-edge weight for a class (NaN where the class may not pass). Read-only, cached."""
+        key = ("w", vehicle_class, weight)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         if weight in ("time_min", "time"):
             if vehicle_class is None:
                 raise NetworkError("weight 'time_min' needs a vehicle class (travel times differ by class)")
-            w = self.edges[f"time_min_{_check_class(vehicle_class)}"].to_numpy(float)
-        elif weight.startswith("time_min_"):
+            w = self.edges[f"time_min_{_check_class(vehicle_class)}"].to_numpy(float).copy()
+        elif weight.startswith("time_min_") and weight in self.edges:
             w = self.edges[weight].to_numpy(float).copy()
             w[~self.allowed(vehicle_class)] = np.nan
         elif weight in ("length_m", "length"):
             w = np.where(self.allowed(vehicle_class), self._len, np.nan)
         else:
             raise NetworkError(f"unknown weight {weight!r} (use 'time_min' or 'length_m')")
+        w.flags.writeable = False
+        self._cache[key] = w
         return w
 
     @staticmethod
@@ -593,7 +607,9 @@ class RoadNetwork:
 
     def _base_graph(self, w):
         """The directed graph (CSR, parallel arcs reduced to the cheapest) for weights ``w``; cached."""
-        key = w.tobytes()
+        # the cached per-class weights are keyed by identity; custom weights by content
+        named = [k for k, v in self._cache.items() if isinstance(k, tuple) and k[0] == "w" and v is w]
+        key = named[0] if named else w.tobytes()
         cache = self._cache.setdefault("graphs", {})
         if key not in cache:
             a_src, a_dst, a_w, _ = self._arcs(w)
@@ -723,10 +739,12 @@ class RoadNetwork:
         """
         w = self.edge_weights(vehicle_class, weight)
         snapped, ok = self._ok_sources(snapped, w)
-        out = np.full((len(snapped), self.n_nodes), np.inf)
-        if ok.any():
-            d = self._run(snapped, w, limit=limit)
-            out[ok] = d[:, : self.n_nodes]
+        if ok.all() and len(ok):
+            out = self._run(snapped, w, limit=limit)[:, : self.n_nodes]
+        else:
+            out = np.full((len(snapped), self.n_nodes), np.inf)
+            if ok.any():
+                out[ok] = self._run(snapped, w, limit=limit)[:, : self.n_nodes]
         return NodeCosts(out, snapped)
 
     def nearest_source(self, snapped_sources, vehicle_class: str | None, weight: str = "time_min",
