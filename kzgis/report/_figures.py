@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from shapely.geometry import box as box_
+
 from .._labels import VALUES_ZH, VEHICLE_ORDER, value_zh
 from ._scope import is_geo
 
@@ -142,7 +144,8 @@ def _encode_png(rgba: bytes, w: int, h: int, dpi: int) -> bytes:
 class MapFigure:
     """One map: extent from a polygon, layers added with a legend entry each, then ``png()``."""
 
-    def __init__(self, polygon, *, dpi: int = 130, stamp: str = "", width_in: float = 7.0, margin: float = 0.06):
+    def __init__(self, polygon, *, dpi: int = 130, stamp: str = "", width_in: float = 7.0, margin: float = 0.06,
+                 cache: dict | None = None):
         import matplotlib
         from matplotlib.backend_bases import FigureCanvasBase
         from matplotlib.figure import Figure
@@ -171,18 +174,34 @@ class MapFigure:
         self.ax.set_yticks([])
         self.handles: list = []
         self.labels: list[str] = []
+        # the layers cut to this view and simplified to a fraction of a pixel, shared by the figures of one
+        # township (they all have the same extent)
+        self.cache = {} if cache is None else cache
+        self.tolerance = (self.bounds[2] - self.bounds[0]) / (width_in * dpi) / 3.0
 
     # -- helpers -------------------------------------------------------------------------------
     def _in_view(self, frame):
+        """The features of ``frame`` inside the view, lines and polygons simplified below pixel size."""
         if frame is None or not is_geo(frame) or len(frame) == 0:
             return None
+        key = (id(frame), len(frame), self.bounds)
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] is frame:
+            return hit[1]
         xmin, ymin, xmax, ymax = self.bounds
         try:
-            sub = frame.cx[xmin:xmax, ymin:ymax]
+            sub = frame.iloc[np.sort(frame.sindex.query(box_(xmin, ymin, xmax, ymax)))]
         except Exception:  # noqa: BLE001 - odd geometries: draw them all
             sub = frame
         sub = sub[~sub.geometry.isna() & ~sub.geometry.is_empty]
-        return sub if len(sub) else None
+        if len(sub) and not set(sub.geom_type.unique()) <= {"Point", "MultiPoint"}:
+            import shapely
+
+            simple = shapely.simplify(sub.geometry.to_numpy(), self.tolerance, preserve_topology=True)
+            sub = sub.set_geometry(type(sub.geometry)(simple, index=sub.index, crs=sub.crs))
+        out = sub if len(sub) else None
+        self.cache[key] = (frame, out)  # the frame is kept so its id cannot be reused while cached
+        return out
 
     def _legend(self, handle, label: str):
         if label and label not in self.labels:
@@ -331,7 +350,7 @@ class MapFigure:
 
 def _base(td, dpi, stamp, hillshade=True):
     run, scope = td.run, td.scope
-    m = MapFigure(scope.polygon, dpi=dpi, stamp=stamp)
+    m = MapFigure(scope.polygon, dpi=dpi, stamp=stamp, cache=td._cache.setdefault("figure_views", {}))
     if hillshade:
         hs = run_hillshade(run)
         if hs is not None:
