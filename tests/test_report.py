@@ -281,7 +281,7 @@ def test_county_summary_rolls_up(written):
         assert r[std] == row(own, "标准消防车")[1]
     rows = find_table(doc, "森林防火设施规划")
     assert row(rows, "合计")[1:4] == ["3", "15.00", "3"]
-    assert len(doc.inline_shapes) == 1
+    assert len(doc.inline_shapes) == 2  # access and water shares by township
 
 
 def test_appendix_lists_rules_and_assumptions(written):

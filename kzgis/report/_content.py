@@ -1109,15 +1109,8 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
         cols = [("access_total", "居民点", 0)] + [(f"access_{k}", VALUES_ZH["best_vehicle"][k], 0) for k in VEHICLE_ORDER]
         _summary_table(b, "各乡镇（街道）居民点消防车可达情况（处）", names, fl, cols, tot, "access_county",
                        intro="各乡镇（街道）居民点按可到达的最优消防车型统计")
-        if opts.figures:
-            try:
-                png = _figures.fig_county(run, [td.scope for td in tds], facts, opts.dpi,
-                                          "示意数据" if run.synthetic else "")
-                if png:
-                    b.para(f"各乡镇（街道）标准消防车可达居民点比例见{b.next_figure}。")
-                    b.figure(f"{label}各乡镇（街道）标准消防车可达居民点比例", png, key="county_access")
-            except Exception as exc:  # noqa: BLE001
-                log.warning("report: county figure not drawn: %s", exc)
+        _county_figure(b, run, names, facts, opts, "access_standard", "access_total", "标准消防车可达居民点比例",
+                       f"{label}各乡镇（街道）标准消防车可达居民点比例", "county_access")
     s("接警到场时间")
     if run.result("response_settlements") is None:
         b.missing(run.why_missing("response", "response_settlements"))
@@ -1132,8 +1125,10 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
         b.missing(run.why_missing("water", "water_settlements"))
     else:
         cols = [("water_total", "居民点", 0), ("water_covered", "已覆盖", 0), ("water_uncovered", "未覆盖", 0),
-                ("water_suggestions", "建议新增水源", 0)]
+                ("water_suggestions", "建议新增消火栓", 0)]
         _summary_table(b, "各乡镇（街道）消防水源覆盖情况（处）", names, fl, cols, tot, "water_county")
+        _county_figure(b, run, names, facts, opts, "water_covered", "water_total", "消防水源覆盖居民点比例",
+                       f"{label}各乡镇（街道）消防水源覆盖居民点比例", "county_water")
     s("森林防火设施")
     if all(run.result(r) is None for r in ("barrier_bands", "checkpoints", "heli_dip_sites", "heli_pads")):
         b.missing("；".join(run.why_missing(a) for a in ("barriers", "checkpoints", "helicopter")))
@@ -1184,6 +1179,21 @@ def _scenarios(b: Builder, run: RunData):
         stations = "；".join(f"{value_zh('scenario', a)}：{z}" for a, z in zip(sc["scenario"], sc["stations"]))
     b.para(f"现状队站与规划队站（如雪宝山政府专职消防队）建成前后，全区接警到场时间的比较见{b.next_table}。")
     b.table("全区消防队站布局情景比较", header, rows, key="scenarios", note=f"各情景的队站：{stations}。" if stations else "")
+
+
+def _county_figure(b: Builder, run: RunData, names, facts, opts, part: str, whole: str, what: str, caption: str,
+                   key: str):
+    if not opts.figures:
+        return
+    shares = {n: (facts[n][part] / facts[n][whole]) if facts[n].get(whole) else None for n in names}
+    try:
+        png = _figures.fig_county(run, names, shares, opts.dpi, "示意数据" if run.synthetic else "", what)
+    except Exception as exc:  # noqa: BLE001 - a figure must not stop the report
+        log.warning("report: county figure '%s' not drawn: %s", caption, exc)
+        return
+    if png:
+        b.para(f"{caption}见{b.next_figure}。")
+        b.figure(caption, png, key=key)
 
 
 def _summary_table(b: Builder, caption, names, fl, cols, tot, key, note: str = "", intro: str = ""):

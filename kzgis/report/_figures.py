@@ -594,45 +594,34 @@ def fig_heli(td, dpi, stamp):
 
 
 @_styled
-def fig_county(run, scopes, facts, dpi, stamp, title_col: str = "standard_share"):
-    """Townships shaded by the share of settlements reachable by a standard fire truck."""
+def fig_county(run, towns, shares: dict, dpi, stamp, what: str = "标准消防车可达居民点比例",
+               missing: str = "无分析结果"):
+    """Townships shaded by a share (0..1) per township, e.g. settlements a standard fire truck reaches."""
     import matplotlib
     import pandas as pd
 
     b = run.layer("boundary")
     if b is None or "town" not in b.columns:
         return None
-    towns = [s.name for s in scopes]
-    sub = b[b["town"].astype(str).isin(towns)].copy()
+    sub = b[b["town"].astype(str).isin(list(towns))]
     if not len(sub):
         return None
-    poly = sub.geometry.union_all()
-    m = MapFigure(poly, dpi=dpi, stamp=stamp)
+    sub = sub.dissolve(by=sub["town"].astype(str)).reset_index(drop=True)  # one shape and label per township
+    sub["town"] = sub["town"].astype(str)
+    m = MapFigure(sub.geometry.union_all(), dpi=dpi, stamp=stamp)
     hs = run_hillshade(run)
     if hs is not None:
         m.raster(*hs)
-    share = {}
-    for s in scopes:
-        f = facts[s.name]
-        tot = f.get("access_total")
-        share[s.name] = (f.get("access_standard", 0) / tot) if tot else np.nan
-    sub["_share"] = sub["town"].astype(str).map(share)
+    sub["_share"] = pd.to_numeric(sub["town"].map(shares), errors="coerce")
     cmap = matplotlib.colormaps["RdYlGn"]
     bins = [(0, 0.5, "<50%"), (0.5, 0.7, "50%～70%"), (0.7, 0.9, "70%～90%"), (0.9, 1.01, "≥90%")]
-    any_data = False
     for i, (lo, hi, lab) in enumerate(bins):
         sel = (sub["_share"] >= lo) & (sub["_share"] < hi)
-        if sel.any():
-            any_data = True
-            m.polygons(sub[sel], face=cmap(0.1 + 0.8 * i / (len(bins) - 1)), edge="#555555", lw=0.5, alpha=0.8,
-                       label=f"标准消防车可达居民点比例{lab}")
-    nod = sub["_share"].isna()
-    if nod.any():
-        m.polygons(sub[nod], face="#eeeeee", edge="#555555", lw=0.5, label="无消防车通行分析结果" if any_data else "乡镇（街道）")
-    m.outline(sub, color="#555555", lw=0.5)
-    pts = sub.copy()
-    pts["geometry"] = sub.geometry.representative_point()
-    m.labels_at(pts.set_geometry("geometry"), "town", size=6, color="#111111", max_n=200)
+        m.polygons(sub[sel], face=cmap(0.1 + 0.8 * i / (len(bins) - 1)), edge="#555555", lw=0.5, alpha=0.8,
+                   label=f"{what}{lab}")
+    m.polygons(sub[sub["_share"].isna()], face="#eeeeee", edge="#555555", lw=0.5, label=missing)
+    pts = sub.assign(geometry=sub.geometry.representative_point()).set_geometry("geometry")
+    m.labels_at(pts, "town", size=6, color="#111111", max_n=500)
     st = run.layer("stations")
     if st is not None:
         planned = st["status"].astype(str).str.contains("plan|规划|拟建", case=False, na=False) \
