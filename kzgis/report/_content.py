@@ -899,7 +899,8 @@ def _pl_checkpoints(c: _Ctx, s):
     cols += ll
     show, note = _limited(b, cp, c.opts, "checkpoints")
     b.para(f"规划建设标准或简易森林防火检查站{len(cp)}处，后方人口较多的道口宜建标准检查站并同步建设宣传标识和智能卡口，"
-           f"位置见{b.next_table}（经纬度为WGS84，成果数据中另有CGCS2000经纬度）。")
+           f"位置见{b.next_table}（经纬度为WGS84" +
+           ("，成果数据中另有CGCS2000经纬度）。" if "lon_cgcs2000" in cp.columns else "）。"))
     b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x) for x in cols],
             [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6}))], note=note,
             key="checkpoints")
