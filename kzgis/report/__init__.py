@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .._errors import RecipeError, suggest
 from . import _docx, _html
-from ._content import county_document, township_document
+from ._content import township_document
+from ._county import county_document
 from ._data import RunData, TownData, town_facts
 from ._options import ReportOptions
 

@@ -1,4 +1,4 @@
-"""The text of the 消防专篇: one township chapter, and the county summary.
+"""The text of the 消防专篇 of one township (the county roll-up is :mod:`._county`).
 
 Structure (as in the fire chapter of a township territorial spatial plan)::
 
@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .. import params as _params
 from .. import rules as _rules
 from .._labels import VALUES_ZH, VEHICLE_ORDER, header_zh, value_zh
 from . import _figures
 from ._data import RunData, TownData, time_bins, town_facts
-from ._model import CONFIDENCE_ZH, Builder, Document, crs_zh, num, pct, source_zh, unit_zh
+from ._appendix import appendix
+from ._model import Builder, Document, crs_zh, num, pct, source_zh
 from ._options import ReportOptions
 from ._scope import is_geo
 
@@ -63,10 +63,6 @@ def zh(text) -> str:
 
 def _n(series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
-
-
-def _col(frame, name):
-    return frame[name] if frame is not None and name in frame.columns else None
 
 
 def _missing_cols(frame, cols) -> list[str]:
@@ -764,7 +760,7 @@ def _pl_roads(c: _Ctx, s):
                    f"{b.rule_value('motorcycle_width_m')}的消防摩托车通道，并配备相应车辆。", "item")
 
 
-def _lonlat(frame, digits: int = 6):
+def _lonlat(frame):
     """WGS84 longitude/latitude of each row (its own ``lon``/``lat`` when given, else from the geometry)."""
     if {"lon", "lat"} <= set(frame.columns):
         return _n(frame["lon"]), _n(frame["lat"])
@@ -968,239 +964,3 @@ def _pl_stations(c: _Ctx, s):
         if far:
             b.para(f"到场时间超过{num(c.run.breaks[-1])}分钟或无法到达的居民点{far}处，宜优先建设志愿消防队（微型消防站），"
                    f"配备与道路条件相适应的小型消防车、消防摩托车和灭火器材。", "item")
-
-
-# ---------------------------------------------------------------------------------------------
-# appendix (shared by township and county documents)
-
-
-def appendix(run: RunData, b: Builder):
-    b.heading("附录", 1)
-    b.heading("附录A  引用的规范条文", 2)
-    cited = [_rules.rule(k) for k in b.cited]
-    norm = sorted((r for r in cited if not r.is_assumption), key=lambda r: (source_zh(r.source), r.key))
-    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source),
-             CONFIDENCE_ZH.get(r.confidence, r.confidence)] for i, r in enumerate(norm)]
-    b.para(f"本专篇正文引用的规范条文见{b.next_table}。可信度：V1 已核对条文原文；V2 数值见二手资料；M 凭记忆、待核对。"
-           f"标注为V2、M的条目在正式报批前应由编制单位对照规范原文复核。")
-    b.table("引用的规范条文", ["序号", "条目", "数值", "依据（标准及条款）", "可信度"], rows, key="rules_cited")
-
-    b.heading("附录B  假设与参数", 2)
-    assum = [r for r in _rules.RULES.values() if r.is_assumption]
-    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source)]
-            for i, r in enumerate(assum)]
-    b.para(f"国家标准未作规定、由本工具假设的取值见{b.next_table}，均可在任务配方中修改。")
-    b.table("本工具采用的假设（可信度A）", ["序号", "条目", "取值", "说明"], rows, key="assumptions")
-    rows = []
-    recipe = run.recipe
-    if recipe is not None:
-        for name, p in recipe.analyses.items():
-            try:
-                desc = _params.describe(p, recipe.analyses_given.get(name))
-            except TypeError:
-                continue
-            for key, d in desc.items():
-                rows.append(_param_row(name, key, d))
-        try:
-            for key, d in _params.describe(recipe.network, recipe.network_given).items():
-                rows.append(_param_row("network", key, d))
-        except TypeError:
-            pass
-    if rows:
-        b.para(f"本次计算采用的全部参数见{b.next_table}；标注“配方设定”的是本次在任务配方中设定的取值，其余为默认值"
-               f"（默认值取自上述规范条文和假设）。")
-        b.table("本次计算采用的参数", ["分析", "参数", "取值"], rows, key="parameters")
-    else:
-        b.para("本次未记录分析参数（无任务配方）。", "note")
-
-    b.heading("附录C  数据来源", 2)
-    rows = []
-    for kind, frame in run.layers.items():
-        if kind == "dem":
-            rows.append([_layer_name(kind), f"{frame.shape[1]}×{frame.shape[0]}栅格，{num(frame.cell_m, 1)}米", "—"])
-            continue
-        src = "—"
-        if isinstance(frame, pd.DataFrame) and "source" in frame.columns:
-            vals = list(dict.fromkeys(frame["source"].dropna().astype(str)))
-            src = "；".join(vals[:3]) + ("等" if len(vals) > 3 else "") if vals else "—"
-        rows.append([_layer_name(kind), str(len(frame)), src])
-    b.table("输入图层", ["图层", "要素数", "数据来源"], rows, key="data_sources")
-    if run.synthetic:
-        b.para(f"其中{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），仅用于演示。", "notice")
-
-
-ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",
-               "checkpoints": "检查站", "helicopter": "直升机", "network": "道路网络"}
-
-
-def _param_row(analysis: str, key: str, d: dict) -> list[str]:
-    from .._labels import PARAMS_ZH
-
-    v = d.get("value")
-    if isinstance(v, (list, tuple)):
-        vs = "、".join(num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x) for x in v)
-    elif isinstance(v, dict):
-        vs = "；".join(f"{k} {num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x}"
-                      for k, x in v.items())
-    elif isinstance(v, bool):
-        vs = "是" if v else "否"
-    elif isinstance(v, (int, float)):
-        vs = num(v)
-    else:
-        vs = "—" if v is None or v == "" else str(v)
-    if not vs:
-        vs = "—"
-    if d.get("source") == "recipe":
-        vs += "（配方设定）"
-    label = PARAMS_ZH.get(key) or (header_zh(key) if header_zh(key) != key else "")
-    rule = _rules.RULES.get(key)
-    if rule is not None and rule.is_assumption:
-        label = (label or rule.text_zh) + "（假设）"
-    name = f"{label} {key}" if label else key
-    return [ANALYSIS_ZH.get(analysis, analysis), name, vs]
-
-
-def _layer_name(kind: str) -> str:
-    from ._data import layer_title
-
-    t = layer_title(kind)
-    return f"{t}（{kind}）" if t != kind else kind
-
-
-# ---------------------------------------------------------------------------------------------
-# county summary
-
-
-def county_document(run: RunData, tds: list[TownData], facts: dict, opts: ReportOptions, county: str,
-                    cited=()) -> Document:
-    """The county roll-up; ``cited`` are the rules the township chapters cite (listed in its appendix A)."""
-    label = county or "全区"
-    meta = [("汇总范围", f"{label}{len(tds)}个乡镇（街道）"),
-            ("编制单位", opts.author or "（编制单位）"),
-            ("编制日期", opts.date or date.today().isoformat()),
-            ("生成工具", f"kzgis {__version__}" + (f"，任务 {run.recipe.name}" if run.recipe is not None else ""))]
-    b = Builder(f"{label}乡镇国土空间规划", "消防专篇汇总", meta)
-    b.cited.extend(k for k in cited if k not in b.cited)
-    names = [td.scope.name for td in tds]
-    b.heading("编制说明", 1)
-    b.para(f"本汇总依据{SEED}第5项任务，将{label}{len(tds)}个乡镇（街道）消防专篇的主要指标汇总成表，各项数字与各乡镇（街道）"
-           f"消防专篇中的数字一致（合计行为各乡镇（街道）数字之和）。")
-    if run.synthetic:
-        b.para(f"示意数据提示：{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），数字和图件仅用于演示分析方法，"
-               f"不得作为规划审批依据。", "notice")
-
-    def tot(key, rows_facts):
-        vals = [rf.get(key) for rf in rows_facts]
-        vals = [v for v in vals if v is not None]
-        return sum(vals) if vals else None
-
-    fl = [facts[n] for n in names]
-    b.heading("一、现状汇总", 1)
-    cols = [("area_km2", "面积（平方公里）", 1), ("settlements", "居民点", 0), ("population", "人口", 0),
-            ("stations", "消防队站", 0), ("hydrants", "消火栓", 0), ("fire_pools", "消防水池", 0),
-            ("water_intakes", "取水点", 0), ("forest_km2", "林地（平方公里）", 2)]
-    _summary_table(b, "各乡镇（街道）消防设施现状", names, fl, cols, tot, "status_summary")
-
-    b.heading("二、分析汇总", 1)
-    s = _Sections(b)
-    s("消防车通行")
-    if run.result("access_settlements") is None:
-        b.missing(run.why_missing("access", "access_settlements"))
-    else:
-        cols = [("access_total", "居民点", 0)] + [(f"access_{k}", VALUES_ZH["best_vehicle"][k], 0) for k in VEHICLE_ORDER]
-        _summary_table(b, "各乡镇（街道）居民点消防车可达情况（处）", names, fl, cols, tot, "access_county",
-                       intro="各乡镇（街道）居民点按可到达的最优消防车型统计")
-        _county_figure(b, run, names, facts, opts, "access_standard", "access_total", "标准消防车可达居民点比例",
-                       f"{label}各乡镇（街道）标准消防车可达居民点比例", "county_access")
-    s("接警到场时间")
-    if run.result("response_settlements") is None:
-        b.missing(run.why_missing("response", "response_settlements"))
-    else:
-        cols = [(f"resp_{lab}", lab, 0) for lab, _, _ in time_bins(run.breaks)] + [("resp_unreached", "不可达", 0),
-                                                                                   ("resp_total", "合计", 0)]
-        _summary_table(b, "各乡镇（街道）居民点接警到场时间分布（处）", names, fl, cols, tot, "response_county",
-                       intro=f"各乡镇（街道）居民点接警到场时间分布（{_vehicle_label(run)}）")
-        _scenarios(b, run)
-    s("消防水源覆盖")
-    if run.result("water_settlements") is None:
-        b.missing(run.why_missing("water", "water_settlements"))
-    else:
-        cols = [("water_total", "居民点", 0), ("water_covered", "已覆盖", 0), ("water_uncovered", "未覆盖", 0),
-                ("water_suggestions", "建议新增消火栓", 0)]
-        _summary_table(b, "各乡镇（街道）消防水源覆盖情况（处）", names, fl, cols, tot, "water_county")
-        _county_figure(b, run, names, facts, opts, "water_covered", "water_total", "消防水源覆盖居民点比例",
-                       f"{label}各乡镇（街道）消防水源覆盖居民点比例", "county_water")
-    s("森林防火设施")
-    if all(run.result(r) is None for r in ("barrier_bands", "checkpoints", "heli_dip_sites", "heli_pads")):
-        b.missing("；".join(run.why_missing(a) for a in ("barriers", "checkpoints", "helicopter")))
-    else:
-        cols = [("bands", "阻隔带（段）", 0), ("bands_ha", "阻隔带面积（公顷）", 2), ("checkpoints", "检查站（处）", 0),
-                ("dip_sites", "取水点（处）", 0), ("dip_selected", "选定取水点（处）", 0), ("pads", "停机坪候选（处）", 0)]
-        _summary_table(b, "各乡镇（街道）森林防火设施规划", names, fl, cols, tot, "forest_county")
-        missing = [a for a, r in (("barriers", "barrier_bands"), ("checkpoints", "checkpoints"),
-                                  ("helicopter", "heli_dip_sites")) if run.result(r) is None]
-        for a in missing:
-            b.para(f"{ANALYSIS_ZH[a]}：本次未开展该项分析（{run.why_missing(a)}）。", "missing")
-    b.heading("三、规划措施汇总", 1)
-    if run.result("access_upgrades") is not None:
-        cols = [("upgrades", "建议拓宽路段（段）", 0), ("upgrade_km", "拓宽长度（公里）", 2)]
-        _summary_table(b, "各乡镇（街道）建议拓宽的消防车通道", names, fl, cols, tot, "upgrades_county",
-                       note="跨乡镇路段计入各相关乡镇（街道），合计可能大于全区实际长度。")
-    else:
-        b.missing(run.why_missing("access", "access_upgrades"))
-    b.para("各乡镇（街道）的规划措施清单（拓宽路段、新增水源、林火阻隔带、检查站、直升机取水点和停机坪的位置）见各乡镇（街道）"
-           "消防专篇。")
-    appendix(run, b)
-    return b.doc
-
-
-def _scenarios(b: Builder, run: RunData):
-    """District-wide station scenarios (existing vs existing + planned, e.g. 雪宝山) from ``response_scenarios``."""
-    import re
-
-    sc = run.result("response_scenarios")
-    if sc is None or not len(sc) or "scenario" not in sc.columns:
-        return
-    within = sorted({int(m.group(1)) for c in sc.columns if (m := re.fullmatch(r"settlements_within_(\d+)", str(c)))})
-    header = ["情景", "队站数"]
-    for w in within:
-        header += [f"{w}分钟内居民点", f"{w}分钟内人口比例"]
-    header += ["无法到达居民点", "平均到场时间（分钟）"]
-    rows = []
-    for _, r in sc.iterrows():
-        row = [value_zh("scenario", r["scenario"]), num(r.get("n_stations"))]
-        for w in within:
-            row += [num(r.get(f"settlements_within_{w}")),
-                    pct(float(r.get(f"pop_share_within_{w}", float("nan"))), 1)
-                    if pd.notna(r.get(f"pop_share_within_{w}")) else "—"]
-        row += [num(r.get("unreached")), num(r.get("mean_time_min"), 1)]
-        rows.append(row)
-    stations = ""
-    if "stations" in sc.columns:
-        stations = "；".join(f"{value_zh('scenario', a)}：{z}" for a, z in zip(sc["scenario"], sc["stations"]))
-    b.para(f"现状队站与规划队站（如雪宝山政府专职消防队）建成前后，全区接警到场时间的比较见{b.next_table}。")
-    b.table("全区消防队站布局情景比较", header, rows, key="scenarios", note=f"各情景的队站：{stations}。" if stations else "")
-
-
-def _county_figure(b: Builder, run: RunData, names, facts, opts, part: str, whole: str, what: str, caption: str,
-                   key: str):
-    if not opts.figures:
-        return
-    shares = {n: (facts[n][part] / facts[n][whole]) if facts[n].get(whole) else None for n in names}
-    try:
-        png = _figures.fig_county(run, names, shares, opts.dpi, "示意数据" if run.synthetic else "", what)
-    except Exception as exc:  # noqa: BLE001 - a figure must not stop the report
-        log.warning("report: county figure '%s' not drawn: %s", caption, exc)
-        return
-    if png:
-        b.para(f"{caption}见{b.next_figure}。")
-        b.figure(caption, png, key=key)
-
-
-def _summary_table(b: Builder, caption, names, fl, cols, tot, key, note: str = "", intro: str = ""):
-    rows = []
-    for n, f in zip(names, fl):
-        rows.append([n] + [num(f.get(k), d) if f.get(k) is not None else "—" for k, _, d in cols])
-    rows.append(["合计"] + [num(tot(k, fl), d) if tot(k, fl) is not None else "—" for k, _, d in cols])
-    b.para(f"{intro or caption}见{b.next_table}。")
-    return b.table(caption, ["乡镇（街道）"] + [h for _, h, _ in cols], rows, key=key, total_row=True, note=note)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import analysis as _analysis
 from ..layers import KINDS
-from ._scope import Scope, clip, has_rows, is_geo, select
+from ._scope import Scope, clip, is_geo, select
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,3 @@ def town_facts(td: TownData) -> dict:
     if pads is not None:
         f["pads"] = int(len(pads))
     return f
-
-
-def has(frame) -> bool:
-    return has_rows(frame)

@@ -43,9 +43,6 @@ def is_geo(frame) -> bool:
     return isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
 
 
-def has_rows(frame) -> bool:
-    return frame is not None and len(frame) > 0
-
 
 def _geom_kind(frame) -> str:
     types = set(frame.geometry.dropna().geom_type.unique())
@@ -108,21 +105,3 @@ def clip(frame, scope: Scope):
     cut = shapely.intersection(sub.geometry.to_numpy(), scope.polygon)
     sub = sub.set_geometry(gpd.GeoSeries(cut, index=sub.index, crs=sub.crs))
     return sub[~sub.geometry.is_empty]
-
-
-def line_length_m(frame) -> pd.Series:
-    return frame.geometry.length if frame is not None and len(frame) else pd.Series(dtype=float)
-
-
-def outside_any(frame, scopes: list[Scope], town_col: str = "town") -> int:
-    """How many rows belong to none of the scopes (reported in the county summary)."""
-    if frame is None or len(frame) == 0:
-        return 0
-    seen = np.zeros(len(frame), dtype=bool)
-    pos = pd.Series(np.arange(len(frame)), index=frame.index)
-    for s in scopes:
-        sub = select(frame, s, town_col)
-        if sub is None:
-            return 0
-        seen[pos.loc[sub.index].to_numpy()] = True
-    return int((~seen).sum())

@@ -1,0 +1,107 @@
+"""Appendix of every 消防专篇: the rules cited (standard and clause), the assumptions and parameters in
+force, and the data sources."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import params as _params
+from .. import rules as _rules
+from .._labels import header_zh
+from ._data import RunData
+from ._model import CONFIDENCE_ZH, Builder, num, source_zh, unit_zh
+
+
+def appendix(run: RunData, b: Builder):
+    b.heading("附录", 1)
+    b.heading("附录A  引用的规范条文", 2)
+    cited = [_rules.rule(k) for k in b.cited]
+    norm = sorted((r for r in cited if not r.is_assumption), key=lambda r: (source_zh(r.source), r.key))
+    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source),
+             CONFIDENCE_ZH.get(r.confidence, r.confidence)] for i, r in enumerate(norm)]
+    b.para(f"本专篇正文引用的规范条文见{b.next_table}。可信度：V1 已核对条文原文；V2 数值见二手资料；M 凭记忆、待核对。"
+           f"标注为V2、M的条目在正式报批前应由编制单位对照规范原文复核。")
+    b.table("引用的规范条文", ["序号", "条目", "数值", "依据（标准及条款）", "可信度"], rows, key="rules_cited")
+
+    b.heading("附录B  假设与参数", 2)
+    assum = [r for r in _rules.RULES.values() if r.is_assumption]
+    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source)]
+            for i, r in enumerate(assum)]
+    b.para(f"国家标准未作规定、由本工具假设的取值见{b.next_table}，均可在任务配方中修改。")
+    b.table("本工具采用的假设（可信度A）", ["序号", "条目", "取值", "说明"], rows, key="assumptions")
+    rows = []
+    recipe = run.recipe
+    if recipe is not None:
+        for name, p in recipe.analyses.items():
+            try:
+                desc = _params.describe(p, recipe.analyses_given.get(name))
+            except TypeError:
+                continue
+            for key, d in desc.items():
+                rows.append(_param_row(name, key, d))
+        try:
+            for key, d in _params.describe(recipe.network, recipe.network_given).items():
+                rows.append(_param_row("network", key, d))
+        except TypeError:
+            pass
+    if rows:
+        b.para(f"本次计算采用的全部参数见{b.next_table}；标注“配方设定”的是本次在任务配方中设定的取值，其余为默认值"
+               f"（默认值取自上述规范条文和假设）。")
+        b.table("本次计算采用的参数", ["分析", "参数", "取值"], rows, key="parameters")
+    else:
+        b.para("本次未记录分析参数（无任务配方）。", "note")
+
+    b.heading("附录C  数据来源", 2)
+    rows = []
+    for kind, frame in run.layers.items():
+        if kind == "dem":
+            rows.append([_layer_name(kind), f"{frame.shape[1]}×{frame.shape[0]}栅格，{num(frame.cell_m, 1)}米", "—"])
+            continue
+        src = "—"
+        if isinstance(frame, pd.DataFrame) and "source" in frame.columns:
+            vals = list(dict.fromkeys(frame["source"].dropna().astype(str)))
+            src = "；".join(vals[:3]) + ("等" if len(vals) > 3 else "") if vals else "—"
+        rows.append([_layer_name(kind), str(len(frame)), src])
+    b.table("输入图层", ["图层", "要素数", "数据来源"], rows, key="data_sources")
+    if run.synthetic:
+        b.para(f"其中{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），仅用于演示。", "notice")
+
+
+ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",
+               "checkpoints": "检查站", "helicopter": "直升机", "network": "道路网络"}
+
+
+def _param_row(analysis: str, key: str, d: dict) -> list[str]:
+    from .._labels import PARAMS_ZH
+
+    v = d.get("value")
+    if isinstance(v, (list, tuple)):
+        vs = "、".join(num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x) for x in v)
+    elif isinstance(v, dict):
+        vs = "；".join(f"{k} {num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x}"
+                      for k, x in v.items())
+    elif isinstance(v, bool):
+        vs = "是" if v else "否"
+    elif isinstance(v, (int, float)):
+        vs = num(v)
+    else:
+        vs = "—" if v is None or v == "" else str(v)
+    if not vs:
+        vs = "—"
+    if d.get("source") == "recipe":
+        vs += "（配方设定）"
+    label = PARAMS_ZH.get(key) or (header_zh(key) if header_zh(key) != key else "")
+    rule = _rules.RULES.get(key)
+    if rule is not None and rule.is_assumption:
+        label = (label or rule.text_zh) + "（假设）"
+    name = f"{label} {key}" if label else key
+    return [ANALYSIS_ZH.get(analysis, analysis), name, vs]
+
+
+def _layer_name(kind: str) -> str:
+    from ._data import layer_title
+
+    t = layer_title(kind)
+    return f"{t}（{kind}）" if t != kind else kind
+
+
