@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 log = logging.getLogger(__name__)
