@@ -108,8 +108,14 @@ def _named_index(df) -> bool:
 
 
 def _clean_columns(df):
-    """GeoPackage cannot store Python objects: lists/dicts become JSON text, bools stay ints."""
+    """Make a frame storable in a GeoPackage.
+
+    Lists/dicts become JSON text; a column named ``fid`` (the user's feature ids, which may be text
+    or repeat) is renamed ``feature_id`` because GeoPackage reserves ``fid`` for its own row ids.
+    """
     df = df.copy()
+    if "fid" in df.columns:
+        df = df.rename(columns={"fid": "feature_id" if "feature_id" not in df.columns else "fid_source"})
     for col in df.columns:
         if col == getattr(df, "_geometry_column_name", None):
             continue

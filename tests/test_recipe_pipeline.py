@@ -166,3 +166,17 @@ def test_environment_yml_matches_pyproject():
         if isinstance(d, dict):
             conda |= {name(x) for x in d.get("pip", [])}
     assert {name(d) for d in deps} == conda
+
+
+def test_gpkg_writer_keeps_text_and_repeated_feature_ids(tmp_path):
+    """GeoPackage reserves 'fid': user ids such as 'H-1' (or repeated ids) must still be written."""
+    import pandas as pd
+
+    g = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[Point(X0, Y0), Point(X0 + 1, Y0)], crs=CRS,
+                         index=pd.Index(["H-1", "H-1"], name="fid"))
+    pipeline.write_gpkg({"h": g, "t": pd.DataFrame({"fid": [5, 5], "b": [1, 2]})}, tmp_path / "r.gpkg", CRS)
+    back = gpd.read_file(tmp_path / "r.gpkg", layer="h")
+    assert list(back["feature_id"]) == ["H-1", "H-1"]
+    assert back.crs.to_epsg() == 4545
+    t = gpd.read_file(tmp_path / "r.gpkg", layer="t")
+    assert list(t["feature_id"]) == [5, 5]
