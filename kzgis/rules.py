@@ -72,9 +72,45 @@ _RULES = [
          "取水水面与电力线最小距离"),
     Rule("heli_dip_drop_min", 3.0, "min", "assumption; no published figure", "A", "吊桶取水与投水耗时"),
     Rule("helipad_road_m", 500.0, "m", "assumption; no national rule", "A", "停机坪与道路最大距离"),
-    Rule("helipad_settlement_point_m", 100.0, "m", "assumption: radius of houses around a settlement point",
+    Rule("settlement_point_radius_m", 100.0, "m", "assumption: radius of houses around a settlement point",
          "A", "居民点（点状）障碍半径"),
     Rule("checkpoint_group_m", 200.0, "m", "assumption; no national rule", "A", "检查站合并距离"),
+    # water
+    Rule("water_lateral_m", 60.0, "m", "assumption: buildings this far beside a protected road are reached", "A",
+         "消防水源保护范围道路两侧宽度"),
+    Rule("water_truck_road_m", 20.0, "m",
+         "assumption; GB 50974-2014 4.4.7 requires a truck road to the intake but gives no distance", "A",
+         "取水点、消防水池至消防车可通行道路最大距离"),
+    Rule("water_surface_radius_m", 30.0, "m", "method: lowest DEM value this close to the intake", "A",
+         "水面高程取值半径"),
+    Rule("water_candidate_spacing_m", 20.0, "m", "method", "A", "新增消火栓候选点间距"),
+    Rule("water_budget", 100.0, "", "assumption", "A", "新增消火栓数量上限"),
+    Rule("water_min_new_road_m", 10.0, "m", "assumption: a new hydrant covering no new settlement must add at least this much built-up road", "A",
+         "新增消火栓最小新增覆盖道路长度"),
+    Rule("old_town_pool_search_m", 200.0, "m", "assumption: a pool this close serves the old town", "A",
+         "古镇消防水池搜索距离"),
+    Rule("old_town_wharf_m", 500.0, "m", "assumption: the seed says 'near the old town' without a distance", "A",
+         "取水码头距古镇最大距离"),
+    Rule("old_town_wharf_water_m", 50.0, "m", "assumption: a wharf this close to the water is 'on the river'", "A",
+         "取水码头距水体最大距离"),
+    Rule("old_town_hydrant_share", 1.0, "", "assumption: all roads of the old town within hydrant reach", "A",
+         "古镇内道路消火栓覆盖比例"),
+    # barriers
+    Rule("barrier_steep_slope_deg", 25.0, "deg", "assumption; engineered break below, biological belt above",
+         "A", "工程阻隔与生物阻隔坡度界限"),
+    Rule("road_barrier_width_m", 8.0, "m", "assumption; road this wide counts as an existing barrier", "A",
+         "可作阻隔的道路宽度"),
+    Rule("river_barrier_width_m", 10.0, "m", "assumption; water this wide counts as an existing barrier", "A",
+         "可作阻隔的河流水面宽度"),
+    Rule("separation_margin_m", 100.0, "m", "assumption; how far around a river end fire is traced", "A",
+         "阻隔判定外延距离"),
+    Rule("through_forest_max_m", 20.0, "m", "assumption; forest a facing line of sight may cross", "A",
+         "林缘朝向判定穿越林地容差"),
+    # checkpoints
+    Rule("checkpoint_min_block_m2", 1_000_000.0, "m2", "assumption; smaller forest patches get no 必经道口",
+         "A", "设检查站林区最小面积"),
+    Rule("checkpoint_exit_search_m", 3000.0, "m", "assumption; road distance from a village to the forest "
+         "within which its exit road counts as leading to it", "A", "村口至林缘道路距离上限"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}
@@ -82,6 +118,11 @@ RULES: dict[str, Rule] = {r.key: r for r in _RULES}
 
 def rule(key: str) -> Rule:
     return RULES[key]
+
+
+def group(*keys: str) -> dict[str, Rule]:
+    """The rules of the given keys, e.g. an analysis's assumptions, in that order."""
+    return {k: RULES[k] for k in keys}
 
 
 def value(key: str) -> float:

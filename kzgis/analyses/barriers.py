@@ -88,20 +88,14 @@ _ZONE_QUAD = 64  # segments per quarter circle of the facing zone (0.02 m off a 
 _BAND_QUAD = 16  # same for the band buffers (they stay inside the exact width)
 
 #: Assumptions of this analysis (no national rule found), in the form of :mod:`kzgis.rules`.
-ASSUMPTIONS: dict[str, Rule] = {r.key: r for r in [
-    Rule("built_up_radius_m", 100.0, "m", "assumption; settlement point taken as a built-up disc", "A",
-         "居民点（点）建成区半径"),
-    Rule("barrier_steep_slope_deg", 25.0, "deg", "assumption; engineered break below, biological belt above",
-         "A", "工程阻隔与生物阻隔坡度界限"),
-    Rule("road_barrier_width_m", 8.0, "m", "assumption; road this wide counts as an existing barrier", "A",
-         "可作阻隔的道路宽度"),
-    Rule("river_barrier_width_m", 10.0, "m", "assumption; water this wide counts as an existing barrier", "A",
-         "可作阻隔的河流水面宽度"),
-    Rule("separation_margin_m", 100.0, "m", "assumption; how far around a river end fire is traced", "A",
-         "阻隔判定外延距离"),
-    Rule("through_forest_max_m", 20.0, "m", "assumption; forest a facing line of sight may cross", "A",
-         "林缘朝向判定穿越林地容差"),
-]}
+ASSUMPTIONS: dict[str, Rule] = rules.group(
+    "settlement_point_radius_m",
+    "barrier_steep_slope_deg",
+    "road_barrier_width_m",
+    "river_barrier_width_m",
+    "separation_margin_m",
+    "through_forest_max_m",
+)
 
 
 def _a(key: str) -> float:
@@ -132,7 +126,7 @@ class BarrierParams:
     facing_m: float = rules.value("homes_to_forest_m")
     urban_width_m: float = rules.value("barrier_urban_m")
     town_width_m: float = rules.value("barrier_town_m")
-    built_up_radius_m: float = _a("built_up_radius_m")
+    built_up_radius_m: float = _a("settlement_point_radius_m")
     steep_slope_deg: float = _a("barrier_steep_slope_deg")
     road_barrier_width_m: float = _a("road_barrier_width_m")
     river_barrier_width_m: float = _a("river_barrier_width_m")

@@ -66,14 +66,11 @@ KIND_CUT = "road_entry"
 KIND_EXIT = "village_exit"
 
 #: Assumptions of this analysis (no national rule found), in the form of :mod:`kzgis.rules`.
-ASSUMPTIONS: dict[str, Rule] = {r.key: r for r in [
-    Rule("checkpoint_min_block_m2", 1_000_000.0, "m2", "assumption; smaller forest patches get no 必经道口",
-         "A", "设检查站林区最小面积"),
-    Rule("checkpoint_exit_search_m", 3000.0, "m", "assumption; road distance from a village to the forest "
-         "within which its exit road counts as leading to it", "A", "村口至林缘道路距离上限"),
-    Rule("checkpoint_built_up_radius_m", 100.0, "m", "assumption; settlement point taken as a built-up disc",
-         "A", "居民点（点）建成区半径"),
-]}
+ASSUMPTIONS: dict[str, Rule] = rules.group(
+    "checkpoint_min_block_m2",
+    "checkpoint_exit_search_m",
+    "settlement_point_radius_m",
+)
 
 _ROAD_RANK = {c: i for i, c in enumerate(("国道", "省道", "县道", "乡道", "城市道路", "村道", "机耕道", "未知",
                                           "步道", "台阶"))}
@@ -98,7 +95,7 @@ class CheckpointParams:
     group_m: float = rules.value("checkpoint_group_m")
     exit_forest_m: float = rules.value("homes_to_forest_m")
     exit_search_m: float = ASSUMPTIONS["checkpoint_exit_search_m"].value
-    built_up_radius_m: float = ASSUMPTIONS["checkpoint_built_up_radius_m"].value
+    built_up_radius_m: float = ASSUMPTIONS["settlement_point_radius_m"].value
     min_block_area_m2: float = ASSUMPTIONS["checkpoint_min_block_m2"].value
     exclude_classes: tuple[str, ...] = ("步道", "台阶")
 

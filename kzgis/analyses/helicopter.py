@@ -121,7 +121,7 @@ class HelicopterParams:
     pad_side_m: float = rules.value("helipad_side_m")
     pad_clear_ring_m: float = rules.value("helipad_clear_ring_m")
     pad_road_max_m: float = rules.value("helipad_road_m")
-    settlement_point_radius_m: float = rules.value("helipad_settlement_point_m")
+    settlement_point_radius_m: float = rules.value("settlement_point_radius_m")
     pads_per_unit: int = 0
     warn_share_below: float = 0.5
 
@@ -166,7 +166,7 @@ PARAM_RULES = {
     "pad_side_m": "helipad_side_m",
     "pad_clear_ring_m": "helipad_clear_ring_m",
     "pad_road_max_m": "helipad_road_m",
-    "settlement_point_radius_m": "helipad_settlement_point_m",
+    "settlement_point_radius_m": "settlement_point_radius_m",
 }
 _METHOD = {
     "approach_directions": ("", "进近方向数"),

@@ -82,27 +82,18 @@ RESULTS = ("water_coverage", "water_circles", "water_sources", "water_settlement
            "water_suggestions", "water_compliance", "water_towns")
 
 #: Assumptions of this analysis (confidence A: no published number), cited in its outputs.
-ASSUMPTIONS: dict[str, Rule] = {r.key: r for r in [
-    Rule("water_lateral_m", 60.0, "m", "assumption: buildings this far beside a protected road are reached", "A",
-         "消防水源保护范围道路两侧宽度"),
-    Rule("water_truck_road_m", 20.0, "m",
-         "assumption; GB 50974-2014 4.4.7 requires a truck road to the intake but gives no distance", "A",
-         "取水点、消防水池至消防车可通行道路最大距离"),
-    Rule("water_surface_radius_m", 30.0, "m", "method: lowest DEM value this close to the intake", "A",
-         "水面高程取值半径"),
-    Rule("water_candidate_spacing_m", 20.0, "m", "method", "A", "新增消火栓候选点间距"),
-    Rule("water_budget", 100.0, "", "assumption", "A", "新增消火栓数量上限"),
-    Rule("water_min_new_road_m", 10.0, "m", "assumption: a new hydrant covering no new settlement must add at least this much built-up road", "A",
-         "新增消火栓最小新增覆盖道路长度"),
-    Rule("old_town_pool_search_m", 200.0, "m", "assumption: a pool this close serves the old town", "A",
-         "古镇消防水池搜索距离"),
-    Rule("old_town_wharf_m", 500.0, "m", "assumption: the seed says 'near the old town' without a distance", "A",
-         "取水码头距古镇最大距离"),
-    Rule("old_town_wharf_water_m", 50.0, "m", "assumption: a wharf this close to the water is 'on the river'", "A",
-         "取水码头距水体最大距离"),
-    Rule("old_town_hydrant_share", 1.0, "", "assumption: all roads of the old town within hydrant reach", "A",
-         "古镇内道路消火栓覆盖比例"),
-]}
+ASSUMPTIONS: dict[str, Rule] = rules.group(
+    "water_lateral_m",
+    "water_truck_road_m",
+    "water_surface_radius_m",
+    "water_candidate_spacing_m",
+    "water_budget",
+    "water_min_new_road_m",
+    "old_town_pool_search_m",
+    "old_town_wharf_m",
+    "old_town_wharf_water_m",
+    "old_town_hydrant_share",
+)
 
 
 def _a(key: str) -> float:
@@ -165,7 +156,7 @@ class WaterParams:
                                                 "规划", "拟建", "在建", "broken", "disused", "out of service",
                                                 "planned", "removed")
     builtup_from: tuple[str, ...] = ("urban_area", "settlements", "old_towns")
-    builtup_point_radius_m: float = rules.value("helipad_settlement_point_m")
+    builtup_point_radius_m: float = rules.value("settlement_point_radius_m")
     hydrant_spacing_m: float = rules.value("hydrant_spacing_m")
     candidate_spacing_m: float = _a("water_candidate_spacing_m")
     budget: int = int(_a("water_budget"))
