@@ -28,10 +28,74 @@ COLUMNS_ZH = {
     "settlements": "居民点数", "share": "比例", "scenario": "情景",
 }
 
+# result columns added by the analyses
+COLUMNS_ZH.update({
+    "approach_best_deg": "最佳进近方向地形仰角（度）", "approach_from": "可进近方向", "approach_ok": "进近条件满足",
+    "area_ok": "面积满足", "clear_ok": "净水面直径满足", "depth_ok": "水深满足", "power_ok": "电力线避让满足",
+    "power_line_m": "距电力线（米）", "provisional": "待核实（水深未知）", "reason_en": "原因（英文）",
+    "reason_zh": "原因", "water_level_m": "水面高程（米）", "assumptions": "采用的假定",
+    "area_biological_m2": "生物阻隔面积（平方米）", "area_engineered_m2": "工程阻隔面积（平方米）",
+    "area_natural_m2": "天然阻隔面积（平方米）", "area_road_m2": "道路阻隔面积（平方米）",
+    "area_undetermined_m2": "类型待定面积（平方米）", "area_share": "面积可达比例", "band_id": "阻隔带编号",
+    "bands": "阻隔带数", "edge_id": "林缘段编号", "edge_length_m": "林缘长度（米）",
+    "facing_settlements": "面向居民点数", "separated_by": "已有分隔", "checkpoint_id": "检查站编号",
+    "checkpoints": "检查站数", "road_length_m": "道路长度（米）", "lon_cgcs2000": "经度（CGCS2000）",
+    "lat_cgcs2000": "纬度（CGCS2000）",
+    "builtup_covered_after_m": "建议实施后建成区道路覆盖（米）", "builtup_covered_m": "建成区道路覆盖（米）",
+    "builtup_road_m": "建成区道路（米）", "coverable": "可通过新增消火栓覆盖", "covered_after": "建议实施后是否覆盖",
+    "covered_by": "覆盖水源", "nearest_kind": "最近水源类型", "found_value": "现状数值", "required_value": "要求数值",
+    "offending": "不满足的要素", "old_town_id": "古镇编号", "rule_key": "规则代码", "lift_source": "吸水高度来源",
+    "limit_m": "限值（米）", "offset_m": "沿路位置（米）", "population_covered": "覆盖人口",
+    "population_share": "人口覆盖率", "reach_m": "保护距离（米）", "road_in_circle_m": "圆内道路（米）",
+    "road_share": "道路覆盖率", "road_share_after": "建议实施后道路覆盖率", "road_z_m": "道路高程（米）",
+    "water_z_m": "水面高程（米）", "truck_road_m": "距消防车道（米）", "settlement_ids": "覆盖居民点编号",
+    "settlement_share": "居民点覆盖率", "settlement_share_after": "建议实施后居民点覆盖率",
+    "settlements_covered": "覆盖居民点数", "settlements_covered_after": "建议实施后覆盖居民点数",
+    "dead_end": "尽头路", "edge": "路段编号", "edges": "路段", "end_node": "尽头节点", "junction_node": "交叉口节点",
+    "grade_warning": "纵坡8%-10%提示", "oneway": "单行", "road_fid": "道路要素编号", "runs": "连续路段",
+    "turnaround": "设回车场", "u": "起点节点", "v": "终点节点", "via_dead_end": "仅经尽头路可达",
+    "snap_m": "距道路（米）", "snap_ok": "已接入路网",
+    "end_m": "终点里程（米）", "start_m": "起点里程（米）", "max_time_min": "最大到场时间（分钟）",
+    "reached_m": "可达道路（米）", "speed_kmh": "车速（公里/小时）", "station_name": "队站名称",
+    "time_min_end": "终点到场时间（分钟）", "time_min_start": "起点到场时间（分钟）",
+    "time_min_existing": "仅现状队站到场时间（分钟）", "objective": "目标值",
+    "forest_coverable_km2": "可覆盖林地（平方公里）", "forest_covered_before_km2": "现状覆盖林地（平方公里）",
+    "forest_covered_km2": "规划覆盖林地（平方公里）", "forest_m": "距林地（米）",
+    "forest_nearest_km": "距最近林地（公里）", "pad": "停机坪编号", "round_trip_nearest_min": "至最近林地往返（分钟）",
+    "score_km": "排序得分（公里）", "selected_for": "服务单元", "selected_sites": "选定取水点",
+    "share_before": "现状覆盖率", "share_after": "规划覆盖率", "x": "X坐标（米）", "y": "Y坐标（米）",
+    "feature_id": "要素编号", "settlements_none": "消防车辆不可达居民点数",
+    "population_none": "消防车辆不可达人口", "road_km_none": "消防车辆不可通行道路（公里）",
+    "road_km_total": "道路合计（公里）",
+})
+
+_PATTERNS = (
+    ("gain_population_within_", "新增{n}分钟内人口"), ("gain_settlements_within_", "新增{n}分钟内居民点"),
+    ("pop_share_within_", "{n}分钟内人口比例"), ("population_within_", "{n}分钟内人口"),
+    ("settlements_within_", "{n}分钟内居民点数"), ("share_within_", "{n}分钟内居民点比例"),
+    ("within_", "{n}分钟内到场"),
+)
+_VEHICLE_ZH = {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车", "none": "消防车辆不可达",
+               "total": "合计"}
+
 
 def header_zh(column: str) -> str:
-    """``"time_min" -> "到场时间（分钟）"``; unknown columns are returned unchanged."""
-    return COLUMNS_ZH.get(str(column), str(column))
+    """``"time_min" -> "到场时间（分钟）"``; unknown columns are returned unchanged.
+
+    Families of columns are labelled by pattern: ``within_15`` -> 15分钟内到场,
+    ``road_km_small`` -> 小型消防车道路（公里）, ``population_standard`` -> 标准消防车可达人口.
+    """
+    column = str(column)
+    if column in COLUMNS_ZH:
+        return COLUMNS_ZH[column]
+    for prefix, fmt in _PATTERNS:
+        if column.startswith(prefix) and column[len(prefix):].replace(".", "").isdigit():
+            return fmt.format(n=column[len(prefix):])
+    for prefix, fmt in (("road_km_", "{v}道路（公里）"), ("population_", "{v}可达人口"),
+                        ("settlements_", "{v}可达居民点数")):
+        if column.startswith(prefix) and column[len(prefix):] in _VEHICLE_ZH:
+            return fmt.format(v=_VEHICLE_ZH[column[len(prefix):]])
+    return column
 
 
 #: Chinese labels for coded values, by column (report and maps share them).
