@@ -7,8 +7,11 @@ north rising to 雪宝山 (~2,600 m) in the north-east, and NE-SW fold ridges in
 
 Pipeline (each step draws from its own named random stream, so changing one step does not shift
 the others): terrain -> rivers carved into it -> lake and reservoirs -> townships (Voronoi) ->
-urban area -> villages -> roads (least-cost paths on a 150 m slope-cost grid, merged into one noded
-network) -> ponds, power lines -> forest -> old town, hydrants, pools, mains, intakes, stations.
+urban area -> villages -> roads (least-cost paths on a 150 m grid priced by the grade each move
+has on the 75 m DEM: 国道/省道/县道 and seat-to-seat roads never steeper than 8.5 %, so they follow
+contours and switch back; village roads mostly gentle; merged into one noded network) -> natural
+intakes and the spur roads to them -> ponds, power lines -> forest -> hydrants, pools (beside
+fire-truck roads), mains, stations (on standard fire-truck roads).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import shutil
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,17 +249,53 @@ def _cumlen(pts):
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
 
 
-def _chaikin(pts, n_iter=2):
+def _seg_grades(ctx, p0, p1, step=15.0):
+    """Steepest grade (fraction) of each straight segment p0 -> p1 on the DEM, over sub-runs <= ``step`` m."""
+    p0 = np.asarray(p0, dtype=float).reshape(-1, 2)
+    p1 = np.asarray(p1, dtype=float).reshape(-1, 2)
+    if len(p0) == 0:
+        return np.zeros(0)
+    L = np.hypot(*(p1 - p0).T)
+    n = np.maximum(np.ceil(L / step).astype(int), 1)
+    starts = np.concatenate([[0], np.cumsum(n + 1)[:-1]])
+    idx = np.repeat(np.arange(len(L)), n + 1)
+    t = (np.arange(idx.size) - starts[idx]) / n[idx]
+    xy = p0[idx] + (p1 - p0)[idx] * t[:, None]
+    z = ctx.grid.sample(ctx.dem, xy[:, 0], xy[:, 1])
+    same = idx[1:] == idx[:-1]
+    run = (L / n)[idx[1:]]
+    g = np.where(same & (run > 0), np.abs(np.diff(z)) / np.where(run > 0, run, 1.0), 0.0)
+    out = np.zeros(len(L))
+    np.maximum.at(out, idx[1:], g)
+    return out
+
+
+def _line_grade(ctx, pts, step=15.0):
+    pts = np.asarray(pts, dtype=float)
+    return float(_seg_grades(ctx, pts[:-1], pts[1:], step).max()) if len(pts) > 1 else 0.0
+
+
+def _safe_chaikin(ctx, pts, cap, n_iter=2):
+    """Chaikin corner cutting that never makes a road steeper than ``cap`` (or than the corner it cuts).
+
+    A hairpin cut straight across would climb the whole bend in a few metres; such corners keep
+    their vertex (the cut points are still added, so the line stays as it was there).
+    """
     pts = np.asarray(pts, dtype=float)
     for _ in range(n_iter):
         if len(pts) < 3:
             return pts
-        a, b = pts[:-1], pts[1:]
-        q = 0.75 * a + 0.25 * b
+        a, b, c = pts[:-2], pts[1:-1], pts[2:]
         r = 0.25 * a + 0.75 * b
-        mid = np.empty((2 * len(a), 2))
-        mid[0::2], mid[1::2] = q, r
-        pts = np.vstack([pts[:1], mid[1:-1], pts[-1:]])
+        s = 0.75 * b + 0.25 * c
+        g_cut = _seg_grades(ctx, r, s)
+        g_leg = np.maximum(_seg_grades(ctx, r, b), _seg_grades(ctx, b, s))
+        keep = g_cut > np.maximum(cap, g_leg) + 1e-9
+        out = [pts[:1]]
+        for i in range(len(b)):
+            out.append(np.vstack([r[i], b[i], s[i]]) if keep[i] else np.vstack([r[i], s[i]]))
+        out.append(pts[-1:])
+        pts = np.vstack(out)
     return pts
 
 
@@ -307,6 +345,7 @@ class Ctx:
     seat_settlements: list = field(default_factory=list)
     power: list = field(default_factory=list)
     forest: list = field(default_factory=list)
+    intakes: list = field(default_factory=list)  # (Point, kind, lift_m)
 
 
 # --------------------------------------------------------------------------------------------
@@ -743,9 +782,25 @@ def _town_of(ctx: Ctx, geoms):
 # --------------------------------------------------------------------------------------------
 
 class RoadGraph:
-    """Least-cost routing on a 150 m grid; used edges get cheaper so roads share corridors."""
+    """Least-cost routing on a 150 m grid; used edges get cheaper so roads share corridors.
 
-    DIRS = [(0, 1), (1, -1), (1, 0), (1, 1)]
+    Moves go to 32 neighbours (the 8 nearest plus (1, 2), (1, 3) and (2, 3) moves in every
+    direction), so a road can follow the contour to within ~9 degrees. Each move's grade is
+    measured on the 75 m DEM along the move itself (``GRADE_STEP`` sub-runs, the steepest counts),
+    as the network engine measures a finished road. Two cost tables share one sparse structure:
+
+    - ``trunk`` (国道/省道/县道 and roads between seats): a move steeper than ``TRUNK_GRADE`` is
+      priced out (x ``STEEP_PRICE``), so a route climbs by following the contour or by switchbacks;
+    - ``village`` (村道/机耕道/乡道): steep moves are strongly discouraged above ``VILLAGE_GRADE``
+      but allowed where nothing else is near, so a few steep village roads remain.
+    """
+
+    DIRS = [(0, 1), (1, 0), (1, 1), (1, -1), (1, 2), (2, 1), (1, -2), (2, -1),
+            (1, 3), (3, 1), (1, -3), (3, -1), (2, 3), (3, 2), (2, -3), (3, -2)]
+    GRADE_STEP = 30.0  # m, sub-run over which a move's grade is measured
+    TRUNK_GRADE = 0.085  # below the 10 % limit (GB 55037 3.4.5) with a margin for smoothing / sampling
+    VILLAGE_GRADE = 0.10
+    STEEP_PRICE = 400.0
 
     def __init__(self, ctx: Ctx):
         import shapely
@@ -755,37 +810,61 @@ class RoadGraph:
         g = ctx.grid
         self.ny, self.nx = g.ny // 2, g.nx // 2
         self.grid = Grid(g.x0, g.ytop, RCELL, self.nx, self.ny)
-        z = ctx.dem.reshape(self.ny, 2, self.nx, 2).mean(axis=(1, 3))
         G = self.grid
         ok = G.rasterize([ctx.county.buffer(-120.0)]).astype(bool)
         lake = G.rasterize([ctx.lake]).astype(bool)
         res = G.rasterize([r["poly"] for r in ctx.reservoirs]).astype(bool)
         riv = G.rasterize([shapely.LineString(r["line"]).buffer(r["width"] / 2 + 30.0) for r in ctx.rivers],
                           all_touched=True).astype(bool)
-        self.z, self.ok, self.lake, self.riv = z, ok, lake, riv
+        self.ok, self.lake, self.riv = ok, lake, riv
         N = self.ny * self.nx
         idx = np.arange(N).reshape(self.ny, self.nx)
-        rows, cols, w = [], [], []
-        pen = np.where(riv, 250.0, 0.0) + np.where(lake, 600.0, 0.0)
+        # what a move crosses: river corridor, lake, reservoir (sampled along the move, not only at its ends)
+        wet = riv.astype(np.uint8) | (lake.astype(np.uint8) << 1) | (res.astype(np.uint8) << 2)
         # gentle random cost field so routes over flat land wander instead of running grid-straight
-        wander = np.exp(0.35 * _smooth_noise(_rng(ctx.seed, "wander"), z.shape, 4.0))
-        mult = np.where(res, 40.0, 1.0) * wander
+        wander = np.exp(0.35 * _smooth_noise(_rng(ctx.seed, "wander"), (self.ny, self.nx), 4.0)).ravel()
+        xs, ys = G.xs(), G.ys()
+        rows, cols, wt, wv, gr = [], [], [], [], []
+        okf = ok.ravel()
         for dr, dc in self.DIRS:
-            a = idx[max(0, -dr): self.ny - max(0, dr), max(0, -dc): self.nx - max(0, dc)]
-            b = idx[max(0, -dr) + dr: self.ny - max(0, dr) + dr, max(0, -dc) + dc: self.nx - max(0, dc) + dc]
-            a, b = a.ravel(), b.ravel()
-            L = RCELL * math.hypot(dr, dc)
-            zf, okf = z.ravel(), ok.ravel()
-            grade = np.abs(zf[b] - zf[a]) / L
-            cost = L * (1.0 + np.minimum((grade / 0.09) ** 2, 40.0)) * np.maximum(mult.ravel()[a], mult.ravel()[b])
-            cost += 0.5 * (pen.ravel()[a] + pen.ravel()[b])
+            a = idx[max(0, -dr): self.ny - max(0, dr), max(0, -dc): self.nx - max(0, dc)].ravel()
+            b = a + dr * self.nx + dc
             m = okf[a] & okf[b]
-            rows += [a[m], b[m]]
-            cols += [b[m], a[m]]
-            w += [cost[m], cost[m]]
-        M = csr_matrix((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+            a, b = a[m], b[m]
+            L = RCELL * math.hypot(dr, dc)
+            n = max(2, int(math.ceil(L / self.GRADE_STEP)))
+            t = np.linspace(0.0, 1.0, n + 1)
+            ra, ca = np.divmod(a, self.nx)
+            px = xs[ca][None, :] + t[:, None] * (dc * RCELL)
+            py = ys[ra][None, :] - t[:, None] * (dr * RCELL)
+            z = g.sample(ctx.dem, px.ravel(), py.ravel()).reshape(px.shape)
+            grade = np.abs(np.diff(z, axis=0)).max(axis=0) / (L / n)
+            rr, cc = G.rc(px.ravel(), py.ravel())
+            hit = np.bitwise_or.reduce(wet[rr, cc].reshape(px.shape), axis=0)
+            pen = np.where(hit & 1, 250.0, 0.0) + np.where(hit & 2, 600.0, 0.0)
+            mult = np.where(hit & 4, 40.0, 1.0) * np.maximum(wander[a], wander[b])
+            ct = L * (1.0 + 0.8 * (grade / 0.07) ** 2) * mult + pen
+            ct = np.where(grade > self.TRUNK_GRADE, ct * self.STEEP_PRICE, ct)
+            cv = L * (1.0 + np.minimum((grade / 0.08) ** 2, 40.0)) * mult + pen
+            cv = np.where(grade > self.VILLAGE_GRADE, cv * 6.0, cv)
+            rows += [a, b]
+            cols += [b, a]
+            wt += [ct, ct]
+            wv += [cv, cv]
+            gr += [grade, grade]
+        # route on the passable cells only (compact ids): dijkstra's per-call cost scales with the node count
+        self.cell = np.nonzero(okf)[0]
+        self.comp = np.full(N, -1, dtype=np.int64)
+        self.comp[self.cell] = np.arange(len(self.cell))
+        K = len(self.cell)
+        rows, cols = self.comp[np.concatenate(rows)], self.comp[np.concatenate(cols)]
+        M = csr_matrix((np.arange(1, len(rows) + 1, dtype=float), (rows, cols)), shape=(K, K))
         M.sort_indices()
-        self.M = M
+        order = M.data.astype(np.int64) - 1  # position of each stored arc in the input arrays
+        self.Mt = csr_matrix((np.concatenate(wt)[order], M.indices, M.indptr), shape=(K, K))
+        self.Mv = csr_matrix((np.concatenate(wv)[order], M.indices, M.indptr), shape=(K, K))
+        self.grade = np.concatenate(gr)[order]
+        self.indptr, self.indices = M.indptr, M.indices
         self.on_net = np.zeros(N, dtype=bool)
         self.edges = {}  # (a,b) a<b -> dict(prio, name, usage, urban)
 
@@ -810,9 +889,12 @@ class RoadGraph:
         return float(x), float(y)
 
     def _pos(self, a, b):
-        M = self.M
-        lo, hi = M.indptr[a], M.indptr[a + 1]
-        return lo + int(np.searchsorted(M.indices[lo:hi], b))
+        a, b = self.comp[a], self.comp[b]
+        lo, hi = self.indptr[a], self.indptr[a + 1]
+        return lo + int(np.searchsorted(self.indices[lo:hi], b))
+
+    def arc_grade(self, a, b):
+        return float(self.grade[self._pos(a, b)])
 
     def add_path(self, nodes, cls, name, village=False, urban=False, discount=0.35):
         for a, b in zip(nodes[:-1], nodes[1:]):
@@ -821,8 +903,9 @@ class RoadGraph:
             k = (min(a, b), max(a, b))
             e = self.edges.get(k)
             if e is None:
-                self.M.data[self._pos(a, b)] *= discount
-                self.M.data[self._pos(b, a)] *= discount
+                for M in (self.Mt, self.Mv):
+                    M.data[self._pos(a, b)] *= discount
+                    M.data[self._pos(b, a)] *= discount
                 e = {"prio": PRIO[cls], "name": name, "usage": 0, "urban": urban}
                 self.edges[k] = e
             elif PRIO[cls] > e["prio"]:
@@ -831,31 +914,36 @@ class RoadGraph:
                 e["usage"] += 1
         self.on_net[np.asarray(nodes)] = True
 
-    def route(self, src, dst=None, limit=None):
-        """Least-cost path from src to dst, or to the nearest on-network node if dst is None."""
+    def route(self, src, dst=None, limit=None, trunk=False):
+        """Least-cost path from src to dst, or to the nearest on-network node if dst is None.
+
+        ``trunk``: use the trunk-road costs (moves steeper than ``TRUNK_GRADE`` priced out).
+        """
         from scipy.sparse.csgraph import dijkstra
 
+        M = self.Mt if trunk else self.Mv
+        s = int(self.comp[src])
         lim = limit or 6000.0
         while True:
-            d, pred = dijkstra(self.M, indices=src, return_predecessors=True, limit=lim)
+            d, pred = dijkstra(M, indices=s, return_predecessors=True, limit=lim)
             if dst is None:
-                cand = np.nonzero(self.on_net & np.isfinite(d))[0]
+                cand = np.nonzero(self.on_net[self.cell] & np.isfinite(d))[0]
                 if len(cand):
                     t = int(cand[np.argmin(d[cand])])
                     break
-            elif np.isfinite(d[dst]):
-                t = int(dst)
+            elif np.isfinite(d[self.comp[dst]]):
+                t = int(self.comp[dst])
                 break
-            if lim > 5e6:
+            if lim > 5e7:
                 return None
-            lim *= 2.5
+            lim *= 1.6
         path = [t]
-        while path[-1] != src:
+        while path[-1] != s:
             p = int(pred[path[-1]])
             if p < 0:
                 return None
             path.append(p)
-        return path[::-1]
+        return [int(self.cell[k]) for k in path[::-1]]
 
 
 def _seat_xy(ctx, town):
@@ -878,14 +966,13 @@ EXITS = {"@exit_se": (552800.0, 3441300.0), "@exit_sw": (506800.0, 3426500.0), "
 
 
 def _roads(ctx: Ctx):
-    import shapely
     from scipy.spatial import Delaunay
 
     rng = _rng(ctx.seed, "roads")
     rg = RoadGraph(ctx)
     G = rg.grid
     seats = ctx.seats
-    seat_node = {t: rg.node_of(p.x, p.y) for t, p in zip(seats["town"], seats.geometry)}
+    seat_node = {t: _gentle_node(ctx, rg, p) for t, p in zip(seats["town"], seats.geometry)}
     short = {t: _short(t) for t in seats["town"]}
 
     # --- urban street grid (pre-seeded network)
@@ -917,11 +1004,21 @@ def _roads(ctx: Ctx):
             return rg.node_of(*EXITS[t])
         return seat_node[t]
 
+    steep = []
+
+    def trunk(a, b, cls, nm):
+        # the exact least-cost path whatever the limit; a tight first limit only saves time
+        limit = 1.8 * math.dist(rg.node_xy(a), rg.node_xy(b)) + 3000.0
+        path = rg.route(a, b, limit=limit, trunk=True)
+        if path:
+            rg.add_path(path, cls, nm)
+            g = [rg.arc_grade(u, v) for u, v in zip(path[:-1], path[1:])]
+            steep.extend((nm, round(x * 100, 1)) for x in g if x > RoadGraph.TRUNK_GRADE)
+        return path
+
     for cls, nm, seq in CORRIDORS:
         for a, b in zip(seq[:-1], seq[1:]):
-            path = rg.route(node_for(a), node_for(b), limit=60000)
-            if path:
-                rg.add_path(path, cls, nm)
+            trunk(node_for(a), node_for(b), cls, nm)
     # remaining seats: connect along a seat MST
     xy = np.c_[seats.geometry.x, seats.geometry.y]
     names = list(seats["town"])
@@ -949,15 +1046,14 @@ def _roads(ctx: Ctx):
         except nx.NetworkXNoPath:
             pl = None
         if pl is None or (pl > 2 and dist < 14000):
-            path = rg.route(seat_node[names[a]], seat_node[names[b]], limit=60000)
-            if path:
-                rg.add_path(path, "县道", f"{short[names[a]]}{short[names[b]]}公路")
+            if trunk(seat_node[names[a]], seat_node[names[b]], "县道", f"{short[names[a]]}{short[names[b]]}公路"):
                 H.add_edge(a, b)
+    log.info("trunk roads: %d grid moves steeper than %.1f %% %s", len(steep), RoadGraph.TRUNK_GRADE * 100, steep[:20])
 
     # --- villages: connect each to the nearest existing road, nearest-to-network first
     vill = ctx.villages
     vxy = np.c_[vill.geometry.x, vill.geometry.y]
-    vnode = [rg.node_of(x, y) for x, y in vxy]
+    vnode = [_gentle_node(ctx, rg, p, 0.09) for p in vill.geometry]
     dseat = np.min(np.hypot(vxy[:, None, 0] - xy[None, :, 0], vxy[:, None, 1] - xy[None, :, 1]), axis=1)
     order = np.argsort(dseat, kind="stable")
     vpaths = {}
@@ -996,6 +1092,18 @@ def _roads(ctx: Ctx):
                 e["name"] = e["name"].replace("村道路", "公路")
 
     return rg, seat_node, vnode
+
+
+def _gentle_node(ctx: Ctx, rg: RoadGraph, p, max_grade=0.08):
+    """Grid node for a seat / village: the nearest one whose straight link to it is gentle enough."""
+    r0, c0 = divmod(rg.node_of(p.x, p.y), rg.nx)
+    cand = [(r, c) for r in range(r0 - 2, r0 + 3) for c in range(c0 - 2, c0 + 3)
+            if 0 <= r < rg.ny and 0 <= c < rg.nx and rg.ok[r, c]]
+    xy = np.array([rg.grid.xy(r, c) for r, c in cand], dtype=float)
+    d = np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y)
+    g = _seg_grades(ctx, xy, np.tile([p.x, p.y], (len(xy), 1)))
+    k = min(range(len(cand)), key=lambda i: (g[i] > max_grade, round(d[i], 3), i))
+    return int(cand[k][0] * rg.nx + cand[k][1])
 
 
 def _short(town):
@@ -1082,7 +1190,7 @@ def _finish_roads(ctx: Ctx, rg: RoadGraph, seat_node, vnode):
         prio, name, urban = key(seq[0], seq[1])
         pts = np.array([rg.node_xy(n) for n in seq])
         if not urban:
-            pts = _chaikin(pts, 2)
+            pts = _safe_chaikin(ctx, pts, RoadGraph.TRUNK_GRADE if prio >= PRIO["县道"] else RoadGraph.VILLAGE_GRADE)
         lines.append({"pts": pts, "cls": ROAD_CLASSES[prio], "name": name, "urban": urban})
 
     # urban bridges over the lake: a few straight N-S links across the water
@@ -1139,6 +1247,8 @@ def _finish_roads(ctx: Ctx, rg: RoadGraph, seat_node, vnode):
                     bad = True
                 if bad or water.intersects(ls):
                     continue
+                if _line_grade(ctx, ls.coords) > 0.10 and rng.random() < 0.75:
+                    continue  # most farm tracks follow the slope gently; some climb straight up
                 spurs.append(ls)
                 cls = "机耕道" if rng.random() < 0.5 else "村道"
                 lines.append({"pts": np.asarray(ls.coords), "cls": cls, "name": None, "urban": False, "spur": True})
@@ -1402,6 +1512,7 @@ def generate(out_dir: Path | str | None = None, seed: int = 20231, source_dir: P
     step(_settlements)
     rg, seat_node, vnode = step(_roads)
     step(_finish_roads, rg, seat_node, vnode)
+    step(_water_access)
     step(_builtup)
     step(_ponds)
     step(_power_lines)
@@ -1443,6 +1554,219 @@ def _road_tree(ctx):
 
     geoms = [shapely.LineString(r["pts"]) for r in ctx.roads]
     return geoms, shapely.STRtree(geoms)
+
+
+def _engine_grades(ctx, geoms):
+    """Steepest grade (%) of each line as :meth:`kzgis.terrain.DEM.grades` measures it.
+
+    Runs of two DEM cells (the line cut into ``ceil(length / 150 m)`` equal runs), bilinear elevations.
+    """
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    L = shapely.length(geoms)
+    nseg = np.maximum(np.ceil(L / (2.0 * CELL)).astype(int), 1)
+    starts = np.concatenate([[0], np.cumsum(nseg + 1)[:-1]])
+    idx = np.repeat(np.arange(len(geoms)), nseg + 1)
+    frac = (np.arange(idx.size) - starts[idx]) / nseg[idx]
+    xy = shapely.get_coordinates(shapely.line_interpolate_point(geoms[idx], frac, normalized=True))
+    z = ctx.grid.sample(ctx.dem, xy[:, 0], xy[:, 1])
+    same = idx[1:] == idx[:-1]
+    run = (L / nseg)[idx[1:]]
+    g = np.where(same & (run > 0), np.abs(np.diff(z)) / np.where(run > 0, run, 1.0) * 100.0, 0.0)
+    out = np.zeros(len(geoms))
+    np.maximum.at(out, idx[1:], g)
+    return out
+
+
+def _vehicle_classes(ctx, margin_pct=0.5):
+    """Best fire-vehicle class of each road row as the network engine rates it with its defaults.
+
+    ``standard`` (width >= 4.0 m, grade <= 10 %), ``small`` (>= 3.0 m, <= 15 %), else ``other``;
+    a missing width counts as the class default (kzgis.network.DEFAULT_WIDTH_M); grades must clear
+    the limits by ``margin_pct`` so that a facility placed here stays on a usable road.
+    """
+    import shapely
+
+    from kzgis import rules
+    from kzgis.network import DEFAULT_WIDTH_M
+
+    g = _engine_grades(ctx, [shapely.LineString(r["pts"]) for r in ctx.roads])
+    w = np.array([DEFAULT_WIDTH_M[r["cls"]] if r["width"] is None else r["width"] for r in ctx.roads], dtype=float)
+    out = np.full(len(w), "other", dtype=object)
+    small = (w >= rules.value("small_truck_width_m")) & (g <= rules.value("small_truck_grade_max_pct") - margin_pct)
+    std = (w >= rules.value("truck_road_width_m")) & (g <= rules.value("truck_grade_max_pct") - margin_pct)
+    out[small] = "small"
+    out[std] = "standard"
+    return out
+
+
+def _water_access(ctx: Ctx):
+    """Natural intakes (取水点 / 取水码头) and the short spur roads that serve them.
+
+    GB 50974 4.4.7: a natural water source needs a fire-truck road (and a turnaround) to its intake.
+    Every 取水码头 gets a spur from a standard (else small) fire-truck road ending 9 m from it, with a
+    hammerhead turnaround; most 取水点 get one too, from the shortest gentle spur (<= 8.5 % standard,
+    <= 13.5 % small) within reach. Some are left without a road on purpose (remote gorge intakes
+    beyond reach, and a few others), so the rule shows in the water analysis. Spurs are noded into
+    the road they leave (that road is split there).
+    """
+    import shapely
+
+    roads, tree = _road_tree(ctx)
+    vc = _vehicle_classes(ctx)
+    usable = np.array([vc[i] in ("standard", "small") and not (r["bridge"] or r["spur"])
+                       for i, r in enumerate(ctx.roads)])
+    intakes = _intakes(ctx, shapely.STRtree([roads[i] for i in np.nonzero(usable)[0]]))
+    rng = _rng(ctx.seed, "intake_roads")
+    water = shapely.union_all([ctx.lake] + [r["poly"] for r in ctx.reservoirs]
+                              + [shapely.LineString(r["line"]).buffer(r["width"] / 2 + 2.0) for r in ctx.rivers])
+    shapely.prepare(water)
+    new = []  # spur geometries added so far
+    spurs = []  # (host row, anchor xy, [road rows])
+    served = 0
+    chosen = []
+    for cands, kind, lift in intakes:
+        wharf = kind == "取水码头"
+        chosen.append((cands[0], kind, lift))
+        done = next((q for q in cands if any(usable[int(i)] for i in tree.query(q, predicate="dwithin", distance=15.0))),
+                    None)
+        if done is not None:
+            chosen[-1] = (done, kind, lift)
+            served += 1
+            continue
+        if not wharf and rng.random() < 0.1:
+            continue  # no road to this one yet (shows the rule)
+        for q in cands:
+            sp = _spur_to(ctx, q, roads, tree, usable, vc, water, new, max_len=700.0 if wharf else 450.0,
+                          turnaround=wharf)
+            if sp is not None:
+                chosen[-1] = (q, kind, lift)
+                break
+        if sp is None:
+            if wharf:
+                log.warning("no spur road found for the 取水码头 at %.0f, %.0f", cands[0].x, cands[0].y)
+            continue
+        host, a, lines, std = sp
+        w = round(float(rng.uniform(5.0, 6.5) if wharf else rng.uniform(4.0, 5.0) if std else rng.uniform(3.1, 3.8)), 1)
+        nm = "取水码头道路" if wharf else "取水点道路"
+        rows = [{"pts": ln, "cls": "村道", "name": nm, "width": w, "oneway": 0, "urban": False, "spur": True,
+                 "oldtown": False, "bridge": False} for ln in lines]
+        new += [shapely.LineString(ln) for ln in lines]
+        spurs.append((host, a, rows))
+        served += 1
+    log.info("intakes: %d of %d with a fire-truck road within 15 m (%d new spur roads)", served, len(intakes), len(spurs))
+    _attach_spurs(ctx, spurs)
+    ctx.intakes = chosen
+
+
+def _spur_to(ctx, p, roads, tree, usable, vc, water, new, max_len, turnaround=False):
+    """Shortest straight spur from a usable road to 9 m landward of ``p``; None if none fits.
+
+    Returns (host row, anchor (x, y), [point arrays of the new lines], standard?).
+    """
+    import shapely
+
+    ang = np.arange(16) * (2 * np.pi / 16)
+    u = np.c_[np.cos(ang), np.sin(ang)]
+    ends = []
+    for v in u:
+        e = (p.x + 9.0 * v[0], p.y + 9.0 * v[1])
+        probe = shapely.LineString([(p.x + 1.5 * v[0], p.y + 1.5 * v[1]), e])
+        if not water.intersects(probe) and len(tree.query(shapely.Point(e), predicate="dwithin", distance=4.0)) == 0:
+            ends.append(e)
+    if not ends:
+        return None
+    ends = np.asarray(ends)
+    anchors, host = [], []
+    for i in sorted(int(i) for i in tree.query(p, predicate="dwithin", distance=max_len + 10.0)):
+        if not usable[i]:
+            continue
+        g = roads[i]
+        s = np.r_[np.arange(0.0, g.length, 8.0), g.length, g.project(p)]
+        xy = shapely.get_coordinates(shapely.line_interpolate_point(g, s))
+        vx = np.asarray(g.coords)
+        dv = np.hypot(xy[:, None, 0] - vx[None, :, 0], xy[:, None, 1] - vx[None, :, 1])
+        near_v = dv.min(axis=1) < 0.5  # on a vertex: use it exactly (no sliver pieces)
+        xy[near_v] = vx[dv.argmin(axis=1)[near_v]]
+        anchors.append(xy)
+        host += [i] * len(xy)
+    if not anchors:
+        return None
+    A = np.vstack(anchors)
+    host = np.asarray(host)
+    ia, ie = np.meshgrid(np.arange(len(A)), np.arange(len(ends)), indexing="ij")
+    ia, ie = ia.ravel(), ie.ravel()
+    L = np.hypot(*(A[ia] - ends[ie]).T)
+    ok = (L >= 6.0) & (L <= max_len)
+    ia, ie, L = ia[ok], ie[ok], L[ok]
+    if not len(L):
+        return None
+    grade = _seg_grades(ctx, A[ia], ends[ie])
+    std = (vc[host[ia]] == "standard") & (grade <= 0.085)
+    small = grade <= 0.135
+    score = np.where(std, L, np.where(small, L + 40.0, np.inf))
+    order = np.lexsort((ie, ia, score))
+    for j in order[:400]:
+        if not np.isfinite(score[j]):
+            break
+        a, e = A[ia[j]], ends[ie[j]]
+        s = shapely.LineString([a, e])
+        if water.intersects(s):
+            continue
+        d = (e - a) / L[j]
+        far = shapely.LineString([a + d * min(10.0, L[j] / 2), e])
+        if len(tree.query(far, predicate="dwithin", distance=3.0)) or any(far.distance(q) < 3.0 for q in new):
+            continue
+        if any(not shapely.equals_exact(roads[int(h)].intersection(s), shapely.Point(a), 0.01)
+               for h in tree.query(s, predicate="intersects")):
+            continue
+        lines = [np.array([a, e])]
+        if turnaround:  # hammerhead: 2 x 9 m across the end of the spur
+            n = np.array([-d[1], d[0]])
+            arms = [np.array([e, e + 9.0 * n]), np.array([e, e - 9.0 * n])]
+            if all(not water.intersects(shapely.LineString(t)) and
+                   len(tree.query(shapely.LineString(t), predicate="dwithin", distance=3.0)) == 0 for t in arms):
+                lines += arms
+        return int(host[ia[j]]), (float(a[0]), float(a[1])), lines, bool(std[j])
+    return None
+
+
+def _attach_spurs(ctx, spurs):
+    """Split each host road at its spur's anchor (exact shared point) and append the spur rows."""
+    import shapely
+
+    cuts = {}
+    for h, a, _ in spurs:
+        cuts.setdefault(h, []).append(a)
+    rows = []
+    for i, r in enumerate(ctx.roads):
+        if i not in cuts:
+            rows.append(r)
+            continue
+        pts = r["pts"]
+        s = _cumlen(pts)
+        line = shapely.LineString(pts)
+        cs = sorted((line.project(shapely.Point(a)), a) for a in cuts[i])
+        pieces, cur, j = [], [tuple(pts[0])], 1
+        for d, a in cs:
+            if d < 1e-6 or d > s[-1] - 1e-6:
+                continue  # at an end already: nothing to split
+            while j < len(pts) and s[j] < d - 1e-9:
+                cur.append(tuple(pts[j]))
+                j += 1
+            if j < len(pts) and abs(s[j] - d) < 1e-6:
+                j += 1
+            cur.append(a)
+            pieces.append(cur)
+            cur = [a]
+        cur += [tuple(q) for q in pts[j:]]
+        pieces.append(cur)
+        for pc in pieces:
+            rows.append(dict(r, pts=np.asarray(pc, dtype=float)))
+    for _, _, new in spurs:
+        rows += new
+    ctx.roads = rows
 
 
 def _ponds(ctx: Ctx, n_open=120, n_narrow=22, n_gorge=22):
@@ -1738,43 +2062,85 @@ def _hydrants(ctx: Ctx):
 
 
 def _fire_pools(ctx: Ctx):
+    """Fire pools at villages and seats: most beside a fire-truck road (standard / small, the truck
+    stands within 20 m: GB 50974 needs it to draft), some set back from any such road on purpose."""
     import shapely
 
     rng = _rng(ctx.seed, "pools")
     roads, rtree = _road_tree(ctx)
+    vc = _vehicle_classes(ctx)
+    good = [i for i, r in enumerate(ctx.roads) if vc[i] in ("standard", "small") and not (r["spur"] or r["bridge"])]
+    gtree = shapely.STRtree([roads[i] for i in good])
+    wet = shapely.union_all([ctx.lake.buffer(20.0)] + [r["poly"] for r in ctx.reservoirs]
+                            + [shapely.LineString(r["line"]).buffer(r["width"] / 2 + 10.0) for r in ctx.rivers])
+    shapely.prepare(wet)
     out = []
 
-    def place(x, y, r0, r1, vol):
-        for _ in range(30):
+    def truck_m(p):
+        return float(gtree.geometries[gtree.nearest(p)].distance(p))
+
+    def clear(p, gap=10.0):
+        return len(rtree.query(p, predicate="dwithin", distance=gap)) == 0 and ctx.county.contains(p) \
+            and not wet.contains(p)
+
+    def roadside(x, y, r1, vol):
+        near = sorted(int(i) for i in gtree.query(shapely.Point(x, y), predicate="dwithin", distance=r1))
+        for _ in range(30 if near else 0):
+            g = gtree.geometries[near[int(rng.integers(len(near)))]]
+            s = float(rng.uniform(0.0, g.length))
+            q, q2 = g.interpolate(s), g.interpolate(min(g.length, s + 1.0))
+            if q2.equals(q):
+                q2 = g.interpolate(max(0.0, s - 1.0))
+            if math.hypot(q.x - x, q.y - y) > r1:
+                continue
+            t = np.array([q2.x - q.x, q2.y - q.y])
+            t /= np.hypot(*t) or 1.0
+            off = float(rng.uniform(11.0, 16.0)) * (1 if rng.random() < 0.5 else -1)
+            p = shapely.Point(q.x - t[1] * off, q.y + t[0] * off)
+            if clear(p) and truck_m(p) <= 17.0:
+                out.append((p, int(vol)))
+                return True
+        return False
+
+    def set_back(x, y, r0, r1, vol):
+        for _ in range(40):
             a = rng.uniform(0, 2 * np.pi)
             d = rng.uniform(r0, r1)
             p = shapely.Point(x + d * math.cos(a), y + d * math.sin(a))
-            if len(rtree.query(p, predicate="dwithin", distance=10.0)) == 0 and ctx.county.contains(p) \
-                    and not ctx.lake.buffer(20).contains(p):
+            if clear(p) and truck_m(p) > 30.0:
                 out.append((p, int(vol)))
                 return
 
     for p in ctx.villages.geometry:
-        if rng.random() < 0.28:
-            place(p.x, p.y, 20, 90, rng.choice([50, 100, 100, 200, 300]))
+        if rng.random() < 0.24:  # about as many pools as before placements stopped failing
+            vol = rng.choice([50, 100, 100, 200, 300])
+            if rng.random() < 0.2 or not roadside(p.x, p.y, 250.0, vol):
+                set_back(p.x, p.y, 20, 120, vol)
     for town, _, pop, kind, p in ctx.seat_settlements:
         if kind == "城区":
             for _ in range(2):
-                place(p.x, p.y, 200, 900, rng.choice([300, 600, 1000]))
+                vol = rng.choice([300, 600, 1000])
+                if not roadside(p.x, p.y, 900.0, vol):
+                    set_back(p.x, p.y, 200, 900, vol)
         elif rng.random() < 0.5:
-            place(p.x, p.y, 50, 300, rng.choice([100, 300, 300, 600]))
-    # 温泉古镇: a 600 m3 pool at its edge, and a small old 50 m3 tank inside
+            vol = rng.choice([100, 300, 300, 600])
+            if rng.random() < 0.15 or not roadside(p.x, p.y, 300.0, vol):
+                set_back(p.x, p.y, 50, 300, vol)
+    # 温泉古镇: a 600 m3 pool just inside its edge, beside a fire-truck road where there is one,
+    # and a small old 50 m3 tank inside (too small: GB 50974 4.3.4)
     ot = ctx.old_town
     c = ot.centroid
     b = ot.exterior
+    cand = []
     for f in np.linspace(0, 1, 41)[:-1]:
         q = b.interpolate(f, normalized=True)
         v = np.array([c.x - q.x, c.y - q.y])
         v /= np.hypot(*v)
         p = shapely.Point(q.x + v[0] * 25, q.y + v[1] * 25)
         if len(rtree.query(p, predicate="dwithin", distance=10.0)) == 0:
-            out.append((p, 600))
-            break
+            cand.append(p)
+    if cand:
+        out.append((next((p for p in cand if truck_m(p) <= 17.0), cand[0]), 600))
     for f in np.linspace(0.05, 0.95, 19):
         q = shapely.Point(c.x + (f - 0.5) * 300, c.y + (0.5 - f) * 120)
         if ot.contains(q) and len(rtree.query(q, predicate="dwithin", distance=8.0)) == 0:
@@ -1791,7 +2157,14 @@ def _bank_point(river, i, side, extra=3.0):
     return pts[i, 0] - side * t[1] * off, pts[i, 1] + side * t[0] * off
 
 
-def _intakes(ctx: Ctx):
+def _intakes(ctx: Ctx, truck_tree=None):
+    """Natural intakes: river bank points (some near roads, some remote), lake and reservoir shores,
+    and 取水码头 at seats on the larger rivers.
+
+    Returns ``(candidates, kind, lift_m)`` per intake: the preferred point first, then alternatives
+    for where a road can reach it (the other bank; for a wharf, other bank points near its seat,
+    best first by distance to a fire-truck road in ``truck_tree`` and to the seat).
+    """
     import shapely
 
     rng = _rng(ctx.seed, "intakes")
@@ -1800,6 +2173,9 @@ def _intakes(ctx: Ctx):
 
     def lift():
         return round(float(rng.uniform(1.5, 9.5)), 1) if rng.random() < 0.55 else None
+
+    def banks(r, i, side):
+        return [shapely.Point(*_bank_point(r, i, side)), shapely.Point(*_bank_point(r, i, -side))]
 
     main_le = shapely.LineString(ctx.rivers[0]["line"]).project(shapely.Point(np.asarray(LAKE_END_KM) * 1000))
     # river intakes: some where a road comes near, some remote
@@ -1811,29 +2187,36 @@ def _intakes(ctx: Ctx):
             if r["parent"] is None and s[i] < main_le + 200:
                 continue
             side = 1 if rng.random() < 0.5 else -1
-            x, y = _bank_point(r, i, side)
-            if ctx.county.contains(shapely.Point(x, y)):
-                out.append((shapely.Point(x, y), "取水点", lift()))
-        # near a road
+            cand = banks(r, i, side)
+            if ctx.county.contains(cand[0]):
+                out.append(([c for c in cand if ctx.county.contains(c)], "取水点", lift()))
+        # near a road: up to three
         line = shapely.LineString(pts)
-        near = sorted(rtree.query(line, predicate="dwithin", distance=60.0))
-        if near:
-            for j in rng.choice(near, size=min(3, len(near)), replace=False):
-                q = roads[int(j)].interpolate(0.5, normalized=True)
-                sp = line.project(q)
-                i = int(np.clip(np.searchsorted(s, sp), 2, len(pts) - 3))
-                if r["parent"] is None and s[i] < main_le + 200:
-                    continue
-                x, y = _bank_point(r, i, 1 if rng.random() < 0.5 else -1)
-                if ctx.county.contains(shapely.Point(x, y)):
-                    out.append((shapely.Point(x, y), "取水点", lift()))
+        near = sorted(int(j) for j in rtree.query(line, predicate="dwithin", distance=60.0))
+        taken = 0
+        for j in (rng.permutation(near) if near else []):
+            if taken == 3:
+                break
+            q = roads[int(j)].interpolate(0.5, normalized=True)
+            sp = line.project(q)
+            i = int(np.clip(np.searchsorted(s, sp), 2, len(pts) - 3))
+            if r["parent"] is None and s[i] < main_le + 200:
+                continue
+            cand = banks(r, i, 1 if rng.random() < 0.5 else -1)
+            if ctx.county.contains(cand[0]):
+                out.append(([c for c in cand if ctx.county.contains(c)], "取水点", lift()))
+                taken += 1
     # lake shore and reservoirs
     for f in (0.1, 0.3, 0.55, 0.8):
         q = ctx.lake.exterior.interpolate(f, normalized=True)
-        out.append((q, "取水码头" if f in (0.3, 0.8) else "取水点", round(float(rng.uniform(2, 5)), 1)))
+        out.append(([q], "取水码头" if f in (0.3, 0.8) else "取水点", round(float(rng.uniform(2, 5)), 1)))
     for res in ctx.reservoirs:
         q = res["poly"].exterior.interpolate(float(rng.uniform(0, 1)), normalized=True)
-        out.append((q, "取水点", lift()))
+        out.append(([q], "取水点", lift()))
+
+    def truck_m(q):
+        return truck_tree.geometries[truck_tree.nearest(q)].distance(q) if truck_tree is not None else 0.0
+
     # wharves near seats on the large rivers
     for town in ["温泉镇", "郭家镇", "谭家镇", "大德镇", "渠口镇", "赵家街道", "长沙镇", "白鹤街道"]:
         p = ctx.seats.set_index("town").geometry[town]
@@ -1843,29 +2226,37 @@ def _intakes(ctx: Ctx):
         if town == "温泉镇":
             # the wharf for 温泉古镇: on the old-town bank, beside the old town
             ot = ctx.old_town
-            best = None
-            for j in range(max(2, i - 40), min(len(r["line"]) - 3, i + 40)):
-                for side in (1, -1):
-                    x, y = _bank_point(r, j, side)
-                    d = ot.distance(shapely.Point(x, y))
-                    if best is None or d < best[0]:
-                        best = (d, x, y)
-            out.append((shapely.Point(best[1], best[2]), "取水码头", 3.5))
+            cand = [shapely.Point(*_bank_point(r, j, side))
+                    for j in range(max(2, i - 40), min(len(r["line"]) - 3, i + 40)) for side in (1, -1)]
+            cand = sorted(cand, key=lambda q: round(ot.distance(q), 3))
+            out.append(([q for q in cand if ot.distance(q) < cand[0].distance(ot) + 60.0], "取水码头", 3.5))
             continue
         side = 1 if (p.x - r["line"][i, 0]) * -(r["line"][i + 1, 1] - r["line"][i - 1, 1]) + \
             (p.y - r["line"][i, 1]) * (r["line"][i + 1, 0] - r["line"][i - 1, 0]) > 0 else -1
-        x, y = _bank_point(r, i, side)
-        out.append((shapely.Point(x, y), "取水码头", lift()))
+        # within ~1.4 km of the seat, preferably on its bank, where a fire-truck road comes closest
+        cand = []
+        for j in range(max(2, i - 35), min(len(r["line"]) - 3, i + 36)):
+            for sd in (side, -side):
+                q = shapely.Point(*_bank_point(r, j, sd))
+                cand.append((round(truck_m(q) + 0.25 * q.distance(p) + (0.0 if sd == side else 150.0), 3), j, sd, q))
+        cand.sort(key=lambda t: t[:3])
+        out.append(([t[3] for t in cand[:12]], "取水码头", lift()))
     return out
 
 
 def _mains(ctx: Ctx):
+    """Water mains under the built-up roads of towns with hydrants.
+
+    温泉古镇 (old-town check: mains >= DN100) has exactly one 75 mm pipe, under one section of an
+    old street, among 100 / 150 mm ones: the check fails for that one named reason.
+    """
     import shapely
 
     rng = _rng(ctx.seed, "mains")
     roads, rtree = _road_tree(ctx)
     out = []
     ot = ctx.old_town
+    near_ot = ot.buffer(5.0)
     for name, poly, has in ctx.builtup:
         if not has:
             continue
@@ -1880,27 +2271,37 @@ def _mains(ctx: Ctx):
                     d = int(rng.choice([200, 150]) if r["cls"] == "县道" else rng.choice([150, 100, 100]))
                 else:
                     d = int(rng.choice([150, 100, 100, 75]))
+                    if ln.intersects(near_ot):
+                        d = max(d, 100)  # the old town's own pipes are set below
                 out.append((ln, d))
-    # old town lanes: one 75 mm pipe (fails the >= 100 mm rule), the rest 100 / 150 mm
-    lanes = [(i, r) for i, r in enumerate(ctx.roads) if r["oldtown"]]
-    lanes.sort(key=lambda t: -_cumlen(t[1]["pts"])[-1])
-    for k, (i, r) in enumerate(lanes):
-        d = 75 if k == 1 else (150 if k % 2 == 0 else 100)
-        out.append((roads[i], d))
+    # old town lanes: 100 / 150 mm, except one section of the second-longest street (75 mm)
+    lanes = {}
+    for i, r in enumerate(ctx.roads):
+        if r["oldtown"]:
+            lanes.setdefault(r["name"], []).append(i)
+    order = sorted(lanes, key=lambda nm: (-sum(roads[i].length for i in lanes[nm]), nm))
+    thin = max(lanes[order[1 if len(order) > 1 else 0]], key=lambda i: (round(roads[i].length, 2), -i))
+    for k, nm in enumerate(order):
+        for i in lanes[nm]:
+            out.append((roads[i], 75 if i == thin else (150 if k % 2 == 0 else 100)))
     return out
 
 
 def _stations(ctx: Ctx):
+    """The 8 brigades beside their seat, on the nearest standard fire-truck road (not a spur)."""
     import shapely
 
     roads, rtree = _road_tree(ctx)
+    vc = _vehicle_classes(ctx, margin_pct=1.0)
     rows = []
     seats = ctx.seats.set_index("town")
     for town in STATIONS:
         p = seats.geometry[town]
-        cand = rtree.query(p.buffer(200), predicate="intersects")
-        cand = [int(c) for c in cand if not ctx.roads[int(c)]["spur"]]
-        best = min(cand, key=lambda c: (roads[c].distance(p), c))
+        cand = [int(c) for c in rtree.query(p.buffer(300), predicate="intersects")
+                if not ctx.roads[int(c)]["spur"] and vc[int(c)] == "standard" and ctx.roads[int(c)]["width"] is not None]
+        if not cand:
+            raise RuntimeError(f"no standard fire-truck road within 300 m of the {town} seat")
+        best = min(cand, key=lambda c: (round(roads[c].distance(p), 3), c))
         ln = roads[best]
         s0 = ln.project(p)
         s1 = s0 + 20.0 if s0 + 20.0 <= ln.length else max(0.0, s0 - 20.0)
@@ -2022,7 +2423,7 @@ def _write_all(ctx: Ctx, out: Path) -> dict[str, Path]:
     w("fire_pools.gpkg", _gdf([{"volume_m3": v, "source": SYN} for _, v in pools], [q for q, _ in pools],
                               ["volume_m3", "source"]), "Point")
 
-    it = _intakes(ctx)
+    it = ctx.intakes
     ig = _gdf([{"kind": k, "lift_m": l, "source": SYN} for _, k, l in it], [q for q, _, _ in it], ["kind", "lift_m", "source"])
     ig["lift_m"] = ig["lift_m"].astype("float64")
     w("water_intakes.gpkg", ig, "Point")
