@@ -15,7 +15,7 @@ from kzgis.layers import LayerSource, read_layer, read_osm_roads
 from kzgis.load import load_layers
 from kzgis.validation import problems_table, validate_layer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from _shared import SHARED_DATA as SHARED
 CRS = "EPSG:4545"
 X0, Y0 = 537000.0, 3448000.0
 

@@ -11,16 +11,14 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from _shared import SHARED_DATA
 
 from kzgis.crs import choose_working_crs
 from kzgis.layers import LayerSource, read_osm_roads
 from kzgis.load import load_layers
 from kzgis.network import RoadNetwork
 
-OSM = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm"
-if not OSM.exists():
-    OSM = Path("/work/shared/data/osm")
-needs_osm = pytest.mark.skipif(not OSM.exists(), reason="shared OSM extracts not present")
+OSM = SHARED_DATA / "osm"
 
 
 def projected(gdf):
@@ -42,7 +40,6 @@ def check_against_networkx(net, vc="motorcycle"):
     return len(ref)
 
 
-@needs_osm
 def test_munich_xml_loads_through_osmnx_and_routes():
     roads = read_osm_roads(OSM / "munich_small.osm")
     assert len(roads) == 36 and roads.crs.to_epsg() == 4326
@@ -56,7 +53,6 @@ def test_munich_xml_loads_through_osmnx_and_routes():
     assert check_against_networkx(net) >= 30
 
 
-@needs_osm
 def test_aguascalientes_pbf_loads_with_tags_and_one_ways():
     roads = read_osm_roads(OSM / "aguascalientes.osm.pbf")
     assert len(roads) == 674
@@ -71,7 +67,6 @@ def test_aguascalientes_pbf_loads_with_tags_and_one_ways():
     assert check_against_networkx(net) > 1000
 
 
-@needs_osm
 def test_osm_through_load_layers_and_from_layers():
     layers = load_layers({"roads": LayerSource("roads", OSM / "munich_small.osm")})
     assert layers.crs.to_epsg() == 32632  # UTM zone of Munich
