@@ -26,18 +26,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._geom import as_points as _points
+
 KINDS = ("hydrant", "pool", "natural")
 KIND_ZH = {"hydrant": "消火栓", "pool": "消防水池", "natural": "天然水源取水点"}
 WHARF_KINDS_DEFAULT = ("取水码头", "码头", "wharf")
-
-
-def _points(geoms) -> np.ndarray:
-    arr = np.asarray(geoms, dtype=object).copy()
-    if len(arr):
-        notpt = shapely.get_type_id(arr) != 0
-        if notpt.any():
-            arr[notpt] = shapely.point_on_surface(arr[notpt])
-    return arr
 
 
 def _text(v) -> str:

@@ -45,6 +45,7 @@ import shapely
 
 from .. import rules
 from .._errors import AnalysisError
+from .._geom import as_points
 from ..analysis import Context, register
 from ..network import NONE, VEHICLE_CLASSES, RoadNetwork
 
@@ -79,12 +80,7 @@ class AccessParams:
 
 
 def _points(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    g = gdf.geometry
-    pts = np.asarray(g.values, dtype=object).copy()
-    notpt = shapely.get_type_id(pts) != 0
-    if notpt.any():
-        pts[notpt] = shapely.point_on_surface(pts[notpt])
-    return gpd.GeoSeries(pts, index=gdf.index, crs=gdf.crs)
+    return gpd.GeoSeries(as_points(gdf.geometry.values), index=gdf.index, crs=gdf.crs)
 
 
 def _restrict(snapped: pd.DataFrame, w: np.ndarray) -> pd.DataFrame:

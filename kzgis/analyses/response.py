@@ -63,6 +63,7 @@ import shapely
 
 from .. import rules
 from .._errors import AnalysisError, suggest
+from .._geom import as_points
 from ..analysis import register
 from . import _response_geom as geom
 from ._response_siting import solve_siting
@@ -214,11 +215,7 @@ def _station_table(ctx, p: ResponseParams) -> gpd.GeoDataFrame:
                  "(use existing or planned)")
     if "status" not in st:
         ctx.warn("response: the stations layer has no 'status' field; all stations treated as existing")
-    pts = np.asarray(st.geometry.values, dtype=object)
-    notpt = shapely.get_type_id(pts) != 0
-    if notpt.any():
-        pts = pts.copy()
-        pts[notpt] = shapely.point_on_surface(pts[notpt])
+    pts = as_points(st.geometry.values)
     rows = pd.DataFrame({"label": labels, "name": names, "status": statuses, "fid": list(st.index),
                          "source": "stations"})
     table = gpd.GeoDataFrame(rows, geometry=pts, crs=ctx.crs)

@@ -69,6 +69,7 @@ import shapely
 
 from .. import rules
 from .._errors import AnalysisError, RecipeError
+from .._geom import as_points as _points
 from ..analysis import Context, register
 from ..crs import require_projected
 from ..network import VEHICLE_CLASSES
@@ -262,15 +263,6 @@ def _contains(iv: Intervals, edge, x) -> np.ndarray:
     ok = m["end"].notna().to_numpy() & (m["x"].to_numpy() <= m["end"].to_numpy() + 1e-9)
     out[m["i"].to_numpy()[ok]] = True
     return out
-
-
-def _points(geoms) -> np.ndarray:
-    arr = np.asarray(geoms, dtype=object).copy()
-    if len(arr):
-        notpt = shapely.get_type_id(arr) != 0
-        if notpt.any():
-            arr[notpt] = shapely.point_on_surface(arr[notpt])
-    return arr
 
 
 def _empty(columns, crs, geom=True):
