@@ -68,7 +68,7 @@ def _print_summary(res):
     for name in s["ran"]:
         print(f"  ran     {name} ({s['timings_s'].get(name, 0):.1f} s)")
     for name, msg in s["skipped"].items():
-        print(f"  skipped {msg}")
+        print(f"  {msg}")
     for key, n in s["counts"].items():
         print(f"  {key}: {n}")
     if s["warnings"]:
@@ -121,8 +121,12 @@ def _cmd_layers_check(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # the run's log file gets INFO anyway; the terminal only what was asked
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(level)
     try:
         if args.command == "run":
             return _cmd_run(args)

@@ -185,7 +185,8 @@ class Problem:
             more = f" (+{len(self.fids) - 10} more)" if len(self.fids) > 10 else ""
             where += f", features {shown}{more}"
         hint = f" Fix: {self.hint}" if self.hint else ""
-        return f"{self.severity.upper()} [{self.code}] {where}: {self.message}.{hint}"
+        message = self.message if self.message.endswith((".", "?", ")")) else self.message + "."
+        return f"{self.severity.upper()} [{self.code}] {where}: {message}{hint}"
 
 
 class Layers(dict):

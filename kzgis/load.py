@@ -17,6 +17,13 @@ log = logging.getLogger(__name__)
 _EXTENT_KINDS = ("county", "boundary")
 
 
+def _strip_layer(kind: str, exc) -> str:
+    """The message without its ``layer 'kind': `` prefix (the problem table names the layer)."""
+    msg = str(exc)
+    prefix = f"layer '{kind}': "
+    return msg[len(prefix):] if msg.startswith(prefix) else msg
+
+
 def _working_crs(sources: dict[str, LayerSource], crs):
     if crs:
         return as_crs(crs)
@@ -61,7 +68,7 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
         try:
             gdf, warns = read_layer(src, working)
         except LayerError as exc:
-            layers.problems.append(Problem(kind, "error", "unreadable", str(exc)))
+            layers.problems.append(Problem(kind, "error", "unreadable", _strip_layer(kind, exc)))
             continue
         for w in warns:
             layers.problems.append(Problem(kind, "warning", "crs-guessed", w))
@@ -106,7 +113,7 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
                                                    f"the DEM (bounds {tuple(round(v) for v in b)}) does not "
                                                    "overlap the study area", hint="check the DEM's CRS"))
         except LayerError as exc:
-            layers.problems.append(Problem("dem", "error", "unreadable", str(exc)))
+            layers.problems.append(Problem("dem", "error", "unreadable", _strip_layer("dem", exc)))
 
     errors = [p for p in layers.problems if p.severity == "error"]
     if strict and errors:
