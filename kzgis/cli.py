@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="also copy the HTML maps here (default: maps/ of the repository)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    a = sub.add_parser("analyses", help="list the analyses, the layers each needs and their parameters",
+                       description="Every analysis a recipe can name under 'analyses:', with the layers it "
+                                   "needs, the result layers it writes and each parameter's default.")
+    a.add_argument("name", nargs="?", help="show only this analysis")
+
     lyr = sub.add_parser("layers", help="layer tools")
     lsub = lyr.add_subparsers(dest="layers_command", required=True, metavar="ACTION")
     c = lsub.add_parser("check", help="load and validate every layer of a recipe; exit 1 on errors",
@@ -119,6 +124,30 @@ def _cmd_layers_check(args) -> int:
     return 1 if n_err else 0
 
 
+def _cmd_analyses(args) -> int:
+    import dataclasses
+
+    from . import analysis
+
+    reg = analysis.load_all()
+    names = [analysis.get(args.name).name] if args.name else list(reg)
+    for name in names:
+        spec = reg[name]
+        print(f"{name}: {spec.title_zh}")
+        needs = list(spec.needs) + [" or ".join(g) for g in spec.needs_any]
+        print(f"  needs layers : {', '.join(needs) or '-'}")
+        if spec.optional:
+            print(f"  uses if given: {', '.join(spec.optional)}")
+        print(f"  result layers: {', '.join(spec.results)}")
+        print("  parameters (default):")
+        for f in dataclasses.fields(spec.params):
+            default = f.default if f.default is not dataclasses.MISSING else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
+            print(f"    {f.name} = {default!r}")
+        print()
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
@@ -132,6 +161,8 @@ def main(argv=None) -> int:
             return _cmd_run(args)
         if args.command == "demo":
             return _cmd_demo(args)
+        if args.command == "analyses":
+            return _cmd_analyses(args)
         if args.command == "layers":
             return _cmd_layers_check(args)
     except KzgisError as exc:
