@@ -180,3 +180,12 @@ def test_gpkg_writer_keeps_text_and_repeated_feature_ids(tmp_path):
     assert back.crs.to_epsg() == 4545
     t = gpd.read_file(tmp_path / "r.gpkg", layer="t")
     assert list(t["feature_id"]) == [5, 5]
+
+
+def test_cli_analyses_lists_parameters(capsys):
+    assert main(["analyses", "water"]) == 0
+    out = capsys.readouterr().out
+    assert "needs layers : roads, hydrants or fire_pools or water_intakes" in out
+    assert "hydrant_reach_m = 150.0" in out
+    assert main(["analyses", "wter"]) == 2
+    assert "did you mean 'water'" in capsys.readouterr().err
