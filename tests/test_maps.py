@@ -546,3 +546,17 @@ def test_unknown_result_layer_name_is_escaped_in_the_layer_control(tmp_path):
     html = write_maps(layers, {evil: pt}, tmp_path, MapOptions(townships=False, hillshade=False))[1].read_text(
         encoding="utf-8")
     assert evil not in html and "onmouseover=alert(3)" in html  # only in escaped form
+
+
+def test_template_syntax_in_data_is_written_as_text(tmp_path):
+    # folium hands what an element renders to Jinja once more; data must never be evaluated there
+    layers, results = make_fixture()
+    expr, unbalanced = "{{ 6 * 7 }}kz", "{% kz"
+    layers["settlements"].loc[layers["settlements"].index[1], "name"] = expr
+    layers["boundary"].loc[layers["boundary"].index[1], "town"] = "岳溪镇" + unbalanced
+    pt = _gdf({"note": [expr]}, [Point(E0 + 1000, N0 + 100)])
+    paths = write_maps(layers, {expr: pt}, tmp_path, MapOptions(hillshade=False))
+    for p in paths[1:]:
+        html = p.read_text(encoding="utf-8")
+        assert "42kz" not in html
+        assert expr in html and unbalanced in html  # settlement label, popup, layer name; township name

@@ -102,34 +102,59 @@ class _Measure(MeasureControl):
     default_css = [("leaflet_measure_css", A.MEASURE_CSS)]
 
 
+class _Raw(Element):
+    """Text that goes into the page as it is.
+
+    folium puts what an element's macros render into the page as a new Jinja template, which
+    compiles megabytes of GeoJSON once more and would evaluate any ``{{ }}`` or ``{% %}`` in
+    attribute values, township names or the title block. Our elements add their text as this.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "KzRaw"
+        self.text = text
+
+    def render(self, **kwargs):
+        return self.text
+
+
+class _RawMacro(MacroElement):
+    """Mixin (after a folium class in the bases): what the macros render goes in as :class:`_Raw`."""
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _LayerControl(folium.LayerControl, _RawMacro):
+    """The layer control; its script lists the layer names (from data for unknown result layers)."""
+
+
 class _JsLayer(Layer):
     """A layer whose JavaScript constructor expression is given (already script-safe)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = {{ this.js }};
-        {% endmacro %}
-        """
-    )
 
     def __init__(self, js: str, name: str, overlay=True, control=True, show=True):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "KzLayer"
         self.js = js
 
+    def render(self, **kwargs):
+        name = self.get_name()
+        text = f"var {name} = {self.js};"
+        if self.show:
+            text += f"\n{name}.addTo({self._parent.get_name()});"
+        self.get_root().script.add_child(_Raw(text), name=name)
+
 
 class _Chrome(MacroElement):
     """Title block, legend and the final ``kz.finish`` call (after the layer control exists)."""
-
-    _template = Template(
-        """
-        {% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}
-        {% macro script(this, kwargs) %}
-            kz.finish({{ this._parent.get_name() }}, {{ this.control }}, {{ this.cfg }});
-        {% endmacro %}
-        """
-    )
 
     def __init__(self, body: str, control: str, cfg: str):
         super().__init__()
@@ -137,6 +162,12 @@ class _Chrome(MacroElement):
         self.body = body
         self.control = control
         self.cfg = cfg
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        figure.html.add_child(_Raw(self.body), name=self.get_name())
+        figure.script.add_child(_Raw(f"kz.finish({self._parent.get_name()}, {self.control}, {self.cfg});"),
+                                name=self.get_name())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -404,7 +435,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
             _JsLayer(js, name="地形晕渲（DEM）", overlay=True, show=not online).add_to(m)
             control_names.append("地形晕渲（DEM）")
 
-    lc = folium.LayerControl(position="topright", collapsed=False)
+    lc = _LayerControl(position="topright", collapsed=False)
     lc.add_to(m)
     _Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏").add_to(m)
     _Measure(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
