@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon, box
 
@@ -303,6 +304,86 @@ def test_format_value():
     assert S.format_value("small", "vehicle_class", S.LAYER_STYLES["access_roads"]) == "小型消防车"
 
 
+
+def test_format_column_is_format_value_of_each_record():
+    rule = S.LAYER_STYLES["water_sources"]
+    frame = pd.DataFrame({
+        "f": [3.0, 3.14159, 0.123, 1234.5, -0.0, -2.25, 1e15, 2.5e16, 99.95, np.nan, np.inf, -np.inf],
+        "i": np.arange(-5, 7, dtype=np.int64),
+        "b": [True, False] * 6,
+        "usable": [True, False] * 6,  # translated
+        "source_kind": ["hydrant", "pool", None, "natural", "x", "hydrant", np.nan, "  true ", "", "水", "x", "pool"],
+        "mixed": [1, 2.5, "a", None, [1, 2], ("x",), True, np.float64(7.0), pd.Timestamp("2024-05-01"), pd.NA,
+                  np.int64(3), "a"],
+        "nullable": pd.array([1, None, 3, 4, 5, 6, 7, 8, 9, 10, 11, None], dtype="Int64"),
+        "when": pd.date_range("2024-01-01", periods=12, freq="D"),
+    })
+    records = frame.to_dict("records")
+    for col in frame.columns:
+        for r in (rule, None):
+            assert S.format_column(frame[col], col, r) == [S.format_value(rec[col], col, r) for rec in records], col
+
+
+def _cut_fixture():
+    def at(coords):
+        return [(E0 + x, N0 + y) for x, y in coords]
+
+    lines = [LineString(at([(0, 0), (50, 50)])),  # inside
+             LineString(at([(50, 50), (200, 50)])),  # crosses the edge
+             LineString(at([(300, 300), (400, 300)])),  # outside
+             LineString(at([(100, -50), (100, 0), (150, 0)])),  # touches the corner only
+             LineString(at([(90, 10), (120, 10), (120, 20), (90, 20)]))]  # in, out and back in
+    polys = [box(E0 + 10, N0 + 10, E0 + 20, N0 + 20), box(E0 + 90, N0 + 90, E0 + 150, N0 + 150),
+             box(E0 + 100, N0, E0 + 110, N0 + 10), box(E0 + 200, N0 + 200, E0 + 210, N0 + 210)]
+    return _gdf({"name": list("abcde")}, lines), _gdf({"name": list("pqrs")}, polys), box(E0, N0, E0 + 100, N0 + 100)
+
+
+def test_display_layer_cuts_only_what_crosses_the_clip_edge():
+    lines, polys, clip = _cut_fixture()
+    layer = D.DisplayLayer("roads", lines)
+    v = layer.view(0.0, clip=clip, decimals=9)
+    assert layer.attrs["name"].iloc[v.pos].tolist() == ["a", "b", "e"]  # layer order; the point contact is dropped
+    assert v.kind == "line"
+    got = [shapely.from_geojson(g) for g in v.geojson]
+    ref = gpd.clip(lines.iloc[[0, 1, 4]], clip, keep_geom_type=True).to_crs("EPSG:4326")
+    for g, r in zip(got, ref.sort_index().geometry):
+        assert shapely.hausdorff_distance(g, r) < 1e-8  # the pieces geopandas.clip cuts
+    assert shapely.get_num_geometries(got[2]) == 2  # the line leaving and coming back: two pieces, one feature
+    pv = D.DisplayLayer("forest", polys).view(0.0, clip=clip)
+    assert pv.layer.attrs["name"].iloc[pv.pos].tolist() == ["p", "q"]  # "r" only shares an edge: not drawn
+    whole = D.DisplayLayer("forest", polys).view(0.0)
+    assert len(whole) == 4 and whole.kind == "polygon"
+
+
+def test_display_layer_views_match_the_whole_layer_inside_the_clip():
+    layers, results = make_fixture()
+    clip = box(E0 - 6000, N0 - 5000, E0, N0 + 5000).buffer(200)
+    shapely.prepare(clip)
+    for name, frame in list(results.items()) + [(k, layers[k]) for k in ("roads", "forest", "settlements")]:
+        if not isinstance(frame, gpd.GeoDataFrame):
+            continue
+        layer = D.DisplayLayer(name, S.display_frame(name, frame))
+        v = layer.view(2.0, clip=clip, decimals=6)
+        inside = shapely.contains_properly(clip, layer.geoms[v.pos])
+        # features wholly inside are the whole layer's own simplified geometry
+        assert list(v.geojson[inside]) == list(layer.view(2.0, decimals=6).geojson[v.pos[inside]])
+        kept = np.asarray(layer.geoms[shapely.intersects(layer.geoms, clip)], dtype=object)
+        assert len(v) <= len(kept)
+
+
+def test_feature_collection_escapes_and_orders_by_the_rule():
+    gdf = _gdf({"break_min": [5, 15, 10], "station": [XSS, "岳溪", "温泉"], "vehicle_class": ["standard"] * 3,
+                "ring": ["0-5", "10-15", "5-10"]}, [Point(0, 0).buffer(r) for r in (1, 3, 2)])
+    layer = D.DisplayLayer("response_isochrones", gdf)
+    v = layer.view(0.0)
+    cls = S.classify("response_isochrones", v.style_frame, v.kind)
+    data = json.loads(layer.collection(v, cls))
+    props = [f["properties"] for f in data["features"]]
+    assert [p["_s"] for p in props] == [2, 1, 0]  # biggest ring first
+    assert XSS not in layer.collection(v, cls)
+    assert props[2]["_p"][0] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
 def test_symbol_svgs_are_wellformed():
     import xml.dom.minidom
 
@@ -521,6 +602,30 @@ def test_hillshade_image_bounds_are_the_dem_extent_in_wgs84():
 def test_hillshade_outside_the_dem_is_skipped():
     layers, _ = make_fixture()
     assert D.hillshade_image(layers["dem"], (0, 0, 1000, 1000)) is None
+    assert D.HillshadeSource(layers["dem"]).image((0, 0, 1000, 1000)) is None
+
+
+def _png(uri):
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGBA"), dtype=float)
+
+
+def test_hillshade_crops_of_one_warp_match_the_direct_image():
+    dem = make_fixture()[0]["dem"]
+    src = D.HillshadeSource(dem)
+    for bounds in [(E0 - 4000, N0 - 3000, E0 + 1000, N0 + 2000), (E0 - 7000, N0 - 6000, E0 - 3000, N0 - 2000), None]:
+        direct, crop = D.hillshade_image(dem, bounds, max_px=1400), src.image(bounds, max_px=1400)
+        a, b = _png(direct[0]), _png(crop[0])
+        assert abs(a.shape[0] - b.shape[0]) <= 2 and abs(a.shape[1] - b.shape[1]) <= 2
+        assert np.allclose(direct[1], crop[1], atol=0.0015)  # bounds within about one 100 m cell
+        h, w = min(a.shape[0], b.shape[0]) - 2, min(a.shape[1], b.shape[1]) - 2
+        assert np.abs(a[1:h, 1:w, :3] - b[1:h, 1:w, :3]).mean() < 12  # same picture (96-colour palettes)
+    small = src.image((E0 - 4000, N0 - 3000, E0 + 1000, N0 + 2000), max_px=20)  # too big: warped smaller
+    assert max(_png(small[0]).shape[:2]) <= 20
 
 
 def test_main_title_does_not_repeat_the_recipe_title():

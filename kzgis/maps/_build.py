@@ -285,37 +285,62 @@ class MapPlan:
     decimals: int = 5
 
 
-def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tuple[str, list[str]]:
-    """The HTML of one map and the layer-control names of its overlays (in control order)."""
+class RunCache:
+    """What every map of one run shares, made when first needed: each layer prepared for display
+    (:class:`_display.DisplayLayer`, once per layer and outline variant) and the DEM hillshade
+    warped to Web Mercator (:class:`_display.HillshadeSource`)."""
+
+    def __init__(self, layers):
+        self.layers = layers
+        self._display: dict = {}
+        self._hillshade = None
+
+    def display(self, it: Item, outline: bool) -> D.DisplayLayer:
+        key = (it.key, it.is_result, outline)
+        if key not in self._display:
+            gdf = S.display_frame(it.key, it.gdf)
+            if outline:
+                # outline-only polygons (county, townships) on township maps: clip their boundary
+                # lines, so the clip edge does not show up as a boundary
+                gdf = gdf.set_geometry(gdf.geometry.boundary)
+            self._display[key] = D.DisplayLayer(it.key, gdf, S.rule_for(it.key))
+        return self._display[key]
+
+    def hillshade(self, dem) -> D.HillshadeSource:
+        if self._hillshade is None or self._hillshade.dem is not dem:
+            self._hillshade = D.HillshadeSource(dem)
+        return self._hillshade
+
+
+def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
+               cache: RunCache | None = None) -> tuple[str, list[str]]:
+    """The HTML of one map and the layer-control names of its overlays (in control order).
+
+    ``cache`` carries the layers prepared for display between the maps of one run."""
     crs = layers.crs
-    show = _default_visibility(items, county=plan.clip is None)
+    cache = cache or RunCache(layers)
+    clip = plan.clip
+    if clip is not None:
+        shapely.prepare(clip)
+    show = _default_visibility(items, county=clip is None)
     prepared = []
     for it in sorted(items, key=_overlay_sort_key):
-        gdf = S.display_frame(it.key, it.gdf)
-        if S.rule_for(it.key).get("outline") and plan.clip is not None:
-            # outline-only polygons (county, townships): clip their boundary lines, so the clip
-            # edge does not show up as a boundary
-            gdf = gdf.set_geometry(gdf.geometry.boundary)
-        disp = D.prepare(gdf, plan.tolerance_m, clip=plan.clip)
-        if not len(disp):
+        layer = cache.display(it, outline=bool(S.rule_for(it.key).get("outline")) and clip is not None)
+        view = layer.view(plan.tolerance_m, clip=clip, decimals=plan.decimals)
+        if not len(view):
             continue
-        prepared.append((it, disp))
+        prepared.append((it, layer, view))
 
     # extent: the clip polygon, else the county/boundary, else everything drawn
-    if plan.clip is not None:
-        ext = shapely.bounds(plan.clip)
-        import geopandas as gpd
-
-        ext = gpd.GeoSeries([shapely.box(*ext)], crs=crs).to_crs(D.WGS84).total_bounds
+    if clip is not None:
+        ext = shapely.total_bounds(D.to_wgs84([shapely.box(*shapely.bounds(clip))], crs))
     else:
-        frames = [d for it, d in prepared if it.key in ("county", "boundary")] or [d for _, d in prepared]
+        frames = [v for it, _, v in prepared if it.key in ("county", "boundary")] or [v for _, _, v in prepared]
         if frames:
             b = np.array([f.total_bounds for f in frames])
             ext = np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
         elif layers.get("dem") is not None:
-            import geopandas as gpd
-
-            ext = gpd.GeoSeries([shapely.box(*layers["dem"].bounds)], crs=crs).to_crs(D.WGS84).total_bounds
+            ext = shapely.total_bounds(D.to_wgs84([shapely.box(*layers["dem"].bounds)], crs))
         else:
             ext = np.array([108.0, 30.8, 108.9, 31.7])  # Kaizhou
     west, south, east, north = (float(v) for v in ext)
@@ -357,17 +382,17 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
     legend_sections = []
     control_names = []
     used_names = set()
-    for it, disp in prepared:
-        rule = S.rule_for(it.key)
-        kind = D.geom_kind(disp)
-        cls = S.classify(it.key, disp, kind)
+    for it, layer, view in prepared:
+        rule = layer.rule
+        kind = view.kind
+        cls = S.classify(it.key, view.style_frame, kind)
         styles = []
         for st in cls.styles:
             st = dict(st)
             if "symbol" in st:
                 st["icon"] = S.symbol_svg(st)
             styles.append(st)
-        fields = S.popup_fields(it.key, rule, disp.columns)
+        fields = layer.fields
         title = rule.get("title", it.key)
         name = escape(title)
         if name in used_names:
@@ -378,7 +403,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
                 "interactive": rule.get("interactive", True), "styles": styles,
                 "fields": [escape(lab) for _, lab in fields]}
         labels = plan.clip is not None or rule.get("label_county", False)  # point labels: township maps
-        data = D.feature_collection(it.key, disp, cls, rule, decimals=plan.decimals, labels=labels)
+        data = layer.collection(view, cls, labels=labels)
         js = f"kz.overlay({data}, {D._safe_json(spec)})"
         visible = show.get(it.key, True)
         _JsLayer(js, name=name, overlay=True, show=visible).add_to(m)
@@ -396,14 +421,11 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
         control_names.append(escape(lname))
 
     # township focus: fade what lies outside the township
-    if plan.focus is not None and plan.clip is not None:
-        import geopandas as gpd
-
-        cb = shapely.bounds(plan.clip)
+    if plan.focus is not None and clip is not None:
+        cb = shapely.bounds(clip)
         big = max(cb[2] - cb[0], cb[3] - cb[1])  # beyond the hillshade (35 % pad) and the screen
         outside = shapely.box(cb[0] - big, cb[1] - big, cb[2] + big, cb[3] + big).difference(plan.focus)
-        od = gpd.GeoDataFrame(geometry=[outside], crs=crs).to_crs(D.WGS84)
-        og = shapely.to_geojson(D._round_coords(od.geometry.values, 5)[0])
+        og = shapely.to_geojson(D._round_coords(D.to_wgs84([outside], crs), 5)[0])
         spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,
                 "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.5}],
                 "fields": []}
@@ -415,7 +437,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
     # DEM hillshade, the offline basemap
     dem = layers.get("dem") if hasattr(layers, "get") else None
     if opts.hillshade and dem is not None:
-        hb = shapely.bounds(plan.clip) if plan.clip is not None else None
+        hb = shapely.bounds(clip) if clip is not None else None
         if hb is not None:  # a township: cover the screen around it too
             pad = 0.35 * max(hb[2] - hb[0], hb[3] - hb[1])
             hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
@@ -425,7 +447,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan) -> tu
             hb = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=D.WGS84).to_crs(dem.crs).total_bounds
             pad = 0.03 * max(hb[2] - hb[0], hb[3] - hb[1])
             hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
-        img = D.hillshade_image(dem, hb, max_px=plan.hillshade_px)
+        img = cache.hillshade(dem).image(hb, max_px=plan.hillshade_px)
         if img is not None:
             uri, ib = img
             spec = {"key": "hillshade", "name": "地形晕渲（DEM）", "group": "base", "order": 1}
@@ -489,11 +511,6 @@ def _gk_params(crs) -> dict | None:
 # all maps
 
 
-def _town_labels(boundary_wgs, field="town") -> str:
-    pts = shapely.point_on_surface(boundary_wgs.geometry.values)
-    return D.label_collection(pts, boundary_wgs[field].astype(str).tolist())
-
-
 def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: str = "开州区",
                towns=None) -> list[Path]:
     """Write the county map, one map per township and ``index.html`` into ``out_dir``.
@@ -533,18 +550,22 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
         boundary = None
     written_county = None
     town_files = []
+    cache = RunCache(layers)
+    if boundary is not None:
+        bw = boundary.to_crs(D.WGS84)
+        town_names = bw["town"].astype(str)
+        town_points = shapely.point_on_surface(np.asarray(bw.geometry.values, dtype=object))
 
     if opts.county:
         labels = ()
         if boundary is not None:
-            bw = boundary.to_crs(D.WGS84)
-            labels = ((_town_labels(bw), "", "乡镇（街道）名称", True),)
+            labels = ((D.label_collection(town_points, town_names.tolist()), "", "乡镇（街道）名称", True),)
         tol = opts.simplify_m
         px = opts.hillshade_px
         for attempt in range(5):
             plan = MapPlan(page=page("全域总图", [("地图索引", "index.html")]), tolerance_m=tol,
                            label_points=labels, hillshade_px=px)
-            html, _names = render_map(items, layers, opts, plan)
+            html, _names = render_map(items, layers, opts, plan, cache)
             size_mb = len(html.encode("utf-8")) / 1e6
             if size_mb <= opts.max_size_mb:
                 break
@@ -568,35 +589,40 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
                 log.warning("maps: townships not in the boundary layer: %s", ", ".join(missing))
         used = {"index.html", "county.html"}
         seen = set()
+        label_src = None
+        for k in ("settlements", "access_settlements", "response_settlements"):
+            src = layers.get(k) if k in layers else (results or {}).get(k)
+            if isinstance(src, gpd.GeoDataFrame) and "name" in src.columns and len(src):
+                label_src = src
+                break
+        town_tree = shapely.STRtree(np.asarray(boundary.geometry.values, dtype=object))
+        if label_src is not None:
+            src_geoms = np.asarray(label_src.geometry.values, dtype=object)
+            src_tree = shapely.STRtree(src_geoms)
+            src_points = D.to_wgs84(shapely.point_on_surface(src_geoms), label_src.crs)
+            src_names = label_src["name"].astype(str).to_numpy(dtype=object)
         for town in all_towns:
             if town in seen or (wanted is not None and town not in wanted):
                 continue
             seen.add(town)
-            geom = shapely.union_all(boundary.geometry[boundary["town"].astype(str) == town].values)
+            geom = shapely.union_all(boundary.geometry[town_names.to_numpy() == town].values)
             if geom is None or geom.is_empty:
                 continue
             clip = geom.buffer(opts.margin_m)
-            label_src = None
-            for k in ("settlements", "access_settlements", "response_settlements"):
-                src = layers.get(k) if k in layers else (results or {}).get(k)
-                if isinstance(src, gpd.GeoDataFrame) and "name" in src.columns and len(src):
-                    label_src = src
-                    break
-            labels = []
-            nb = boundary[boundary.geometry.intersects(clip)].to_crs(D.WGS84)
-            labels.append((_town_labels(nb), "", "乡镇（街道）名称", True))
+            shapely.prepare(clip)
+            near = np.sort(town_tree.query(clip, predicate="intersects"))
+            labels = [(D.label_collection(town_points[near], town_names.iloc[near].tolist()), "",
+                       "乡镇（街道）名称", True)]
             if label_src is not None:
-                sub = label_src[label_src.geometry.intersects(clip)]
+                sub = np.sort(src_tree.query(clip, predicate="intersects"))
                 if len(sub):
-                    pts = shapely.point_on_surface(sub.geometry.values)
-                    pw = gpd.GeoSeries(pts, crs=sub.crs).to_crs(D.WGS84).values
-                    labels.append((D.label_collection(pw, sub["name"].astype(str).tolist()), "kz-label-small",
+                    labels.append((D.label_collection(src_points[sub], src_names[sub].tolist()), "kz-label-small",
                                    "居民点名称", True))
             fname = _file_name(town, used)
             nav = [("地图索引", "index.html")] + ([("全域总图", "county.html")] if opts.county else [])
             plan = MapPlan(page=page(town, nav), tolerance_m=opts.simplify_town_m, clip=clip, focus=geom,
                            label_points=tuple(labels), hillshade_px=min(opts.hillshade_px, 1400), decimals=6)
-            html, _ = render_map(items, layers, opts, plan)
+            html, _ = render_map(items, layers, opts, plan, cache)
             (out_dir / fname).write_text(html, encoding="utf-8")
             town_files.append((town, out_dir / fname))
 

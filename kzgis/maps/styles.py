@@ -516,12 +516,71 @@ def popup_fields(name: str, rule: dict, columns) -> list[tuple[str, str]]:
     return [(c, column_label(c)) for c in cols[:12]]
 
 
+def format_column(values, column: str | None = None, rule: dict | None = None) -> list[str]:
+    """:func:`format_value` of every value of a column (a pandas Series), as a list.
+
+    The same text as ``[format_value(v, column, rule) for v in values]`` (with the values as
+    ``DataFrame.to_dict("records")`` gives them), but plain numeric and boolean columns are
+    formatted as arrays and repeated values of other columns are formatted once.
+    """
+    table = (rule or {}).get("values", {}).get(column) if column else None
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        yes = table.get("true", YES_NO["true"]) if table else YES_NO["true"]
+        no = table.get("false", YES_NO["false"]) if table else YES_NO["false"]
+        return [yes if v else no for v in values.to_numpy().tolist()]
+    if isinstance(dtype, np.dtype) and dtype.kind == "f" and not table:
+        return _format_floats(values.to_numpy(dtype=float))
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu" and not table:
+        return [str(v) for v in values.to_numpy().tolist()]
+    out = []
+    cache: dict = {}
+    for v in values.astype(object).tolist():
+        try:
+            key = (type(v), v)
+            text = cache.get(key)
+        except TypeError:  # unhashable (a list)
+            out.append(format_value(v, column, rule))
+            continue
+        if text is None:
+            text = cache[key] = format_value(v, column, rule)
+        out.append(text)
+    return out
+
+
+def _format_floats(a: np.ndarray) -> list[str]:
+    """:func:`format_value` of float values, as arrays (same rounding: both use Python's float
+    formatting; integers below 1e15 without decimals)."""
+    out = np.full(len(a), "", dtype=object)
+    fin = np.isfinite(a)
+    whole = fin & (np.floor(np.where(fin, a, 0.0)) == a) & (np.abs(a) < 1e15)
+    if whole.any():
+        out[whole] = [str(v) for v in a[whole].astype(np.int64).tolist()]
+    mag = np.abs(np.where(fin, a, 0.0))
+    rest = fin & ~whole
+    for m, fmt in ((rest & (mag >= 100), "%.0f"), (rest & (mag >= 1) & (mag < 100), "%.1f"),
+                   (rest & (mag < 1), "%.2f")):
+        if m.any():
+            out[m] = [fmt % v for v in a[m].tolist()]
+    return out.tolist()
+
+
 def tooltip_text(rule: dict, props: dict, fields: list[tuple[str, str]]) -> str:
     """Plain text of the hover tooltip (escaped by the caller)."""
+    tip = tooltip_columns(rule, fields)
+    return tooltip_from_shown(rule, tip, {c: format_value(props.get(c), c, rule) for c in tip})
+
+
+def tooltip_columns(rule: dict, fields: list[tuple[str, str]]) -> list[str]:
+    """The columns a layer's tooltip is made of (the rule's ``tip``, else the first two fields)."""
     tip = rule.get("tip")
     if tip is None:
         tip = [c for c, _ in fields[:2]]
-    shown = {c: format_value(props.get(c), c, rule) for c in tip}
+    return list(tip)
+
+
+def tooltip_from_shown(rule: dict, tip: list[str], shown: dict) -> str:
+    """The tooltip text from the formatted values ``shown`` (column -> text) of the ``tip`` columns."""
     fmt = rule.get("tip_format")
     if fmt and all(shown.get(c) for c in tip):
         try:
@@ -602,6 +661,12 @@ def _geom_default(style: dict, geom_kind: str) -> dict:
     if geom_kind == "polygon":
         s.pop("radius", None)
     return s
+
+
+def style_columns(rule: dict) -> list[str]:
+    """The columns :func:`classify` reads for a rule (``by``, ``size_by``, ``sort_desc``)."""
+    cols = [rule.get("by"), (rule.get("size_by") or (None,))[0], rule.get("sort_desc")]
+    return list(dict.fromkeys(c for c in cols if c))
 
 
 def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
