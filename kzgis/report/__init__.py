@@ -84,6 +84,7 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
     run = RunData(ctx, results, recipe)
     names = _choose_towns(run, towns, opts)
     county = opts.county or run.county_name
+    run.warm()  # spatial indexes once, before any worker starts
     if opts.figures:
         from ._figures import cjk_font, run_hillshade
 

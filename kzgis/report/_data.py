@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import analysis as _analysis
 from ..layers import KINDS
-from ._scope import Scope, clip, is_geo, select
+from ._scope import FrameIndex, Scope, clip, is_geo, select
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +101,41 @@ class RunData:
     def town_col(self, name: str) -> str:
         """The column naming a result row's township: ``town``, else ``unit`` when its units are townships
         (helicopter results per township), else none (rows are then placed by location)."""
-        f = self.results.get(name)
-        if f is None or "town" in f.columns or "unit" not in f.columns:
-            return "town"
-        units = set(f["unit"].dropna().astype(str))
-        towns = set(self.all_towns())
-        return "unit" if units and towns and len(units & towns) >= 0.8 * len(units) else "town"
+        cache = self.__dict__.setdefault("_town_cols", {})
+        if name not in cache:
+            f = self.results.get(name)
+            if f is None or "town" in f.columns or "unit" not in f.columns:
+                cache[name] = "town"
+            else:
+                units = set(f["unit"].dropna().astype(str))
+                towns = set(self.all_towns())
+                cache[name] = "unit" if units and towns and len(units & towns) >= 0.8 * len(units) else "town"
+        return cache[name]
+
+    def warm(self):
+        """Build the spatial indexes of every layer and result (a few tens of milliseconds), so that
+        worker processes forked afterwards share them instead of each building its own."""
+        for frame in list(self.layers.values()) + list(self.results.values()):
+            index = self.index(frame)
+            if index is None or not len(frame):
+                continue
+            try:
+                index.tree("geometry")
+                if index.kind() != "line":
+                    index.tree("point")
+            except Exception:  # noqa: BLE001 - odd geometries: select() meets them again and says so
+                continue
+
+    def index(self, frame) -> FrameIndex | None:
+        """The :class:`FrameIndex` of a layer or result frame, made once per run and shared by every
+        township's selections."""
+        if frame is None or not is_geo(frame):
+            return None
+        store = self.__dict__.setdefault("_indexes", {})
+        hit = store.get(id(frame))
+        if hit is None or hit.frame is not frame:
+            hit = store[id(frame)] = FrameIndex(frame)
+        return hit
 
     def param(self, analysis: str, name: str, default=None):
         if self.recipe is None:
@@ -182,14 +211,14 @@ class TownData:
         key = ("layer", kind)
         if key not in self._cache:
             f = self.run.layer(kind)
-            self._cache[key] = select(f, self.scope) if f is not None else None
+            self._cache[key] = select(f, self.scope, index=self.run.index(f)) if f is not None else None
         return self._cache[key]
 
     def layer_clip(self, kind: str):
         key = ("clip", kind)
         if key not in self._cache:
             f = self.run.layer(kind)
-            self._cache[key] = clip(f, self.scope) if f is not None else None
+            self._cache[key] = clip(f, self.scope, self.run.index(f)) if f is not None else None
         return self._cache[key]
 
     def result(self, name: str):
@@ -197,14 +226,15 @@ class TownData:
         key = ("result", name)
         if key not in self._cache:
             f = self.run.result(name)
-            self._cache[key] = select(f, self.scope, self.run.town_col(name)) if f is not None else None
+            self._cache[key] = (select(f, self.scope, self.run.town_col(name), self.run.index(f))
+                                if f is not None else None)
         return self._cache[key]
 
     def result_clip(self, name: str):
         key = ("rclip", name)
         if key not in self._cache:
             f = self.run.result(name)
-            self._cache[key] = clip(f, self.scope) if f is not None and is_geo(f) else None
+            self._cache[key] = clip(f, self.scope, self.run.index(f)) if f is not None and is_geo(f) else None
         return self._cache[key]
 
     def population(self, frame) -> pd.Series | None:
@@ -256,6 +286,12 @@ def time_bins(breaks) -> list[tuple[str, float, float]]:
 
 def town_facts(td: TownData) -> dict:
     """Every number the county summary rolls up for one township (``None`` = not available)."""
+    if "facts" not in td._cache:
+        td._cache["facts"] = _town_facts(td)
+    return dict(td._cache["facts"])
+
+
+def _town_facts(td: TownData) -> dict:
     f: dict = {}
     st = td.layer("settlements")
     f["settlements"] = None if st is None else int(len(st))

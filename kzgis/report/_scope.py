@@ -50,24 +50,53 @@ def _geom_kind(frame) -> str:
     return "area_or_point"
 
 
-def _spatial_mask(frame, polygon) -> np.ndarray:
-    geoms = frame.geometry
+class FrameIndex:
+    """What :func:`select` and :func:`clip` need of one frame, computed once and reused for every
+    township: the rows with a geometry, and a spatial index of them (of their representative points
+    for points and areas, of the geometries themselves for lines and for clipping)."""
+
+    def __init__(self, frame):
+        self.frame = frame
+        self._valid = None
+        self._kind = None
+        self._trees: dict = {}
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Positions of the rows with a non-empty geometry."""
+        if self._valid is None:
+            geoms = self.frame.geometry
+            self._valid = np.flatnonzero((~geoms.isna() & ~geoms.is_empty).to_numpy())
+        return self._valid
+
+    def tree(self, what: str) -> shapely.STRtree:
+        """``what``: ``"geometry"`` or ``"point"`` (representative points) of the valid rows."""
+        if what not in self._trees:
+            geoms = np.asarray(self.frame.geometry.array, dtype=object)[self.valid]
+            self._trees[what] = shapely.STRtree(shapely.point_on_surface(geoms) if what == "point" else geoms)
+        return self._trees[what]
+
+    def kind(self) -> str:
+        """``"line"`` or ``"area_or_point"`` (see :func:`_geom_kind`)."""
+        if self._kind is None:
+            self._kind = _geom_kind(self.frame)
+        return self._kind
+
+
+def _spatial_mask(frame, polygon, index: FrameIndex | None = None) -> np.ndarray:
     mask = np.zeros(len(frame), dtype=bool)
-    valid = (~geoms.isna() & ~geoms.is_empty).to_numpy()
-    if polygon is None or not valid.any():
+    index = index if index is not None and index.frame is frame else FrameIndex(frame)
+    if polygon is None or not len(index.valid):
         return mask
-    if _geom_kind(frame) == "line":
-        idx = geoms[valid].sindex.query(polygon, predicate="intersects")
-    else:
-        pts = gpd.GeoSeries(shapely.point_on_surface(geoms[valid].to_numpy()), crs=frame.crs)
-        idx = pts.sindex.query(polygon, predicate="intersects")
-    where = np.flatnonzero(valid)[idx]
-    mask[where] = True
+    tree = index.tree("geometry" if index.kind() == "line" else "point")
+    mask[index.valid[tree.query(polygon, predicate="intersects")]] = True
     return mask
 
 
-def select(frame, scope: Scope, town_col: str = "town"):
-    """Rows of ``frame`` in the scope; ``None`` when the frame has neither a town column nor geometry."""
+def select(frame, scope: Scope, town_col: str = "town", index: FrameIndex | None = None):
+    """Rows of ``frame`` in the scope; ``None`` when the frame has neither a town column nor geometry.
+
+    ``index``: the frame's :class:`FrameIndex`, when the caller keeps one for many scopes."""
     if frame is None:
         return None
     if len(frame) == 0:
@@ -77,16 +106,17 @@ def select(frame, scope: Scope, town_col: str = "town"):
         by_attr = frame[town_col].isin(scope.towns).to_numpy()
         unknown = frame[town_col].isna().to_numpy()
         if unknown.any() and is_geo(frame):
-            by_attr = by_attr | (unknown & _spatial_mask(frame, scope.polygon))
+            by_attr = by_attr | (unknown & _spatial_mask(frame, scope.polygon, index))
         return frame[by_attr]
     if is_geo(frame):
         if frame.crs is not None and scope.crs is not None and frame.crs != scope.crs:
             frame = frame.to_crs(scope.crs)
-        return frame[_spatial_mask(frame, scope.polygon)]
+            index = None
+        return frame[_spatial_mask(frame, scope.polygon, index)]
     return None
 
 
-def clip(frame, scope: Scope):
+def clip(frame, scope: Scope, index: FrameIndex | None = None):
     """Features intersecting the scope, geometries cut to the township polygon (lines and polygons)."""
     if frame is None or not is_geo(frame) or scope.polygon is None:
         return None
@@ -94,11 +124,10 @@ def clip(frame, scope: Scope):
         return frame
     if frame.crs is not None and scope.crs is not None and frame.crs != scope.crs:
         frame = frame.to_crs(scope.crs)
-    geoms = frame.geometry
-    ok = (~geoms.isna() & ~geoms.is_empty).to_numpy()
-    sub = frame[ok]
-    idx = sub.sindex.query(scope.polygon, predicate="intersects")
-    sub = sub.iloc[np.sort(idx)].copy()
+        index = None
+    index = index if index is not None and index.frame is frame else FrameIndex(frame)
+    idx = index.tree("geometry").query(scope.polygon, predicate="intersects")
+    sub = frame.iloc[index.valid[np.sort(idx)]].copy()
     if len(sub) == 0:
         return sub
     cut = shapely.intersection(sub.geometry.to_numpy(), scope.polygon)
