@@ -8,14 +8,15 @@ the footer.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
+from xml.sax.saxutils import escape as _xml_escape
 
 from docx import Document as _new_docx
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 
 from ._model import Document, Figure, Heading, Paragraph, Table
@@ -76,22 +77,6 @@ def _page_number_field(paragraph):
         run._r.append(el)
 
 
-def _shade(cell, fill: str):
-    tcpr = cell._tc.get_or_add_tcPr()
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    tcpr.append(shd)
-
-
-def _repeat_header(row):
-    trpr = row._tr.get_or_add_trPr()
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    trpr.append(el)
-
-
 TABLE_STYLE = "表格文字"
 TABLE_STYLE_LEFT = "表格文字左"
 
@@ -115,13 +100,8 @@ def _table_styles(doc):
 _STYLE_IDS: dict = {}
 
 
-def _cell_text(cell, text: str, *, bold=False, left=False):
-    p = cell.paragraphs[0]
-    # set the style id directly: python-docx's style-by-name lookup scans every style per call
-    p._p.style = _STYLE_IDS[TABLE_STYLE_LEFT if left else TABLE_STYLE]
-    run = p.add_run(text)
-    if bold:
-        run.bold = True
+def _xml_attr(v: str) -> str:
+    return _xml_escape(v, {'"': "&quot;"})
 
 
 def _caption(doc, text: str):
@@ -131,15 +111,6 @@ def _caption(doc, text: str):
     p.paragraph_format.keep_with_next = True
     r = p.add_run(text)
     _set_font(r, HEAD_FONT, size=10.5, bold=True)
-    return p
-
-
-def _note(doc, text: str):
-    p = doc.add_paragraph()
-    p.paragraph_format.first_line_indent = Cm(0)
-    p.paragraph_format.line_spacing = 1.2
-    r = p.add_run(text)
-    r.font.size = Pt(9)
     return p
 
 
@@ -163,37 +134,72 @@ def column_widths_cm(header, rows, total_cm: float = 16.0) -> list[float]:
     return [total_cm * n / sum(need) for n in need]
 
 
-def _table(doc, t: Table):
-    _caption(doc, f"{t.label}  {t.caption}")
-    ncol = max(len(t.header), max((len(r) for r in t.rows), default=0), 1)
-    table = doc.add_table(rows=1, cols=ncol)
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    header = list(t.header) + [""] * (ncol - len(t.header))
-    widths = [Cm(w) for w in column_widths_cm(header, t.rows)]
-    for col, w in zip(table.columns, widths):
-        col.width = w
-    hdr = table.rows[0]
-    _repeat_header(hdr)
-    for i, h in enumerate(t.header):
-        hdr.cells[i].width = widths[i]
-        _cell_text(hdr.cells[i], h, bold=True)
-        _shade(hdr.cells[i], "D9E2F3")
+_TBL_PR = ('<w:tblPr><w:tblStyle w:val="{style}"/><w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/>'
+           '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
+           'w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr>')
+_SHADE = '<w:shd w:val="clear" w:color="auto" w:fill="D9E2F3"/>'
+_BREAKS = re.compile(r"(\t|\r|\n)")
+
+
+def _run_xml(text: str, bold: bool = False, rpr: str = "") -> str:
+    """``<w:r>`` holding ``text`` as python-docx's ``add_run`` writes it (tabs and line breaks as elements)."""
+    out = ["<w:r>", rpr or ("<w:rPr><w:b/></w:rPr>" if bold else "")]
+    for piece in _BREAKS.split(text):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            out.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{space}>{_xml_escape(piece)}</w:t>")
+    out.append("</w:r>")
+    return "".join(out)
+
+
+def _cell_xml(width: int, text: str | None, *, bold=False, left=False, shade=False) -> str:
+    tcpr = f'<w:tcPr><w:tcW w:type="dxa" w:w="{width}"/>{_SHADE if shade else ""}</w:tcPr>'
+    if text is None:  # a cell the row does not fill
+        return f"<w:tc>{tcpr}<w:p/></w:tc>"
+    style = _STYLE_IDS[TABLE_STYLE_LEFT if left else TABLE_STYLE]
+    return (f'<w:tc>{tcpr}<w:p><w:pPr><w:pStyle w:val="{_xml_attr(style)}"/></w:pPr>'
+            f"{_run_xml(text, bold)}</w:p></w:tc>")
+
+
+def _table_xml(t: Table, ncol: int, twips: list[int], style_id: str) -> str:
+    """The whole ``<w:tbl>`` as text: one parse instead of python-docx building it cell by cell (the same
+    elements: grid, fixed layout, repeated shaded header row, per-cell width and paragraph style)."""
+    out = [f"<w:tbl {nsdecls('w')}>", _TBL_PR.format(style=_xml_attr(style_id)), "<w:tblGrid>"]
+    out += [f'<w:gridCol w:w="{w}"/>' for w in twips]
+    out.append('</w:tblGrid><w:tr><w:trPr><w:tblHeader w:val="true"/></w:trPr>')
+    for i in range(ncol):
+        if i < len(t.header):
+            out.append(_cell_xml(twips[i], t.header[i], bold=True, shade=True))
+        else:
+            out.append(_cell_xml(twips[i], None))
+    out.append("</w:tr>")
     if not t.rows:
-        row = table.add_row()
-        _cell_text(row.cells[0], "（无）")
+        out.append("<w:tr>" + _cell_xml(twips[0], "（无）") + "".join(_cell_xml(w, None) for w in twips[1:]) + "</w:tr>")
+    last = len(t.rows) - 1
     for k, r in enumerate(t.rows):
-        row = table.add_row()
-        bold = t.total_row and k == len(t.rows) - 1
-        cells = row.cells
-        for i, v in enumerate(r[:ncol]):
-            cells[i].width = widths[i]
-            _cell_text(cells[i], v, bold=bold, left=len(v) > 16)
+        bold = t.total_row and k == last
+        out.append("<w:tr>")
+        for i in range(ncol):
+            v = r[i] if i < len(r) else None
+            out.append(_cell_xml(twips[i], v, bold=bold, left=v is not None and len(v) > 16))
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    return "".join(out)
+
+
+def _table(t: Table, style_id: str) -> str:
+    """Caption, table and note (or spacer) as WordprocessingML text."""
+    ncol = max(len(t.header), max((len(r) for r in t.rows), default=0), 1)
+    header = list(t.header) + [""] * (ncol - len(t.header))
+    twips = [Cm(w).twips for w in column_widths_cm(header, t.rows)]
+    out = _caption_xml(f"{t.label}  {t.caption}") + _table_xml(t, ncol, twips, style_id)
     if t.note:
-        _note(doc, f"注：{t.note}")
-    else:
-        doc.add_paragraph().paragraph_format.space_after = Pt(0)
+        return out + _P_NOTE.format(run=_run_xml(f"注：{t.note}", rpr=_RPR_NOTE))
+    return out + _P_SPACER
 
 
 def _figure(doc, f: Figure, width_cm: float):
@@ -206,30 +212,53 @@ def _figure(doc, f: Figure, width_cm: float):
     _caption(doc, f"{f.label}  {f.caption}").paragraph_format.keep_with_next = False
 
 
-def _paragraph(doc, blk: Paragraph):
-    p = doc.add_paragraph()
+# Paragraphs as python-docx writes them with the formatting calls of the first version of this module
+# (p.paragraph_format.first_line_indent = Pt(24), run.font.color.rgb = ...), written as text: the same
+# elements, in the same order, without building them one attribute at a time.
+_RPR_CAPTION = (f'<w:rPr><w:rFonts w:ascii="{LATIN_FONT}" w:hAnsi="{LATIN_FONT}" w:eastAsia="{HEAD_FONT}"/><w:b/>'
+                f'<w:sz w:val="21"/></w:rPr>')
+_RPR_NOTE = '<w:rPr><w:sz w:val="18"/></w:rPr>'
+_P_CAPTION = '<w:p><w:pPr><w:keepNext/><w:ind w:firstLine="0"/><w:jc w:val="center"/></w:pPr>{run}</w:p>'
+_P_NOTE = '<w:p><w:pPr><w:spacing w:line="288" w:lineRule="auto"/><w:ind w:firstLine="0"/></w:pPr>{run}</w:p>'
+_P_SPACER = '<w:p><w:pPr><w:spacing w:after="0"/></w:pPr></w:p>'
+_P_BODY = '<w:p><w:pPr><w:ind w:firstLine="480"/></w:pPr>{run}</w:p>'
+_RPR_KIND = {"note": '<w:rPr><w:color w:val="404040"/><w:sz w:val="21"/></w:rPr>',
+             "missing": '<w:rPr><w:color w:val="7F6000"/></w:rPr>'}
+_P_NOTICE = ('<w:p><w:pPr><w:ind w:firstLine="0"/><w:pBdr>'
+             + "".join(f'<w:{side} w:val="single" w:sz="8" w:space="4" w:color="B00000"/>'
+                       for side in ("top", "left", "bottom", "right"))
+             + '</w:pBdr></w:pPr>{run}</w:p>')
+_RPR_NOTICE = '<w:rPr><w:b/><w:color w:val="B00000"/></w:rPr>'
+
+
+def _caption_xml(text: str) -> str:
+    return _P_CAPTION.format(run=_run_xml(text, rpr=_RPR_CAPTION))
+
+
+def _paragraph(blk: Paragraph) -> str:
     if blk.kind == "notice":
-        p.paragraph_format.first_line_indent = Cm(0)
-        r2 = p.add_run(blk.text)
-        r2.font.color.rgb = RGBColor.from_string("B00000")
-        r2.font.bold = True
-        pbdr = OxmlElement("w:pBdr")
-        for side in ("top", "left", "bottom", "right"):
-            el = OxmlElement(f"w:{side}")
-            el.set(qn("w:val"), "single")
-            el.set(qn("w:sz"), "8")
-            el.set(qn("w:space"), "4")
-            el.set(qn("w:color"), "B00000")
-            pbdr.append(el)
-        p._p.get_or_add_pPr().append(pbdr)
+        return _P_NOTICE.format(run=_run_xml(blk.text, rpr=_RPR_NOTICE))
+    return _P_BODY.format(run=_run_xml(blk.text, rpr=_RPR_KIND.get(blk.kind, "")))
+
+
+def _heading(blk: Heading, style_ids: dict) -> str:
+    style = _xml_attr(style_ids[min(max(blk.level, 1), 3)])
+    return f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{_run_xml(blk.text) if blk.text else ""}</w:p>'
+
+
+def _append_xml(doc, parts: list[str]):
+    """Parse the pending body text once and move its elements before the section properties."""
+    if not parts:
         return
-    p.paragraph_format.first_line_indent = Pt(24)
-    r = p.add_run(blk.text)
-    if blk.kind == "note":
-        r.font.size = Pt(10.5)
-        r.font.color.rgb = RGBColor.from_string("404040")
-    elif blk.kind == "missing":
-        r.font.color.rgb = RGBColor.from_string("7F6000")
+    body = doc.element.body
+    chunk = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts)}</w:body>")
+    end = body.sectPr
+    for el in list(chunk):
+        if end is not None:
+            end.addprevious(el)
+        else:
+            body.append(el)
+    parts.clear()
 
 
 def _cover(doc, d: Document):
@@ -275,15 +304,20 @@ def render(d: Document, path: Path) -> Path:
     doc.core_properties.author = dict(d.meta).get("编制单位", "kzgis")
     _cover(doc, d)
     width_cm = 16.0
+    heads = {lvl: doc.styles[f"Heading {lvl}"].style_id for lvl in (1, 2, 3)}
+    grid = doc.styles["Table Grid"].style_id
+    pending: list[str] = []  # body text not parsed yet (figures go through python-docx: they add an image part)
     for blk in d.blocks:
         if isinstance(blk, Heading):
-            doc.add_heading(blk.text, level=min(max(blk.level, 1), 3))
+            pending.append(_heading(blk, heads))
         elif isinstance(blk, Paragraph):
-            _paragraph(doc, blk)
+            pending.append(_paragraph(blk))
         elif isinstance(blk, Table):
-            _table(doc, blk)
+            pending.append(_table(blk, grid))
         elif isinstance(blk, Figure):
+            _append_xml(doc, pending)
             _figure(doc, blk, width_cm)
+    _append_xml(doc, pending)
     path = Path(path)
     doc.save(path)
     return path
