@@ -24,11 +24,30 @@ def appendix(run: RunData, b: Builder):
     b.table("引用的规范条文", ["序号", "条目", "数值", "依据（标准及条款）", "可信度"], rows, key="rules_cited")
 
     b.heading("附录B  假设与参数", 2)
-    assum = [r for r in _rules.RULES.values() if r.is_assumption]
-    rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source)]
-            for i, r in enumerate(assum)]
+    assum_rows, param_rows, source_rows = _run_rows(run)
     b.para(f"国家标准未作规定、由本工具假设的取值见{b.next_table}，均可在任务配方中修改。")
-    b.table("本工具采用的假设（可信度A）", ["序号", "条目", "取值", "说明"], rows, key="assumptions")
+    b.table("本工具采用的假设（可信度A）", ["序号", "条目", "取值", "说明"], assum_rows, key="assumptions")
+    if param_rows:
+        b.para(f"本次计算采用的全部参数见{b.next_table}；标注“配方设定”的是本次在任务配方中设定的取值，其余为默认值"
+               f"（默认值取自上述规范条文和假设）。")
+        b.table("本次计算采用的参数", ["分析", "参数", "取值"], param_rows, key="parameters")
+    else:
+        b.para("本次未记录分析参数（无任务配方）。", "note")
+
+    b.heading("附录C  数据来源", 2)
+    b.table("输入图层", ["图层", "要素数", "数据来源"], source_rows, key="data_sources")
+    if run.synthetic:
+        b.para(f"其中{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），仅用于演示。", "notice")
+
+
+def _run_rows(run: RunData) -> tuple[list, list, list]:
+    """Rows of the appendix tables that are the same in every chapter of a run (assumptions, parameters,
+    data sources), built once per run."""
+    if "_appendix_rows" in run.__dict__:
+        return run.__dict__["_appendix_rows"]
+    assum = [r for r in _rules.RULES.values() if r.is_assumption]
+    assum_rows = [[str(i + 1), r.text_zh, f"{num(r.value)}{unit_zh(r.unit)}", source_zh(r.source)]
+                  for i, r in enumerate(assum)]
     rows = []
     recipe = run.recipe
     if recipe is not None:
@@ -44,27 +63,19 @@ def appendix(run: RunData, b: Builder):
                 rows.append(_param_row("network", key, d))
         except TypeError:
             pass
-    if rows:
-        b.para(f"本次计算采用的全部参数见{b.next_table}；标注“配方设定”的是本次在任务配方中设定的取值，其余为默认值"
-               f"（默认值取自上述规范条文和假设）。")
-        b.table("本次计算采用的参数", ["分析", "参数", "取值"], rows, key="parameters")
-    else:
-        b.para("本次未记录分析参数（无任务配方）。", "note")
-
-    b.heading("附录C  数据来源", 2)
-    rows = []
+    sources = []
     for kind, frame in run.layers.items():
         if kind == "dem":
-            rows.append([_layer_name(kind), f"{frame.shape[1]}×{frame.shape[0]}栅格，{num(frame.cell_m, 1)}米", "—"])
+            sources.append([_layer_name(kind), f"{frame.shape[1]}×{frame.shape[0]}栅格，{num(frame.cell_m, 1)}米", "—"])
             continue
         src = "—"
         if isinstance(frame, pd.DataFrame) and "source" in frame.columns:
             vals = list(dict.fromkeys(frame["source"].dropna().astype(str)))
             src = "；".join(vals[:3]) + ("等" if len(vals) > 3 else "") if vals else "—"
-        rows.append([_layer_name(kind), str(len(frame)), src])
-    b.table("输入图层", ["图层", "要素数", "数据来源"], rows, key="data_sources")
-    if run.synthetic:
-        b.para(f"其中{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），仅用于演示。", "notice")
+        sources.append([_layer_name(kind), str(len(frame)), src])
+    out = (assum_rows, rows, sources)
+    run.__dict__["_appendix_rows"] = out
+    return out
 
 
 ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",

@@ -84,10 +84,10 @@ def _cell(column: str, v, digits=None) -> str:
 def frame_rows(frame, columns, digits=None) -> list[list[str]]:
     """Rows of the given columns as text (coded values in Chinese, numbers rounded per ``digits``)."""
     digits = digits or {}
-    rows = []
-    for _, r in frame.iterrows():
-        rows.append([_cell(c, r.get(c), digits.get(c)) for c in columns])
-    return rows
+    if not columns:
+        return [[] for _ in range(len(frame))]
+    values = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in columns]
+    return [[_cell(c, v, digits.get(c)) for c, v in zip(columns, row)] for row in zip(*values)]
 
 
 def _limited(b: Builder, frame, opts: ReportOptions, what: str):
