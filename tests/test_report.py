@@ -370,3 +370,69 @@ def test_worker_processes_write_the_same_chapters(tmp_path):
     # the county appendix lists the rules the township chapters cite
     cited = find_table(open_docx(forked[-1]), "引用的规范条文")
     assert len(cited) > 5
+
+
+def test_docx_table_cells_keep_tabs_breaks_and_markup(tmp_path):
+    from kzgis.report import _docx
+    from kzgis.report._model import Builder
+
+    b = Builder("标题", "消防专篇", [("编制单位", "甲")])
+    b.para("正文 <b>&", "note")
+    odd = [" 前导空格", "制表\t符", "换\n行", '引"号 <x> & y', ""]
+    b.table("特殊字符", ["甲", "乙"], [[odd[0], odd[1]], [odd[2], odd[3]], [odd[4]], ["合计", "1"]], total_row=True)
+    doc = open_docx(_docx.render(b.doc, tmp_path / "t.docx"))
+    rows = [[c.text for c in r.cells] for r in doc.tables[0].rows]
+    assert rows == [["甲", "乙"], odd[:2], odd[2:4], ["", ""], ["合计", "1"]]
+    assert "正文 <b>&" in [p.text for p in doc.paragraphs]
+    last = doc.tables[0].rows[-1].cells[0].paragraphs[0].runs[0]
+    assert last.bold  # the 合计 row
+
+
+def test_select_with_a_shared_index_equals_a_fresh_one(tmp_path):
+    from kzgis.report._data import RunData
+    from kzgis.report._scope import clip, select
+
+    ctx, res, rec = make_case(tmp_path)
+    run = RunData(ctx, res, rec)
+    run.warm()
+    for town in ("甲镇", "乙镇"):
+        scope = run.scope([town])
+        for frame in (res["checkpoints"], res["access_roads"], ctx.layers["hydrants"], ctx.layers["forest"]):
+            assert list(select(frame, scope, index=run.index(frame)).index) == list(select(frame, scope).index)
+            a, b = clip(frame, scope, run.index(frame)), clip(frame, scope)
+            assert list(a.index) == list(b.index) and a.geometry.equals(b.geometry)
+
+
+def test_figures_of_a_township_share_one_figure_and_match_fresh_ones(tmp_path):
+    from kzgis.report._data import RunData, TownData
+
+    ctx, res, rec = make_case(tmp_path)
+    run = RunData(ctx, res, rec)
+    _figures.prepare(run)
+    td = TownData(run, run.scope(["乙镇"]))
+    status = _figures.fig_status(td, 60, "示意数据")
+    access = _figures.fig_access(td, 60, "示意数据")  # drawn on the same figure, status layers removed
+    assert len([k for k in td._cache if k[0] == "figure"]) == 1
+    fresh = TownData(run, run.scope(["乙镇"]))
+    assert _figures.fig_access(fresh, 60, "示意数据") == access  # legend from the cache: same pixels
+    assert status != access
+
+
+def test_polygon_holes_are_not_filled(tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from shapely.geometry import Polygon
+
+    ring = [(0, 0), (100, 0), (100, 100), (0, 100)]
+    hole = [(40, 40), (60, 40), (60, 60), (40, 60)]  # same orientation as the shell: fill rule must not matter
+    frame = gpd.GeoDataFrame(geometry=[Polygon(ring, [hole])], crs=CRS)
+    m = _figures.MapFigure(box(0, 0, 100, 100), dpi=50, margin=0.0)
+    m.polygons(frame, face="#000000")
+    img = np.asarray(Image.open(io.BytesIO(m.png())).convert("L"))
+    x0, y0, x1, y1 = (round(v) for v in m.ax.bbox.extents)
+    h = img.shape[0]
+    cx, cy = (x0 + x1) // 2, h - (y0 + y1) // 2  # map centre, in the hole
+    assert img[cy, cx] > 200
+    assert img[h - (y0 + (y1 - y0) // 5), x0 + (x1 - x0) // 5] < 50  # inside the shell

@@ -86,10 +86,9 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
     county = opts.county or run.county_name
     run.warm()  # spatial indexes once, before any worker starts
     if opts.figures:
-        from ._figures import cjk_font, run_hillshade
+        from ._figures import prepare
 
-        cjk_font()  # find the font and the hillshade once, before any worker starts
-        run_hillshade(run)
+        prepare(run)  # font, hillshade and the figures' spatial indexes once, before any worker starts
     done = _townships(run, names, opts, county, out_dir)
     paths: list[Path] = []
     facts: dict = {}
