@@ -1,0 +1,93 @@
+"""The whole demo recipe end to end on the embedded data, limited to 温泉镇 to stay quick.
+
+Checks what a planner relies on: every analysis ran, every result layer has the working CRS, the
+温泉古镇 checks show both passing and failing rules, and the township's 消防专篇 opens in
+python-docx with its sections and tables whose numbers equal the result layers.
+"""
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from kzgis import pipeline, recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+TOWN = "温泉镇"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    res = pipeline.run(recipe.load(ROOT / "analyses" / "kaizhou.yaml"), out_dir=out, towns=[TOWN])
+    return res
+
+
+def test_every_analysis_ran_and_every_layer_has_the_crs(run):
+    assert run.ran == ["access", "response", "water", "barriers", "checkpoints", "helicopter"]
+    assert run.skipped == {}
+    layers = pyogrio.list_layers(run.out_dir / "results.gpkg")
+    assert len(layers) == len([k for k, v in run.results.items() if v is not None])
+    for name, geom_type in layers:
+        if geom_type is not None:
+            assert pyogrio.read_info(run.out_dir / "results.gpkg", layer=name)["crs"] == "EPSG:4545", name
+
+
+def test_old_town_rules_pass_and_fail(run):
+    comp = gpd.read_file(run.out_dir / "results.gpkg", layer="water_compliance")
+    assert set(comp["passed"]) == {True, False}
+    mains = comp[comp["rule"].str.contains("管径")]
+    assert not mains["passed"].iloc[0]
+
+
+def test_report_sections_and_numbers_match_results(run):
+    import docx
+
+    path = run.out_dir / "report" / f"{TOWN}_消防专篇.docx"
+    doc = docx.Document(path)
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading 1")]
+    for h in ("一、现状", "二、分析", "三、规划措施", "附录"):
+        assert h in headings
+    assert len(doc.inline_shapes) >= 3  # the figures
+
+    acc = gpd.read_file(run.out_dir / "results.gpkg", layer="access_settlements")
+    acc = acc[acc["town"] == TOWN]
+    table = _table_after(doc, "居民点消防车可达情况")
+    rows = {r[0]: r for r in table}
+    assert int(rows["标准消防车"][1]) == int((acc["best_vehicle"] == "standard").sum())
+    assert int(rows["小型消防车"][1]) == int((acc["best_vehicle"] == "small").sum())
+    assert int(rows["合计"][1]) == len(acc)
+    assert int(rows["合计"][2]) == int(acc["population"].sum())
+
+
+def test_tables_xlsx_matches_results(run):
+    sheets = pd.read_excel(run.out_dir / "tables.xlsx", sheet_name=None)
+    acc = gpd.read_file(run.out_dir / "results.gpkg", layer="access_settlements")
+    sheet = sheets["access_settlements"]
+    assert len(sheet) == len(acc)
+    assert "可达最优车型" in sheet.columns  # Chinese headers
+
+
+def test_maps_written_for_the_town(run):
+    maps = sorted(p.name for p in (run.out_dir / "maps").glob("*.html"))
+    assert maps == ["county.html", "index.html", f"town_{TOWN}.html"]
+
+
+def _table_after(doc, caption_part):
+    """Rows (cell texts) of the table whose caption paragraph contains ``caption_part``."""
+    body = doc.element.body
+    found = False
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t"))
+            if caption_part in text and text.startswith("表"):
+                found = True
+        elif tag == "tbl" and found:
+            import docx.table
+
+            t = docx.table.Table(child, doc)
+            return [[c.text for c in r.cells] for r in t.rows]
+    raise AssertionError(f"no table captioned {caption_part!r}")
