@@ -281,10 +281,24 @@ def _cover(doc, d: Document):
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
 
+_TEMPLATE: list[bytes] = []
+
+
+def _styled_docx():
+    """A new document with the report's styles: python-docx's default template styled once per process,
+    then reopened from bytes for every document (styling it anew took as long again)."""
+    if not _TEMPLATE:
+        doc = _new_docx()
+        _styles(doc)
+        _table_styles(doc)
+        buf = io.BytesIO()
+        doc.save(buf)
+        _TEMPLATE.append(buf.getvalue())
+    return _new_docx(io.BytesIO(_TEMPLATE[0]))
+
+
 def render(d: Document, path: Path) -> Path:
-    doc = _new_docx()
-    _styles(doc)
-    _table_styles(doc)
+    doc = _styled_docx()
     sec = doc.sections[0]
     sec.orientation = WD_ORIENT.PORTRAIT
     sec.page_width, sec.page_height = Cm(21.0), Cm(29.7)
