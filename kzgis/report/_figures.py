@@ -273,6 +273,48 @@ def _scatter(ax, xy, size, marker, face, edge, lw, zorder):
     return ax.add_collection(coll, autolim=False)
 
 
+_TEXT_PATHS: dict = {}  # (text, font, size, dpi) -> glyph outlines in pixels, offset 3 points up and right
+
+
+def _labels(ax, xy, texts, size, color, dpi):
+    """Labels drawn as ``ax.annotate(text, xy, xytext=(3, 3), textcoords="offset points", fontsize=size,
+    color=color, path_effects=[withStroke(linewidth=2, foreground="white")])`` draws them (the glyph
+    outlines, stroked white then filled), as one collection: no text layout per label, and the
+    outlines of a name are made once per run (station names are on every figure)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.path import Path
+    from matplotlib.textpath import text_to_path
+    from matplotlib.transforms import IdentityTransform
+
+    prop = FontProperties(size=size)  # the family of the report's style (figure functions run inside it)
+    family = tuple(prop.get_family())
+    scale = prop.get_size_in_points() * dpi / 72.0 / text_to_path.FONT_SCALE
+    shift = 3.0 * dpi / 72.0
+    paths, offsets = [], []
+    for (x, y), text in zip(xy, texts):
+        if not text:
+            continue
+        key = (text, family, size, dpi)
+        path = _TEXT_PATHS.get(key)
+        if path is None:
+            verts, codes = text_to_path.get_text_path(prop, text)
+            path = Path(np.asarray(verts, dtype=float).reshape(-1, 2) * scale + shift, codes)
+            if len(_TEXT_PATHS) > 4096:
+                _TEXT_PATHS.clear()
+            _TEXT_PATHS[key] = path
+        paths += [path, path]
+        offsets += [(x, y), (x, y)]
+    n = len(paths) // 2
+    coll = PathCollection(paths, offsets=np.asarray(offsets, dtype=float).reshape(-1, 2),
+                          offset_transform=ax.transData, facecolors=[color], edgecolors=["white", "none"] * n,
+                          linewidths=[2.0, 0.0] * n, zorder=9)
+    coll.set_transform(IdentityTransform())
+    ax.add_collection(coll, autolim=False)
+    coll.set_clip_on(False)  # text is not clipped to the map frame
+    return coll
+
+
 class MapFigure:
     """One map: extent from a polygon, layers added with a legend entry each, then ``png()``.
 
@@ -314,18 +356,22 @@ class MapFigure:
             self.ax.set_yticks([])
             self.ax.xaxis.set_visible(False)  # no ticks or labels: the axes only frame the map
             self.ax.yaxis.set_visible(False)
+            before = set(self.ax.get_children())
             self._scale_bar()
             self._north_arrow()
             if self.stamp:
                 self.ax.text(0.99, 0.01, self.stamp, transform=self.ax.transAxes, ha="right", va="bottom",
                              fontsize=7, color="#b00000", zorder=12,
                              bbox=dict(facecolor="white", edgecolor="#b00000", alpha=0.85, pad=2))
+            # drawn above every layer (zorder 10-12): rendered once per map (png) and blended on top
+            self._furniture = [a for a in self.ax.get_children() if a not in before]
         self.handles: list = []
         self.labels: list[str] = []
         self._keys: list = []
         self._layers: list = []  # artists of the current figure (removed by reset)
         self._shade = None  # (array, extent, cmap, alpha) of the background raster
         self._bg = None  # (key, RGBA array) painted under the layers
+        self._over = None  # (key, [(RGBA pixels, row, column)]) of the furniture, blended over the layers
         # the layers cut to this view and simplified to a fraction of a pixel, shared by the figures of one
         # township (they all have the same extent)
         self.cache = {} if cache is None else cache
@@ -436,17 +482,14 @@ class MapFigure:
         return True
 
     def labels_at(self, frame, column: str, *, where=None, size=6.5, color="#222222", max_n=40):
+        """Text beside each feature (3 points up and right), with a white halo."""
         p = self._parts(frame, "point")
         if p is None or column not in frame.columns:
             return
-        import matplotlib.patheffects as pe
-
         idx = p.pick(where)[:max_n]
         texts = frame[column].astype(str).to_numpy()[p.owner[idx]]
-        stroke = [pe.withStroke(linewidth=2, foreground="white")]
-        for (x, y), text in zip(p.xy[idx], texts):
-            self._add(self.ax.annotate(text, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=size,
-                                       color=color, zorder=9, path_effects=stroke))
+        if len(idx):
+            self._add(_labels(self.ax, p.xy[idx], texts, size, color, self.dpi))
 
     # -- furniture -----------------------------------------------------------------------------
     def _scale_bar(self):
@@ -493,6 +536,39 @@ class MapFigure:
         self._bg = (key, bg)
         return bg
 
+    def _overlay(self, renderer, w: int, h: int):
+        """The furniture alone as pixels (pieces around each of its parts), drawn once per map."""
+        from scipy import ndimage
+
+        bb = self.ax.bbox
+        key = (w, h, round(bb.x0, 3), round(bb.y0, 3), round(bb.x1, 3), round(bb.y1, 3))
+        if self._over is not None and self._over[0] == key:
+            return self._over[1]
+        hidden = [a for a in self.ax.get_children() if a.get_visible() and a not in self._furniture]
+        hidden += [lg for lg in self.fig.legends if lg.get_visible()]
+        for a in hidden:
+            a.set_visible(False)
+        try:
+            renderer.clear()
+            self.fig.draw(renderer)
+        finally:
+            for a in hidden:
+                a.set_visible(True)
+        rgba = np.asarray(renderer.buffer_rgba())
+        # pieces: the drawn parts found on a grid of 8-pixel cells (labelling the cells, not the pixels)
+        cell = 8
+        hh, ww = -(-h // cell) * cell, -(-w // cell) * cell
+        ink = np.zeros((hh, ww), dtype=bool)
+        ink[:h, :w] = rgba[..., 3] > 0
+        cells = ink.reshape(hh // cell, cell, ww // cell, cell).any(axis=(1, 3))
+        labels, _ = ndimage.label(cells, structure=np.ones((3, 3)))
+        pieces = []
+        for rs, cs in ndimage.find_objects(labels):
+            r0, r1, c0, c1 = rs.start * cell, min(rs.stop * cell, h), cs.start * cell, min(cs.stop * cell, w)
+            pieces.append((rgba[r0:r1, c0:c1].copy(), r0, c0))
+        self._over = (key, pieces)
+        return pieces
+
     def _legend_image(self, renderer, w: int, h: int):
         """The legend as pixels: drawn alone once per content and figure width, then pasted."""
         key = (w, self.dpi, str(self._rc.get("font.family")), tuple(self._keys))
@@ -530,10 +606,19 @@ class MapFigure:
             renderer = self.canvas.get_renderer()
             w, h = int(renderer.width), int(renderer.height)
             legend = self._legend_image(renderer, w, h) if self.handles else None
+            furniture = self._overlay(renderer, w, h)
             renderer.clear()
             buf = np.asarray(renderer.buffer_rgba())
             buf[...] = self._background(w, h)
-            self.fig.draw(renderer)
+            for a in self._furniture:
+                a.set_visible(False)
+            try:
+                self.fig.draw(renderer)
+            finally:
+                for a in self._furniture:
+                    a.set_visible(True)
+            for pixels, r0, c0 in furniture:  # above every layer, as their zorder says
+                _blend(buf[r0:r0 + pixels.shape[0], c0:c0 + pixels.shape[1]], pixels)
             if legend is not None:  # drawn after the axes, as Figure.draw does
                 pixels, c0, bottom = legend
                 rh, rw = pixels.shape[:2]
