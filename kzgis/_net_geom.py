@@ -1,6 +1,8 @@
-"""Vectorised line helpers for the road network: noding lines and cutting sub-lines.
+"""Vectorised line helpers for the road network: noding lines, cutting sub-lines, snapping.
 
-Private to :mod:`kzgis.network`. Everything works on whole arrays of geometries at once.
+Private to :mod:`kzgis.network`. Everything works on whole arrays of geometries at once:
+:func:`node_lines` / :func:`insert_t_junctions` (noding), :func:`substrings` and
+:class:`LineCoords` (sub-lines), :class:`SegmentGrid` (exact nearest point on many lines).
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ def node_lines(lines, tolerance_m: float):
     n = len(xy)
     if n == 0:
         return node_lines(np.array([], dtype=object), tol)
-    # vertex id per coordinate (same rounded key -> same id)
-    order = np.lexsort((ky, kx))
+    # vertex id per coordinate (same rounded key -> same id), numbered along a Z-order curve of
+    # 64 m cells: nodes close on the ground get close ids, which keeps shortest-path runs in cache
+    order = np.lexsort((ky, kx, _z_order(xy, 64.0)))
     new = np.ones(n, dtype=bool)
     new[1:] = (kx[order][1:] != kx[order][:-1]) | (ky[order][1:] != ky[order][:-1])
     vid = np.empty(n, dtype=np.int64)
@@ -147,6 +150,18 @@ def node_lines(lines, tolerance_m: float):
             "u": node_of_vid[vid[start_pos]], "v": node_of_vid[vid[end_pos]], "node_xy": node_xy}
 
 
+def _z_order(xy, cell: float) -> np.ndarray:
+    """Z-order (Morton) code of the ``cell``-sized grid cell of each point (up to 2^21 cells a side)."""
+    if not len(xy):
+        return np.zeros(0, np.int64)
+    ij = np.floor((xy - xy.min(axis=0)) / cell).astype(np.int64)
+    ij = np.minimum(ij, 2**21 - 1)
+    z = np.zeros(len(xy), np.int64)
+    for b in range(int(ij.max()).bit_length()):
+        z |= ((ij[:, 0] >> b) & 1) << (2 * b) | ((ij[:, 1] >> b) & 1) << (2 * b + 1)
+    return z
+
+
 def substrings(lines, start_m, end_m):
     """Sub-lines of ``lines[i]`` between distances ``start_m[i]`` and ``end_m[i]`` (metres from the start).
 
@@ -156,47 +171,328 @@ def substrings(lines, start_m, end_m):
     lines = np.asarray(lines, dtype=object)
     if len(lines) == 0:
         return np.array([], dtype=object)
-    lengths = shapely.length(lines)
-    a = np.clip(np.asarray(start_m, float), 0.0, lengths)
-    b = np.clip(np.asarray(end_m, float), 0.0, lengths)
-    b = np.maximum(a, b)
-    xy, li = shapely.get_coordinates(lines, return_index=True)
-    seg = np.hypot(*(xy[1:] - xy[:-1]).T)
-    same = li[1:] == li[:-1]
-    seg = np.where(same, seg, 0.0)
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    line_first = np.searchsorted(li, np.arange(len(lines)))
-    d = cum - cum[line_first][li]  # distance of each vertex along its own line
-    # a globally increasing key: line base + distance
-    base = np.concatenate([[0.0], np.cumsum(lengths + 1.0)[:-1]])
-    key = base[li] + d
-    eps = 1e-9 * np.maximum(lengths, 1.0)  # vertices this close to a cut are the cut point itself
-    lo = np.searchsorted(key, base + a + eps, side="right")
-    hi = np.searchsorted(key, base + b - eps, side="left")
-    hi = np.maximum(hi, lo)
-    n_inner = hi - lo
-    # the cut points, interpolated on the segment that holds them
-    line_last = np.concatenate([line_first[1:], [len(xy)]]) - 1
-    seg_len = np.concatenate([seg, [0.0]])
+    return LineCoords(lines).substrings(np.arange(len(lines)), start_m, end_m)
 
-    def at(dist, j):
-        j = np.clip(j, line_first, np.maximum(line_last - 1, line_first))
-        sl = seg_len[j]
-        t = np.where(sl > 0, (dist - d[j]) / np.where(sl > 0, sl, 1.0), 0.0)
-        t = np.clip(t, 0.0, 1.0)[:, None]
-        nxt = np.minimum(j + 1, line_last)
-        return xy[j] + t * (xy[nxt] - xy[j])
 
-    p0 = at(a, lo - 1)
-    p1 = at(b, hi - 1)
-    counts = n_inner + 2
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    total = int(counts.sum())
-    out = np.empty((total, 2))
-    out[offsets] = p0
-    out[offsets + counts - 1] = p1
-    owner = np.repeat(np.arange(len(lines)), n_inner)
-    if owner.size:
-        k = np.arange(owner.size) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)
-        out[offsets[owner] + 1 + k] = xy[lo[owner] + k]
-    return np.asarray(shapely.linestrings(out, indices=np.repeat(np.arange(len(lines)), counts)), dtype=object)
+class LineCoords:
+    """The vertices of many lines, flattened once, for cutting sub-lines of any of them quickly.
+
+    ``substrings(ids, start_m, end_m)`` cuts ``lines[ids[i]]``; keeping one of these per network
+    spares reading the coordinates back from the geometries on every call.
+    """
+
+    def __init__(self, lines):
+        lines = np.asarray(lines, dtype=object)
+        self.lengths = shapely.length(lines) if len(lines) else np.zeros(0)
+        xy, li = shapely.get_coordinates(lines, return_index=True)
+        seg = np.hypot(*(xy[1:] - xy[:-1]).T) if len(xy) else np.zeros(0)
+        same = li[1:] == li[:-1]
+        seg = np.where(same, seg, 0.0)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        self.first = np.searchsorted(li, np.arange(len(lines)))  # first vertex of each line
+        self.last = np.concatenate([self.first[1:], [len(xy)]]) - 1  # last vertex of each line
+        self.d = cum - cum[self.first][li] if len(xy) else cum[:0]  # distance of each vertex along its line
+        # a globally increasing key: line base + distance
+        self.base = np.concatenate([[0.0], np.cumsum(self.lengths + 1.0)[:-1]])
+        self.key = self.base[li] + self.d
+        self.seg_len = np.concatenate([seg, [0.0]])
+        self.xy = xy
+
+    def substrings(self, ids, start_m, end_m):
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return np.array([], dtype=object)
+        lengths = self.lengths[ids]
+        a = np.clip(np.asarray(start_m, float), 0.0, lengths)
+        b = np.clip(np.asarray(end_m, float), 0.0, lengths)
+        b = np.maximum(a, b)
+        base = self.base[ids]
+        line_first = self.first[ids]
+        line_last = self.last[ids]
+        eps = 1e-9 * np.maximum(lengths, 1.0)  # vertices this close to a cut are the cut point itself
+        lo = np.searchsorted(self.key, base + a + eps, side="right")
+        hi = np.searchsorted(self.key, base + b - eps, side="left")
+        hi = np.maximum(hi, lo)
+        n_inner = hi - lo
+        x, y, d, seg_len = self.xy[:, 0], self.xy[:, 1], self.d, self.seg_len
+        last_seg = np.maximum(line_last - 1, line_first)
+
+        def at(dist, j):  # the cut points, interpolated on the segment that holds them
+            j = np.clip(j, line_first, last_seg)
+            sl = seg_len[j]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = np.where(sl > 0, (dist - d[j]) / sl, 0.0)
+            np.clip(t, 0.0, 1.0, out=t)
+            nxt = np.minimum(j + 1, line_last)
+            x0, y0 = x[j], y[j]
+            return x0 + t * (x[nxt] - x0), y0 + t * (y[nxt] - y0)
+
+        p0 = at(a, lo - 1)
+        p1 = at(b, hi - 1)
+        counts = n_inner + 2
+        offsets = np.cumsum(counts) - counts
+        total = int(counts.sum())
+        out = np.empty((total, 2))
+        out[offsets, 0], out[offsets, 1] = p0
+        out[offsets + counts - 1, 0], out[offsets + counts - 1, 1] = p1
+        owner = np.repeat(np.arange(len(ids)), n_inner)
+        if owner.size:
+            k = np.arange(owner.size) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)
+            out[offsets[owner] + 1 + k] = self.xy[lo[owner] + k]
+        return np.asarray(shapely.linestrings(out, indices=np.repeat(np.arange(len(ids)), counts)), dtype=object)
+
+
+class SegmentGrid:
+    """Exact nearest point on a set of lines for many query points at once (numpy only).
+
+    The lines' segments are registered in the cells of a uniform grid (cell size about the mean
+    spacing of the segments, so a few segments per cell); long segments are cut into pieces no
+    longer than a cell, each registered in every cell its bounding box touches. A query looks at
+    the (2r + 1)^2 cells around each point, r = 1, 2, 4, 8: when the nearest segment found is
+    closer than the edge of that block of cells it is the true nearest (any segment that close has
+    a part in those cells). Points farther than that from every line are answered by a shapely
+    ``STRtree`` built on first need.
+
+    Speed: a cell's segments are stored together (in cell order, as float32 offsets from the
+    grid's corner), so a query reads short contiguous runs; the float32 distances only shortlist
+    the segments within a few centimetres of the nearest (a bound on their rounding), whose exact
+    distances are then computed in float64. Ties (within 1e-9 m) go to the lowest line position,
+    then the smallest offset along it.
+    """
+
+    #: the largest ring searched on the grid before the STRtree answers (cells)
+    MAX_RING = 8
+    #: cell size as a multiple of sqrt(area / segments)
+    CELL_FACTOR = 1.0
+
+    def __init__(self, lines):
+        self.lines = np.asarray(lines, dtype=object)
+        xy, li = shapely.get_coordinates(self.lines, return_index=True)
+        s = np.flatnonzero(li[1:] == li[:-1]) if len(li) else np.array([], np.int64)
+        x0, y0 = xy[s, 0], xy[s, 1]
+        x1, y1 = xy[s + 1, 0], xy[s + 1, 1]
+        line = li[s]
+        # distance along its line of each segment's start
+        csum = np.concatenate([[0.0], np.cumsum(np.hypot(x1 - x0, y1 - y0))])
+        along = csum[:-1] - csum[np.searchsorted(line, line)]
+        n = len(s)
+        self.n_seg = n
+        self._tree = None
+        self.cell, self.nx, self.ny, self.xmin, self.ymin = 1.0, 1, 1, 0.0, 0.0
+        self.indptr = np.zeros(2, np.int64)
+        if n:
+            xmin = float(min(x0.min(), x1.min()))
+            ymin = float(min(y0.min(), y1.min()))
+            W = float(max(x0.max(), x1.max())) - xmin
+            H = float(max(y0.max(), y1.max())) - ymin
+            c = max(self.CELL_FACTOR * np.sqrt(W * H / n), max(W, H) / n, 1.0)
+            self.cell, self.xmin, self.ymin = c, xmin, ymin
+            self.nx, self.ny = int(W // c) + 1, int(H // c) + 1
+            # segments in grid-cell order (of their midpoints), so a query's segments are close in memory
+            order = np.argsort(self._iy((y0 + y1) / 2) * self.nx + self._ix((x0 + x1) / 2), kind="stable")
+            x0, y0, x1, y1, line, along = x0[order], y0[order], x1[order], y1[order], line[order], along[order]
+        dx, dy = x1 - x0, y1 - y0
+        len2 = dx * dx + dy * dy
+        self.seg_len = np.sqrt(len2)
+        self.line = line.astype(np.int32) if len(line) and line.max() < 2**31 - 1 else line
+        self.along = along
+        self.cols = (x0, y0, x1, y1)  # exact ends; differences are taken for the few candidates
+        self.reg = tuple(np.zeros(0, np.float32) for _ in range(5))
+        self.reg_seg = np.zeros(0, np.int64)
+        self.eps = 0.0
+        if n == 0:
+            return
+        c = self.cell
+        # pieces of segments no longer than about a cell along each axis
+        nsub = (np.maximum(np.abs(dx), np.abs(dy)) // c).astype(np.int64) + 1
+        if (nsub == 1).all():
+            sg = np.arange(n)
+            xa, xb, ya, yb = x0, x1, y0, y1
+        else:
+            sg = np.repeat(np.arange(n), nsub)
+            j = np.arange(len(sg)) - np.repeat(np.cumsum(nsub) - nsub, nsub)
+            ta = j / nsub[sg]
+            tb = (j + 1) / nsub[sg]
+            xa, xb = x0[sg] + ta * dx[sg], x0[sg] + tb * dx[sg]
+            ya, yb = y0[sg] + ta * dy[sg], y0[sg] + tb * dy[sg]
+        ix0 = self._ix(np.minimum(xa, xb))
+        iy0 = self._iy(np.minimum(ya, yb))
+        kx = self._ix(np.maximum(xa, xb)) - ix0 + 1
+        ky = self._iy(np.maximum(ya, yb)) - iy0 + 1
+        k = kx * ky
+        r = np.repeat(np.arange(len(sg)), k)
+        j = np.arange(len(r)) - np.repeat(np.cumsum(k) - k, k)
+        cells = (iy0[r] + j // kx[r]) * self.nx + ix0[r] + j % kx[r]
+        # counting sort by cell (linear), repeats of a segment in a cell summed away
+        from scipy.sparse import coo_matrix
+
+        m = coo_matrix((np.ones(len(r), np.int8), (cells, sg[r])), shape=(self.nx * self.ny, n)).tocsr()
+        itype = np.int32 if max(m.nnz, n) < 2**31 - 1 else np.int64
+        self.indptr = m.indptr.astype(itype)
+        reg = m.indices.astype(itype)
+        self.reg_seg = reg
+        with np.errstate(divide="ignore"):
+            inv = np.where(len2 > 0, 1.0 / np.where(len2 > 0, len2, 1.0), 0.0)
+        f32 = np.float32
+        self.reg = ((x0[reg] - self.xmin).astype(f32), (y0[reg] - self.ymin).astype(f32), dx[reg].astype(f32),
+                    dy[reg].astype(f32), inv[reg].astype(f32))
+        # a bound on the float32 distance error near the grid (coordinates up to E from its corner)
+        E = max(self.nx, self.ny) * c + 2 * (self.MAX_RING + 1) * c
+        self.eps = 16.0 * E * 2.0 ** -24 + 1e-4
+
+    def _ix(self, x):
+        return np.clip(np.floor((x - self.xmin) / self.cell), 0, self.nx - 1).astype(np.int64)
+
+    def _iy(self, y):
+        return np.clip(np.floor((y - self.ymin) / self.cell), 0, self.ny - 1).astype(np.int64)
+
+    def _exact(self, qx, qy, sg):
+        """Exact (float64) segment parameter and squared distance of points (qx, qy) to segments sg."""
+        x0, y0, x1, y1 = self.cols
+        a0, b0 = x0[sg], y0[sg]
+        ax = qx - a0
+        ay = qy - b0
+        gx, gy = x1[sg] - a0, y1[sg] - b0
+        l2 = gx * gx + gy * gy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(l2 > 0, (ax * gx + ay * gy) / l2, 0.0)
+        np.clip(t, 0.0, 1.0, out=t)
+        return t, (ax - t * gx) ** 2 + (ay - t * gy) ** 2
+
+    def _search(self, px, py, r):
+        """Nearest segment among the (2r + 1)^2 cells around each point: (found, segment, t, d2)."""
+        P = len(px)
+        c = self.cell
+        fx = np.clip(np.floor((px - self.xmin) / c), -r - 1, self.nx + r).astype(np.int64)
+        fy = np.clip(np.floor((py - self.ymin) / c), -r - 1, self.ny + r).astype(np.int64)
+        o = np.arange(-r, r + 1)
+        side = len(o)
+        # the registrations of a block row of cells are one contiguous run [start, stop)
+        cy = fy[:, None] + o  # (P, side)
+        x_lo = np.clip(fx - r, 0, self.nx)
+        x_hi = np.clip(fx + r + 1, 0, self.nx)
+        row_ok = (cy >= 0) & (cy < self.ny) & (x_hi > x_lo)[:, None]
+        base = np.where(row_ok, cy * self.nx, 0)
+        start = self.indptr[base + x_lo[:, None]]
+        stop = self.indptr[base + x_hi[:, None]]
+        cnt = np.where(row_ok, stop - start, 0).ravel()
+        start = start.ravel()
+        found = np.zeros(P, bool)
+        best_seg = np.full(P, -1, np.int64)
+        best_t = np.zeros(P)
+        best_d2 = np.full(P, np.inf)
+        tot = int(cnt.sum())
+        if not tot:
+            return found, best_seg, best_t, best_d2
+        per_pt = cnt.reshape(P, side).sum(axis=1)
+        pt = np.repeat(np.arange(P), per_pt)
+        ends = np.cumsum(cnt)
+        pos = np.arange(tot) + np.repeat(start - (ends - cnt), cnt)
+        # float32 distances of every candidate, from contiguous runs
+        rx0, ry0, rdx, rdy, rinv = self.reg
+        ax = np.take((px - self.xmin).astype(np.float32), pt)
+        ay = np.take((py - self.ymin).astype(np.float32), pt)
+        ax -= np.take(rx0, pos)
+        ay -= np.take(ry0, pos)
+        gx = np.take(rdx, pos)
+        gy = np.take(rdy, pos)
+        t = ax * gx
+        t += ay * gy
+        t *= np.take(rinv, pos)
+        np.clip(t, 0.0, 1.0, out=t)
+        gx *= t
+        gy *= t
+        ax -= gx
+        ay -= gy
+        ax *= ax
+        ay *= ay
+        d2 = ax
+        d2 += ay
+        has = per_pt > 0
+        hp = np.flatnonzero(has)
+        g0 = (np.cumsum(per_pt) - per_pt)[has]
+        dmin = np.full(P, np.inf)
+        dmin[hp] = np.sqrt(np.minimum.reduceat(d2, g0).astype(float))
+        # shortlist: within twice the float32 error bound of the least; then exact distances
+        keep = (dmin + 2 * self.eps) ** 2
+        cand = np.flatnonzero(d2 <= np.take(keep, pt))
+        cp = pt[cand]
+        cs = np.take(self.reg_seg, pos[cand])
+        ct, cd2 = self._exact(px[cp], py[cp], cs)
+        g = np.flatnonzero(np.r_[True, cp[1:] != cp[:-1]])
+        size = np.diff(np.append(g, len(cp)))
+        emin = np.minimum.reduceat(cd2, g)
+        # at the least distance (within 1e-9 m): the lowest line, then the smallest offset
+        tie = cd2 <= np.repeat(emin + 2e-9 * np.sqrt(emin) + 1e-18, size)
+        ln = np.where(tie, self.line[cs].astype(np.int64), np.iinfo(np.int64).max)
+        tie &= ln == np.repeat(np.minimum.reduceat(ln, g), size)
+        off = np.where(tie, self.along[cs] + ct * self.seg_len[cs], np.inf)
+        tie &= off == np.repeat(np.minimum.reduceat(off, g), size)
+        k = np.flatnonzero(tie)
+        k = k[np.r_[True, cp[k[1:]] != cp[k[:-1]]]]
+        tp = cp[k]
+        best_seg[tp] = cs[k]
+        best_t[tp] = ct[k]
+        best_d2[tp] = cd2[k]
+        # exact when within the distance from the point to the edge of its block of cells
+        rad = np.minimum(np.minimum(px - self.xmin - (fx - r) * c, self.xmin + (fx + r + 1) * c - px),
+                         np.minimum(py - self.ymin - (fy - r) * c, self.ymin + (fy + r + 1) * c - py))
+        found[tp] = cd2[k] <= np.maximum(rad[tp], 0.0) ** 2
+        return found, best_seg, best_t, best_d2
+
+    def _point(self, sg, t):
+        """The point at parameter t of segments sg (the end vertex itself at t = 1)."""
+        x0, y0, x1, y1 = self.cols
+        a0, b0, a1, b1 = x0[sg], y0[sg], x1[sg], y1[sg]
+        end = t >= 1.0
+        return np.where(end, a1, a0 + t * (a1 - a0)), np.where(end, b1, b0 + t * (b1 - b0))
+
+    def nearest(self, px, py):
+        """For points (px, py): (line position, distance, offset along the line, x, y) of the nearest point.
+
+        Line position -1 (distance inf) only when there are no lines.
+        """
+        px = np.asarray(px, float)
+        py = np.asarray(py, float)
+        P = len(px)
+        out_line = np.full(P, -1, np.int64)
+        out_d = np.full(P, np.inf)
+        out_off = np.full(P, np.nan)
+        out_x = np.full(P, np.nan)
+        out_y = np.full(P, np.nan)
+        if P == 0 or self.n_seg == 0:
+            return out_line, out_d, out_off, out_x, out_y
+        todo = np.arange(P)
+        r = 1
+        while len(todo) and r <= self.MAX_RING:
+            found, sg, t, d2 = self._search(px[todo], py[todo], r)
+            hit = todo[found]
+            sg, t = sg[found], t[found]
+            sx, sy = self._point(sg, t)
+            out_line[hit] = self.line[sg]
+            out_d[hit] = np.hypot(px[hit] - sx, py[hit] - sy)
+            out_off[hit] = self.along[sg] + t * self.seg_len[sg]
+            out_x[hit] = sx
+            out_y[hit] = sy
+            todo = todo[~found]
+            r *= 2
+        if len(todo):
+            if self._tree is None:
+                self._tree = shapely.STRtree(self.lines)
+            pts = shapely.points(px[todo], py[todo])
+            (qi, ti), dd = self._tree.query_nearest(pts, return_distance=True, all_matches=True)
+            o = np.lexsort((ti, qi))
+            qi, ti, dd = qi[o], ti[o], dd[o]
+            first = np.ones(len(qi), bool)
+            first[1:] = qi[1:] != qi[:-1]
+            qi, ti, dd = qi[first], ti[first], dd[first]
+            geo = self.lines[ti]
+            off = shapely.line_locate_point(geo, pts[qi])
+            sxy = shapely.get_coordinates(shapely.line_interpolate_point(geo, off))
+            rr = todo[qi]
+            out_line[rr] = ti
+            out_d[rr] = dd
+            out_off[rr] = off
+            out_x[rr] = sxy[:, 0]
+            out_y[rr] = sxy[:, 1]
+        return out_line, out_d, out_off, out_x, out_y

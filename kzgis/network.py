@@ -15,12 +15,21 @@ from every analysis that needs travel on roads (access, response, water, checkpo
   >= 3.0 m, grade <= 15 %: assumptions) and ``motorcycle`` (width >= 1.5 m, grade <= 20 %:
   assumptions). ``none`` where no class may pass.
 - **Snapping** to the nearest point on an allowed edge (not the nearest node), keeping the snap
-  distance; points farther than ``snap_max_m`` are reported (``ok`` False), never snapped.
+  distance; points farther than ``snap_max_m`` are reported (``ok`` False), never snapped. A
+  numpy grid index of the edges' segments (:class:`~kzgis._net_geom.SegmentGrid`, one per class
+  or mask, cached) answers thousands of points at once, exactly (ties: the lowest edge id).
 - **Shortest paths** with :mod:`scipy.sparse.csgraph` on the directed graph of each class
-  (one-way edges respected). Sources part-way along an edge become virtual nodes joined to the
-  ends of their edge by the exact partial costs, so costs are exact from the snapped point.
+  (one-way edges respected; CSR cached per class). Sources part-way along an edge become virtual
+  nodes joined to the ends of their edge by the exact partial costs, so costs are exact from the
+  snapped point; their rows are appended to the cached graph in reused scratch arrays, so a call
+  costs the Dijkstra run, not a graph rebuild. :meth:`RoadNetwork.nearest_source` runs once from
+  a single super source joined to all the sources' edge ends. Node ids follow a Z-order curve
+  (nodes close on the ground have close ids), which keeps the runs in cache.
 - **Reached pieces**: the parts of edges within a budget, the last edge cut exactly where the
-  budget runs out; edges reached from both ends and the sources' own edges handled.
+  budget runs out; edges reached from both ends and the sources' own edges handled (vectorised:
+  closed form for edges entered at their nodes only; the cut lines from cached edge coordinates).
+- :meth:`RoadNetwork.prepare` builds a class's graph and snapping index up front (else the first
+  call does); ``python -m benchmarks`` compares the engine with plain networkx.
 
 Speeds and default widths are assumptions (confidence A in DOMAIN.md terms), documented in
 :data:`DEFAULT_SPEED_KMH`, :data:`DEFAULT_WIDTH_M` and :class:`NetworkParams`, all overridable in
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -42,7 +52,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from . import rules
 from ._errors import NetworkError, RecipeError, suggest
-from ._net_geom import insert_t_junctions, node_lines, substrings
+from ._net_geom import LineCoords, SegmentGrid, insert_t_junctions, node_lines
 from .crs import as_crs, require_projected
 
 log = logging.getLogger(__name__)
@@ -99,10 +109,6 @@ CHINESE_CLASS_ALIASES = {
 }
 
 _TRUE = {"1", "true", "yes", "y", "t", "是", "单行", "单向"}
-
-#: snapping first looks at every edge this close (a speed setting only; results are exact)
-_SNAP_FIRST_RADIUS_M = 50.0
-
 
 def _rule(key: str) -> float:
     return rules.value(key)
@@ -581,18 +587,36 @@ class RoadNetwork:
         """Whether a point at ``offset_m`` on edge ``e`` is reached from ``v`` (two-way, or at ``v``)."""
         return ~self._oneway[e] | (np.asarray(offset_m, float) >= self._len[e] - self.params.node_tolerance_m)
 
-    def _virtual_arcs(self, snapped, w):
-        """Arcs from virtual source nodes n.. n+k-1 to the ends of the sources' edges."""
+    def _virtual_rows(self, snapped, w):
+        """CSR rows of the virtual source nodes n.. n+k-1: arcs to the ends of the sources' edges.
+
+        Returns (counts per row, column of each arc, weight of each arc), each row's columns in
+        increasing order. A source reaches ``v`` always and ``u`` when the edge is two-way or the
+        source is at ``u``; on a loop edge (u == v) the cheaper of the two arcs is kept.
+        """
         e = snapped["edge"].to_numpy(np.int64)
-        frac = snapped["offset_m"].to_numpy(float) / np.where(self._len[e] > 0, self._len[e], 1.0)
-        frac = np.clip(frac, 0.0, 1.0)
+        off = snapped["offset_m"].to_numpy(float)
+        L = self._len[e]
+        frac = np.clip(off / np.where(L > 0, L, 1.0), 0.0, 1.0)
         we = w[e]
-        k = np.arange(len(e)) + self.n_nodes
-        two = self._backward_ok(e, snapped["offset_m"].to_numpy(float))
-        src = np.concatenate([k, k[two]])
-        dst = np.concatenate([self._v[e], self._u[e][two]])
-        ww = np.concatenate([(1.0 - frac) * we, (frac * we)[two]])
-        return src, dst, ww
+        to_v = (1.0 - frac) * we
+        to_u = frac * we
+        u, v = self._u[e], self._v[e]
+        two = self._backward_ok(e, off)
+        loop = two & (u == v)
+        to_v = np.where(loop, np.minimum(to_u, to_v), to_v)
+        two &= ~loop
+        u_first = two & (u < v)
+        counts = 1 + two.astype(np.int64)
+        start = np.cumsum(counts) - counts
+        cols = np.empty(int(counts.sum()), dtype=np.int64)
+        wts = np.empty(len(cols))
+        cols[start] = np.where(u_first, u, v)
+        wts[start] = np.where(u_first, to_u, to_v)
+        second = start[two] + 1
+        cols[second] = np.where(u_first, v, u)[two]
+        wts[second] = np.where(u_first, to_v, to_u)[two]
+        return counts, cols, wts
 
     def _ok_sources(self, snapped, w, what="source"):
         snapped = _as_snapped(snapped)
@@ -606,7 +630,12 @@ class RoadNetwork:
         return snapped, ok
 
     def _base_graph(self, w):
-        """The directed graph (CSR, parallel arcs reduced to the cheapest) for weights ``w``; cached."""
+        """The directed graph for weights ``w`` (CSR, parallel arcs reduced to the cheapest); cached.
+
+        Returns the cache entry, a dict: ``nnz`` arcs, CSR arrays ``data``, ``indices`` and
+        ``indptr`` holding the graph followed by spare room, into which :meth:`_dijkstra_plus`
+        writes extra rows (the sources), and a ``lock`` guarding that room.
+        """
         # the cached per-class weights are keyed by identity; custom weights by content
         named = [k for k, v in self._cache.items() if isinstance(k, tuple) and k[0] == "w" and v is w]
         key = named[0] if named else w.tobytes()
@@ -617,38 +646,98 @@ class RoadNetwork:
             m.sort_indices()
             if len(cache) >= 4:
                 cache.pop(next(iter(cache)))
-            cache[key] = m
+            g = {"nnz": m.nnz, "data": m.data, "indices": m.indices, "indptr": m.indptr, "lock": threading.Lock()}
+            self._grow(g, 1024, 512)
+            cache[key] = g
         return cache[key]
 
+    def _grow(self, g, nnz, rows):
+        """The graph's CSR arrays with room for ``rows`` more rows and ``nnz`` more arcs (reallocated if short)."""
+        n0 = self.n_nodes + 1
+        if len(g["data"]) < g["nnz"] + nnz or len(g["indptr"]) < n0 + rows:
+            extra_nnz = max(2 * nnz, 1024)
+            extra_rows = max(2 * rows, 512)
+            for name, size in (("data", g["nnz"]), ("indices", g["nnz"]), ("indptr", n0)):
+                a = g[name]
+                g[name] = np.concatenate([a[:size], np.empty(extra_nnz if name != "indptr" else extra_rows, a.dtype)])
+        return g["data"], g["indices"], g["indptr"]
+
+    def _dijkstra_plus(self, w, counts, cols, wts, **kw):
+        """scipy ``dijkstra`` on the cached graph of ``w`` with extra rows n, n+1, ... appended.
+
+        The extra rows (``counts`` arcs each, to ``cols`` at ``wts``; the order of a row's arcs
+        does not matter to the Dijkstra) are written after the graph in its spare room: the graph
+        is neither rebuilt nor copied. ``kw`` go to scipy (``indices``, ``limit``, ...).
+        """
+        g = self._base_graph(w)
+        n = self.n_nodes
+        k = len(counts)
+        nnz0 = g["nnz"]
+        with g["lock"]:
+            data, indices, indptr = self._grow(g, len(cols), k)
+            nnz = nnz0 + len(cols)
+            data[nnz0:nnz] = wts
+            indices[nnz0:nnz] = cols
+            indptr[n + 1:n + 1 + k] = nnz0 + np.cumsum(counts)
+            m = csr_matrix((data[:nnz], indices[:nnz], indptr[:n + 1 + k]), shape=(n + k, n + k), copy=False)
+            return dijkstra(m, directed=True, **kw)
+
     def _run(self, snapped, w, limit=None, min_only=False, predecessors=False):
-        """Dijkstra from snapped points with per-edge weights ``w`` (NaN = closed)."""
-        src_ok = snapped[snapped["ok"].to_numpy(bool)]
+        """Dijkstra from snapped points with per-edge weights ``w`` (NaN = closed).
+
+        The sources become virtual nodes n.. n+k-1 joined to the ends of their edges by the exact
+        partial costs, and one compiled call runs from all of them.
+        """
+        ok = snapped["ok"].to_numpy(bool)
+        src_ok = snapped if ok.all() else snapped[ok]
         n = self.n_nodes
         k = len(src_ok)
         if k == 0:
             if min_only:
                 return np.full(n, np.inf), np.full(n, -9999), np.full(n, -1)
             return np.zeros((0, n))
-        base = self._base_graph(w)
-        v_src, v_dst, v_w = self._virtual_arcs(src_ok, w)
-        # a loop edge (u == v) gives two arcs to one node: keep the cheaper
-        o = np.lexsort((v_w, v_dst, v_src))
-        v_src, v_dst, v_w = v_src[o], v_dst[o], v_w[o]
-        first = np.ones(len(v_src), bool)
-        first[1:] = (v_src[1:] != v_src[:-1]) | (v_dst[1:] != v_dst[:-1])
-        v_src, v_dst, v_w = v_src[first], v_dst[first], v_w[first]
-        # append the virtual rows to the cached graph without re-sorting it
-        counts = np.bincount(v_src - n, minlength=k)
-        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
-        itype = base.indices.dtype
-        m = csr_matrix((np.concatenate([base.data, v_w.astype(base.data.dtype)]),
-                        np.concatenate([base.indices, v_dst.astype(itype)]), indptr.astype(itype)),
-                       shape=(n + k, n + k), copy=False)
-        m.has_sorted_indices = True  # base rows sorted when cached; virtual rows sorted above
-        idx = np.arange(n, n + k)
+        counts, cols, wts = self._virtual_rows(src_ok, w)
         lim = np.inf if limit is None else float(limit)
-        return dijkstra(m, directed=True, indices=idx, limit=lim, min_only=min_only,
-                        return_predecessors=predecessors or min_only)
+        return self._dijkstra_plus(w, counts, cols, wts, indices=np.arange(n, n + k), limit=lim, min_only=min_only,
+                                   return_predecessors=predecessors or min_only)
+
+    def _run_nearest(self, snapped, w, limit=None):
+        """Cost to the nearest snapped source and its row position (among the ``ok`` ones) per node.
+
+        One super source n joined to the ends of every source's edge by the exact partial costs: a
+        single-source run from it, cheaper than one virtual node per source. The nearest source of
+        a node is the one seeding the first node of its shortest path (the least partial cost
+        there, ties to the lowest source), found by following predecessors (pointer jumping).
+        """
+        ok = snapped["ok"].to_numpy(bool)
+        src_ok = snapped if ok.all() else snapped[ok]
+        n = self.n_nodes
+        counts, cols, wts = self._virtual_rows(src_ok, w)
+        owner = np.repeat(np.arange(len(counts)), counts)
+        lim = np.inf if limit is None else float(limit)
+        # one row for n with an arc per source end
+        dist, pred = self._dijkstra_plus(w, np.array([len(cols)]), cols, wts, indices=n, limit=lim,
+                                         return_predecessors=True)
+        dist, pred = dist[:n], pred[:n]
+        # the source seeding each node: the least partial cost, ties to the lowest source
+        best = np.full(n, np.inf)
+        np.minimum.at(best, cols, wts)
+        win = np.flatnonzero(wts <= best[cols])[::-1]
+        seed = np.empty(n, np.int64)  # read at seeded nodes only
+        seed[cols[win]] = owner[win]
+        # root of each reached node's branch of the tree: the node reached straight from n
+        R = np.flatnonzero(dist < np.inf)
+        root = np.empty(n, np.int64)  # read at reached nodes only (a predecessor is reached)
+        p = pred[R]
+        root[R] = np.where(p == n, R, p)
+        while True:
+            up = root[root[R]]
+            if np.array_equal(up, root[R]):
+                break
+            root[R] = up
+        nearest = np.full(n, -1, np.int64)
+        nearest[R] = seed[root[R]]
+        return dist, nearest
 
     # -- snapping -------------------------------------------------------------------------------
     def snap(self, geoms, vehicle_class: str | None = None, max_m: float | None = None,
@@ -673,62 +762,66 @@ class RoadNetwork:
             arr = np.asarray(list(geoms), dtype=object)
             index = pd.RangeIndex(len(arr))
         max_m = self.params.snap_max_m if max_m is None else float(max_m)
-        out = pd.DataFrame({"edge": np.full(len(arr), -1, dtype=np.int64), "offset_m": np.nan,
-                            "snap_m": np.nan, "x": np.nan, "y": np.nan, "ok": False}, index=index)
-        valid = np.array([g is not None for g in arr], dtype=bool)
-        if valid.any():
-            valid[valid] = ~shapely.is_empty(arr[valid])
+        n_in = len(arr)
+        valid = ~(shapely.is_missing(arr) | shapely.is_empty(arr)) if n_in else np.zeros(0, bool)
         allowed = np.flatnonzero(self.allowed(vehicle_class) if mask is None else np.asarray(mask, bool))
         if not valid.any() or len(allowed) == 0:
-            return out
+            return pd.DataFrame({"edge": np.full(n_in, -1, dtype=np.int64), "offset_m": np.nan,
+                                 "snap_m": np.nan, "x": np.nan, "y": np.nan, "ok": False}, index=index)
         pts = arr[valid]
         notpt = shapely.get_type_id(pts) != 0
         if notpt.any():
             pts = pts.copy()
             pts[notpt] = shapely.point_on_surface(pts[notpt])
-        tree = self._tree(vehicle_class if mask is None else allowed.tobytes(), allowed)
-        # 1. every edge within a short radius, nearest kept (exact: if any edge is that close the
-        #    nearest one is among them; ties go to the lowest edge id); 2. a bounded nearest search
-        #    for the rest; 3. an unbounded one for the far points, to report their distance
-        r1 = min(max_m, _SNAP_FIRST_RADIUS_M)
-        qi, ti = tree.query(pts, predicate="dwithin", distance=r1)
-        dist = shapely.distance(pts[qi], self._geoms[allowed[ti]])
-        o = np.lexsort((ti, dist, qi))
-        qi, ti, dist = qi[o], ti[o], dist[o]
-        first = np.ones(len(qi), bool)
-        first[1:] = qi[1:] != qi[:-1]
-        qi, ti, dist = qi[first], ti[first], dist[first]
-        for bound in (max_m, None):
-            missing = np.setdiff1d(np.arange(len(pts)), qi)
-            if not len(missing):
-                break
-            (q2, t2), d2 = tree.query_nearest(pts[missing], max_distance=bound, return_distance=True,
-                                              all_matches=False)
-            qi = np.concatenate([qi, missing[q2]])
-            ti = np.concatenate([ti, t2])
-            dist = np.concatenate([dist, d2])
-        e = allowed[ti]
-        off = shapely.line_locate_point(self._geoms[e], pts[qi])
-        snp = shapely.get_coordinates(shapely.line_interpolate_point(self._geoms[e], off))
-        rows = np.flatnonzero(valid)[qi]
+        grid = self._snap_index(vehicle_class if mask is None else allowed.tobytes(), allowed)
+        pxy = shapely.get_coordinates(pts)
+        # the exact nearest point on an allowed edge (ties: the lowest edge id), also for points
+        # farther than max_m, whose distance is reported
+        pos, dist, off, sx, sy = grid.nearest(pxy[:, 0], pxy[:, 1])
+        e = allowed[pos]
         good = dist <= max_m
-        out.iloc[rows, out.columns.get_loc("snap_m")] = dist
+        rows = np.flatnonzero(valid)
+        edge = np.full(n_in, -1, dtype=np.int64)
+        offset = np.full(n_in, np.nan)
+        snap_m = np.full(n_in, np.nan)
+        x = np.full(n_in, np.nan)
+        y = np.full(n_in, np.nan)
+        ok = np.zeros(n_in, dtype=bool)
+        snap_m[rows] = dist
         gi = rows[good]
-        out.iloc[gi, out.columns.get_loc("edge")] = e[good]
-        out.iloc[gi, out.columns.get_loc("offset_m")] = off[good]
-        out.iloc[gi, out.columns.get_loc("x")] = snp[good, 0]
-        out.iloc[gi, out.columns.get_loc("y")] = snp[good, 1]
-        out.iloc[gi, out.columns.get_loc("ok")] = True
+        edge[gi] = e[good]
+        offset[gi] = np.clip(off[good], 0.0, self._len[e[good]])
+        x[gi] = sx[good]
+        y[gi] = sy[good]
+        ok[gi] = True
         if (~good).any():
             log.info("%d point(s) farther than %.0f m from a road usable by %s", int((~good).sum()), max_m,
                      vehicle_class or "any vehicle")
-        return out
+        return pd.DataFrame({"edge": edge, "offset_m": offset, "snap_m": snap_m, "x": x, "y": y, "ok": ok},
+                            index=index)
 
-    def _tree(self, vehicle_class, allowed):
-        key = ("tree", vehicle_class)
-        if key not in self._cache:
-            self._cache[key] = shapely.STRtree(self._geoms[allowed])
-        return self._cache[key]
+    def _snap_index(self, key, allowed):
+        """The snapping index (:class:`~kzgis._net_geom.SegmentGrid`) of an edge set; cached (a few kept)."""
+        cache = self._cache.setdefault("snap_index", {})
+        if key not in cache:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = SegmentGrid(self._geoms[allowed])
+        return cache[key]
+
+    def prepare(self, vehicle_class: str | None = None, weight: str = "time_min") -> "RoadNetwork":
+        """Build now what the first routing and snapping calls for a class would build (cached).
+
+        The per-class weights, the class's directed graph (CSR), its snapping index and the
+        flattened edge coordinates used to cut pieces. Optional: every call builds what it needs
+        on first use; this front-loads that one-off cost (benchmarks time it separately).
+        """
+        w = self.edge_weights(vehicle_class, weight)
+        self._base_graph(w)
+        self._snap_index(vehicle_class, np.flatnonzero(self.allowed(vehicle_class)))
+        if "coords" not in self._cache:
+            self._cache["coords"] = LineCoords(self._geoms)
+        return self
 
     # -- shortest paths -------------------------------------------------------------------------
     def costs_from(self, snapped, vehicle_class: str, weight: str = "time_min", limit: float | None = None):
@@ -760,11 +853,10 @@ class RoadNetwork:
         n = self.n_nodes
         if not ok.any():
             return NodeCosts(np.full(n, np.inf), snapped), np.full(n, -1, dtype=np.int64)
-        dist, _, src = self._run(snapped, w, limit=limit, min_only=True)
-        pos = np.flatnonzero(ok)
-        src = np.asarray(src[:n], dtype=np.int64)
-        nearest = np.where(src >= n, pos[np.clip(src - n, 0, len(pos) - 1)], -1)
-        return NodeCosts(dist[:n], snapped), nearest
+        dist, nearest = self._run_nearest(snapped, w, limit=limit)
+        if not ok.all():  # positions among the ok sources -> rows of snapped_sources
+            nearest = np.where(nearest >= 0, np.flatnonzero(ok)[np.maximum(nearest, 0)], -1)
+        return NodeCosts(dist, snapped), nearest
 
     def _same_edge(self, sources, targets, w):
         """Pairs (source position, target position, direct cost along the shared edge)."""
@@ -855,7 +947,7 @@ class RoadNetwork:
 
     # -- reached pieces -------------------------------------------------------------------------
     def reached_pieces(self, node_costs_row, limit: float, vehicle_class: str, weight: str = "time_min",
-                       source=None) -> gpd.GeoDataFrame:
+                       source=None, geometry: bool = True) -> gpd.GeoDataFrame:
         """The parts of edges whose cost is <= ``limit``, cut exactly where the budget runs out.
 
         ``node_costs_row`` is a 1-D cost per node (a row of :meth:`costs_from` or the result of
@@ -863,7 +955,10 @@ class RoadNetwork:
         (``source``, default the row's own sources). An edge reached from both ends gives one piece
         when the two reaches meet, else two. Columns: ``edge``, ``start_m``, ``end_m`` (along the
         edge from ``u``), ``cost_start``, ``cost_end`` (cost at the piece's two ends, in the
-        edge's u -> v orientation), geometry.
+        edge's u -> v orientation), geometry. Rows are ordered by edge, then ``start_m``.
+
+        ``geometry=False`` returns the same rows as a plain DataFrame without the cut lines (the
+        extents are exact; building the lines is most of the time on large networks).
         """
         w = self.edge_weights(vehicle_class, weight)
         c = np.asarray(node_costs_row, dtype=float)
@@ -872,70 +967,140 @@ class RoadNetwork:
         src = getattr(node_costs_row, "sources", None) if source is None else _as_snapped(source)
         lim = float(limit)
         fin = np.isfinite(w)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # fraction of an edge a remaining budget b covers: b / w (w == 0: the whole edge)
-            def frac(b, e):
-                return np.where(w[e] > 0, b / np.where(w[e] > 0, w[e], 1.0), np.inf)
-
-            ent_e, ent_lo, ent_hi, ent_base, ent_pos = [], [], [], [], []
-            cu = c[self._u]
-            eu = np.flatnonzero(fin & (cu <= lim))
-            ent_e.append(eu); ent_lo.append(np.zeros(len(eu)))
-            ent_hi.append(np.minimum(1.0, frac(lim - cu[eu], eu)))
-            ent_base.append(cu[eu]); ent_pos.append(np.zeros(len(eu)))
-            cv = c[self._v]
-            ev = np.flatnonzero(fin & ~self._oneway & (cv <= lim))
-            ent_e.append(ev); ent_lo.append(np.maximum(0.0, 1.0 - frac(lim - cv[ev], ev)))
-            ent_hi.append(np.ones(len(ev))); ent_base.append(cv[ev]); ent_pos.append(np.ones(len(ev)))
-            reach = frac(np.full(len(w), lim), np.arange(len(w)))
+        # entries into an edge: from u (if reached), from v (two-way edges), from a source on it
+        cu = c[self._u]
+        cv = c[self._v]
+        has_u = fin & (cu <= lim)
+        has_v = fin & ~self._oneway & (cv <= lim)
+        touched = has_u | has_v
+        src_edge = np.zeros(len(w), dtype=bool)
+        s_e = s_t = None
         if src is not None and len(src):
-            s = src[src["ok"].to_numpy(bool)]
-            es = s["edge"].to_numpy(np.int64)
-            keep = fin[es]
-            es = es[keep]
-            t = np.clip(s["offset_m"].to_numpy(float)[keep] / np.where(self._len[es] > 0, self._len[es], 1.0), 0, 1)
-            rr = reach[es]
-            ent_e.append(es); ent_lo.append(np.where(self._oneway[es], t, np.maximum(0.0, t - rr)))
-            ent_hi.append(np.minimum(1.0, t + rr)); ent_base.append(np.zeros(len(es))); ent_pos.append(t)
-        E = pd.DataFrame({"edge": np.concatenate(ent_e), "lo": np.concatenate(ent_lo), "hi": np.concatenate(ent_hi),
-                          "base": np.concatenate(ent_base), "pos": np.concatenate(ent_pos)})
+            okm = src["ok"].to_numpy(bool)
+            s_e = src["edge"].to_numpy(np.int64)[okm]
+            s_off = src["offset_m"].to_numpy(float)[okm]
+            keep = fin[s_e]
+            s_e, s_off = s_e[keep], s_off[keep]
+            s_t = np.clip(s_off / np.where(self._len[s_e] > 0, self._len[s_e], 1.0), 0, 1)
+            src_edge[s_e] = True
+        parts = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # edges without a source: at most the two node entries, in closed form
+            e = np.flatnonzero(touched & ~src_edge)
+            if len(e):
+                parts.append(self._pieces_two_ends(e, w[e], cu[e], cv[e], has_u[e], has_v[e], lim))
+            # the sources' own edges: every entry, overlapping reaches merged
+            if s_e is not None and len(s_e):
+                parts.append(self._pieces_general(np.flatnonzero(src_edge), s_e, s_t, w, cu, cv, has_u, has_v, lim))
         cols = ["edge", "start_m", "end_m", "cost_start", "cost_end"]
-        if not len(E):
+        if parts:
+            pe, lo, hi, c0, c1 = (np.concatenate(x) for x in zip(*parts))
+            L = self._len[pe]
+            keep = (hi - lo) * L > 1e-9
+            pe, lo, hi, c0, c1, L = pe[keep], lo[keep], hi[keep], c0[keep], c1[keep], L[keep]
+            o = np.argsort(pe, kind="stable")  # sorted runs: each edge's pieces are in order already
+            pe, lo, hi, c0, c1, L = pe[o], lo[o], hi[o], c0[o], c1[o], L[o]
+        else:
+            pe = np.zeros(0, np.int64)
+            lo = hi = c0 = c1 = L = np.zeros(0)
+        start = lo * L
+        end = hi * L
+        data = {"edge": pe, "start_m": start, "end_m": end, "cost_start": c0, "cost_end": c1}
+        if not geometry:
+            return pd.DataFrame(data, columns=cols)
+        if not len(pe):
             return gpd.GeoDataFrame({k: [] for k in cols}, geometry=[], crs=self.crs)
-        E = E.sort_values(["edge", "lo"], kind="mergesort").reset_index(drop=True)
-        edge = E["edge"].to_numpy()
-        lo = E["lo"].to_numpy()
-        runmax = E.groupby("edge", sort=False)["hi"].cummax().to_numpy()
-        new = np.ones(len(E), dtype=bool)
-        new[1:] = (edge[1:] != edge[:-1]) | (lo[1:] > runmax[:-1] + 1e-12)
-        pid = np.cumsum(new) - 1
-        P = pd.DataFrame({"edge": edge, "pid": pid, "lo": lo, "hi": E["hi"].to_numpy()}).groupby("pid").agg(
-            edge=("edge", "first"), lo=("lo", "min"), hi=("hi", "max"))
-        L = self._len[P["edge"].to_numpy()]
-        P = P[(P["hi"] - P["lo"]) * L > 1e-9].reset_index(drop=True)
-        if not len(P):
-            return gpd.GeoDataFrame({k: [] for k in cols}, geometry=[], crs=self.crs)
-        # cost at both piece ends: the cheapest entry whose reach covers the point
-        pe = P["edge"].to_numpy()
-        costs = []
-        for x in (P["lo"].to_numpy(), P["hi"].to_numpy()):
-            q = pd.DataFrame({"pi": np.arange(len(P)), "edge": pe, "x": x}).merge(E, on="edge")
-            tol = 1e-9
-            inside = (q["x"] >= q["lo"] - tol) & (q["x"] <= q["hi"] + tol)
-            q = q[inside]
-            val = q["base"].to_numpy() + np.abs(q["x"].to_numpy() - q["pos"].to_numpy()) * w[q["edge"].to_numpy()]
-            cc = pd.Series(val).groupby(q["pi"].to_numpy()).min()
-            arr = np.full(len(P), np.nan)
-            arr[cc.index.to_numpy()] = np.minimum(cc.to_numpy(), lim)
-            costs.append(arr)
-        start = P["lo"].to_numpy() * self._len[pe]
-        end = P["hi"].to_numpy() * self._len[pe]
-        geoms = self._geoms[pe].copy()
-        part = (start > 0) | (end < self._len[pe])
+        geoms = self._geoms[pe]
+        part = (start > 0) | (end < L)
         if part.any():
-            geoms[part] = substrings(geoms[part], start[part], end[part])
-        return gpd.GeoDataFrame({"edge": pe, "start_m": start, "end_m": end, "cost_start": costs[0],
-                                 "cost_end": costs[1]}, geometry=geoms, crs=self.crs)
+            coords = self._cache.get("coords")
+            if coords is None:
+                coords = self._cache["coords"] = LineCoords(self._geoms)
+            geoms[part] = coords.substrings(pe[part], start[part], end[part])
+        return gpd.GeoDataFrame(data, geometry=geoms, crs=self.crs)
+
+    @staticmethod
+    def _pieces_two_ends(e, we, cu, cv, hu, hv, lim):
+        """Pieces of edges entered only at their nodes (u and/or v), vectorised in closed form.
+
+        The entry from u covers [0, hi_u] at cost cu + x w, the one from v [lo_v, 1] at cost
+        cv + (1 - x) w (x the fraction along the edge); they make one piece when they meet.
+        """
+        tol = 1e-9
+        hi_u = np.fmin(1.0, (lim - cu) / we)  # w == 0: the whole edge (0/0 -> NaN -> 1)
+        lo_v = np.fmax(0.0, 1.0 - (lim - cv) / we)
+        reach_u = np.where(hu, hi_u + tol, -np.inf)  # entries absent: never cover
+        from_v = np.where(hv, lo_v - tol, np.inf)
+
+        def cost(x):
+            a = np.where(x <= reach_u, cu + x * we, np.inf)
+            b = np.where(x >= from_v, cv + (1.0 - x) * we, np.inf)
+            c = np.minimum(a, b)
+            return np.where(np.isfinite(c), np.minimum(c, lim), np.nan)
+
+        merged = hu & hv & (lo_v <= hi_u + 1e-12)
+        split = hu & hv & ~merged
+        lo1 = np.where(hu, 0.0, lo_v)
+        hi1 = np.where(hu & ~merged, hi_u, 1.0)
+        out = [e, lo1, hi1, cost(lo1), cost(hi1)]
+        if split.any():
+            i = np.flatnonzero(split)
+            lo2 = lo_v[i]
+            one = np.ones(len(i))
+            e2, we, cu, cv, reach_u, from_v = e[i], we[i], cu[i], cv[i], reach_u[i], from_v[i]
+            out = [np.concatenate([a, b]) for a, b in zip(out, (e2, lo2, one, cost(lo2), cost(one)))]
+        return tuple(out)
+
+    def _pieces_general(self, edges, s_e, s_t, w, cu, cv, hu, hv, lim):
+        """Pieces of the sources' own edges: entries from u, v and each source; overlaps merged."""
+
+        def frac(b, e):
+            return np.where(w[e] > 0, b / np.where(w[e] > 0, w[e], 1.0), np.inf)
+
+        eu = edges[hu[edges]]
+        ev = edges[hv[edges]]
+        rr = frac(np.full(len(s_e), lim), s_e)
+        ent_e = np.concatenate([eu, ev, s_e])
+        ent_lo = np.concatenate([np.zeros(len(eu)), np.maximum(0.0, 1.0 - frac(lim - cv[ev], ev)),
+                                 np.where(self._oneway[s_e], s_t, np.maximum(0.0, s_t - rr))])
+        ent_hi = np.concatenate([np.minimum(1.0, frac(lim - cu[eu], eu)), np.ones(len(ev)), np.minimum(1.0, s_t + rr)])
+        ent_base = np.concatenate([cu[eu], cv[ev], np.zeros(len(s_e))])
+        ent_pos = np.concatenate([np.zeros(len(eu)), np.ones(len(ev)), s_t])
+        o = np.lexsort((ent_lo, ent_e))  # stable: equal starts keep the u, v, source order
+        edge, lo, hi, base, pos = ent_e[o], ent_lo[o], ent_hi[o], ent_base[o], ent_pos[o]
+        same = np.zeros(len(edge), bool)
+        same[1:] = edge[1:] == edge[:-1]
+        # running maximum of hi within each edge (a prefix scan by doubling)
+        run = hi.copy()
+        step = 1
+        while step < len(run):
+            grp = np.zeros(len(run), bool)
+            grp[step:] = edge[step:] == edge[:-step]
+            if not grp.any():
+                break
+            run[step:] = np.where(grp[step:], np.maximum(run[step:], run[:-step]), run[step:])
+            step *= 2
+        new = np.ones(len(edge), bool)
+        new[1:] = ~same[1:] | (lo[1:] > run[:-1] + 1e-12)
+        starts = np.flatnonzero(new)
+        pe = edge[starts]
+        p_lo = np.minimum.reduceat(lo, starts)
+        p_hi = np.maximum.reduceat(hi, starts)
+        # the entries of each piece's edge: pairs (piece, entry)
+        g_first = np.searchsorted(edge, pe, side="left")
+        g_last = np.searchsorted(edge, pe, side="right")
+        cnt = g_last - g_first
+        pp = np.repeat(np.arange(len(pe)), cnt)
+        ee = np.arange(int(cnt.sum())) + np.repeat(g_first - (np.cumsum(cnt) - cnt), cnt)
+        wq = w[edge[ee]]
+        out = []
+        for x in (p_lo, p_hi):
+            xq = x[pp]
+            inside = (xq >= lo[ee] - 1e-9) & (xq <= hi[ee] + 1e-9)
+            val = np.where(inside, base[ee] + np.abs(xq - pos[ee]) * wq, np.inf)
+            best = np.minimum.reduceat(val, np.cumsum(cnt) - cnt)
+            out.append(np.where(np.isfinite(best), np.minimum(best, lim), np.nan))
+        return pe, p_lo, p_hi, out[0], out[1]
 
     # -- routes and bottlenecks -----------------------------------------------------------------
     def _arc_lookup(self, w):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from affine import Affine
@@ -214,6 +215,64 @@ def test_snap_refuses_points_in_another_crs():
         net.snap(gpd.GeoSeries([shapely.Point(108.4, 31.2)], crs="EPSG:4490"))
 
 
+def test_snap_ties_go_to_the_lowest_edge_id_and_far_points_get_their_distance():
+    # two parallel roads 20 m apart: a point half-way is 10 m from both
+    net = RoadNetwork.from_roads(roads([L((0, 20), (1000, 20)), L((0, 0), (1000, 0))], width_m=[6.0, 6.0]))
+    s = net.snap(pts((300, 10), (300, 5000)), "standard", max_m=1e6)
+    assert s["edge"].iloc[0] == 0 and s["snap_m"].iloc[0] == pytest.approx(10.0)
+    # 5 km away (beyond the grid index's rings): still the exact distance
+    assert s["edge"].iloc[1] == 0 and s["snap_m"].iloc[1] == pytest.approx(4980.0)
+
+
+@st.composite
+def lines_and_points(draw):
+    # lines spread over up to 100 km (float32 rounding of the index is then ~1 cm), points near and far
+    span = draw(st.sampled_from([50.0, 2000.0, 100_000.0]))
+    coord = st.floats(0, span, allow_nan=False)
+    lines = []
+    for _ in range(draw(st.integers(1, 12))):
+        k = draw(st.integers(2, 5))
+        xy = [(draw(coord), draw(coord)) for _ in range(k)]
+        lines.append(shapely.LineString([(X0 + x, Y0 + y) for x, y in xy]))
+    pts_ = [(X0 + draw(st.floats(-0.5 * span, 1.5 * span)), Y0 + draw(st.floats(-0.5 * span, 1.5 * span)))
+            for _ in range(draw(st.integers(1, 8)))]
+    # points on vertices (ties between lines sharing them)
+    for g in lines[: draw(st.integers(0, 2))]:
+        pts_.append(g.coords[draw(st.integers(0, len(g.coords) - 1))])
+    return lines, np.array(pts_)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines_and_points())
+def test_segment_grid_finds_the_exact_nearest_point(case):
+    from kzgis._net_geom import SegmentGrid
+
+    lines, xy = case
+    g = SegmentGrid(np.array(lines, dtype=object))
+    pos, dist, off, sx, sy = g.nearest(xy[:, 0], xy[:, 1])
+    P = shapely.points(xy)
+    d_all = shapely.distance(P[:, None], np.array(lines, dtype=object)[None, :])
+    best = d_all.min(axis=1)
+    assert dist == pytest.approx(best, abs=1e-6)
+    # the lowest line at the least distance (ties within 1e-9 m: rounding may separate near-ties)
+    for i, (row, m) in enumerate(zip(d_all, best)):
+        assert row[pos[i]] <= m + 1e-6 and pos[i] <= np.flatnonzero(row <= m + 1e-12)[0]
+    on = shapely.line_interpolate_point(np.array(lines, dtype=object)[pos], off)
+    assert shapely.get_coordinates(on) == pytest.approx(np.c_[sx, sy], abs=1e-6)
+    assert np.hypot(sx - xy[:, 0], sy - xy[:, 1]) == pytest.approx(dist, abs=1e-6)
+
+
+def test_segment_grid_keeps_the_nearer_of_two_segments_a_millimetre_apart_far_from_its_corner():
+    from kzgis._net_geom import SegmentGrid
+
+    # the index's float32 distances cannot tell 1 mm at 100 km from its corner: the exact pass must
+    lines = [L((0, 0), (5, 0)), L((100_000, 100_000), (100_010, 100_000)),
+             L((100_000, 100_000.001), (100_010, 100_000.001))]
+    g = SegmentGrid(np.array(lines, dtype=object))
+    pos, dist, *_ = g.nearest([X0 + 100_005], [Y0 + 100_003])
+    assert pos[0] == 2 and dist[0] == pytest.approx(2.999, abs=1e-9)
+
+
 # ---------------------------------------------------------------------------------------------
 # costs
 
@@ -343,6 +402,37 @@ def test_reached_pieces_on_a_one_way_source_edge_only_go_forward():
     mid = net.snap(pts((400, 0)), "small")
     p = net.reached_pieces(net.costs_from(mid, "small", "length_m")[0], 50, "small", "length_m")
     assert list(zip(p["start_m"], p["end_m"])) == [pytest.approx((400.0, 450.0))]
+
+
+def test_reached_pieces_without_geometry_are_the_same_rows():
+    net = RoadNetwork.from_roads(roads([L((0, 0), (500, 0)), L((500, 0), (500, 400), (900, 400)),
+                                        L((0, 0), (0, 300))], oneway=[False, True, False]))
+    s = net.snap(pts((100, 0), (0, 250)), "small")
+    cost, _ = net.nearest_source(s, "small", "length_m")
+    with_geom = net.reached_pieces(cost, 300, "small", "length_m")
+    plain = net.reached_pieces(cost, 300, "small", "length_m", geometry=False)
+    assert type(plain) is pd.DataFrame and "geometry" not in plain
+    pd.testing.assert_frame_equal(pd.DataFrame(with_geom.drop(columns="geometry")), plain)
+    assert with_geom.length.to_numpy() == pytest.approx((plain["end_m"] - plain["start_m"]).to_numpy())
+    assert list(plain["edge"]) == sorted(plain["edge"])
+
+
+def test_routing_calls_of_any_size_in_any_order_match_a_fresh_network():
+    # the virtual source rows are written into reused scratch arrays: sizes going up and down
+    g = roads([L((i * 100, 0), (i * 100 + 100, 0)) for i in range(20)] +
+              [L((i * 100, 0), (i * 100, 100)) for i in range(21)])
+    net = RoadNetwork.from_roads(g).prepare("small", "length_m")
+    rng = np.random.default_rng(3)
+    for k in (2, 40, 1, 90, 3):
+        p = pts(*zip(rng.uniform(0, 2000, k), rng.uniform(-20, 120, k)))
+        fresh = RoadNetwork.from_roads(g)
+        s, s2 = net.snap(p, "small"), fresh.snap(p, "small")
+        pd.testing.assert_frame_equal(s, s2)
+        assert np.array_equal(net.costs_from(s, "small", "length_m", limit=250),
+                              fresh.costs_from(s2, "small", "length_m", limit=250))
+        c, near = net.nearest_source(s, "small", "length_m")
+        c2, near2 = fresh.nearest_source(s2, "small", "length_m")
+        assert np.array_equal(c, c2) and np.array_equal(near, near2)
 
 
 # ---------------------------------------------------------------------------------------------
