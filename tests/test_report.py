@@ -436,3 +436,26 @@ def test_polygon_holes_are_not_filled(tmp_path):
     cx, cy = (x0 + x1) // 2, h - (y0 + y1) // 2  # map centre, in the hole
     assert img[cy, cx] > 200
     assert img[h - (y0 + (y1 - y0) // 5), x0 + (x1 - x0) // 5] < 50  # inside the shell
+
+
+def test_labels_draw_what_annotate_with_a_halo_draws(tmp_path):
+    import warnings
+
+    import matplotlib
+    import matplotlib.patheffects as pe
+
+    pts = gpd.GeoDataFrame({"name": ["甲村", "乙村 2", "两\n行"]},
+                           geometry=[Point(X0 - 3000, Y0), Point(X0 - 2000, Y0 + 1000), Point(X0 - 1000, Y0 - 500)],
+                           crs=CRS)
+    area = box(X0 - 4000, Y0 - 2000, X0, Y0 + 2000)
+    new = _figures.MapFigure(area, dpi=72)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no CJK font on the machine: glyphs missing, drawn alike
+        new.labels_at(pts, "name", size=7, color="#c00000")
+        old = _figures.MapFigure(area, dpi=72)
+        with matplotlib.rc_context(old._rc):  # the report's font, as inside the figure functions
+            for p, text in zip(pts.geometry, pts["name"]):
+                old._add(old.ax.annotate(text, (p.x, p.y), xytext=(3, 3), textcoords="offset points", fontsize=7,
+                                         color="#c00000", zorder=9,
+                                         path_effects=[pe.withStroke(linewidth=2, foreground="white")]))
+        assert new.png() == old.png()

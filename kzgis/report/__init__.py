@@ -89,19 +89,25 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
         from ._figures import prepare
 
         prepare(run)  # font, hillshade and the figures' spatial indexes once, before any worker starts
-    done = _townships(run, names, opts, county, out_dir)
-    paths: list[Path] = []
-    facts: dict = {}
-    cited: list = []
-    for name in names:
-        p, f, c = done[name]
-        paths += p
-        facts[name] = f
-        cited += [k for k in c if k not in cited]
-    if opts.county_summary and names:
-        tds = [TownData(run, run.scope([n])) for n in names]
-        doc = county_document(run, tds, facts, opts, county, cited)
-        paths += _render(doc, out_dir / f"{_safe(county or '全区')}_消防专篇汇总", opts)
+    try:
+        done = _townships(run, names, opts, county, out_dir)
+        paths: list[Path] = []
+        facts: dict = {}
+        cited: list = []
+        for name in names:
+            p, f, c = done[name]
+            paths += p
+            facts[name] = f
+            cited += [k for k in c if k not in cited]
+        if opts.county_summary and names:
+            tds = [TownData(run, run.scope([n])) for n in names]
+            doc = county_document(run, tds, facts, opts, county, cited)
+            paths += _render(doc, out_dir / f"{_safe(county or '全区')}_消防专篇汇总", opts)
+    finally:
+        if opts.figures:
+            from ._figures import clear_caches
+
+            clear_caches()
     return paths
 
 

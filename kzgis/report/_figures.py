@@ -242,6 +242,12 @@ def _prepare(frame, mode: str, bounds, tolerance: float):
     raise ValueError(f"unknown mode {mode!r}")
 
 
+def clear_caches():
+    """Forget the legends and label outlines kept between figures (a run's worth, some MB)."""
+    _LEGENDS.clear()
+    _TEXT_PATHS.clear()
+
+
 # -- legends, rendered once per content --------------------------------------------------------
 
 #: (figure width px, dpi, font, legend entries) -> (RGBA pixels of the legend alone, left column, rows
@@ -276,7 +282,7 @@ def _scatter(ax, xy, size, marker, face, edge, lw, zorder):
 _TEXT_PATHS: dict = {}  # (text, font, size, dpi) -> glyph outlines in pixels, offset 3 points up and right
 
 
-def _labels(ax, xy, texts, size, color, dpi):
+def _labels(ax, xy, texts, size, color, dpi, family=None):
     """Labels drawn as ``ax.annotate(text, xy, xytext=(3, 3), textcoords="offset points", fontsize=size,
     color=color, path_effects=[withStroke(linewidth=2, foreground="white")])`` draws them (the glyph
     outlines, stroked white then filled), as one collection: no text layout per label, and the
@@ -287,7 +293,7 @@ def _labels(ax, xy, texts, size, color, dpi):
     from matplotlib.textpath import text_to_path
     from matplotlib.transforms import IdentityTransform
 
-    prop = FontProperties(size=size)  # the family of the report's style (figure functions run inside it)
+    prop = FontProperties(family=family, size=size)  # family None: the current style's
     family = tuple(prop.get_family())
     scale = prop.get_size_in_points() * dpi / 72.0 / text_to_path.FONT_SCALE
     shift = 3.0 * dpi / 72.0
@@ -488,8 +494,19 @@ class MapFigure:
             return
         idx = p.pick(where)[:max_n]
         texts = frame[column].astype(str).to_numpy()[p.owner[idx]]
-        if len(idx):
-            self._add(_labels(self.ax, p.xy[idx], texts, size, color, self.dpi))
+        one_line = np.array(["\n" not in t for t in texts], dtype=bool)
+        if one_line.any():
+            self._add(_labels(self.ax, p.xy[idx][one_line], texts[one_line], size, color, self.dpi,
+                              self._rc.get("font.family")))
+        if not one_line.all():  # text on several lines: laid out by matplotlib
+            import matplotlib
+            import matplotlib.patheffects as pe
+
+            stroke = [pe.withStroke(linewidth=2, foreground="white")]
+            with matplotlib.rc_context(self._rc):
+                for (x, y), text in zip(p.xy[idx][~one_line], texts[~one_line]):
+                    self._add(self.ax.annotate(text, (x, y), xytext=(3, 3), textcoords="offset points",
+                                               fontsize=size, color=color, zorder=9, path_effects=stroke))
 
     # -- furniture -----------------------------------------------------------------------------
     def _scale_bar(self):
