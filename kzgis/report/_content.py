@@ -410,7 +410,9 @@ def _an_access(c: _Ctx, s):
         cols = [x for x in ("name", "best_vehicle", "bottleneck_kind", "bottleneck_width_m", "bottleneck_grade_pct",
                             "time_min_small", "time_min_motorcycle", "upgrade_rank") if x in worse.columns]
         show, note = _limited(b, worse, c.opts, "access_settlements")
-        b.para(f"标准消防车无法到达的居民点及其通行瓶颈（限制整条路线的最窄或最陡路段）见{b.next_table}。")
+        b.para(f"标准消防车无法到达的居民点及其通行瓶颈见{b.next_table}。瓶颈指从消防队站出发、纵坡不超过"
+               f"{_rules.value('truck_grade_max_pct'):g}%的最宽路线上最窄的路段（无此类路线时为最陡路段），"
+               "即按标准消防车要求需首先拓宽或改造的路段；小型消防车、消防摩托车可经其他路线到达。")
         note = (note + " " if note else "") + "“拓宽序号”为三（一）建议拓宽路段中使该居民点可通行标准消防车的序号。"
         b.table(f"{c.town}标准消防车无法到达的居民点", [header_zh(x) for x in cols],
                 frame_rows(show, cols, {"bottleneck_width_m": 1, "bottleneck_grade_pct": 1, "time_min_small": 1,
