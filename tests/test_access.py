@@ -14,17 +14,7 @@ from kzgis.analyses.access import AccessParams, run_access
 from kzgis.layers import Layers
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
-
-X0, Y0 = 537000.0, 3448000.0
-CRS = "EPSG:4545"
-
-
-def L(*pts):
-    return shapely.LineString([(X0 + a, Y0 + b) for a, b in pts])
-
-
-def P(a, b):
-    return shapely.Point(X0 + a, Y0 + b)
+from _build import X0, Y0, CRS, L, P
 
 
 def gdf(geoms, **cols):

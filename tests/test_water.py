@@ -22,21 +22,7 @@ from kzgis.layers import Layers
 from kzgis.network import NetworkParams, RoadNetwork
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
-
-X0, Y0 = 537000.0, 3448000.0
-CRS = "EPSG:4545"
-
-
-def L(*pts):
-    return shapely.LineString([(X0 + a, Y0 + b) for a, b in pts])
-
-
-def P(a, b):
-    return shapely.Point(X0 + a, Y0 + b)
-
-
-def box(a0, b0, a1, b1):
-    return shapely.box(X0 + a0, Y0 + b0, X0 + a1, Y0 + b1)
+from _build import X0, Y0, CRS, L, P, box
 
 
 def gdf(geoms, index=None, **cols):
