@@ -220,6 +220,18 @@ LAYER_STYLES: dict[str, dict] = {
         "values": {"status": STATUS_ZH}, "tip": ["station", "radius_m"],
         "tip_format": "{station} · 半径 {radius_m} 米",
     },
+    "response_siting": {
+        "title": "新增消防站选址（候选）", "group": "response", "order": 88, "by": "selected",
+        "classes": {"true": {"label": "建议新增消防站", **_sym("star", "#67000d", 18, fill="#ef3b2c")},
+                    "false": {"label": "候选站址（未选）", **_sym("circle", "#525252", 8, fill="#ffffff")}},
+        "default": {"label": "候选站址", **_sym("circle", "#525252", 8, fill="#ffffff")},
+        "label": ("name",),
+        "fields": [("name", "候选站址"), ("town", "乡镇（街道）"), ("selected", "是否选定"), ("rank", "序号"),
+                   ("model", "模型"), ("time_threshold_min", "到场时间标准（分钟）"),
+                   ("new_settlements", "新增覆盖居民点"), ("new_population", "新增覆盖人口"),
+                   ("covered_population", "选址后覆盖人口")],
+        "tip": ["name", "selected"],
+    },
     "response_settlements": {
         "title": "居民点到场时间", "group": "response", "order": 77, "by": "time_min",
         "bins": [(5, "≤5 分钟", "#1a9850"), (10, "5–10 分钟", "#91cf60"), (15, "10–15 分钟", "#fee08b"),

@@ -966,3 +966,12 @@ def _pl_stations(c: _Ctx, s):
         if far:
             b.para(f"到场时间超过{num(c.run.breaks[-1])}分钟或无法到达的居民点{far}处，宜优先建设志愿消防队（微型消防站），"
                    f"配备与道路条件相适应的小型消防车、消防摩托车和灭火器材。", "item")
+    sit = td.result("response_siting")
+    if sit is not None and "selected" in sit.columns and len(sit):
+        chosen = sit[sit["selected"].astype(bool)]
+        for _, row in chosen.iterrows():
+            model = {"mclp": "最大覆盖选址模型（MCLP）", "lscp": "集合覆盖选址模型（LSCP）"}.get(
+                str(row.get("model", "")).lower(), "选址模型")
+            gain = row.get("new_population")
+            gain_txt = f"，可新增{num(row.get('time_threshold_min'))}分钟内可达人口{num(gain)}人" if pd.notna(gain) else ""
+            b.para(f"{model}建议在{row.get('name')}新增消防站{gain_txt}（备选方案，需结合用地和财力论证）。", "item")
