@@ -91,3 +91,12 @@ def _table_after(doc, caption_part):
             t = docx.table.Table(child, doc)
             return [[c.text for c in r.cells] for r in t.rows]
     raise AssertionError(f"no table captioned {caption_part!r}")
+
+
+def test_report_lists_the_run_warnings(run):
+    import docx
+
+    doc = docx.Document(run.out_dir / "report" / f"{TOWN}_消防专篇.docx")
+    assert run.summary["warnings"]
+    rows = _table_after(doc, "计算提示")
+    assert [r[1] for r in rows[1:]] == list(dict.fromkeys(run.summary["warnings"]))

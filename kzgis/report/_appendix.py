@@ -39,6 +39,12 @@ def appendix(run: RunData, b: Builder):
     if run.synthetic:
         b.para(f"其中{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），仅用于演示。", "notice")
 
+    warnings = list(dict.fromkeys(getattr(run.ctx, "warnings", None) or []))
+    if warnings:
+        b.heading("附录D  计算提示", 2)
+        b.para(f"计算程序对本次输入数据和结果给出的提示见{b.next_table}（程序原文），编制时应逐条核对。")
+        b.table("计算提示", ["序号", "提示"], [[str(i + 1), w] for i, w in enumerate(warnings)], key="warnings")
+
 
 def _run_rows(run: RunData) -> tuple[list, list, list]:
     """Rows of the appendix tables that are the same in every chapter of a run (assumptions, parameters,
