@@ -116,13 +116,7 @@ def evaluate(ctx, net, p) -> pd.DataFrame:
                            f"no road within {p.hydrant_reach_m:g} m ({dd})")
             usable.append(not why)
             reason.append("；".join(why) if why else "可用 / usable")
-        df["usable"] = usable
-        df["reason"] = reason
-        df["edge"] = np.where(snap["ok"], snap["edge"], -1)
-        df["offset_m"] = snap["offset_m"].to_numpy()
-        df["init_m"] = snap["snap_m"].to_numpy()
-        df["truck_road_m"] = np.nan
-        rows.append(df)
+        rows.append(_placed(df, snap, usable, reason, truck_road=False))
 
     # -- fire pools -----------------------------------------------------------------------------
     truck_snap_cache = {}
@@ -148,13 +142,7 @@ def evaluate(ctx, net, p) -> pd.DataFrame:
                            f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
             usable.append(not why)
             reason.append("；".join(why) if why else "可用 / usable")
-        df["usable"] = usable
-        df["reason"] = reason
-        df["edge"] = np.where(snap["ok"], snap["edge"], -1)
-        df["offset_m"] = snap["offset_m"].to_numpy()
-        df["init_m"] = snap["snap_m"].to_numpy()
-        df["truck_road_m"] = snap["snap_m"].to_numpy()
-        rows.append(df)
+        rows.append(_placed(df, snap, usable, reason, truck_road=True))
 
     # -- natural intakes ------------------------------------------------------------------------
     if ctx.layers.has("water_intakes"):
@@ -213,13 +201,7 @@ def evaluate(ctx, net, p) -> pd.DataFrame:
                 reason.append("可用（吸水高度未知，按参数计入） / usable (lift unknown, counted by parameter)")
             else:
                 reason.append(f"可用（吸水高度 {lf:.1f} m，{how_zh}） / usable (lift {lf:.1f} m, {how_en})")
-        df["usable"] = usable
-        df["reason"] = reason
-        df["edge"] = np.where(snap["ok"], snap["edge"], -1)
-        df["offset_m"] = snap["offset_m"].to_numpy()
-        df["init_m"] = snap["snap_m"].to_numpy()
-        df["truck_road_m"] = snap["snap_m"].to_numpy()
-        rows.append(df)
+        rows.append(_placed(df, snap, usable, reason, truck_road=True))
 
     cols = ["source_kind", "source_id", "fid", "name", "kind", "status", "volume_m3", "lift_m", "lift_source",
             "road_z_m", "water_z_m", "truck_road_m", "usable", "reason", "reach_m", "edge", "offset_m", "init_m",
@@ -233,3 +215,14 @@ def evaluate(ctx, net, p) -> pd.DataFrame:
     out["edge"] = out["edge"].astype(np.int64)
     out["usable"] = out["usable"].astype(bool)
     return out[cols]
+
+
+def _placed(df, snap, usable, reason, truck_road: bool):
+    """Attach the verdicts and where each source sits on the network (edge, offset, distance)."""
+    df["usable"] = usable
+    df["reason"] = reason
+    df["edge"] = np.where(snap["ok"], snap["edge"], -1)
+    df["offset_m"] = snap["offset_m"].to_numpy()
+    df["init_m"] = snap["snap_m"].to_numpy()
+    df["truck_road_m"] = snap["snap_m"].to_numpy() if truck_road else np.nan
+    return df
