@@ -370,19 +370,28 @@ def _near_forest(settlements, forest, dist_m: float) -> int | None:
 # -- 二、分析 ----------------------------------------------------------------------------------
 
 
+def _settlement_result(c: "_Ctx", analysis: str, name: str, cols: list[str], what: str):
+    """The township's rows of a per-settlement result, or None after saying why the section is empty
+    (analysis not run, columns missing, or no settlement in this township)."""
+    frame = c.td.result(name)
+    if frame is None:
+        c.b.missing(c.run.why_missing(analysis, name))
+        return None
+    miss = _missing_cols(frame, cols)
+    if miss:
+        c.b.missing(f"{what}缺少字段{'、'.join(miss)}")
+        return None
+    if not len(frame):
+        c.b.para(f"{c.town}范围内无参与分析的居民点。")
+        return None
+    return frame
+
+
 def _an_access(c: _Ctx, s):
     b, td = c.b, c.td
     s("消防车通行分析")
-    acc = td.result("access_settlements")
+    acc = _settlement_result(c, "access", "access_settlements", ["best_vehicle"], "消防车通行结果")
     if acc is None:
-        b.missing(c.run.why_missing("access", "access_settlements"))
-        return
-    miss = _missing_cols(acc, ["best_vehicle"])
-    if miss:
-        b.missing(f"消防车通行结果缺少字段{'、'.join(miss)}")
-        return
-    if not len(acc):
-        b.para(f"{c.town}范围内无参与分析的居民点。")
         return
     bv = acc["best_vehicle"].fillna("none").astype(str)
     pop = td.population(acc)
@@ -434,16 +443,8 @@ def _vehicle_label(run: RunData) -> str:
 def _an_response(c: _Ctx, s):
     b, td, run = c.b, c.td, c.run
     s("接警到场时间分析")
-    rs = td.result("response_settlements")
+    rs = _settlement_result(c, "response", "response_settlements", ["time_min"], "到场时间结果")
     if rs is None:
-        b.missing(run.why_missing("response", "response_settlements"))
-        return
-    miss = _missing_cols(rs, ["time_min"])
-    if miss:
-        b.missing(f"到场时间结果缺少字段{'、'.join(miss)}")
-        return
-    if not len(rs):
-        b.para(f"{c.town}范围内无参与分析的居民点。")
         return
     veh = _vehicle_label(run)
     t = _n(rs["time_min"]).fillna(np.inf)
@@ -498,18 +499,10 @@ def _an_response(c: _Ctx, s):
 
 
 def _an_water(c: _Ctx, s):
-    b, td, run = c.b, c.td, c.run
+    b, td = c.b, c.td
     s("消防水源覆盖分析")
-    ws = td.result("water_settlements")
+    ws = _settlement_result(c, "water", "water_settlements", ["covered"], "水源覆盖结果")
     if ws is None:
-        b.missing(run.why_missing("water", "water_settlements"))
-        return
-    miss = _missing_cols(ws, ["covered"])
-    if miss:
-        b.missing(f"水源覆盖结果缺少字段{'、'.join(miss)}")
-        return
-    if not len(ws):
-        b.para(f"{c.town}范围内无参与分析的居民点。")
         return
     cov = ws["covered"].fillna(False).astype(bool)
     pop = td.population(ws)
