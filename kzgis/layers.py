@@ -379,6 +379,23 @@ def _set_index(gdf, src):
     return gdf
 
 
+def _check_lonlat_range(gdf, src):
+    """Longitude/latitude outside -180..180 / -90..90 means swapped columns or a wrong CRS."""
+    if gdf.crs is None or not gdf.crs.is_geographic or not len(gdf):
+        return
+    import shapely
+
+    b = shapely.bounds(np.asarray(gdf.geometry.values, dtype=object))
+    bad = (np.abs(b[:, [1, 3]]) > 90).any(axis=1) | (np.abs(b[:, [0, 2]]) > 180).any(axis=1)
+    if bad.any():
+        fids = ", ".join(str(f) for f in gdf.index[bad][:10])
+        raise LayerError(
+            f"layer '{src.kind}': {bad.sum()} feature(s) of {src.path.name} have longitude/latitude out of range "
+            f"(features {fids}) for {gdf.crs.to_string()}. Are x and y swapped (x must be the longitude, e.g. "
+            "108.4)? Or is the file in a projected CRS: give the layer 'crs:' such as EPSG:4545."
+        )
+
+
 def read_layer(src: LayerSource, working_crs) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read one vector layer into the working CRS with canonical field names.
 
@@ -405,6 +422,7 @@ def read_layer(src: LayerSource, working_crs) -> tuple[gpd.GeoDataFrame, list[st
                 )
             warnings.append(f"layer '{src.kind}': no CRS in {src.path.name}; {why}")
             gdf = gdf.set_crs(guess)
+    _check_lonlat_range(gdf, src)
     if src.datum == "gcj02":
         from .gcj02 import shift_geometries
 

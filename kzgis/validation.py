@@ -65,8 +65,17 @@ def validate_layer(kind: str, gdf: gpd.GeoDataFrame, extent=None) -> tuple[gpd.G
         add("error", "duplicate-id", f"{len(dup)} feature id(s) occur more than once", dup,
             hint="make the id field unique or drop 'id_field' to number rows")
 
+    # coordinates that reprojection could not map (inf/NaN) cannot be repaired: report and drop them
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    xy_bounds = shapely.bounds(geoms)
+    broken = ~np.isfinite(xy_bounds).all(axis=1) & ~shapely.is_empty(geoms)
+    if broken.any():
+        add("error", "bad-coordinates", f"{broken.sum()} feature(s) have coordinates that do not map into the "
+            "working CRS", gdf.index[broken], hint="check the layer's CRS and whether x and y are swapped")
+        gdf = gdf[~broken]
+        geoms = geoms[~broken]
+
     # geometry validity: repair and count
-    geoms = gdf.geometry.values
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         fids = gdf.index[invalid]

@@ -209,3 +209,20 @@ def test_landuse_derives_forest_water_settlements(tmp_path):
                      crs=CRS).to_file(path)
     layers = load_layers({"landuse": LayerSource.from_mapping("landuse", str(path), tmp_path)}, CRS)
     assert len(layers["forest"]) == 1 and len(layers["water_bodies"]) == 1 and len(layers["settlements"]) == 1
+
+
+def test_swapped_lonlat_named_before_reprojection(tmp_path):
+    """Latitude 108 in a GCJ-02 phone list: the columns are swapped; say so instead of crashing."""
+    (tmp_path / "h.csv").write_text("编号,经度,纬度\nH1,31.17,108.39\nH2,108.39,31.17\n", encoding="utf-8")
+    src = LayerSource.from_mapping("hydrants", {"path": "h.csv", "datum": "gcj02"}, tmp_path)
+    with pytest.raises(LayerError, match=r"1 feature\(s\) of h.csv .*out of range \(features 1\).*swapped"):
+        read_layer(src, CRS)
+
+
+def test_unmappable_coordinates_reported_and_dropped():
+    gdf = gpd.GeoDataFrame({"status": ["ok", "ok"]}, geometry=[Point(np.inf, np.inf), Point(X0, Y0)], crs=CRS,
+                           index=pd.Index([4, 5], name="fid"))
+    fixed, problems = validate_layer("hydrants", gdf)
+    p = _find(problems, "bad-coordinates")
+    assert p.fids == [4] and p.severity == "error"
+    assert list(fixed.index) == [5]
