@@ -88,8 +88,8 @@ def test_hydrant_across_the_river_does_not_cover_the_village_it_sees():
                  settlements=gdf([P(0, 85)], name=["对岸村"], population=[120.0]))
     s = res["water_settlements"].iloc[0]
     assert not s["covered"]
-    # 5 m to the road, 500 + 80 + 500 m along it
-    assert s["distance_m"] == pytest.approx(1085.0)
+    # 5 m from the hydrant to the road, 500 + 80 + 500 m along it, 5 m from the road to the village
+    assert s["distance_m"] == pytest.approx(1090.0)
     assert s["nearest_source"] == "1" and s["nearest_kind"] == "hydrant"
     # the straight-line circle (comparison layer) does contain the village
     circle = res["water_circles"].geometry.iloc[0]
@@ -99,7 +99,7 @@ def test_hydrant_across_the_river_does_not_cover_the_village_it_sees():
 
 def test_coverage_is_cut_exactly_at_150_m_on_a_straight_road():
     roads = gdf([L((0, 0), (1000, 0))], width_m=[6.0])
-    sett = gdf([P(550, 0), P(551, 0), P(250, 30)], name=["刚好", "差一米", "路边"], population=[1.0, 1.0, 1.0])
+    sett = gdf([P(550, 0), P(551, 0), P(280, 30)], name=["刚好", "差一米", "路边"], population=[1.0, 1.0, 1.0])
     res, _ = run(roads, hydrants=hydrants((400, 0)), settlements=sett)
     cov = res["water_coverage"].iloc[0]
     assert cov["road_m"] == pytest.approx(300.0, abs=1e-6)
@@ -110,7 +110,43 @@ def test_coverage_is_cut_exactly_at_150_m_on_a_straight_road():
     assert ymax - Y0 == pytest.approx(60.0)
     s = res["water_settlements"]
     assert s["covered"].tolist() == [True, False, True]
+    # 路边: 120 m along the road + 30 m from the road to the village
     assert s["distance_m"].tolist() == pytest.approx([150.0, 151.0, 150.0])
+
+
+def test_the_hose_run_counts_the_stretch_from_the_road_to_the_village():
+    # issue 13 §5: a village 400 m off the road, 5 m (along the road) from a hydrant's road point,
+    # is not covered: 0 + 5 + 400 m of hose > 150 m
+    roads = gdf([L((0, 0), (1000, 0))], width_m=[6.0])
+    sett = gdf([P(405, 400), P(405, 100), P(405, 146), P(405, 145)], name=["山上", "坡上", "差一米", "刚好"],
+               population=[50.0, 20.0, 1.0, 1.0])
+    res, _ = run(roads, hydrants=hydrants((400, 0)), settlements=sett, budget=0)
+    s = res["water_settlements"]
+    assert s["covered"].tolist() == [False, True, False, True]
+    assert s["distance_m"].tolist() == pytest.approx([405.0, 105.0, 151.0, 150.0])
+    assert s["snap_m"].tolist() == pytest.approx([400.0, 100.0, 146.0, 145.0])
+    # a hydrant 10 m off the road spends those 10 m too: 10 + 5 + 100 = 115; 10 + 5 + 136 = 151
+    res, _ = run(roads, hydrants=hydrants((400, -10)), budget=0,
+                 settlements=gdf([P(405, 100), P(405, 136)], name=["a", "b"], population=[1.0, 1.0]))
+    s = res["water_settlements"]
+    assert s["covered"].tolist() == [True, False]
+    assert s["distance_m"].tolist() == pytest.approx([115.0, 151.0])
+
+
+def test_new_hydrants_only_count_villages_their_hose_reaches_off_the_road():
+    # the built-up street is 0-300 m; a village 400 m off the road at x = 100 no hydrant on the road
+    # can reach (coverable False); one 120 m off the road at x = 250 a hydrant at x = 250 +- 30 can
+    roads = gdf([L((0, 0), (1000, 0))], width_m=[6.0])
+    sett = gdf([P(100, 400), P(250, 120)], name=["山上", "坡上"], population=[50.0, 20.0])
+    res, _ = run(roads, hydrants=hydrants((900, 0)), settlements=sett, urban_area=gdf([box(0, -20, 300, 20)]),
+                 builtup_from=["urban_area"])
+    s = res["water_settlements"]
+    assert s["covered"].tolist() == [False, False]
+    assert s["coverable"].tolist() == [False, True]
+    assert s["covered_after"].tolist() == [False, True]
+    sug = res["water_suggestions"]
+    assert sug["new_settlements"].iloc[0] == 1
+    assert abs(sug["offset_m"].iloc[0] - 250.0) <= 30.0 + 1e-6
 
 
 def test_a_hydrant_off_the_road_spends_that_distance_first():

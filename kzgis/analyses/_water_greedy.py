@@ -23,14 +23,17 @@ import numpy as np
 from ._water_graph import Intervals, SplitGraph
 
 
-def reach_sets(G: SplitGraph, cand_nodes, cand_xy, reach_m: float, target_nodes, keep_edges=None):
+def reach_sets(G: SplitGraph, cand_nodes, cand_xy, reach_m: float, target_nodes, keep_edges=None,
+               target_extra=None):
     """Per-candidate coverage intervals and reached targets.
 
     Returns ``(iv, owner, t_cand, t_target)``: intervals (on ``keep_edges`` only, when given)
-    with the candidate owning each, and the (candidate, target) pairs within ``reach_m``.
+    with the candidate owning each, and the (candidate, target) pairs within ``reach_m``, counting
+    ``target_extra`` (m, per target: the hose from the road to a settlement standing off it).
     """
     cand_nodes = np.asarray(cand_nodes, dtype=np.int64)
     target_nodes = np.asarray(target_nodes, dtype=np.int64)
+    extra = np.zeros(len(target_nodes)) if target_extra is None else np.asarray(target_extra, dtype=float)
     ivs, owners, tc, tt = [], [], [], []
     for b in SplitGraph.batches(cand_xy, reach_m):
         dist, label = G.nearest(cand_nodes[b], limit=reach_m)
@@ -42,7 +45,7 @@ def reach_sets(G: SplitGraph, cand_nodes, cand_xy, reach_m: float, target_nodes,
         owners.append(b[lab])
         if len(target_nodes):
             lt = label[target_nodes]
-            ok = lt >= 0
+            ok = (lt >= 0) & (dist[target_nodes] + extra <= reach_m + 1e-9)
             tc.append(b[lt[ok]])
             tt.append(np.flatnonzero(ok))
     if ivs:

@@ -27,11 +27,15 @@ point). ``water_circles`` are the straight-line circles, for comparison only, wi
 ``network_share``: the road length the network reaches over the road length inside the circle.
 
 **Settlements** (``water_settlements``, aligned to the settlements layer): a settlement is snapped
-to its nearest road point (polygons: a point inside); ``covered`` when some usable source's network
-distance to that point is within the source's reach; ``nearest_source`` / ``distance_m`` are the
-nearest usable source by network distance (whether in reach or not); ``covered_after`` with the
-suggested hydrants; ``coverable`` when some new-hydrant candidate could reach it at all (False:
-no built-up road near enough, so a fire pool or natural intake is the answer there).
+to its nearest road point (polygons: a point inside), ``snap_m`` away. A hose runs the whole way,
+so a settlement is ``covered`` only when the *hose run* is within the source's reach: the source's
+own distance to its road point + the distance along the roads + the settlement's distance from
+its road point (``snap_m``). A village 400 m up a slope from the road is not covered by a hydrant
+beside that road. ``nearest_source`` / ``distance_m`` are the nearest usable source by hose run
+(whether in reach or not); ``covered_after`` with the suggested hydrants (standing on the road);
+``coverable`` when some new-hydrant candidate could reach it at all (False: no built-up road near
+enough, or the settlement stands too far off the road, so a fire pool or natural intake is the
+answer there).
 
 **Built-up roads**: road pieces inside ``urban_area`` polygons, settlement polygons, ``old_towns``
 polygons, or within ``builtup_point_radius_m`` of settlement points (the radius of houses around
@@ -321,6 +325,8 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     if n_far:
         ctx.warn(f"water: {n_far} settlement(s) farther than {net.params.snap_max_m:g} m from any road "
                  "count as not covered")
+    # the settlement's own distance from its road point: the last stretch of every hose run
+    s_off = np.where(s_ok, s_snap["snap_m"].to_numpy(float), np.inf) if len(sett) else np.zeros(0)
     s_pop = pd.to_numeric(sett["population"], errors="coerce").fillna(0.0).to_numpy(float) \
         if "population" in sett else np.zeros(len(sett))
     s_town = _settlement_towns(ctx, sett)
@@ -375,7 +381,8 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
             per_iv.append(iv)
             per_owner.append(ids[lab])
             if len(sett):
-                ds = np.where(s_node >= 0, dist[np.maximum(s_node, 0)], np.inf)
+                # the whole hose run: source to its road point + along the roads + road to settlement
+                ds = np.where(s_node >= 0, dist[np.maximum(s_node, 0)] + s_off, np.inf)
                 better = (ds <= R + 1e-9) & (ds < s_best)
                 s_best[better] = ds[better]
                 s_by[better] = ids[label[s_node[better]]]
@@ -395,7 +402,7 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     circles = _circles_layer(use, src_iv, src_owner, egeoms, reach_of, crs)
 
     # -- settlements: covered, nearest source ----------------------------------------------------
-    settlements = _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by,
+    settlements = _settlements_layer(G, sett, s_town, s_snap, s_node, s_off, s_pop, use, use_node, init, s_by,
                                      crs)
 
     # -- spacing gaps -------------------------------------------------------------------------------
@@ -405,7 +412,7 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     uncovered_bu = bu.subtract(covered, L) if len(covered) else bu
     suggestions, after_cover, after_settled, coverable = _suggest(
         ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all, egeoms, edges, sett, s_node, s_pop,
-        settlements["covered"].to_numpy(bool) if len(sett) else np.zeros(0, bool), crs)
+        settlements["covered"].to_numpy(bool) if len(sett) else np.zeros(0, bool), s_off, crs)
     if len(sett):
         settlements.insert(settlements.columns.get_loc("covered") + 2, "covered_after", after_settled)
         settlements.insert(settlements.columns.get_loc("covered_after") + 1, "coverable", coverable)
@@ -504,7 +511,7 @@ def _circles_layer(use, src_iv, src_owner, egeoms, reach_of, crs):
                              "network_share": share}, geometry=circles, crs=crs)
 
 
-def _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, init, s_best, s_by, crs):
+def _settlements_layer(G, sett, s_town, s_snap, s_node, s_off, s_pop, use, use_node, init, s_by, crs):
     cols = ["name", "town", "population", "covered", "covered_by", "covered_after", "coverable", "nearest_source",
             "nearest_kind", "distance_m", "snap_m"]
     if not len(sett):
@@ -513,7 +520,7 @@ def _settlements_layer(G, sett, s_town, s_snap, s_node, s_pop, use, use_node, in
     ok = s_node >= 0
     d = np.full(len(sett), np.inf)
     lab = np.full(len(sett), -1, dtype=np.int64)
-    d[ok] = dist[s_node[ok]]
+    d[ok] = dist[s_node[ok]] + s_off[ok]
     lab[ok] = label[s_node[ok]]
     sid = use["source_id"].to_numpy(object) if len(use) else np.zeros(0, object)
     skind = use["source_kind"].to_numpy(object) if len(use) else np.zeros(0, object)
@@ -589,7 +596,7 @@ def _spacing_gaps(G, use, use_node, is_h, egeoms, p, crs):
 
 
 def _suggest(ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all, egeoms, edges, sett, s_node,
-             s_pop, s_covered, crs):
+             s_pop, s_covered, s_off, crs):
     cols = ["rank", "source_kind", "town", "new_settlements", "new_population", "new_road_m", "settlement_ids",
             "road_fid", "road_name", "edge", "offset_m"]
     after_cover = covered
@@ -616,7 +623,8 @@ def _suggest(ctx, G, p, bu, uncovered_bu, covered, c_edge, c_off, cand_node_all,
     R = p.hydrant_reach_m
     targets = np.flatnonzero((s_node >= 0) & ~s_covered)
     keep_edges = np.unique(uncovered_bu.edge) if len(uncovered_bu) else np.zeros(0, np.int64)
-    iv, owner, t_cand, t_target = _water_greedy.reach_sets(G, cn, cxy, R, s_node[targets], keep_edges=keep_edges)
+    iv, owner, t_cand, t_target = _water_greedy.reach_sets(G, cn, cxy, R, s_node[targets], keep_edges=keep_edges,
+                                                           target_extra=s_off[targets])
     coverable[targets[np.unique(t_target)]] = True
     weight = np.ones(len(targets))
     picks = _water_greedy.greedy(iv, owner, len(cn), uncovered_bu, t_cand, t_target, weight, p.budget,

@@ -292,7 +292,7 @@ LAYER_STYLES: dict[str, dict] = {
                     "false": {"label": "未覆盖", **_dot("#ffffff", 4.5, stroke="#e31a1c", weight=2.0)}},
         "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"), ("covered", "是否覆盖"),
                    ("covered_by", "覆盖水源"), ("nearest_source", "最近水源"), ("nearest_kind", "最近水源类型"),
-                   ("distance_m", "距最近水源（米）")],
+                   ("distance_m", "水带铺设距离（米）"), ("snap_m", "距道路（米）")],
         "values": {"covered": YES_NO, "nearest_kind": SOURCE_KIND_ZH}, "tip": ["name", "covered"],
         "tip_format": "{name} · 覆盖：{covered}",
     },

@@ -512,7 +512,8 @@ def _an_water(c: _Ctx, s):
              pct(int((~cov).sum()), total)],
             ["合计", str(total), num(pop.sum()) if pop is not None else "—", "100.0%"]]
     b.para(f"按{b.cites(('hydrant_radius_m', '为'), ('pool_intake_radius_m', '为'))}（天然水源取水点参照消火栓取"
-           f"{b.rule_value('natural_intake_radius_m')}，本工具假设），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围。"
+           f"{b.rule_value('natural_intake_radius_m')}，本工具假设），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围；"
+           "水带长度计入水源至道路、沿道路及道路至居民点三段，远离道路的居民点不因靠近道路上的消火栓而视为覆盖。"
            f"辖区{total}处居民点中，已覆盖{int(cov.sum())}处（{pct(int(cov.sum()), total)}），未覆盖{int((~cov).sum())}处，"
            f"见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.table(f"{c.town}居民点消防水源覆盖情况", ["覆盖情况", "居民点数", "人口", "占比"], rows, key="water_summary",
@@ -524,11 +525,12 @@ def _an_water(c: _Ctx, s):
         if "nearest_kind" in un.columns and "nearest_source" in un.columns:
             un = un.assign(nearest_source=[f"{value_zh('source_kind', k)}{v}" if pd.notna(k) and pd.notna(v) else "—"
                                            for k, v in zip(un["nearest_kind"], un["nearest_source"])])
-        cols = [x for x in ("name", "nearest_source", "distance_m") if x in un.columns]
+        cols = [x for x in ("name", "nearest_source", "distance_m", "snap_m") if x in un.columns]
         show, note = _limited(b, un, c.opts, "water_settlements")
-        b.para(f"未被消防水源覆盖的居民点见{b.next_table}（距离为沿道路至最近可用水源的距离）。")
-        b.table(f"{c.town}未被消防水源覆盖的居民点", [header_zh(x) if x != "distance_m" else "沿路距离（米）" for x in cols],
-                frame_rows(show, cols, {"distance_m": 0}), note=note, key="water_uncovered")
+        b.para(f"未被消防水源覆盖的居民点见{b.next_table}（水带铺设距离含水源至道路、沿道路和道路至居民点三段）。")
+        heads = {"distance_m": "水带铺设距离（米）", "snap_m": "距道路（米）"}
+        b.table(f"{c.town}未被消防水源覆盖的居民点", [heads.get(x) or header_zh(x) for x in cols],
+                frame_rows(show, cols, {"distance_m": 0, "snap_m": 0}), note=note, key="water_uncovered")
     gaps = td.result("water_spacing_gaps")
     if gaps is not None and len(gaps):
         b.para(f"建成区道路上相邻消火栓间距超过{b.rule_value('hydrant_spacing_m')}的路段{len(gaps)}处"
