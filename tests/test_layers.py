@@ -15,7 +15,6 @@ from kzgis.layers import LayerSource, read_layer, read_osm_roads
 from kzgis.load import load_layers
 from kzgis.validation import problems_table, validate_layer
 
-from _shared import SHARED_DATA as SHARED
 CRS = "EPSG:4545"
 X0, Y0 = 537000.0, 3448000.0
 
@@ -118,31 +117,28 @@ def test_unknown_field_mapping_suggests(tmp_path):
         read_layer(src, CRS)
 
 
-def test_osm_xml_munich():
-    path = SHARED / "osm" / "munich_small.osm"
-    gdf = read_osm_roads(path)
-    assert len(gdf) > 10
-    assert {"highway", "road_class", "oneway"} <= set(gdf.columns)
-    assert gdf.crs.to_epsg() == 4326
-    assert gdf.geom_type.eq("LineString").all()
-
-
-def test_osm_pbf_aguascalientes():
-    gdf = read_osm_roads(SHARED / "osm" / "aguascalientes.osm.pbf")
-    assert len(gdf) > 100
-    assert gdf["highway"].notna().all()
-
-
 def test_dem_tile_reprojected(tmp_path):
+    """A 1-arc-second DEM tile in lon/lat with -32768 nodata (as SRTM tiles come) is read in EPSG:4545."""
+    import rasterio
+    from rasterio.transform import from_origin
+
     from kzgis.terrain import DEM
 
-    dem = DEM.read(SHARED / "osm" / "elevation1.tif", "EPSG:32610")
-    assert dem.crs.to_epsg() == 32610
+    step = 1 / 3600
+    z = (300 + np.arange(24)[:, None] * 2.0 + np.arange(37)[None, :]).astype("int16")
+    z[0, :5] = -32768
+    path = tmp_path / "tile.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=37, height=24, count=1, dtype="int16", crs="EPSG:4326",
+                       transform=from_origin(108.40, 31.17, step, step), nodata=-32768) as dst:
+        dst.write(z, 1)
+    dem = DEM.read(path, "EPSG:4545")
+    assert dem.crs.to_epsg() == 4545
     assert 20 < dem.cell_m < 40  # 1 arc-second ~ 30 m
     assert np.isfinite(dem.z).any()
+    assert not (dem.z < -1000).any()  # nodata never becomes an elevation
     b = dem.bounds
     cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-    assert np.isfinite(dem.sample([cx], [cy])[0])
+    assert 300 < dem.sample([cx], [cy])[0] < 400
 
 
 # ----------------------------------------------------------------------------------- validation

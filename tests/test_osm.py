@@ -1,7 +1,8 @@
 """OSM roads (XML through osmnx, PBF through GDAL) into the network engine, offline.
 
-The real extracts are read from ``../shared/data/osm`` (munich_small.osm, aguascalientes.osm.pbf);
-a tiny OSM XML with known tags is written to ``tmp_path``.
+The fixtures ``tests/data/osm/village.osm`` and ``village.osm.pbf`` are hand-made (see
+``tests/data/osm/make_fixtures.py``): the same 18 ways in both formats, so the osmnx (XML) and GDAL
+(PBF) paths must give the same network; a tiny OSM XML with known tags is written to ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
-from _shared import SHARED_DATA
 
 from kzgis.crs import choose_working_crs
 from kzgis.layers import LayerSource, read_osm_roads
 from kzgis.load import load_layers
 from kzgis.network import RoadNetwork
 
-OSM = SHARED_DATA / "osm"
+OSM = Path(__file__).resolve().parent / "data" / "osm"
 
 
 def projected(gdf):
@@ -40,38 +40,48 @@ def check_against_networkx(net, vc="motorcycle"):
     return len(ref)
 
 
-def test_munich_xml_loads_through_osmnx_and_routes():
-    roads = read_osm_roads(OSM / "munich_small.osm")
-    assert len(roads) == 36 and roads.crs.to_epsg() == 4326
-    assert set(roads["highway"]) == {"residential", "service", "track"}
+def test_xml_fixture_loads_through_osmnx_and_routes():
+    roads = read_osm_roads(OSM / "village.osm")
+    # osmnx (simplify=False) gives one line per pair of consecutive nodes: 8 rows x 9 + 10 columns x 7
+    assert len(roads) == 142 and roads.crs.to_epsg() == 4326
+    assert roads["highway"].value_counts()["steps"] == 7
+    # one-way: the row-6 service way (9 pieces), columns 2 (yes) and 5 (-1), 7 pieces each
+    assert roads["oneway"].sum() == 9 + 7 + 7
     net = RoadNetwork.from_roads(projected(roads))
     assert net.crs.is_projected
-    assert len(net.edges) == 36
-    assert set(net.edges["width_source"]) == {"class default"}  # no width tags in this extract
-    assert set(net.edges["road_class"]) == {"村道", "机耕道"}
+    assert (len(net.edges), len(net.nodes)) == (142, 80)
     assert net.edges["length_m"].sum() == pytest.approx(projected(roads).length.sum())
-    assert check_against_networkx(net) >= 30
+    assert check_against_networkx(net) == 80
 
 
-def test_aguascalientes_pbf_loads_with_tags_and_one_ways():
-    roads = read_osm_roads(OSM / "aguascalientes.osm.pbf")
-    assert len(roads) == 674
-    assert roads["oneway"].sum() == 240
+def test_pbf_fixture_gives_the_same_network_as_the_xml():
+    roads = read_osm_roads(OSM / "village.osm.pbf")
+    # GDAL's lines are whole ways (18); the engine nodes them at the shared grid vertices
+    assert len(roads) == 18
+    assert roads["oneway"].sum() == 3
     net = RoadNetwork.from_roads(projected(roads))
-    # GDAL's lines are whole ways: the engine nodes them at shared vertices
-    assert len(net.edges) > len(roads)
-    src = net.edges["width_source"].value_counts()
-    assert src["tag"] > 0 and src["class default"] > 0  # lanes tags give widths
-    assert net.edges["oneway"].sum() > 0
-    assert (net.edges["vehicle_class"] == "none").sum() == (net.edges["road_class"] == "台阶").sum()
-    assert check_against_networkx(net) > 1000
+    ref = RoadNetwork.from_roads(projected(read_osm_roads(OSM / "village.osm")))
+    assert (len(net.edges), len(net.nodes)) == (len(ref.edges), len(ref.nodes)) == (142, 80)
+    assert net.edges["oneway"].sum() == ref.edges["oneway"].sum() == 23
+    cols = ["road_class", "width_m", "width_source", "vehicle_class", "oneway"]
+
+    def key(n):
+        e = n.edges
+        k = e.geometry.map(lambda g: tuple(sorted((round(x, 1), round(y, 1)) for x, y in (g.coords[0], g.coords[-1]))))
+        return e.assign(k=k).set_index("k")[cols + ["length_m"]].sort_index()
+
+    a, b = key(net), key(ref)
+    assert list(a.index) == list(b.index)
+    assert (a[cols] == b[cols]).all().all()
+    assert np.allclose(a["length_m"], b["length_m"])
+    assert check_against_networkx(net) == 80
 
 
 def test_osm_through_load_layers_and_from_layers():
-    layers = load_layers({"roads": LayerSource("roads", OSM / "munich_small.osm")})
-    assert layers.crs.to_epsg() == 32632  # UTM zone of Munich
+    layers = load_layers({"roads": LayerSource("roads", OSM / "village.osm")})
+    assert layers.crs.to_epsg() == 4545  # 3-degree Gauss-Kruger zone of 108.4 E
     net = RoadNetwork.from_layers(layers)
-    assert len(net.edges) == 36
+    assert len(net.edges) == 142
 
 
 OSM_XML = """<?xml version='1.0' encoding='UTF-8'?>
