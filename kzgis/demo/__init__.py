@@ -7,6 +7,7 @@ the committed copy. Only the county outline and 38 township seats are real (see
 
 from __future__ import annotations
 
-from ._generate import FILES, default_out_dir, default_source_dir, generate
+from ._generate import generate
+from .common import FILES, default_out_dir, default_source_dir
 
 __all__ = ["FILES", "default_out_dir", "default_source_dir", "generate"]
