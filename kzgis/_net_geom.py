@@ -69,7 +69,8 @@ def insert_t_junctions(lines, tolerance_m: float):
     return out, int(len(li))
 
 
-def node_lines(lines, tolerance_m: float):
+def node_lines(lines, tolerance_m: float, level=None, no_join=None, f_level=None, t_level=None,
+               join: str = "vertices"):
     """Split lines at their ends and at every vertex shared with another line (or repeated).
 
     Crossings without a shared vertex are *not* nodes (bridges, overpasses). Call
@@ -80,6 +81,14 @@ def node_lines(lines, tolerance_m: float):
     lines : array of LineString (no None, no empties)
     tolerance_m : vertices whose coordinates round to the same ``tolerance_m`` grid cell are the
         same vertex.
+    level : per line, its level (OSM ``layer``, z-level; NaN = 0). Interior vertices join only
+        vertices of the same level; line ends join whatever they touch (OSM practice: a bridge's
+        ends meet the ground roads), choosing level 0 when several levels meet there.
+    no_join : per line, True for bridges and tunnels: their interior vertices join nothing.
+    f_level, t_level : per line, the levels of its first and last vertex (ArcGIS/StreetMap
+        F_ELEV/T_ELEV; NaN = 0). When given, line ends join only vertices of their own level, and
+        the interior of a line whose end levels differ joins nothing.
+    join : "vertices" (default) or "endpoints": interior vertices join only where a line ends.
 
     Returns
     -------
@@ -111,18 +120,20 @@ def node_lines(lines, tolerance_m: float):
     n = len(xy)
     if n == 0:
         return node_lines(np.array([], dtype=object), tol)
-    # vertex id per coordinate (same rounded key -> same id), numbered along a Z-order curve of
-    # 64 m cells: nodes close on the ground get close ids, which keeps shortest-path runs in cache
-    order = np.lexsort((ky, kx, _z_order(xy, 64.0)))
-    new = np.ones(n, dtype=bool)
-    new[1:] = (kx[order][1:] != kx[order][:-1]) | (ky[order][1:] != ky[order][:-1])
-    vid = np.empty(n, dtype=np.int64)
-    vid[order] = np.cumsum(new) - 1
-    n_vid = int(vid.max()) + 1
     first = np.ones(n, dtype=bool)
     first[1:] = line_of[1:] != line_of[:-1]
     last = np.ones(n, dtype=bool)
     last[:-1] = line_of[1:] != line_of[:-1]
+    sub = _join_keys(kx, ky, line_of, first, last, level, no_join, f_level, t_level, join)
+    # vertex id per coordinate (same rounded key and join key -> same id), numbered along a
+    # Z-order curve of 64 m cells: nodes close on the ground have close ids (cache-friendly runs)
+    order = np.lexsort((sub, ky, kx, _z_order(xy, 64.0)))
+    new = np.ones(n, dtype=bool)
+    new[1:] = ((kx[order][1:] != kx[order][:-1]) | (ky[order][1:] != ky[order][:-1])
+               | (sub[order][1:] != sub[order][:-1]))
+    vid = np.empty(n, dtype=np.int64)
+    vid[order] = np.cumsum(new) - 1
+    n_vid = int(vid.max()) + 1
     occurrences = np.bincount(vid, minlength=n_vid)
     is_node = first | last | (occurrences[vid] > 1)
     # segments j -> j+1 for every coordinate that is not the last of its line
@@ -148,6 +159,142 @@ def node_lines(lines, tolerance_m: float):
     node_xy = xy[first_occ[node_vids]]
     return {"geoms": np.asarray(geoms, dtype=object), "line": line_of[start_pos],
             "u": node_of_vid[vid[start_pos]], "v": node_of_vid[vid[end_pos]], "node_xy": node_xy}
+
+
+def _join_keys(kx, ky, line_of, first, last, level, no_join, f_level, t_level, join):
+    """An integer per vertex occurrence: occurrences at the same place join only with equal keys.
+
+    0 everywhere when no line has a level, structure flag or the endpoints rule (the plain case).
+    """
+    n = len(kx)
+    end = first | last
+    plain = ((level is None or not np.any(np.nan_to_num(np.asarray(level, float))))
+             and (no_join is None or not np.any(no_join)) and f_level is None and join == "vertices")
+    if plain:
+        return np.zeros(n, np.int64)
+    lv = np.zeros(n) if level is None else np.nan_to_num(np.asarray(level, float))[line_of]
+    alone = np.zeros(n, bool)  # occurrences that join nothing
+    anyl = np.zeros(n, bool)  # line ends that join any level
+    if f_level is not None:
+        fl = np.nan_to_num(np.asarray(f_level, float))[line_of]
+        tl = np.nan_to_num(np.asarray(t_level, float))[line_of]
+        lv = np.where(first, fl, np.where(last, tl, fl))
+        alone |= ~end & (fl != tl)
+    else:
+        anyl = end.copy()
+    if no_join is not None:
+        alone |= ~end & np.asarray(no_join, bool)[line_of]
+    # the place of each occurrence
+    _, place = np.unique(np.stack([kx, ky], axis=1), axis=0, return_inverse=True)
+    place = place.ravel()
+    n_place = int(place.max()) + 1
+    if join == "endpoints":
+        has_end = np.zeros(n_place, bool)
+        has_end[place[end]] = True
+        alone |= ~end & ~has_end[place]
+    # ends joining any level take level 0 when a level-0 vertex is there, else the lowest level
+    explicit = ~alone & ~anyl
+    if anyl.any():
+        zero_there = np.zeros(n_place, bool)
+        zero_there[place[explicit & (lv == 0)]] = True
+        low = np.full(n_place, np.inf)
+        np.minimum.at(low, place[explicit], lv[explicit])
+        pick = np.where(zero_there[place], 0.0, np.where(np.isfinite(low[place]), low[place], 0.0))
+        lv = np.where(anyl, pick, lv)
+    _, key = np.unique(lv, return_inverse=True)
+    key = key.ravel().astype(np.int64)
+    key[alone] = key.max() + 1 + np.arange(int(alone.sum()))
+    return key
+
+
+def snap_dangles(lines, snap_m: float, near_m: float, tolerance_m: float, target_ok=None, level=None):
+    """Move dangling line ends lying within ``snap_m`` of another line onto it; find near misses.
+
+    A dangling end is a line end no other vertex shares. When the nearest other line (allowed by
+    ``target_ok`` and of the same ``level``) is farther than ``tolerance_m`` but within ``snap_m``,
+    the end is moved to the nearest point on that line (:func:`insert_t_junctions` then splits the
+    line there); within ``near_m`` it is only reported. Two dangling ends close to each other meet
+    at the first one's place (closest pairs first).
+
+    Returns
+    -------
+    (lines, snaps, near) : the lines (changed ones rebuilt), and two DataFrames with columns
+        ``line`` (moved / reported line), ``x``, ``y`` (the end before snapping), ``distance_m``,
+        ``other`` (the line it is near).
+    """
+    lines = np.asarray(lines, dtype=object).copy()
+    cols = ["line", "x", "y", "distance_m", "other"]
+    empty = pd.DataFrame({c: np.array([], dtype=float if c in ("x", "y", "distance_m") else np.int64) for c in cols})
+    if len(lines) < 2 or near_m <= 0:
+        return lines, empty, empty.copy()
+    tol = max(float(tolerance_m), 1e-9)
+    n = len(lines)
+    ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    owner = np.concatenate([np.arange(n), np.arange(n)])
+    which = np.concatenate([np.zeros(n, np.int64), np.full(n, -1)])
+    exy = shapely.get_coordinates(ends)
+    xy = shapely.get_coordinates(lines)
+
+    def key(a):
+        return list(zip(np.floor(a[:, 0] / tol + 0.5).astype(np.int64).tolist(),
+                        np.floor(a[:, 1] / tol + 0.5).astype(np.int64).tolist()))
+
+    # occurrences of each rounded place over all vertices (a closed line's ends count twice)
+    vk = pd.Series(key(xy)).value_counts()
+    ek = key(exy)
+    occ = vk.reindex(pd.Index(ek, tupleize_cols=False)).to_numpy()
+    dangling = occ == 1
+    if not dangling.any():
+        return lines, empty, empty.copy()
+    di = np.flatnonzero(dangling)
+    tree = shapely.STRtree(lines)
+    pi, ti = tree.query(ends[di], predicate="dwithin", distance=near_m)
+    pi = di[pi]
+    keep = ti != owner[pi]
+    pi, ti = pi[keep], ti[keep]
+    if not len(pi):
+        return lines, empty, empty.copy()
+    d = shapely.distance(lines[ti], ends[pi])
+    ok_t = np.ones(n, bool) if target_ok is None else np.asarray(target_ok, bool)
+    lv = np.zeros(n) if level is None else np.nan_to_num(np.asarray(level, float))
+    allowed = ok_t[ti] & (lv[ti] == lv[owner[pi]])
+    # nearest line per end, allowed targets first (ties: lowest line)
+    o = np.lexsort((ti, d, ~allowed, pi))
+    pi, ti, d, allowed = pi[o], ti[o], d[o], allowed[o]
+    firsts = np.r_[True, pi[1:] != pi[:-1]]
+    pi, ti, d, allowed = pi[firsts], ti[firsts], d[firsts], allowed[firsts]
+    # ends already on a line (T-junctions) are left to insert_t_junctions
+    on_line = d <= tol
+    snap = allowed & ~on_line & (d <= snap_m)
+    rows_snap = []
+    moved: set = set()
+    order = np.flatnonzero(snap)[np.argsort(d[snap], kind="stable")]
+    done = set()
+    for k in order:
+        end_i, tgt = int(pi[k]), int(ti[k])
+        if ek[end_i] in moved:
+            continue  # another end was moved onto this one: the two ends meet there
+        ln = int(owner[end_i])
+        target = lines[tgt]
+        p = shapely.line_interpolate_point(target, shapely.line_locate_point(target, ends[end_i]))
+        pxy = shapely.get_coordinates(p)
+        c = shapely.get_coordinates(lines[ln]).copy()
+        c[which[end_i]] = pxy[0]
+        lines[ln] = shapely.linestrings(c)
+        moved.add(key(pxy)[0])
+        moved.add(ek[end_i])
+        done.add(end_i)
+        rows_snap.append((ln, exy[end_i, 0], exy[end_i, 1], float(d[k]), tgt))
+    near = ~on_line & ~snap & (d <= near_m)
+    near_rows = [(int(owner[pi[k]]), exy[pi[k], 0], exy[pi[k], 1], float(d[k]), int(ti[k]))
+                 for k in np.flatnonzero(near)]
+
+    def frame(rows):
+        if not rows:
+            return empty.copy()
+        return pd.DataFrame(rows, columns=cols)
+
+    return lines, frame(rows_snap), frame(near_rows)
 
 
 def _z_order(xy, cell: float) -> np.ndarray:

@@ -64,7 +64,15 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("width_m", "float", min=0, max=100, aliases=("路面宽度", "宽度", "路宽", "width", "KD")),
             FieldSpec("road_class", "str", aliases=("道路等级", "等级", "highway", "DLDJ")),
             FieldSpec("name", "str", aliases=("道路名称",) + _NAME.aliases),
-            FieldSpec("oneway", "bool", aliases=("单行", "单向")), _SRC,
+            # raw direction codes are kept as text and read by the network (kzgis._road_attrs)
+            FieldSpec("oneway", "str", aliases=("单行", "单向", "ONEWAY", "Oneway")),
+            FieldSpec("lanes", "str", aliases=("车道数", "LANES")),
+            FieldSpec("bridge", "str", aliases=("桥梁", "是否桥梁", "BRIDGE", "Bridge")),
+            FieldSpec("tunnel", "str", aliases=("隧道", "是否隧道", "TUNNEL", "Tunnel")),
+            FieldSpec("layer", "float", aliases=("z_level", "Z_LEVEL", "ZLEVEL", "zlevel", "层级", "LAYER")),
+            FieldSpec("f_elev", "float", aliases=("F_ELEV", "F_ZLEV", "FROM_ELEV")),
+            FieldSpec("t_elev", "float", aliases=("T_ELEV", "T_ZLEV", "TO_ELEV")),
+            _SRC,
         ), "道路"),
         KindSpec("stations", ("Point",), (
             FieldSpec("name", "str", required=True, aliases=_NAME.aliases),
@@ -111,7 +119,7 @@ DLBM_FOREST = ("0301", "0302", "0305", "0307")
 DLBM_WATER = ("1101", "1102", "1103", "1104", "1107")
 DLBM_SETTLEMENT = ("0701", "0702")
 
-_SOURCE_KEYS = {"path", "fields", "encoding", "datum", "crs", "layer", "x", "y", "id_field", "where"}
+_SOURCE_KEYS = {"path", "fields", "encoding", "datum", "crs", "layer", "x", "y", "id_field", "where", "oneway_codes"}
 
 
 @dataclass
@@ -128,6 +136,8 @@ class LayerSource:
     x: str | None = None  # CSV coordinate columns
     y: str | None = None
     id_field: str | None = None  # column holding the user's feature id
+    #: roads only: raw direction codes -> both/forward/backward/closed (e.g. {1: both, 2: forward, 3: backward})
+    oneway_codes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, kind: str, spec, base: Path) -> "LayerSource":
@@ -155,13 +165,27 @@ class LayerSource:
         datum = spec.get("datum")
         if datum is not None and str(datum).lower() not in ("gcj02", "wgs84", "cgcs2000"):
             raise LayerError(f"layers.{kind}.datum: '{datum}' unknown (use gcj02 for Amap/Gaode coordinates)")
+        codes = spec.get("oneway_codes") or {}
+        if codes:
+            from ._road_attrs import DIRECTIONS, code_key
+
+            if kind != "roads":
+                raise LayerError(f"layers.{kind}.oneway_codes: only the roads layer has direction codes")
+            if not isinstance(codes, dict):
+                raise LayerError("layers.roads.oneway_codes: expected a mapping code: direction, "
+                                 "e.g. {1: both, 2: forward, 3: backward}")
+            for k, v in codes.items():
+                if str(v).strip().lower() not in DIRECTIONS:
+                    raise LayerError(f"layers.roads.oneway_codes.{k}: '{v}' is not a direction "
+                                     f"(use {', '.join(DIRECTIONS)}){suggest(str(v), DIRECTIONS)}")
+            codes = {code_key(k): str(v).strip().lower() for k, v in codes.items()}
         path = Path(spec["path"])
         if not path.is_absolute():
             path = (base / path).resolve()
         return cls(kind=kind, path=path, fields={str(k): str(v) for k, v in fields.items()},
                    encoding=spec.get("encoding"), datum=(str(datum).lower() if datum else None),
                    crs=spec.get("crs"), layer=spec.get("layer"), x=spec.get("x"), y=spec.get("y"),
-                   id_field=spec.get("id_field"))
+                   id_field=spec.get("id_field"), oneway_codes=codes)
 
 
 @dataclass
@@ -287,24 +311,34 @@ def _check_mojibake(gdf, src):
             )
 
 
+_OSM_COLUMNS = ("osmid", "highway", "width", "est_width", "lanes", "name", "oneway", "bridge", "tunnel", "layer",
+                "geometry")
+
+
 def read_osm_roads(path: Path) -> gpd.GeoDataFrame:
     """Read drivable ways from an OSM XML or PBF file, offline, as line features with OSM tags.
 
     XML goes through ``osmnx.graph_from_xml``; PBF through GDAL's OSM driver (pyogrio).
-    Returned columns: ``osmid``, ``highway``, ``width``, ``lanes``, ``name``, ``oneway``.
+    Returned columns: ``osmid``, ``highway``, ``width``, ``est_width``, ``lanes``, ``name``, ``oneway``,
+    ``bridge``, ``tunnel``, ``layer`` (those present).
     """
     path = Path(path)
     if path.suffix.lower() == ".osm":
         import osmnx as ox
 
-        G = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        tags = list(ox.settings.useful_tags_way)
+        ox.settings.useful_tags_way = tags + [t for t in ("layer",) if t not in tags]
+        try:
+            G = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        finally:
+            ox.settings.useful_tags_way = tags
         edges = ox.graph_to_gdfs(G, nodes=False).reset_index()
         # osmnx stores both directions of a two-way street; keep one row per undirected (u, v)
         pair = [tuple(sorted(p)) for p in zip(edges["u"], edges["v"])]
         edges = edges.loc[~pd.Series(pair, index=edges.index).duplicated()]
-        keep = [c for c in ("osmid", "highway", "width", "lanes", "name", "oneway", "geometry") if c in edges]
+        keep = [c for c in _OSM_COLUMNS if c in edges]
         edges = edges[keep].reset_index(drop=True)
-        for col in ("highway", "width", "lanes", "name", "osmid"):
+        for col in ("highway", "width", "est_width", "lanes", "name", "osmid", "bridge", "tunnel", "layer"):
             if col in edges:
                 edges[col] = edges[col].map(lambda v: v[0] if isinstance(v, list) else v)
         edges = edges.set_crs("EPSG:4326", allow_override=True)
@@ -314,13 +348,15 @@ def read_osm_roads(path: Path) -> gpd.GeoDataFrame:
     gdf = pyogrio.read_dataframe(path, layer="lines")
     gdf = gdf[gdf["highway"].notna()].copy()
     tags = gdf.get("other_tags")
-    for tag in ("width", "lanes", "oneway"):
+    for tag in ("width", "est_width", "lanes", "oneway", "bridge", "tunnel", "layer"):
+        if tag in gdf.columns:
+            continue
         if tags is not None:
             gdf[tag] = tags.str.extract(rf'"{tag}"=>"([^"]*)"', expand=False)
         else:
             gdf[tag] = None
     gdf = gdf.rename(columns={"osm_id": "osmid"})
-    keep = [c for c in ("osmid", "highway", "width", "lanes", "name", "oneway", "geometry") if c in gdf]
+    keep = [c for c in _OSM_COLUMNS if c in gdf]
     return _normalise_osm(gdf[keep].reset_index(drop=True).set_crs("EPSG:4326", allow_override=True))
 
 
@@ -367,6 +403,26 @@ def _apply_fields(gdf: gpd.GeoDataFrame, src: LayerSource) -> gpd.GeoDataFrame:
     return gdf
 
 
+def _apply_oneway_codes(gdf, src):
+    """Translate the roads' raw direction codes with the recipe's ``oneway_codes`` mapping."""
+    from ._road_attrs import code_key
+
+    if "oneway" not in gdf.columns:
+        raise LayerError(f"layer 'roads': oneway_codes given but {src.path.name} has no one-way field; map it with "
+                         "fields: {oneway: <your direction column>}")
+    raw = gdf["oneway"].map(code_key)
+    mapped = raw.map(src.oneway_codes)
+    unknown = raw[mapped.isna() & (raw != "")]
+    warnings = []
+    if len(unknown):
+        vals = ", ".join(repr(v) for v in unknown.unique()[:8])
+        warnings.append(f"layer 'roads': {len(unknown)} feature(s) have direction codes not in oneway_codes ({vals}); "
+                        "read as two-way")
+    gdf = gdf.copy()
+    gdf["oneway"] = mapped.fillna("both")
+    return gdf, warnings
+
+
 def _set_index(gdf, src):
     if src.id_field:
         if src.id_field not in gdf.columns:
@@ -406,6 +462,9 @@ def read_layer(src: LayerSource, working_crs) -> tuple[gpd.GeoDataFrame, list[st
     gdf = _read_vector(src)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty] if len(gdf) else gdf
     gdf = _apply_fields(gdf, src)
+    if src.oneway_codes:
+        gdf, w = _apply_oneway_codes(gdf, src)
+        warnings.extend(w)
     gdf = _set_index(gdf, src)
     if src.crs:
         gdf = gdf.set_crs(as_crs(src.crs), allow_override=True)

@@ -52,7 +52,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from . import rules
 from ._errors import NetworkError, RecipeError, suggest
-from ._net_geom import LineCoords, SegmentGrid, insert_t_junctions, node_lines
+from ._net_geom import LineCoords, SegmentGrid, insert_t_junctions, node_lines, snap_dangles
 from .crs import as_crs, require_projected
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,20 @@ NONE = "none"
 ROAD_CLASSES = ("国道", "省道", "县道", "乡道", "村道", "机耕道", "城市道路", "步道", "台阶", "未知")
 UNKNOWN_CLASS = "未知"
 
-#: Default carriageway width by class where neither a surveyed width nor an OSM tag is given.
-#: Assumption (A): national/provincial roads two-lane Class II-III highways; county roads
-#: two-lane Class IV; township roads narrow two-lane; village roads the common 3.5 m single-lane
-#: pavement of rural road programmes; farm tracks 2.5 m; foot paths 1.5 m.
-DEFAULT_WIDTH_M = {"国道": 9.0, "省道": 8.0, "县道": 6.5, "乡道": 4.5, "村道": 3.5, "机耕道": 2.5,
-                   "城市道路": 7.0, "步道": 1.5, "台阶": 1.0, "未知": 3.5}
+#: Rule giving the default carriageway width of each canonical class (where no width is surveyed,
+#: tagged or derivable from lanes). JTG B01-2014 for the highway classes (confidence M), our
+#: assumptions (A) for the rest; every one overridable in the recipe (``network.default_width_m``).
+WIDTH_RULE = {"国道": "road_width_national_m", "省道": "road_width_provincial_m", "县道": "road_width_county_m",
+              "乡道": "road_width_township_m", "村道": "road_width_village_m", "机耕道": "road_width_farm_track_m",
+              "城市道路": "road_width_urban_m", "步道": "road_width_footpath_m", "台阶": "road_width_steps_m",
+              "未知": "road_width_unknown_m"}
+#: OSM ``highway`` values with their own usual carriageway (A), before their canonical class's default
+OSM_WIDTH_RULE = {"residential": "road_width_osm_residential_m", "unclassified": "road_width_osm_unclassified_m",
+                  "service": "road_width_osm_service_m", "living_street": "road_width_osm_living_street_m"}
+DEFAULT_WIDTH_M = {c: rules.value(k) for c, k in WIDTH_RULE.items()}
+DEFAULT_WIDTH_M.update({h: rules.value(k) for h, k in OSM_WIDTH_RULE.items()})
+#: width sources that are assumptions (results resting on them say so)
+ASSUMED_WIDTH_SOURCES = ("class_default", "unknown")
 
 #: Standard fire-truck speed (km/h) by class on a wide, level road. Assumption (A), within the
 #: 20-40 km/h DOMAIN.md gives for rural and mountain roads; urban streets use the 30 km/h of
@@ -103,8 +111,8 @@ CHINESE_CLASS_ALIASES = {
     "农村公路": "村道", "村级道路": "村道", "通村公路": "村道", "机耕路": "机耕道", "生产路": "机耕道",
     "田间道": "机耕道", "快速路": "城市道路", "主干路": "城市道路", "次干路": "城市道路",
     "支路": "城市道路", "城市主干路": "城市道路", "城市次干路": "城市道路", "城市支路": "城市道路",
-    "街道": "城市道路", "人行道": "步道", "步行道": "步道", "便道": "步道", "小路": "步道",
-    "梯步": "台阶", "石梯": "台阶",
+    "街道": "城市道路", "人行道": "步道", "步行道": "步道", "游步道": "步道", "便道": "步道", "小路": "步道",
+    "梯步": "台阶", "石梯": "台阶", "梯道": "台阶",
     "G": "国道", "S": "省道", "X": "县道", "Y": "乡道", "C": "村道",
 }
 
@@ -142,12 +150,26 @@ class NetworkParams:
     speed_kmh: dict[str, float] = field(default_factory=dict)
     #: speed multiplier per vehicle class (A), merged onto DEFAULT_VEHICLE_SPEED_FACTOR
     vehicle_speed_factor: dict[str, float] = field(default_factory=dict)
-    #: width by canonical class where none is surveyed or tagged (m; A), merged onto DEFAULT_WIDTH_M
+    #: width by canonical class (or OSM highway value with its own default: residential,
+    #: unclassified, service, living_street) where none is surveyed or tagged (m), merged onto
+    #: DEFAULT_WIDTH_M (rules ``road_width_*``)
     default_width_m: dict[str, float] = field(default_factory=dict)
     #: extra raw class -> canonical class mappings (merged onto the OSM and Chinese defaults)
     class_aliases: dict[str, str] = field(default_factory=dict)
-    #: width of one lane when only the OSM ``lanes`` tag is known (m; A)
-    lane_width_m: float = 3.0
+    #: width of one lane when only the ``lanes`` count is known (m; JTG B01, rule ``lane_width_m``)
+    lane_width_m: float = field(default_factory=lambda: _rule("lane_width_m"))
+    #: where lines join: "vertices" (every shared vertex, except at bridges/tunnels and between
+    #: different layers/z-levels) or "endpoints" (only where a line ends)
+    join: str = "vertices"
+    #: a dangling line end this close to another line is moved onto it and joined (m; rule dangle_snap_m)
+    dangle_snap_m: float = field(default_factory=lambda: _rule("dangle_snap_m"))
+    #: a dangling line end this close to another line is reported as a near miss (m; rule near_miss_m)
+    near_miss_m: float = field(default_factory=lambda: _rule("near_miss_m"))
+    #: a DEM grade steeper than this on an edge whose end-to-end grade is within the standard
+    #: truck's limit marks a suspected bridge/tunnel/DEM artefact, graded from its ends (%)
+    structure_profile_grade_pct: float = field(default_factory=lambda: _rule("structure_profile_grade_pct"))
+    #: fire motorcycles may use foot ways (footway/path/steps.../人行道/步道...); trucks never do
+    motorcycle_on_paths: bool = False
     #: a road narrower than the class minimum + this margin slows the class down (m; A)
     narrow_margin_m: float = 1.0
     #: speed factor on such narrow roads (A)
@@ -164,7 +186,7 @@ class NetworkParams:
         set_ = object.__setattr__
         for name, defaults, keys in (
             ("speed_kmh", DEFAULT_SPEED_KMH, ROAD_CLASSES),
-            ("default_width_m", DEFAULT_WIDTH_M, ROAD_CLASSES),
+            ("default_width_m", DEFAULT_WIDTH_M, tuple(DEFAULT_WIDTH_M)),
             ("vehicle_speed_factor", DEFAULT_VEHICLE_SPEED_FACTOR, VEHICLE_CLASSES),
         ):
             given = dict(getattr(self, name) or {})
@@ -183,6 +205,11 @@ class NetworkParams:
             if k not in ROAD_CLASSES:
                 raise RecipeError(f"network.barred_classes: '{k}' is not a road class{suggest(str(k), ROAD_CLASSES)}")
         set_(self, "barred_classes", tuple(self.barred_classes))
+        if self.join not in ("vertices", "endpoints"):
+            raise RecipeError(f"network.join: expected 'vertices' or 'endpoints', got {self.join!r}")
+        if not 0 <= self.dangle_snap_m <= self.near_miss_m:
+            raise RecipeError(f"network.dangle_snap_m ({self.dangle_snap_m!r}) must be >= 0 and at most "
+                              f"network.near_miss_m ({self.near_miss_m!r})")
         if self.grade_measure not in ("max", "mean"):
             raise RecipeError(f"network.grade_measure: expected 'max' or 'mean', got {self.grade_measure!r}")
         for name in ("snap_max_m", "standard_width_m", "small_width_m", "motorcycle_width_m", "lane_width_m",
@@ -241,9 +268,19 @@ class NetworkParams:
         for c in ROAD_CLASSES:
             out.append({"key": f"speed_kmh.{c}", "value": self.speed_kmh[c], "unit": "km/h",
                         "note": f"{c}标准消防车车速（假定）"})
-            out.append({"key": f"default_width_m.{c}", "value": self.default_width_m[c], "unit": "m",
-                        "note": f"{c}缺省路宽（无实测、无标签时，假定）"})
+        for c, v in self.default_width_m.items():
+            out.append({"key": f"default_width_m.{c}", "value": v, "unit": "m",
+                        "note": f"{c}缺省路宽（无实测、无标签时）"})
         return out
+
+    def class_width(self, raw_class, road_class) -> np.ndarray:
+        """Default width per road: the OSM value's own default (residential...) else its class's."""
+        raw = pd.Series(raw_class, dtype=object).map(
+            lambda v: (v[0] if isinstance(v, list) and v else v)).map(
+            lambda v: str(v).strip().lower() if isinstance(v, str) else None)
+        own = raw.map(lambda v: self.default_width_m.get(v) if v in OSM_WIDTH_RULE else None)
+        cls_w = pd.Series(road_class, dtype=object).map(self.default_width_m)
+        return own.where(own.notna(), cls_w).to_numpy(float)
 
 
 def _check_class(vehicle_class) -> str:
@@ -256,63 +293,41 @@ def _check_class(vehicle_class) -> str:
 # attribute parsing
 
 
-def _parse_width_tag(values) -> np.ndarray:
-    """OSM ``width`` tag values ("5", "3.5 m", "12'", "4;5") -> metres (NaN when unreadable)."""
-    def one(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return np.nan
-        if isinstance(v, list):
-            v = v[0] if v else None
-            if v is None:
-                return np.nan
-        if isinstance(v, (int, float)):
-            return float(v) if v > 0 else np.nan
-        s = str(v).strip().lower().replace(",", ".")
-        m = re.match(r"^([0-9]*\.?[0-9]+)\s*(m|meters?|metres?|ft|feet|')?", s)
-        if not m:
-            return np.nan
-        x = float(m.group(1))
-        if m.group(2) in ("ft", "feet", "'"):
-            x *= 0.3048
-        return x if x > 0 else np.nan
+def _structure_grades(u, v, length, struct, z_node) -> np.ndarray:
+    """Grade (%) of each bridge/tunnel edge from the ends of its whole structure.
 
-    return np.array([one(v) for v in values], dtype=float)
+    Consecutive structure edges (a bridge drawn in pieces, OSM ways split at every node) form
+    one structure; its ends are the nodes where it meets other roads or stops. The grade is the
+    height difference of those ends over the structure's length: the DEM under a bridge (the
+    gorge) or over a tunnel (the hill) says nothing about the road.
+    """
+    from scipy.sparse.csgraph import connected_components
 
-
-def _parse_lanes(values) -> np.ndarray:
-    def one(v):
-        if isinstance(v, list):
-            v = v[0] if v else None
-        try:
-            x = float(str(v).split(";")[0])
-        except (TypeError, ValueError):
-            return np.nan
-        return x if x > 0 else np.nan
-
-    return np.array([one(v) for v in values], dtype=float)
+    n = len(z_node)
+    se = np.flatnonzero(struct)
+    g = csr_matrix((np.ones(len(se)), (u[se], v[se])), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    sdeg = np.bincount(np.concatenate([u[se], v[se]]), minlength=n)
+    alldeg = np.bincount(np.concatenate([u, v]), minlength=n)
+    end_node = (sdeg == 1) | ((sdeg >= 1) & (alldeg > sdeg))
+    comp = lab[u[se]]
+    n_c = int(lab.max()) + 1
+    comp_len = np.bincount(comp, weights=length[se], minlength=n_c)
+    zmax = np.full(n_c, -np.inf)
+    zmin = np.full(n_c, np.inf)
+    ok = end_node & np.isfinite(z_node)
+    np.maximum.at(zmax, lab[ok], z_node[ok])
+    np.minimum.at(zmin, lab[ok], z_node[ok])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_c = np.where(np.isfinite(zmax) & np.isfinite(zmin) & (comp_len > 0),
+                       (zmax - zmin) / np.where(comp_len > 0, comp_len, 1.0) * 100.0, np.nan)
+    return g_c[comp]
 
 
-def _parse_oneway(values) -> tuple[np.ndarray, np.ndarray]:
-    """(oneway, reversed) booleans from bools or strings; OSM "-1" means one-way against the line."""
-    ow = np.zeros(len(values), dtype=bool)
-    rev = np.zeros(len(values), dtype=bool)
-    arr = np.asarray(values)
-    if arr.dtype == bool:
-        return arr.copy(), rev
-    if all(isinstance(v, (bool, np.bool_)) for v in arr):
-        return arr.astype(bool), rev
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            continue
-        if isinstance(v, (bool, np.bool_)):
-            ow[i] = bool(v)
-            continue
-        s = str(v).strip().lower()
-        if s == "-1" and not isinstance(v, (int, np.integer)):
-            ow[i] = rev[i] = True
-        elif s in _TRUE:
-            ow[i] = True
-    return ow, rev
+def _code_text(v) -> str:
+    from ._road_attrs import code_key
+
+    return code_key(v)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +397,10 @@ class RoadNetwork:
         self._len = edges["length_m"].to_numpy(float)
         self._oneway = edges["oneway"].to_numpy(bool)
         self._geoms = np.asarray(edges.geometry.values, dtype=object)
+        #: what the road data made the build assume (said in the run's warnings)
+        self.warnings: list[str] = []
+        #: topology findings (GeoDataFrame, see kzgis._net_report.topology_issues) or None
+        self.issues = None
 
     def __repr__(self):
         counts = self.edges["vehicle_class"].value_counts().to_dict() if len(self.edges) else {}
@@ -406,11 +425,21 @@ class RoadNetwork:
         Parameters
         ----------
         roads : GeoDataFrame of LineString/MultiLineString in a projected CRS. Optional columns:
-            ``width_m`` (surveyed, m), ``road_class`` (Chinese or OSM class), ``highway``, ``width``
-            and ``lanes`` (OSM tags), ``name``, ``oneway`` (bool or yes/no/-1/是), ``turnaround``.
+            ``width_m`` (surveyed, m), ``road_class`` (Chinese or OSM class), ``highway``, ``width``,
+            ``est_width`` and ``lanes`` (OSM tags), ``name``, ``oneway`` (bool, yes/no/-1, ArcGIS
+            FT/TF/T/F/N/B, 正向/反向/双向, or both/forward/backward/closed), ``bridge``, ``tunnel``,
+            ``layer`` (OSM layer or z-level), ``f_elev``/``t_elev`` (z-levels at the line's ends),
+            ``turnaround``.
         dem : :class:`kzgis.terrain.DEM` in the same CRS, for grades (optional).
         params : :class:`NetworkParams`.
+
+        The network's ``warnings`` list says what the data made us assume; ``issues`` is a
+        GeoDataFrame of topology findings (see :mod:`kzgis._net_report`).
         """
+        from . import _net_report
+        from ._road_attrs import (is_pedestrian, parse_directions, parse_flag_structure, parse_lanes,
+                                  parse_level, parse_width, structure_from_names)
+
         params = params or NetworkParams()
         crs = require_projected(roads.crs, "the road network")
         if dem is not None and as_crs(dem.crs) != crs:
@@ -427,6 +456,7 @@ class RoadNetwork:
         roads = roads[present]
         n_roads = len(roads)
         cols = roads.columns
+        warnings: list[str] = []
 
         def col(name, default=None):
             return roads[name].to_numpy(dtype=object) if name in cols else np.full(n_roads, default, dtype=object)
@@ -437,54 +467,111 @@ class RoadNetwork:
             no_cls = pd.isna(pd.Series(raw_class, dtype=object)).to_numpy()
             raw_class = np.where(no_cls, col("highway"), raw_class)
         road_class = params.canonical_class(raw_class)
-        surveyed = pd.to_numeric(pd.Series(col("width_m")), errors="coerce").to_numpy(float).copy()
-        surveyed[~(surveyed > 0)] = np.nan
-        tag_w = _parse_width_tag(col("width")) if "width" in cols else np.full(n_roads, np.nan)
-        lanes_w = _parse_lanes(col("lanes")) * params.lane_width_m if "lanes" in cols else np.full(n_roads, np.nan)
-        tag = np.where(np.isfinite(tag_w), tag_w, lanes_w)
-        class_w = np.array([params.default_width_m[c] for c in road_class], dtype=float)
-        width = np.where(np.isfinite(surveyed), surveyed, np.where(np.isfinite(tag), tag, class_w))
-        width_source = np.where(np.isfinite(surveyed), "surveyed",
-                                np.where(np.isfinite(tag), "tag", "class default")).astype(object)
-        oneway, reverse = _parse_oneway(col("oneway")) if "oneway" in cols else (
-            np.zeros(n_roads, bool), np.zeros(n_roads, bool))
+        surveyed = parse_width(col("width_m"))
+        for tag in ("width", "est_width"):
+            if tag in cols:
+                tw = parse_width(col(tag))
+                surveyed = np.where(np.isfinite(surveyed), surveyed, tw)
+        lanes_w = parse_lanes(col("lanes")) * params.lane_width_m if "lanes" in cols else np.full(n_roads, np.nan)
+        class_w = params.class_width(raw_class, road_class)
+        width = np.where(np.isfinite(surveyed), surveyed, np.where(np.isfinite(lanes_w), lanes_w, class_w))
+        width_source = np.where(np.isfinite(surveyed), "surveyed", np.where(
+            np.isfinite(lanes_w), "lanes", np.where(road_class == UNKNOWN_CLASS, "unknown", "class_default"))
+        ).astype(object)
+        if "oneway" in cols:
+            direction, unknown_codes = parse_directions(col("oneway"))
+            if unknown_codes:
+                shown = ", ".join(repr(v) for v in unknown_codes[:8])
+                n_unk = int(np.isin(pd.Series(col("oneway"), dtype=object).map(_code_text).to_numpy(object),
+                                    unknown_codes).sum())
+                warnings.append(
+                    f"roads: {n_unk} feature(s) have one-way values not understood ({shown}); read as two-way. "
+                    "If the field holds direction codes, map them in the recipe's roads layer, e.g. "
+                    "oneway_codes: {1: both, 2: forward, 3: backward}")
+        else:
+            direction = np.full(n_roads, "both", dtype=object)
+        oneway = np.isin(direction, ("forward", "backward"))
+        reverse = direction == "backward"
+        closed = direction == "closed"
         names = col("name")
+        bridge = parse_flag_structure(col("bridge")) if "bridge" in cols else np.zeros(n_roads, bool)
+        tunnel = parse_flag_structure(col("tunnel")) if "tunnel" in cols else np.zeros(n_roads, bool)
+        if "bridge" not in cols and "tunnel" not in cols:
+            bridge, tunnel = structure_from_names(names)
+        structure = bridge | tunnel
+        level = parse_level(col("layer")) if "layer" in cols else np.full(n_roads, np.nan)
+        has_elev = "f_elev" in cols or "t_elev" in cols
+        f_elev = parse_level(col("f_elev")) if has_elev else None
+        t_elev = parse_level(col("t_elev")) if has_elev else None
+        if has_elev:  # a reversed line swaps its end levels
+            f_elev, t_elev = np.where(reverse, t_elev, f_elev), np.where(reverse, f_elev, t_elev)
+        pedestrian = is_pedestrian(raw_class) | np.isin(road_class, ("台阶",))
         turn = col("turnaround")
         turnaround = np.zeros(n_roads, bool) if "turnaround" not in cols else pd.Series(turn, dtype=object).map(
             lambda v: False if v is None or (isinstance(v, float) and np.isnan(v)) else
             (bool(v) if isinstance(v, (bool, np.bool_, int, np.integer, float)) else str(v).strip().lower() in _TRUE)
         ).to_numpy(bool)
 
-        # explode multi-lines, reverse "-1" one-ways, node
+        # explode multi-lines, reverse one-ways drawn against their direction
         parts, part_of = shapely.get_parts(geom.values[present], return_index=True)
         parts = np.asarray(parts, dtype=object)
         rev = reverse[part_of]
         if rev.any():
             parts[rev] = shapely.reverse(parts[rev])
+        tol = params.node_tolerance_m
+        zero = shapely.length(parts) <= tol
+        parts0 = parts
+        p_level = level[part_of]
+        p_struct = structure[part_of]
+        # dangling ends near another line: snapped within dangle_snap_m, reported up to near_miss_m
+        parts, snaps, near = snap_dangles(parts, params.dangle_snap_m, params.near_miss_m, tol,
+                                          target_ok=~p_struct, level=p_level)
         if params.t_junctions:
-            parts, n_t = insert_t_junctions(parts, params.node_tolerance_m)
+            parts, n_t = insert_t_junctions(parts, tol)
             if n_t:
                 log.info("road network: %d line end(s) on another line's interior noded as T-junctions", n_t)
-        net = node_lines(parts, params.node_tolerance_m)
+        net = node_lines(parts, tol, level=p_level, no_join=p_struct,
+                         f_level=None if f_elev is None else f_elev[part_of],
+                         t_level=None if t_elev is None else t_elev[part_of], join=params.join)
         r = part_of[net["line"]]  # road row of each edge
         geoms = net["geoms"]
         length = shapely.length(geoms)
+        node_xy = net["node_xy"]
 
+        e_struct = structure[r]
         if dem is not None and len(geoms):
             gmax, gmean = dem.grades(geoms)
+            gdem = gmax.copy()
+            z_node = dem.sample(node_xy[:, 0], node_xy[:, 1])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                end_grade = np.where(length > 0, np.abs(z_node[net["v"]] - z_node[net["u"]])
+                                     / np.where(length > 0, length, 1.0) * 100.0, 0.0)
+            if e_struct.any():
+                end_grade[e_struct] = _structure_grades(net["u"], net["v"], length, e_struct, z_node)
+            suspect = (~e_struct & (gmax > params.structure_profile_grade_pct)
+                       & (end_grade <= params.standard_grade_max_pct))
+            by_ends = e_struct | suspect
+            gmax = np.where(by_ends, end_grade, gmax)
+            gmean = np.where(by_ends, end_grade, gmean)
+            grade_source = np.where(e_struct, "structure", np.where(suspect, "suspected_structure", "dem")).astype(object)
+            grade_source[~np.isfinite(gmax if params.grade_measure == "max" else gmean)] = "unknown"
         else:
             gmax = np.full(len(geoms), np.nan)
             gmean = np.full(len(geoms), np.nan)
+            gdem = gmax.copy()
+            grade_source = np.full(len(geoms), "no_dem", dtype=object)
 
         e_class = road_class[r]
         e_width = width[r]
         e = pd.DataFrame({
             "u": net["u"], "v": net["v"], "length_m": length, "width_m": e_width,
             "width_source": width_source[r], "road_class": e_class, "name": names[r],
-            "oneway": oneway[r], "grade_max_pct": gmax, "grade_mean_pct": gmean,
-            "turnaround": turnaround[r], "road_fid": roads.index.to_numpy()[r],
+            "oneway": oneway[r], "grade_max_pct": gmax, "grade_mean_pct": gmean, "grade_source": grade_source,
+            "grade_dem_max_pct": gdem,
+            "structure": np.where(bridge[r], "bridge", np.where(tunnel[r], "tunnel", "")).astype(object),
+            "pedestrian": pedestrian[r], "turnaround": turnaround[r], "road_fid": roads.index.to_numpy()[r],
         })
-        allowed = cls._allowed_masks(params, e_width, e_class, gmax, gmean)
+        allowed = cls._allowed_masks(params, e_width, e_class, gmax, gmean, pedestrian[r], closed[r])
         best = np.full(len(e), NONE, dtype=object)
         for vc in VEHICLE_CLASSES[::-1]:
             best[allowed[vc]] = vc
@@ -494,33 +581,50 @@ class RoadNetwork:
         for vc in VEHICLE_CLASSES:
             e[f"time_min_{vc}"] = cls._times(params, vc, length, e_width, e_class, gmean, allowed[vc])
         edges = gpd.GeoDataFrame(e, geometry=geoms, crs=crs)
-        node_xy = net["node_xy"]
         deg = np.bincount(np.concatenate([net["u"], net["v"]]), minlength=len(node_xy))
         nodes = gpd.GeoDataFrame({"x": node_xy[:, 0], "y": node_xy[:, 1], "degree": deg},
                                  geometry=shapely.points(node_xy), crs=crs)
         log.info("road network: %d nodes, %d edges from %d road features", len(nodes), len(edges), n_roads)
-        return cls(nodes, edges, params, crs)
+        out = cls(nodes, edges, params, crs)
+        out._width_key = np.where([isinstance(v, str) and v.strip().lower() in OSM_WIDTH_RULE for v in raw_class],
+                                  [str(v).strip().lower() for v in raw_class], road_class).astype(object)[r]
+        fids = roads.index.to_numpy()
+        out.issues = _net_report.topology_issues(out, parts_fid=fids[part_of], zero=zero,
+                                                 zero_geoms=parts0,
+                                                 snaps=snaps, near=near, levels=level[r])
+        out.warnings = warnings + _net_report.build_warnings(out, dem is not None, closed_km=float(
+            shapely.length(parts[closed[part_of]]).sum() / 1000.0) if closed.any() else 0.0)
+        return out
 
     @staticmethod
-    def _allowed_masks(params, width, road_class, gmax, gmean) -> dict[str, np.ndarray]:
+    def _allowed_masks(params, width, road_class, gmax, gmean, pedestrian=None, closed=None) -> dict[str, np.ndarray]:
         g = gmax if params.grade_measure == "max" else gmean
         barred = np.isin(road_class, params.barred_classes)
+        if closed is not None:
+            barred = barred | closed
+        foot = np.zeros(len(width), bool) if pedestrian is None else np.asarray(pedestrian, bool)
         out = {}
         for vc in VEHICLE_CLASSES:
             ok_grade = ~(g > params.grade_max(vc))  # NaN (no DEM) passes
-            out[vc] = (width >= params.width_min(vc) - 1e-9) & ok_grade & ~barred
+            no_foot = ~foot if not (vc == "motorcycle" and params.motorcycle_on_paths) else True
+            out[vc] = (width >= params.width_min(vc) - 1e-9) & ok_grade & ~barred & no_foot
         return out
 
     @staticmethod
     def _times(params, vc, length, width, road_class, gmean, allowed) -> np.ndarray:
+        speed = RoadNetwork._speeds(params, vc, width, road_class, gmean)
+        t = length / 1000.0 / speed * 60.0
+        return np.where(allowed, t, np.nan)
+
+    @staticmethod
+    def _speeds(params, vc, width, road_class, gmean) -> np.ndarray:
+        """Effective speed (km/h) of class ``vc`` per edge: class speed, narrow-road and grade factors."""
         speed = np.array([params.speed_kmh[c] for c in road_class], dtype=float) * params.vehicle_speed_factor[vc]
         narrow = width < params.width_min(vc) + params.narrow_margin_m
         speed = np.where(narrow, speed * params.narrow_speed_factor, speed)
         over = np.clip(np.nan_to_num(gmean) - params.steep_from_pct, 0.0, None)
         speed = speed / (1.0 + params.steep_slowdown_per_pct * over)
-        speed = np.maximum(speed, params.min_speed_kmh)
-        t = length / 1000.0 / speed * 60.0
-        return np.where(allowed, t, np.nan)
+        return np.maximum(speed, params.min_speed_kmh)
 
     # -- weights and graphs ---------------------------------------------------------------------
     def allowed(self, vehicle_class: str | None) -> np.ndarray:

@@ -75,6 +75,43 @@ _RULES = [
     Rule("settlement_point_radius_m", 100.0, "m", "assumption: radius of houses around a settlement point",
          "A", "居民点（点状）障碍半径"),
     Rule("checkpoint_group_m", 200.0, "m", "assumption; no national rule", "A", "检查站合并距离"),
+    # roads: widths where none is surveyed (JTG B01-2014 公路工程技术标准, lane and roadbed widths)
+    Rule("road_width_national_m", 9.0, "m", "JTG B01-2014: 国道 mostly 二级 or better, two 3.75 m lanes + shoulders",
+         "M", "国道缺省路宽"),
+    Rule("road_width_provincial_m", 8.0, "m", "JTG B01-2014: 省道 二级/三级, two lanes 3.5-3.75 m + shoulders", "M",
+         "省道缺省路宽"),
+    Rule("road_width_county_m", 6.5, "m", "JTG B01-2014: 县道 three/four-class two-lane, roadbed ~6.5-7 m", "M",
+         "县道缺省路宽"),
+    Rule("road_width_township_m", 4.5, "m", "JTG B01-2014: 乡道 四级, single-lane roadbed 4.5 m (4.5-6 m)", "M",
+         "乡道缺省路宽"),
+    Rule("road_width_village_m", 3.5, "m", "JTG B01-2014: 村道 四级 single lane 3.5 m pavement (3.5-4.5 m)", "M",
+         "村道缺省路宽"),
+    Rule("road_width_farm_track_m", 2.5, "m", "assumption: 机耕道 one tractor wide", "A", "机耕道缺省路宽"),
+    Rule("road_width_urban_m", 7.0, "m", "assumption: urban 支路 two lanes (CJJ 37)", "A", "城市道路缺省路宽"),
+    Rule("road_width_footpath_m", 1.5, "m", "assumption", "A", "步道缺省路宽"),
+    Rule("road_width_steps_m", 1.0, "m", "assumption", "A", "台阶缺省路宽"),
+    Rule("road_width_unknown_m", 3.5, "m", "assumption: a road of unknown class is taken as the narrowest common "
+         "rural road (single lane); survey it", "A", "未知等级道路缺省路宽"),
+    Rule("road_width_osm_residential_m", 5.5, "m", "assumption: usual carriageway of OSM highway=residential", "A",
+         "OSM 居住区道路缺省路宽"),
+    Rule("road_width_osm_unclassified_m", 4.5, "m", "assumption: OSM highway=unclassified ~ 乡道/村道 single lane "
+         "roadbed", "A", "OSM 未分级道路缺省路宽"),
+    Rule("road_width_osm_service_m", 3.5, "m", "assumption: OSM highway=service, one lane", "A",
+         "OSM 服务道路缺省路宽"),
+    Rule("road_width_osm_living_street_m", 4.5, "m", "assumption: OSM highway=living_street", "A",
+         "OSM 生活街道缺省路宽"),
+    Rule("lane_width_m", 3.5, "m", "JTG B01-2014 lane width at 20-60 km/h design speed", "M",
+         "车道宽度（仅知车道数时）"),
+    # roads: topology and terrain checks
+    Rule("dangle_snap_m", 2.0, "m", "assumption: digitising error; a line end this close to another line is "
+         "joined to it", "A", "悬挂端点自动连接距离"),
+    Rule("near_miss_m", 10.0, "m", "assumption: a line end this close to another line is reported for checking",
+         "A", "悬挂端点近距提示距离"),
+    Rule("structure_profile_grade_pct", 40.0, "%", "assumption: no road climbs this steeply over two DEM cells; "
+         "with an ordinary end-to-end grade it is a bridge, tunnel or DEM artefact", "A",
+         "疑似桥隧（DEM 剖面坡度上限）"),
+    Rule("dem_closed_share_max", 0.05, "", "assumption: above this share of road length closed to every vehicle "
+         "by DEM grade, the DEM may not fit the roads", "A", "DEM 封闭道路比例提示阈值"),
     # water
     Rule("water_lateral_m", 60.0, "m", "assumption: buildings this far beside a protected road are reached", "A",
          "消防水源保护范围道路两侧宽度"),

@@ -101,10 +101,11 @@ def test_width_fallback_and_source():
               width_m=[4.5, None, None, None, None], width=[None, "5 m", None, None, None],
               lanes=[None, None, "2", None, None], highway=[None, None, None, "residential", "track"])
     e = RoadNetwork.from_roads(g).edges.sort_values("road_fid")
-    assert list(e["width_m"]) == [4.5, 5.0, 6.0, 3.5, 2.5]
-    assert list(e["width_source"]) == ["surveyed", "tag", "tag", "class default", "class default"]
+    # 2 lanes x 3.5 m (JTG B01); OSM residential has its own default 5.5 m; track is 机耕道 2.5 m
+    assert list(e["width_m"]) == [4.5, 5.0, 7.0, 5.5, 2.5]
+    assert list(e["width_source"]) == ["surveyed", "surveyed", "lanes", "class_default", "class_default"]
     assert list(e["road_class"]) == ["未知", "未知", "未知", "村道", "机耕道"]
-    assert list(e["vehicle_class"]) == ["standard", "standard", "standard", "small", "motorcycle"]
+    assert list(e["vehicle_class"]) == ["standard", "standard", "standard", "standard", "motorcycle"]
 
 
 def test_vehicle_class_thresholds_and_barred_steps():

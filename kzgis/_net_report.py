@@ -1,0 +1,341 @@
+"""What building the road network found in the data: topology issues, assumptions, a summary.
+
+Private to :mod:`kzgis.network` and :mod:`kzgis.pipeline`:
+
+- :func:`topology_issues` -> the ``network_issues`` layer (``kind``: snapped_dangle, near_miss,
+  unsplit_crossing, suspected_structure, zero_length, duplicate_edge, small_component);
+- :func:`build_warnings` -> warnings on assumed widths, classes closed by a default alone,
+  direction codes, suspected structures and a DEM that does not fit the roads;
+- :func:`network_summary` -> the ``network`` block of summary.json (also printed by
+  ``kzgis layers check``);
+- :func:`settlement_warnings` -> settlements on a small disconnected part of the network, or
+  reachable only against a one-way.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+ISSUE_KINDS = ("snapped_dangle", "near_miss", "unsplit_crossing", "suspected_structure", "zero_length",
+               "duplicate_edge", "small_component")
+ISSUE_COLUMNS = ["kind", "road_fid", "other_fid", "distance_m", "length_m", "note"]
+
+
+def _fid(v):
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+def components(net) -> tuple[int, np.ndarray]:
+    """Connected components of the undirected network (all edges): (count, label per node)."""
+    n = net.n_nodes
+    if n == 0:
+        return 0, np.zeros(0, np.int64)
+    g = csr_matrix((np.ones(len(net._u)), (net._u, net._v)), shape=(n, n))
+    return connected_components(g, directed=False)
+
+
+def _component_lengths(net, labels, n_comp):
+    lab_e = labels[net._u] if len(net._u) else np.zeros(0, np.int64)
+    return np.bincount(lab_e, weights=net._len, minlength=n_comp), lab_e
+
+
+def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gpd.GeoDataFrame:
+    """The ``network_issues`` rows of a freshly built network (points and lines, network CRS)."""
+    rows: list[dict] = []
+    geoms: list = []
+
+    def add(kind, geom, road_fid=None, other_fid=None, distance_m=np.nan, length_m=np.nan, note=""):
+        rows.append({"kind": kind, "road_fid": _fid(road_fid), "other_fid": _fid(other_fid),
+                     "distance_m": float(distance_m), "length_m": float(length_m), "note": note})
+        geoms.append(geom)
+
+    for frame, kind, note in ((snaps, "snapped_dangle", "悬挂端点距另一道路 {d:.2f} m，已自动连接（请核实）"),
+                              (near, "near_miss", "悬挂端点距另一道路 {d:.2f} m，未连接（请核实是否相通）")):
+        for r in frame.itertuples(index=False):
+            add(kind, shapely.Point(r.x, r.y), parts_fid[r.line], parts_fid[r.other], r.distance_m,
+                note=note.format(d=r.distance_m))
+    for i in np.flatnonzero(zero):
+        add("zero_length", shapely.get_point(zero_geoms[i], 0), parts_fid[i], length_m=0.0,
+            note="零长度道路要素，已忽略")
+    e = net.edges
+    if len(e):
+        fid = e["road_fid"].to_numpy(object)
+        # suspected structures
+        sus = np.flatnonzero(e["grade_source"].to_numpy(object) == "suspected_structure")
+        dem_g = e["grade_dem_max_pct"].to_numpy(float)
+        for i in sus:
+            add("suspected_structure", net._geoms[i], fid[i], length_m=net._len[i],
+                note=f"DEM 剖面坡度 {dem_g[i]:.0f}%，两端坡度 {e['grade_max_pct'].iat[i]:.1f}%：疑似桥梁/隧道或 DEM 误差，"
+                     "按两端高程计坡度，请实地核实")
+        # duplicate edges: same ends, same course
+        a = np.minimum(net._u, net._v)
+        b = np.maximum(net._u, net._v)
+        key = pd.DataFrame({"a": a, "b": b})
+        dup_groups = key[key.duplicated(["a", "b"], keep=False)].groupby(["a", "b"]).indices
+        for idx in dup_groups.values():
+            idx = np.sort(np.asarray(idx))
+            first = idx[0]
+            for j in idx[1:]:
+                if abs(net._len[j] - net._len[first]) <= 1.0 and \
+                        shapely.hausdorff_distance(net._geoms[j], net._geoms[first]) <= 1.0:
+                    add("duplicate_edge", net._geoms[j], fid[j], fid[first], length_m=net._len[j],
+                        note="与另一道路重复（同起止点、同走向）")
+        # crossings without a junction, where neither line is a bridge/tunnel and levels agree
+        struct = e["structure"].to_numpy(object) != ""
+        lv = np.nan_to_num(np.asarray(levels, float))
+        tree = shapely.STRtree(net._geoms)
+        i1, i2 = tree.query(net._geoms, predicate="crosses")
+        k = (i1 < i2) & ~struct[i1] & ~struct[i2] & (lv[i1] == lv[i2])
+        i1, i2 = i1[k], i2[k]
+        if len(i1):
+            inter = shapely.intersection(net._geoms[i1], net._geoms[i2])
+            tol = max(net.params.node_tolerance_m, 1e-6)
+            nodes_xy = net.nodes[["x", "y"]].to_numpy()
+            for a_, b_, g in zip(i1, i2, inter):
+                for p in shapely.get_parts(g):
+                    if shapely.get_type_id(p) != 0:
+                        continue
+                    xy = np.array(p.coords[0])
+                    ends = nodes_xy[[net._u[a_], net._v[a_], net._u[b_], net._v[b_]]]
+                    if (np.hypot(*(ends - xy).T) <= tol).any():
+                        continue
+                    add("unsplit_crossing", p, fid[a_], fid[b_],
+                        note="两条道路相交但无公共节点，未连通：平交请在交点加节点；立交请标注桥梁/隧道或层级")
+        # small components: every connected part but the largest (by length)
+        n_comp, labels = components(net)
+        if n_comp > 1:
+            comp_len, lab_e = _component_lengths(net, labels, n_comp)
+            big = int(np.argmax(comp_len))
+            order = np.argsort(lab_e, kind="stable")
+            cuts = np.searchsorted(lab_e[order], np.arange(n_comp + 1))
+            for c in range(n_comp):
+                if c == big:
+                    continue
+                members = order[cuts[c]:cuts[c + 1]]
+                if not len(members):
+                    continue
+                add("small_component", shapely.multilinestrings(list(net._geoms[members])), fid[members[0]],
+                    length_m=comp_len[c],
+                    note=f"与主路网不连通的道路片段（{len(members)} 段，{comp_len[c]:.0f} m）")
+    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=ISSUE_COLUMNS), geometry=geoms if geoms else [],
+                           crs=net.crs)
+    return out
+
+
+def _km(x) -> float:
+    return round(float(x) / 1000.0, 3)
+
+
+def _width_key(net):
+    return getattr(net, "_width_key", net.edges["road_class"].to_numpy(object))
+
+
+def build_warnings(net, has_dem: bool, closed_km: float = 0.0) -> list[str]:
+    """Warnings about what the network rests on (assumed widths, defaults, DEM fit, topology)."""
+    from . import network as _network
+
+    e = net.edges
+    out: list[str] = []
+    if not len(e):
+        return out
+    L = net._len
+    total = L.sum()
+    src = e["width_source"].to_numpy(object)
+    assumed = np.isin(src, _network.ASSUMED_WIDTH_SOURCES)
+    if assumed.any() and total > 0:
+        out.append(f"roads: {_km(L[assumed].sum()):g} km of {_km(total):g} km of road ({L[assumed].sum() / total:.0%}) "
+                   "have no surveyed width and use a default by road class (width_source class_default/unknown); "
+                   "results that depend on road width rest on these assumptions: survey the widths")
+    # whole classes closed to standard trucks by a default alone
+    params = net.params
+    foot = e["pedestrian"].to_numpy(bool)
+    wkey = _width_key(net)
+    closed_parts = []
+    for k in pd.unique(wkey[~foot]):
+        m = (wkey == k) & ~foot
+        if not m.any() or not assumed[m].all():
+            continue
+        w = params.default_width_m.get(k)
+        if w is None or w >= params.standard_width_m:
+            continue
+        rule = _network.WIDTH_RULE.get(k) or _network.OSM_WIDTH_RULE.get(k)
+        closed_parts.append(f"{k} ({_km(L[m].sum()):g} km, default {w:g} m, rule {rule})")
+    if closed_parts:
+        out.append("roads: no width is surveyed for any " + "; ".join(closed_parts) + " road, and the default "
+                   f"is below the standard truck's {params.standard_width_m:g} m: these classes are closed to "
+                   "standard trucks by the default alone. Survey their widths or set network.default_width_m "
+                   "in the recipe")
+    if closed_km > 0:
+        out.append(f"roads: {closed_km:g} km of road have the direction code for 'no travel' (ArcGIS N, 禁行) and "
+                   "are closed to every vehicle; if the field means yes/no, map it with oneway_codes")
+    gsrc = e["grade_source"].to_numpy(object)
+    sus = gsrc == "suspected_structure"
+    if sus.any():
+        out.append(f"roads: {int(sus.sum())} road section(s) ({_km(L[sus].sum()):g} km) have a DEM profile no road "
+                   f"could have (steeper than {params.structure_profile_grade_pct:g} %) with an ordinary grade between "
+                   "their ends: graded from their ends as suspected bridges/tunnels/DEM artefacts "
+                   "(network_issues kind suspected_structure); survey them")
+    if has_dem and total > 0:
+        unknown = gsrc == "unknown"
+        if L[unknown].sum() / total > 0.5:
+            out.append(f"DEM: {L[unknown].sum() / total:.0%} of road length lies outside the DEM or on its nodata "
+                       "cells, so those grades are unknown: the DEM may not fit the roads (wrong CRS, a DEM of "
+                       "another area, or a synthetic one)")
+        g = e["grade_max_pct" if params.grade_measure == "max" else "grade_mean_pct"].to_numpy(float)
+        width_ok = e["width_m"].to_numpy(float) >= params.motorcycle_width_m - 1e-9
+        barred = np.isin(e["road_class"].to_numpy(object), params.barred_classes) | foot
+        steep = width_ok & ~barred & (g > params.motorcycle_grade_max_pct)
+        share = L[steep].sum() / total
+        if share > _network.rules.value("dem_closed_share_max"):
+            out.append(f"DEM: grades steeper than {params.motorcycle_grade_max_pct:g} % close {_km(L[steep].sum()):g} km "
+                       f"({share:.0%}) of road length to every vehicle: the DEM may not fit the roads (wrong CRS, "
+                       "synthetic, too coarse), or bridges/tunnels are not marked. Check the DEM before trusting "
+                       "access results")
+    iss = net.issues
+    if iss is not None and len(iss):
+        counts = iss["kind"].value_counts()
+        parts = [f"{int(counts[k])} {k}" for k in ISSUE_KINDS if k in counts and k != "suspected_structure"]
+        if parts:
+            out.append("road network topology: " + ", ".join(parts) + " (see the network_issues layer; dangling "
+                       f"ends within {params.dangle_snap_m:g} m were joined, near misses up to "
+                       f"{params.near_miss_m:g} m only reported)")
+    return out
+
+
+def network_summary(net) -> dict:
+    """The ``network`` block of summary.json: size, connectivity, km by class/width source, speeds."""
+    e = net.edges
+    L = net._len
+    total = float(L.sum())
+    n_comp, labels = components(net)
+    share = 1.0
+    if n_comp > 1:
+        comp_len, _ = _component_lengths(net, labels, n_comp)
+        share = float(comp_len.max() / total) if total > 0 else 0.0
+    from . import network as _network
+
+    src = e["width_source"].to_numpy(object) if len(e) else np.zeros(0, object)
+    assumed = np.isin(src, _network.ASSUMED_WIDTH_SOURCES)
+
+    def km_by(col):
+        if not len(e):
+            return {}
+        return {str(k): _km(v) for k, v in pd.Series(L).groupby(e[col].to_numpy(object)).sum().items()}
+
+    speeds: dict = {}
+    for c in pd.unique(e["road_class"]) if len(e) else []:
+        m = e["road_class"].to_numpy(object) == c
+        speeds[str(c)] = {}
+        for vc in _network.VEHICLE_CLASSES:
+            t = e[f"time_min_{vc}"].to_numpy(float)[m]
+            ok = np.isfinite(t)
+            speeds[str(c)][vc] = (round(float(L[m][ok].sum() / 1000.0 / (t[ok].sum() / 60.0)), 2)
+                                  if ok.any() and t[ok].sum() > 0 else None)
+    iss = net.issues
+    return {
+        "nodes": int(net.n_nodes),
+        "edges": int(len(e)),
+        "components": int(n_comp),
+        "largest_component_share": round(share, 4),
+        "km": _km(total),
+        "km_by_class": km_by("road_class"),
+        "km_by_vehicle_class": km_by("vehicle_class"),
+        "km_by_width_source": km_by("width_source"),
+        "km_assumed_width": _km(L[assumed].sum()) if len(e) else 0.0,
+        "assumed_width_share": round(float(L[assumed].sum() / total), 4) if total > 0 else 0.0,
+        "km_by_grade_source": km_by("grade_source"),
+        "effective_speed_kmh": speeds,
+        "issues": {k: int(v) for k, v in iss["kind"].value_counts().items()} if iss is not None and len(iss) else {},
+    }
+
+
+def summary_lines(block: dict) -> list[str]:
+    """The network block as a few lines of text (for ``kzgis layers check``)."""
+    out = [f"road network: {block['nodes']} nodes, {block['edges']} edges, {block['km']:g} km, "
+           f"{block['components']} connected part(s), the largest holds {block['largest_component_share']:.1%} "
+           "of the length",
+           "  km by class: " + ", ".join(f"{k} {v:g}" for k, v in block["km_by_class"].items()),
+           "  km by width source: " + ", ".join(f"{k} {v:g}" for k, v in block["km_by_width_source"].items())
+           + f" (assumed: {block['km_assumed_width']:g} km, {block['assumed_width_share']:.0%})",
+           "  km by best vehicle: " + ", ".join(f"{k} {v:g}" for k, v in block["km_by_vehicle_class"].items())]
+    if block["issues"]:
+        out.append("  topology issues: " + ", ".join(f"{k} {v}" for k, v in block["issues"].items()))
+    return out
+
+
+def settlement_warnings(net, settlements, stations=None) -> list[str]:
+    """Name settlements on a small disconnected part of the network, or reachable only against a one-way.
+
+    Settlements are snapped to the nearest road any vehicle may use (within ``snap_max_m``).
+    "Reachable only against a one-way": connected to the stations (or, without stations, to the
+    largest strongly connected part) when one-ways are ignored, but not when they are obeyed.
+    """
+    out: list[str] = []
+    if settlements is None or not len(settlements) or not len(net.edges):
+        return out
+    allowed = net.allowed(None)
+    if not allowed.any():
+        return out
+    pts = settlements.geometry.representative_point() if hasattr(settlements, "geometry") else settlements
+    s = net.snap(pts, None)
+    ok = s["ok"].to_numpy(bool)
+    if not ok.any():
+        return out
+    names = (settlements["name"].astype(str).to_numpy(object) if "name" in settlements
+             else np.asarray(settlements.index.astype(str), object))
+    e_of = s["edge"].to_numpy()
+    n_comp, labels = components(net)
+    if n_comp > 1:
+        comp_len, _ = _component_lengths(net, labels, n_comp)
+        big = int(np.argmax(comp_len))
+        lab = np.full(len(s), -1)
+        lab[ok] = labels[net._u[e_of[ok].astype(np.int64)]]
+        small = ok & (lab != big) & (lab >= 0)
+        if small.any():
+            shown = "、".join(names[small][:10]) + (f" (+{small.sum() - 10} more)" if small.sum() > 10 else "")
+            out.append(f"settlements on a road network part not connected to the main network ({small.sum()}): "
+                       f"{shown}. No vehicle from the main network reaches them; check the roads near them "
+                       "(network_issues kinds small_component, near_miss)")
+    # directed reachability over the roads any vehicle may use
+    n = net.n_nodes
+    eids = np.flatnonzero(allowed)
+    two = eids[~net._oneway[eids]]
+    src = np.concatenate([net._u[eids], net._v[two]])
+    dst = np.concatenate([net._v[eids], net._u[two]])
+    G = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    if stations is not None and len(stations):
+        st = net.snap(stations.geometry.representative_point(), None)
+        st = st[st["ok"]]
+        if not len(st):
+            return out
+        se = st["edge"].to_numpy(np.int64)
+        starts = np.unique(np.concatenate([net._v[se], net._u[se[~net._oneway[se]]]]))
+    else:
+        n_s, slab = connected_components(G, directed=True, connection="strong")
+        big_s = np.argmax(np.bincount(slab))
+        starts = np.flatnonzero(slab == big_s)
+    reach = np.zeros(n, bool)
+    for s0 in starts:
+        if reach[s0]:
+            continue
+        reach[breadth_first_order(G, int(s0), directed=True, return_predecessors=False)] = True
+    und = csr_matrix((np.ones(len(eids)), (net._u[eids], net._v[eids])), shape=(n, n))
+    _, ulab = connected_components(und, directed=False)
+    start_comps = set(ulab[starts].tolist())
+    eo = e_of[ok].astype(np.int64)
+    # a settlement on edge e is reached when u is reached (or v, on a two-way edge)
+    hit = reach[net._u[eo]] | (reach[net._v[eo]] & ~net._oneway[eo])
+    same_part = np.isin(ulab[net._u[eo]], list(start_comps))
+    against = np.zeros(len(s), bool)
+    against[np.flatnonzero(ok)] = ~hit & same_part & allowed[eo]
+    if against.any():
+        shown = "、".join(names[against][:10]) + (f" (+{against.sum() - 10} more)" if against.sum() > 10 else "")
+        what = "the stations" if stations is not None and len(stations) else "the main network"
+        out.append(f"settlements reachable from {what} only against a one-way ({against.sum()}): {shown}. "
+                   "Check the one-way codes of the roads near them (oneway / oneway_codes)")
+    return out
