@@ -45,11 +45,21 @@ def _component_lengths(net, labels, n_comp):
 
 
 def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gpd.GeoDataFrame:
-    """The ``network_issues`` rows of a freshly built network (points and lines, network CRS)."""
+    """The ``network_issues`` rows of a freshly built network (points, network CRS).
+
+    Issues on a line (suspected structures, duplicate edges, small components) are placed at the
+    middle of the line, with its length in ``length_m``.
+    """
     rows: list[dict] = []
     geoms: list = []
 
     def add(kind, geom, road_fid=None, other_fid=None, distance_m=np.nan, length_m=np.nan, note=""):
+        # one point per issue (one geometry type per layer, in the GeoPackage and on the map):
+        # line issues at their middle
+        if shapely.get_type_id(geom) == 1:
+            geom = shapely.line_interpolate_point(geom, 0.5, normalized=True)
+        elif shapely.get_type_id(geom) != 0:
+            geom = shapely.point_on_surface(geom)
         rows.append({"kind": kind, "road_fid": _fid(road_fid), "other_fid": _fid(other_fid),
                      "distance_m": float(distance_m), "length_m": float(length_m), "note": note})
         geoms.append(geom)

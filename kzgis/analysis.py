@@ -126,4 +126,10 @@ class Context:
         """The routable road network, built once per run from ``roads`` (+ DEM)."""
         from . import network as _net
 
-        return self.shared("network", lambda: _net.RoadNetwork.from_layers(self.layers, self.network_params))
+        def build():
+            net = _net.RoadNetwork.from_layers(self.layers, self.network_params)
+            for w in net.warnings:  # what the road data made the build assume
+                self.warn(w)
+            return net
+
+        return self.shared("network", build)

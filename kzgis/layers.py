@@ -341,7 +341,7 @@ def read_osm_roads(path: Path) -> gpd.GeoDataFrame:
         for col in ("highway", "width", "est_width", "lanes", "name", "osmid", "bridge", "tunnel", "layer"):
             if col in edges:
                 edges[col] = edges[col].map(lambda v: v[0] if isinstance(v, list) else v)
-        edges = edges.set_crs("EPSG:4326", allow_override=True)
+        edges = _whole_ways(edges).set_crs("EPSG:4326", allow_override=True)
         return _normalise_osm(edges)
     import pyogrio
 
@@ -358,6 +358,27 @@ def read_osm_roads(path: Path) -> gpd.GeoDataFrame:
     gdf = gdf.rename(columns={"osm_id": "osmid"})
     keep = [c for c in _OSM_COLUMNS if c in gdf]
     return _normalise_osm(gdf[keep].reset_index(drop=True).set_crs("EPSG:4326", allow_override=True))
+
+
+def _whole_ways(edges):
+    """osmnx's node-to-node pieces joined back into one line per OSM way (as GDAL reads PBF).
+
+    A way's interior nodes matter: where a bridge, a tunnel or another layer passes, a node the
+    way shares with another way is not a junction unless it is a way's end. One-way pieces keep
+    their travel direction (osmnx has already turned ``oneway=-1`` ways round).
+    """
+    import shapely
+
+    if "osmid" not in edges or not len(edges):
+        return edges
+    rows = []
+    for _, grp in edges.groupby("osmid", sort=False):
+        first = grp.iloc[0]
+        ow = first.get("oneway")
+        merged = shapely.line_merge(shapely.multilinestrings(list(grp.geometry.values)),
+                                    directed=bool(ow is True or ow == "True"))
+        rows.append({**{c: first[c] for c in grp.columns if c != "geometry"}, "geometry": merged})
+    return gpd.GeoDataFrame(rows, columns=list(edges.columns), geometry="geometry", crs=edges.crs)
 
 
 def _normalise_osm(gdf):

@@ -210,6 +210,33 @@ def _swap_into_place(tmp: Path, out_dir: Path):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _network_outputs(ctx, layers, results, counts):
+    """The road network's summary block and ``network_issues`` layer (when there are roads).
+
+    Settlements on a disconnected part of the network, or reachable only against a one-way, are
+    named in the warnings. A network that cannot be built is a warning here (the analyses that
+    need it have already failed with the reason).
+    """
+    from . import _net_report
+
+    if not layers.has("roads"):
+        return None
+    try:
+        net = ctx.network()
+    except KzgisError as exc:
+        ctx.warn(f"road network not summarised: {exc}")
+        return None
+    block = _net_report.network_summary(net)
+    settlements = layers["settlements"] if layers.has("settlements") else None
+    stations = layers["stations"] if layers.has("stations") else None
+    for w in _net_report.settlement_warnings(net, settlements, stations):
+        ctx.warn(w)
+    if net.issues is not None:
+        results["network_issues"] = net.issues
+        counts["network_issues"] = int(len(net.issues))
+    return block
+
+
 def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunResult:
     from tqdm import tqdm
 
@@ -273,6 +300,8 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunRes
         ran.append(name)
         bar.update(1)
 
+    network_block = _network_outputs(ctx, layers, results, counts)
+
     bar.set_postfix_str("writing outputs")
     t2 = time.perf_counter()
     outputs = {}
@@ -320,6 +349,7 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunRes
         "skipped": skipped,
         "parameters": params_used,
         "network_parameters": _params.describe(recipe.network, recipe.network_given),
+        "network": network_block,
         "counts": counts,
         "outputs": outputs,
         "warnings": ctx.warnings,

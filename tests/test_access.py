@@ -202,15 +202,16 @@ def test_result_layers_have_the_documented_columns_and_a_crs():
 
 def test_one_way_roads_are_respected_in_access():
     # the village sits on a one-way road that runs south; trucks can't drive up it from the main
-    # road, and the only way round to its top is a 2 m path (motorcycles)
+    # road, and the only way round to its top is a 2 m track (motorcycles; a 步道 foot way would
+    # carry no vehicle unless the recipe allows motorcycles on paths)
     roads = gdf([L((0, 0), (1000, 0)), L((1000, 600), (1000, 0)), L((0, 0), (0, 600), (1000, 600))],
-                width_m=[6.0, 6.0, 2.0], oneway=[False, True, False], road_class=["县道", "县道", "步道"])
+                width_m=[6.0, 6.0, 2.0], oneway=[False, True, False], road_class=["县道", "县道", "机耕道"])
     res, _ = run(roads, gdf([P(1010, 300)], name=["单行村"]))
     s = res["access_settlements"].iloc[0]
     assert s["best_vehicle"] == "motorcycle"
     assert np.isnan(s["time_min_standard"]) and np.isnan(s["time_min_small"])
-    # 1,600 m of 2 m path at 10 km/h x 0.7 (narrow: < 1.5 + 1.0 m), then 300 m down the one-way at 35 km/h
-    assert s["time_min_motorcycle"] == pytest.approx((1.6 / (10 * 0.7) + 0.3 / 35) * 60)
+    # 1,600 m of 2 m track at 15 km/h x 0.7 (narrow: < 1.5 + 1.0 m), then 300 m down the one-way at 35 km/h
+    assert s["time_min_motorcycle"] == pytest.approx((1.6 / (15 * 0.7) + 0.3 / 35) * 60)
 
 
 def test_a_wider_road_slightly_farther_away_still_counts():

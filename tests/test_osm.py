@@ -42,16 +42,25 @@ def check_against_networkx(net, vc="motorcycle"):
 
 def test_xml_fixture_loads_through_osmnx_and_routes():
     roads = read_osm_roads(OSM / "village.osm")
-    # osmnx (simplify=False) gives one line per pair of consecutive nodes: 8 rows x 9 + 10 columns x 7
-    assert len(roads) == 142 and roads.crs.to_epsg() == 4326
-    assert roads["highway"].value_counts()["steps"] == 7
-    # one-way: the row-6 service way (9 pieces), columns 2 (yes) and 5 (-1), 7 pieces each
-    assert roads["oneway"].sum() == 9 + 7 + 7
+    # osmnx's node-to-node pieces are joined back into whole ways, as GDAL reads the PBF: 8 rows + 10 columns
+    assert len(roads) == 18 and roads.crs.to_epsg() == 4326
+    assert set(roads.geom_type) == {"LineString"}
+    assert (roads["highway"] == "steps").sum() == 1
+    # one-way: the row-6 service way, columns 2 (yes) and 5 (-1)
+    assert roads["oneway"].sum() == 3
     net = RoadNetwork.from_roads(projected(roads))
     assert net.crs.is_projected
-    assert (len(net.edges), len(net.nodes)) == (142, 80)
+    # 80 grid nodes and 8 x 9 + 10 x 7 = 142 node-to-node edges, except where column 7 (bridge=yes,
+    # layer=1) passes over rows 1-6: those 6 shared interior nodes are not junctions, so the bridge
+    # is one edge (7 -> 1) and rows 1-6 run through (9 -> 8 edges each): 142 - 6 - 6 = 130 edges, 74 nodes
+    assert (len(net.edges), len(net.nodes)) == (130, 74)
     assert net.edges["length_m"].sum() == pytest.approx(projected(roads).length.sum())
-    assert check_against_networkx(net) == 80
+    bridge = net.edges[net.edges["structure"] == "bridge"]
+    assert len(bridge) == 1 and bridge["length_m"].iloc[0] == pytest.approx(7 * 111.2, rel=0.01)
+    # foot ways never carry trucks, whatever width they are tagged with (row 7 footway width=5)
+    assert set(net.edges.loc[net.edges["pedestrian"], "vehicle_class"]) == {"none"}
+    assert net.edges["pedestrian"].sum() == 9 + 7 + 7  # footway row, path and steps columns
+    assert check_against_networkx(net) >= 60
 
 
 def test_pbf_fixture_gives_the_same_network_as_the_xml():
@@ -61,8 +70,8 @@ def test_pbf_fixture_gives_the_same_network_as_the_xml():
     assert roads["oneway"].sum() == 3
     net = RoadNetwork.from_roads(projected(roads))
     ref = RoadNetwork.from_roads(projected(read_osm_roads(OSM / "village.osm")))
-    assert (len(net.edges), len(net.nodes)) == (len(ref.edges), len(ref.nodes)) == (142, 80)
-    assert net.edges["oneway"].sum() == ref.edges["oneway"].sum() == 23
+    assert (len(net.edges), len(net.nodes)) == (len(ref.edges), len(ref.nodes)) == (130, 74)
+    assert net.edges["oneway"].sum() == ref.edges["oneway"].sum() == 8 + 7 + 7  # row 6 runs under the bridge
     cols = ["road_class", "width_m", "width_source", "vehicle_class", "oneway"]
 
     def key(n):
@@ -74,14 +83,14 @@ def test_pbf_fixture_gives_the_same_network_as_the_xml():
     assert list(a.index) == list(b.index)
     assert (a[cols] == b[cols]).all().all()
     assert np.allclose(a["length_m"], b["length_m"])
-    assert check_against_networkx(net) == 80
+    assert check_against_networkx(net) == check_against_networkx(ref)
 
 
 def test_osm_through_load_layers_and_from_layers():
     layers = load_layers({"roads": LayerSource("roads", OSM / "village.osm")})
     assert layers.crs.to_epsg() == 4545  # 3-degree Gauss-Kruger zone of 108.4 E
     net = RoadNetwork.from_layers(layers)
-    assert len(net.edges) == 142
+    assert len(net.edges) == 130
 
 
 OSM_XML = """<?xml version='1.0' encoding='UTF-8'?>
@@ -110,10 +119,10 @@ def test_tiny_osm_xml_tags_become_widths_classes_and_one_ways(tmp_path):
     net = RoadNetwork.from_roads(roads)
     e = net.edges.set_index("road_fid")
     by_hw = {roads.loc[f, "highway"]: row for f, row in e.iterrows()}
-    assert (by_hw["tertiary"]["width_m"], by_hw["tertiary"]["width_source"]) == (6.5, "tag")
+    assert (by_hw["tertiary"]["width_m"], by_hw["tertiary"]["width_source"]) == (6.5, "surveyed")
     assert by_hw["tertiary"]["road_class"] == "乡道"
-    assert (by_hw["residential"]["width_m"], by_hw["residential"]["width_source"]) == (3.0, "tag")  # 1 lane
-    assert (by_hw["service"]["width_m"], by_hw["service"]["width_source"]) == (3.5, "class default")
+    assert (by_hw["residential"]["width_m"], by_hw["residential"]["width_source"]) == (3.5, "lanes")  # 1 x 3.5 m
+    assert (by_hw["service"]["width_m"], by_hw["service"]["width_source"]) == (3.5, "class_default")
     assert by_hw["steps"]["vehicle_class"] == "none"
     # oneway=-1 on way 4 -> 3 means travel 3 -> 4 only
     svc = by_hw["service"]

@@ -33,7 +33,11 @@ SOURCE_KIND_ZH = {
     "mains": "市政给水管网", "water_mains": "消防给水管网",
 }
 STATUS_ZH = {"existing": "现状", "planned": "规划", "proposed": "规划"}
-WIDTH_SOURCE_ZH = {"surveyed": "实测", "class default": "按道路等级推定", "osm": "OpenStreetMap"}
+WIDTH_SOURCE_ZH = {"surveyed": "实测/标注", "lanes": "按车道数推算", "class_default": "按道路等级推定（假定）",
+                   "unknown": "等级未知，按缺省值（假定）"}
+NETWORK_ISSUE_ZH = {"snapped_dangle": "悬挂端点已自动连接", "near_miss": "悬挂端点近距未连接",
+                    "unsplit_crossing": "相交无节点（未连通）", "suspected_structure": "疑似桥隧/DEM 误差",
+                    "zero_length": "零长度要素", "duplicate_edge": "重复路段", "small_component": "孤立路网片段"}
 DEPTH_ZH = {"ok": "满足", "unknown": "未知（待测）", "shallow": "水深不足"}
 BARRIER_ZH = {"工程阻隔": "工程阻隔带", "生物阻隔": "生物阻隔带", "天然阻隔": "天然阻隔（水体等）",
               "existing natural": "天然阻隔（水体等）", "natural": "天然阻隔（水体等）", "road": "道路阻隔",
@@ -419,6 +423,24 @@ LAYER_STYLES: dict[str, dict] = {
                    ("slope_max_deg", "最大坡度（度）"), ("road_m", "距道路（米）"),
                    ("nearest_dip_site_km", "距取水点（公里）"), ("forest_m", "距林地（米）")],
         "tip": ["unit", "rank"], "tip_format": "{unit} 起降点 · 第{rank}",
+    },
+
+    # ---------------------------------------------------------------- road data quality
+    "network_issues": {
+        "title": "路网数据问题（待核实）", "group": "other", "order": 99, "show": False, "by": "kind",
+        "classes": {
+            "snapped_dangle": {"label": NETWORK_ISSUE_ZH["snapped_dangle"], **_sym("circle", "#1f78b4", 10)},
+            "near_miss": {"label": NETWORK_ISSUE_ZH["near_miss"], **_sym("triangle", "#ff7f00", 12)},
+            "unsplit_crossing": {"label": NETWORK_ISSUE_ZH["unsplit_crossing"], **_sym("diamond", "#e31a1c", 12)},
+            "suspected_structure": {"label": NETWORK_ISSUE_ZH["suspected_structure"],
+                                    **_sym("square", "#6a3d9a", 11)},
+            "zero_length": {"label": NETWORK_ISSUE_ZH["zero_length"], **_sym("circle", "#999999", 8)},
+            "duplicate_edge": {"label": NETWORK_ISSUE_ZH["duplicate_edge"], **_sym("square", "#b15928", 10)},
+            "small_component": {"label": NETWORK_ISSUE_ZH["small_component"], **_sym("circle", "#000000", 11)},
+        },
+        "fields": [("kind", "问题类型"), ("note", "说明"), ("road_fid", "道路要素编号"),
+                   ("other_fid", "相关道路要素编号"), ("distance_m", "距离（米）"), ("length_m", "长度（米）")],
+        "values": {"kind": NETWORK_ISSUE_ZH}, "tip": ["kind"],
     },
 }
 
