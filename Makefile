@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= out/kaizhou
 
-.PHONY: demo test bench install install-test clean
+.PHONY: demo test bench install install-test clean qgis-plugin
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks
+
+qgis-plugin:  ## dist/kzgis_qgis-<version>.zip for QGIS's Plugins > Install from ZIP
+	$(PYTHON) qgis_plugin/build_zip.py dist
 
 clean:
 	rm -rf out maps/*.html tests/_artifacts

@@ -9,7 +9,7 @@ FORBIDDEN = ("../shared", "/work/shared", "shared/data", "KZGIS_SHARED_DATA", "/
 
 
 def _files():
-    for sub in ("tests", "kzgis", "benchmarks", "docs", "analyses", ".ci"):
+    for sub in ("tests", "kzgis", "benchmarks", "docs", "analyses", ".ci", "qgis_plugin"):
         for p in (ROOT / sub).rglob("*"):
             if p.is_file() and p.suffix in {".py", ".md", ".yaml", ".yml", ".cfg", ".toml", ".txt", ""}:
                 yield p
