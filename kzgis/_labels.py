@@ -121,6 +121,9 @@ VALUES_ZH = {
                  "siting": "选址方案"},
     "depth_status": {"ok": "满足", "shallow": "水深不足", "unknown": "水深未知"},
     "facing": {"urban": "面向城区", "town": "面向乡镇", "settlement": "面向居民点", "village": "面向村庄"},
+    "recommend": {"standard": "标准检查站", "simple": "简易检查站", "optional": "可选"},
+    "item_kind": {"entry": "进入林区必经道口", "road_crossing": "过境道路穿越林区", "forest_road": "进山道路入口",
+                  "village_exit": "毗邻林区的村镇出入口"},
 }
 
 #: More column labels used by the report (kept apart from COLUMNS_ZH so the two lists merge cleanly).
@@ -132,6 +135,9 @@ COLUMNS_ZH.update({
     "pads": "停机坪候选数", "n_stations": "队站数", "stations": "消防队站", "unreached": "不可达居民点",
     "mean_time_min": "平均到场时间（分钟）", "spacing_m": "间距（米）", "hydrant_a": "消火栓甲", "hydrant_b": "消火栓乙",
     "depth_status": "水深状况", "round_trip_min": "往返时间（分钟）", "forest_mean_km": "至林地平均距离（公里）",
+    "recommend": "建议", "item_kind": "检查站类别", "item": "清单项", "reason": "理由",
+    "work_sites_behind": "后方林区作业点", "fire_risk_edge": "通往易发火林缘", "cut_points": "控制道口数",
+    "merged": "合并的道口数", "work_sites": "林区作业点数",
 })
 
 #: Vehicle classes best first (as in kzgis.network.VEHICLE_CLASSES) plus "none".
@@ -139,7 +145,7 @@ VEHICLE_ORDER = ("standard", "small", "motorcycle", "none")
 
 #: Units in Chinese (rules and parameters).
 UNITS_ZH = {"m": "米", "mm": "毫米", "m2": "平方米", "m3": "立方米", "km": "公里", "km2": "平方公里",
-            "min": "分钟", "km/h": "公里/小时", "deg": "度", "%": "%", "": ""}
+            "min": "分钟", "km/h": "公里/小时", "deg": "度", "%": "%", "people": "人", "": ""}
 
 
 def value_zh(column: str, value) -> str:

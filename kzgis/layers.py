@@ -105,6 +105,10 @@ KINDS: dict[str, KindSpec] = {
         KindSpec("old_towns", ("Polygon",), (_NAME, _SRC), "古镇"),
         KindSpec("candidate_sites", ("Point",), (_NAME, _TOWN, _SRC), "候选站址"),
         KindSpec("mountain_units", ("Polygon",), (_NAME, _SRC), "山系单元"),
+        KindSpec("forest_work_sites", ("Point", "Polygon"), (
+            _NAME, FieldSpec("kind", "str", aliases=("类型", "作业类型")), _SRC,
+        ), "林区生产作业场地"),
+        KindSpec("fire_risk_edges", ("LineString", "Polygon"), (_NAME, _SRC), "易发火林缘"),
         KindSpec("landuse", ("Polygon",), (
             FieldSpec("DLBM", "str", required=True, aliases=("地类编码", "dlbm")),
             FieldSpec("CZCSXM", "str", aliases=("城镇村属性码", "czcsxm")),

@@ -148,6 +148,13 @@ _RULES = [
          "A", "设检查站林区最小面积"),
     Rule("checkpoint_exit_search_m", 3000.0, "m", "assumption; road distance from a village to the forest "
          "within which its exit road counts as leading to it", "A", "村口至林缘道路距离上限"),
+    Rule("checkpoint_cut_merge_m", 0.0, "m", "assumption; one post controls only the road it stands on, so "
+         "every road of the cut keeps its own checkpoint unless the planner merges cut points this close "
+         "along the road", "A", "必经道口沿道路合并距离"),
+    Rule("checkpoint_standard_pop", 1000.0, "people", "assumption; no national rule", "A",
+         "设标准检查站的后方人口下限"),
+    Rule("checkpoint_fire_edge_m", 100.0, "m", "assumption; a road entry this close to a fire-prone forest "
+         "edge serves it", "A", "易发火林缘服务道口距离"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

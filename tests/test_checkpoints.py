@@ -91,16 +91,52 @@ def test_three_separate_roads_need_three():
     assert res["forest_blocks"].loc[1, "entries"] == 3
 
 
-def test_entries_closer_than_group_distance_share_a_checkpoint():
-    r = roads(line((0, 0), (0, 100)), line((0, 0), (0, -50)),
-              line((0, 100), (1500, 100)), line((0, 0), (1500, 0)), line((0, -50), (1500, -50)),
-              line((-2000, 0), (0, 0)))
-    v = villages(("北村", 0, 100, 10), ("中村", 0, 0, 10), ("南村", 0, -50, 10))
-    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=station(-2000, 0))
+def test_two_roads_150_m_apart_each_keep_a_checkpoint():
+    # the audit's case (issue 20): two villages' roads enter the forest 150 m apart; the second
+    # road serves 200 people. Grouping by straight-line distance gave one checkpoint between the
+    # roads, on neither; every road of the cut must keep its own.
+    r = roads(line((-2000, 0), (2000, 0)), line((-2000, 150), (2000, 150)))  # two roads into the forest
+    v = villages(("甲村", 1500, 0, 50), ("乙村", 1500, 150, 200))  # each up its own road, in the forest
+    st = gdf([shapely.Point(P(-2000, 0)), shapely.Point(P(-2000, 150))], name=["甲站", "乙站"])
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=st)
+    cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT].sort_values("lat")
+    assert len(cut) == 2
+    # at the forest edge x = 1000, one on each road
+    assert xy(cut) == pytest.approx(np.array([[1000.0, 0.0], [1000.0, 150.0]]))
+    assert list(cut["population_behind"]) == [50.0, 200.0]
+    assert list(cut["cut_points"]) == [1, 1]
+    b = res["forest_blocks"].loc[1]
+    assert b["cut_size"] == 2 and b["checkpoints"] == 2 and b["merged"] == 0
+    assert b["entries"] == 1  # 150 m apart: one entry group for the count of entries (group_m 200)
+
+
+def test_cut_points_merge_only_along_the_road_when_asked():
+    # two roads enter 40 m apart and are joined 10 m before the edge by a 40 m link: 60 m of road
+    # from one cut point to the other
+    r = roads(line((-2000, 0), (990, 0)), line((990, 0), (2000, 0)), line((990, 40), (2000, 40)),
+              line((990, 0), (990, 40)), line((-2000, 40), (990, 40)))
+    v = villages(("甲村", -1000, 0, 10), ("乙村", -1000, 40, 10))
+    st = station(-2000, 0)
+    res, ctx = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=st)
+    b = res["forest_blocks"].loc[1]
+    assert b["cut_size"] == 2 and b["checkpoints"] == 2 and b["merged"] == 0
+    assert not any("merged" in w for w in ctx.warnings)
+    # 59 m is not enough road, 61 m is
+    res, _ = run(CheckpointParams(exit_forest_m=0, cut_merge_m=59), roads=r, settlements=v, stations=st)
+    assert res["forest_blocks"].loc[1, "checkpoints"] == 2
+    res, ctx = run(CheckpointParams(exit_forest_m=0, cut_merge_m=61), roads=r, settlements=v, stations=st)
+    b = res["forest_blocks"].loc[1]
+    assert b["cut_size"] == 2 and b["checkpoints"] == 1 and b["merged"] == 1
     cut = res["checkpoints"][res["checkpoints"].kind == KIND_CUT]
-    assert len(cut) == 1  # 150 m between the outer entries: one post
-    blocks = res["forest_blocks"]
-    assert blocks.loc[1, "cut_size"] == 3 and blocks.loc[1, "entries"] == 1 and blocks.loc[1, "checkpoints"] == 1
+    assert list(cut["cut_points"]) == [2]
+    assert any("cut_merge_m = 61 m merged 1" in w for w in ctx.warnings)
+    # cut points 150 m apart in a straight line on roads not joined near the forest never merge
+    r2 = roads(line((-2000, 0), (2000, 0)), line((-2000, 150), (2000, 150)), line((-2000, 0), (-2000, 150)))
+    st2 = gdf([shapely.Point(P(-1000, 0)), shapely.Point(P(-1000, 150))], name=["甲站", "乙站"])
+    res, _ = run(CheckpointParams(exit_forest_m=0, cut_merge_m=200), roads=r2,
+                 settlements=villages(("甲村", 1500, 0, 50), ("乙村", 1500, 150, 200)), stations=st2)
+    assert res["forest_blocks"].loc[1, "cut_size"] == 2
+    assert res["forest_blocks"].loc[1, "checkpoints"] == 2
 
 
 def test_fork_outside_the_forest_is_the_single_checkpoint():
@@ -272,3 +308,99 @@ def test_min_cut_matches_networkx(n, extra, seed, n_src, n_sink):
     H2 = H.copy()
     H2.remove_nodes_from(cut.tolist())
     assert not nx.has_path(H2, "s", "t")
+
+
+# ---------------------------------------------------------------------------------------------
+# a list a forestry bureau can act on (issue 20): items, recommended set, reasons
+
+
+def test_through_road_is_one_optional_crossing_item_and_populated_entry_comes_first():
+    # a national road crosses the block (x 1000..3000) with nobody living on it inside; a village
+    # road from 南村 in the south-west enters the block to a village of 1,200 people
+    r = gdf([line((-2000, 0), (4000, 0)), line((-2000, -600), (2000, -600))],
+            road_class=["国道", "村道"], width_m=[9.0, 4.0], name=["G243", "林场路"])
+    v = villages(("林中村", 2000, -600, 1200), ("南村", 0, -600, 10))
+    # fire stations at both ends of the national road and on the village road
+    st = gdf([shapely.Point(P(-2000, 0)), shapely.Point(P(-2000, -600)), shapely.Point(P(4000, 0))],
+             name=["甲站", "乙站", "丙站"])
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=st)
+    cp = res["checkpoints"]
+    assert res["forest_blocks"].loc[1, "cut_size"] == 3
+    cut = cp[cp.kind == KIND_CUT]
+    assert len(cut) == 3
+    first = cp.iloc[0]
+    assert tuple(xy(cp)[0]) == pytest.approx((1000.0, -600.0))
+    assert first["item_kind"] == ck.ITEM_ENTRY and first["recommend"] == ck.REC_STANDARD
+    assert first["population_behind"] == 1200.0 and first["item"] == 1 and first["rank"] == 1
+    assert "后方居民点1处、人口1,200人" in first["reason"] and "标准检查站（人口1,200人，不少于1,000人）" in first["reason"]
+    # the village in the forest also gets its exit (out of the forest), a standard one: 1,200 people
+    ex = cp[cp.kind == KIND_EXIT]
+    assert len(ex) == 1 and ex["recommend"].iloc[0] == ck.REC_STANDARD and ex["rank"].iloc[0] == 2
+    rest = cp[cp["item_kind"] == ck.ITEM_CROSSING]
+    assert sorted(xy(rest)[:, 0]) == pytest.approx([1000.0, 3000.0])
+    assert set(rest["recommend"]) == {ck.REC_OPTIONAL}
+    assert rest["item"].nunique() == 1 and rest["item"].iloc[0] == 3  # both ends are one item
+    assert list(rest["rank"]) == [3, 4]
+    assert all("G243（国道）穿越林区1号（本项2个出入口）" in x and "可选" in x for x in rest["reason"])
+
+
+def test_forest_road_with_nothing_behind_gets_a_simple_checkpoint_and_a_work_site_raises_it():
+    r = roads(line((-2000, 0), (2000, 0)))
+    res, _ = run(CheckpointParams(), roads=r, settlements=villages(("村", -1000, 0, 10)),
+                 stations=station(-2000, 0))
+    cp = res["checkpoints"]
+    assert len(cp) == 1 and cp["item_kind"].iloc[0] == ck.ITEM_FOREST_ROAD
+    assert cp["recommend"].iloc[0] == ck.REC_SIMPLE and "后方无居民点和林区作业点" in cp["reason"].iloc[0]
+    # a work site at the end of the road (in the forest), and one 1 km from any forest
+    ws = gdf([shapely.Point(P(2000, 10)), shapely.Point(P(-1500, -2000))], name=["采伐点", "远处"])
+    res, ctx = run(CheckpointParams(), roads=r, settlements=villages(("村", -1000, 0, 10)),
+                   stations=station(-2000, 0), forest_work_sites=ws)
+    cp = res["checkpoints"]
+    assert len(cp) == 1 and tuple(xy(cp)[0]) == pytest.approx((1000.0, 0.0))
+    assert cp["work_sites_behind"].iloc[0] == 1 and cp["item_kind"].iloc[0] == ck.ITEM_ENTRY
+    assert cp["recommend"].iloc[0] == ck.REC_SIMPLE and "后方林区作业点1处" in cp["reason"].iloc[0]
+    assert res["forest_blocks"].loc[1, "work_sites"] == 1
+    assert any("1 forest work site(s) are farther than 300 m" in w for w in ctx.warnings)
+
+
+def test_work_site_near_the_forest_on_its_own_road_gets_the_entry_serving_it():
+    # the work site is beside the forest (outside it) at the end of a spur; the block has no road
+    r = roads(line((-2000, 0), (0, 0)), line((0, 0), (900, 0)))
+    ws = gdf([shapely.Point(P(950, 0))], name=["苗圃"])
+    res, _ = run(CheckpointParams(), roads=r, settlements=villages(("村", -1000, 0, 10)),
+                 stations=station(-2000, 0), forest_work_sites=ws)
+    cp = res["checkpoints"]
+    assert len(cp) == 1 and cp["work_sites_behind"].iloc[0] == 1
+    assert res["forest_blocks"].loc[1, "cut_size"] == 1
+
+
+def test_fire_prone_edge_marks_the_entries_serving_it():
+    r = roads(line((-2000, 600), (1500, 600)), line((-2000, -600), (1500, -600)))
+    edge = gdf([line((1000, 500), (1000, 700))], name=["北坡林缘"])
+    st = gdf([shapely.Point(P(-2000, 600)), shapely.Point(P(-2000, -600))], name=["甲站", "乙站"])
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=villages(("村", -1000, 600, 10)),
+                 stations=st, fire_risk_edges=edge)
+    cp = res["checkpoints"].sort_values("lat")
+    assert len(cp) == 2
+    assert list(cp["fire_risk_edge"]) == [False, True]
+    north = cp.iloc[1]
+    assert north["item_kind"] == ck.ITEM_ENTRY and "通往易发火林缘" in north["reason"] and north["rank"] == 1
+    assert cp.iloc[0]["item_kind"] == ck.ITEM_FOREST_ROAD
+
+
+def test_village_exit_is_recommended_with_its_reason():
+    r = roads(line((-2000, 0), (700, 0)), line((700, 0), (1500, 0)))
+    res, _ = run(CheckpointParams(group_m=100), roads=r, settlements=villages(("林边村", 700, 0, 80)),
+                 stations=station(-2000, 0))
+    ex = res["checkpoints"][res["checkpoints"].kind == KIND_EXIT].iloc[0]
+    assert ex["item_kind"] == ck.ITEM_EXIT and ex["recommend"] == ck.REC_SIMPLE
+    assert ex["reason"].startswith("林边村村口（村庄人口80人）")
+    res, _ = run(CheckpointParams(group_m=100, standard_pop=50), roads=r, settlements=villages(("林边村", 700, 0, 80)),
+                 stations=station(-2000, 0))
+    assert res["checkpoints"].set_index("kind").loc[KIND_EXIT, "recommend"] == ck.REC_STANDARD
+
+
+def test_town_of_each_checkpoint():
+    res, _ = run(roads=THREE_MERGE, settlements=THREE_VILLAGES, stations=station(-2000, 0),
+                 boundary=gdf([shapely.box(X0 - 5000, Y0 - 5000, X0 + 5000, Y0 + 5000)], town=["温泉镇"]))
+    assert set(res["checkpoints"]["town"]) == {"温泉镇"}

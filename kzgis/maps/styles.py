@@ -371,10 +371,14 @@ LAYER_STYLES: dict[str, dict] = {
             "forest_edge": {"label": "易发火险林缘", **_sym("triangle", "#67000d", 15, fill="#fb6a4a")},
         },
         "default": {"label": "其他卡点", **_sym("triangle", "#333333", 15, fill="#bdbdbd")},
-        "fields": [("kind", "类型"), ("rank", "优先序"), ("road_name", "道路"), ("road_class", "道路等级"),
+        "fields": [("kind", "类型"), ("recommend", "建议"), ("reason", "理由"), ("rank", "优先序"), ("item", "清单项"),
+                   ("road_name", "道路"), ("road_class", "道路等级"),
                    ("forest_block", "林区编号"), ("settlements_behind", "后方居民点数"),
-                   ("population_behind", "后方人口"), ("settlements", "后方居民点")],
-        "values": {"kind": CHECKPOINT_ZH}, "tip": ["kind", "road_name"],
+                   ("population_behind", "后方人口"), ("work_sites_behind", "后方林区作业点"),
+                   ("settlements", "后方居民点")],
+        "values": {"kind": CHECKPOINT_ZH, "recommend": {"standard": "标准检查站", "simple": "简易检查站",
+                                                        "optional": "可选（过境道路）"}},
+        "tip": ["kind", "road_name"],
     },
 
     # ---------------------------------------------------------------- helicopter

@@ -637,6 +637,16 @@ def _an_checkpoints(c: _Ctx, s):
     b.para(f"{c.town}共识别森林防火检查站点位{len(cp)}处，按类型统计见{b.next_table}，点位清单见三（四）。")
     b.table(f"{c.town}森林防火检查站按类型统计", ["类型", "数量", "后方人口"], rows, key="checkpoint_summary",
             total_row=True, note="后方人口：该检查站关闭时与消防队站（外部）断开联系的居民点人口，表示其所控制的进山人流规模。")
+    if "recommend" in cp.columns:
+        rec = cp["recommend"].astype(str)
+        n_std, n_simple = int((rec == "standard").sum()), int((rec == "simple").sum())
+        opt = cp[rec == "optional"]
+        n_items = opt["item"].nunique() if "item" in opt.columns else len(opt)
+        b.para(f"按后方居民点、林区作业点和易发火林缘排序，建议设置标准检查站{n_std}处、简易检查站{n_simple}处"
+               f"（后方人口不少于{b.rule_value('checkpoint_standard_pop')}或位于国道、省道、县道的为标准检查站）"
+               + (f"；过境道路穿越林区、后方无居民点和林区作业点的{n_items}项（{len(opt)}个出入口）列为可选，"
+                  f"宜设宣传牌或纳入巡护。" if len(opt) else "。")
+               + (f"必经道口按道路逐条设站，不按直线距离合并。"))
     if c.opts.figures and td.result("barrier_bands") is None:
         c.figure(f"{c.town}森林防火检查站分布图", _figures.fig_forest, key="forest")
 
@@ -886,6 +896,9 @@ def _pl_checkpoints(c: _Ctx, s):
         b.para(f"{c.town}范围内无规划检查站。")
         return
     cp, ll = _with_lonlat(cp)
+    if "recommend" in cp.columns:
+        _pl_checkpoints_ranked(c, cp, ll)
+        return
     if "population_behind" in cp.columns:
         cp = cp.sort_values("population_behind", ascending=False)
     cols = [x for x in ("kind", "road_name", "road_class", "settlements_behind", "population_behind") if x in cp.columns]
@@ -897,6 +910,44 @@ def _pl_checkpoints(c: _Ctx, s):
     b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x) for x in cols],
             [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6}))], note=note,
             key="checkpoints")
+
+
+def _pl_checkpoints_ranked(c: _Ctx, cp, ll):
+    """The recommended set (standard / simple, with the reason) and the optional road crossings."""
+    b = c.b
+    if "rank" in cp.columns:
+        cp = cp.sort_values("rank")
+    rec = cp["recommend"].astype(str)
+    want = cp[rec != "optional"]
+    opt = cp[rec == "optional"]
+    if len(want):
+        cols = [x for x in ("recommend", "kind", "road_name", "population_behind", "reason") if x in want.columns] + ll
+        show, note = _limited(b, want, c.opts, "checkpoints")
+        b.para(f"建议设置森林防火检查站{len(want)}处（标准检查站{int((want['recommend'] == 'standard').sum())}处、"
+               f"简易检查站{int((want['recommend'] == 'simple').sum())}处），标准检查站同步建设宣传标识和智能卡口，"
+               f"逐处理由和位置见{b.next_table}（经纬度为WGS84" +
+               ("，成果数据中另有CGCS2000经纬度）。" if "lon_cgcs2000" in cp.columns else "）。"))
+        b.table(f"{c.town}规划森林防火检查站（建议设置）", ["序号"] + [header_zh(x) for x in cols],
+                [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6,
+                                                                                 "population_behind": 0}))],
+                note=note, key="checkpoints")
+    else:
+        b.para(f"{c.town}范围内无建议设置的检查站。")
+    if not len(opt):
+        return
+    # one row per item: a through road's ends together
+    key = opt["item"] if "item" in opt.columns else pd.Series(range(len(opt)), index=opt.index)
+    rows = []
+    for _, grp in opt.groupby(key, sort=False):
+        r0 = grp.iloc[0]
+        ends = "；".join(f"{num(x, 6)}, {num(y, 6)}" for x, y in zip(grp["lon"], grp["lat"])) if ll else "—"
+        road = r0.get("road_name") if pd.notna(r0.get("road_name")) else r0.get("road_class")
+        rows.append([str(len(rows) + 1), _cell("road_name", road), _cell("forest_block", r0.get("forest_block")),
+                     str(len(grp)), ends, _cell("reason", r0.get("reason"))])
+    b.para(f"过境道路穿越林区、后方无居民点和林区作业点的{len(rows)}项列为可选检查站，每项列出道路进出林区的各出入口，"
+           f"见{b.next_table}。")
+    b.table(f"{c.town}可选森林防火检查站（过境道路）", ["序号", "道路", "林区编号", "出入口数", "出入口经纬度（WGS84）", "理由"],
+            rows, key="checkpoints_optional")
 
 
 def _pl_heli(c: _Ctx, s):
