@@ -488,8 +488,7 @@ def _block_of(geoms, blocks, block_ids, max_m) -> np.ndarray:
     out = np.zeros(len(geoms), dtype=np.int64)
     if len(geoms) == 0 or len(blocks) == 0:
         return out
-    gi, bi, d = (lambda r: (r[0][0], r[0][1], r[1]))(
-        shapely.STRtree(blocks).query_nearest(geoms, max_distance=max(max_m, 1e-6), return_distance=True, all_matches=False))
+    gi, bi = shapely.STRtree(blocks).query_nearest(geoms, max_distance=max(max_m, 1e-6), all_matches=False)
     out[gi] = block_ids[bi]
     return out
 
@@ -859,7 +858,7 @@ def _classify(df: pd.DataFrame, p: CheckpointParams) -> pd.DataFrame:
             verdict = "简易检查站"
         reasons.append("，".join(parts) + f"，{road}：{verdict}")
     # list order: recommended standard, simple, then optional; people or work sites behind first
-    first = ~(((cnt > 0) | (work > 0) | has_exit))
+    first = ~((cnt > 0) | (work > 0) | has_exit)
     road_rank = np.array([_ROAD_RANK.get(c, len(_ROAD_RANK)) for c in road_class])
     key_rows = pd.DataFrame({"rec": [_REC_ORDER[x] for x in rec], "first": first, "pop": -pop_key, "work": -work,
                              "cnt": -cnt, "road": road_rank, "exit": (kind != KIND_CUT), "group": group})

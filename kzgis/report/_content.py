@@ -646,7 +646,7 @@ def _an_checkpoints(c: _Ctx, s):
                f"（后方人口不少于{b.rule_value('checkpoint_standard_pop')}或位于国道、省道、县道的为标准检查站）"
                + (f"；过境道路穿越林区、后方无居民点和林区作业点的{n_items}项（{len(opt)}个出入口）列为可选，"
                   f"宜设宣传牌或纳入巡护。" if len(opt) else "。")
-               + (f"必经道口按道路逐条设站，不按直线距离合并。"))
+               + "必经道口按道路逐条设站，不按直线距离合并。")
     if c.opts.figures and td.result("barrier_bands") is None:
         c.figure(f"{c.town}森林防火检查站分布图", _figures.fig_forest, key="forest")
 
