@@ -34,6 +34,11 @@ class AnalysisError(KzgisError, RuntimeError):
     """An analysis step failed; the message names the step."""
 
 
+class OutputError(KzgisError, ValueError):
+    """An output folder cannot be used (it holds the user's files, is locked by another run,
+    is not writable, or the disk is full). Nothing was written or deleted."""
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or a list of valid choices."""
     choices = sorted(set(choices))

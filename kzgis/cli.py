@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
+import tempfile
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ._errors import KzgisError
+from ._outdir import Terminated, os_error_message, terminate_as_interrupt
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_RECIPE = REPO / "analyses" / "kaizhou.yaml"
@@ -20,35 +25,42 @@ def _parser() -> argparse.ArgumentParser:
         description="Rural fire-infrastructure planning for Kaizhou: fire-truck access, water coverage, "
                     "brigade response, forest barriers, checkpoints, helicopter sites, offline maps, 消防专篇.",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="log details to the terminal")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log details to the terminal and show the traceback of an internal error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # -v also after the command (kzgis run recipe.yaml -v)
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log details to the terminal and show the traceback of an internal error")
 
-    r = sub.add_parser("run", help="run a recipe (YAML) and write results, maps and report",
+    r = sub.add_parser("run", parents=[verbose], help="run a recipe (YAML) and write results, maps and report",
                        description="Run every analysis a recipe names. Writes DIR/results.gpkg, "
                                    "DIR/tables.xlsx, DIR/maps/*.html, DIR/report/, DIR/summary.json, "
-                                   "DIR/kzgis.log; the previous DIR is replaced only when the run succeeds.")
+                                   "DIR/kzgis.log; the previous DIR is replaced only when the run succeeds, and only when "
+                                   "kzgis wrote it (marker file DIR/.kzgis-output).")
     r.add_argument("recipe", type=Path, help="recipe file (YAML); paths inside are relative to it")
-    r.add_argument("--out", type=Path, help="output folder (default: the recipe's outputs.dir)")
+    r.add_argument("--out", help="output folder: a new folder or one an earlier kzgis run wrote "
+                                 "(default: the recipe's outputs.dir)")
     r.add_argument("--towns", help="limit to these townships, comma-separated, e.g. 温泉镇,大进镇")
     r.add_argument("--only", help="run only these analyses of the recipe, comma-separated")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    d = sub.add_parser("demo", help="run the embedded Kaizhou demo (analyses/kaizhou.yaml)",
+    d = sub.add_parser("demo", parents=[verbose], help="run the embedded Kaizhou demo (analyses/kaizhou.yaml)",
                        description="Run the demo recipe on the embedded data in layers/kaizhou and copy "
                                    "the HTML maps into maps/.")
-    d.add_argument("--out", type=Path, default=None, help="output folder (default: out/kaizhou)")
+    d.add_argument("--out", default=None, help="output folder (default: out/kaizhou)")
     d.add_argument("--maps-dir", type=Path, default=REPO / "maps",
                    help="also copy the HTML maps here (default: maps/ of the repository)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    a = sub.add_parser("analyses", help="list the analyses, the layers each needs and their parameters",
+    a = sub.add_parser("analyses", parents=[verbose], help="list the analyses, the layers each needs and their parameters",
                        description="Every analysis a recipe can name under 'analyses:', with the layers it "
                                    "needs, the result layers it writes and each parameter's default.")
     a.add_argument("name", nargs="?", help="show only this analysis")
 
     lyr = sub.add_parser("layers", help="layer tools")
     lsub = lyr.add_subparsers(dest="layers_command", required=True, metavar="ACTION")
-    c = lsub.add_parser("check", help="load and validate every layer of a recipe; exit 1 on errors",
+    c = lsub.add_parser("check", parents=[verbose], help="load and validate every layer of a recipe; exit 1 on errors",
                         description="Print a validation table (feature counts, CRS, invalid geometries, "
                                     "missing fields, out-of-range values, duplicate ids, layers outside "
                                     "the study area). Exit code 1 when there are errors.")
@@ -86,7 +98,7 @@ def _cmd_demo(args) -> int:
     if not DEMO_RECIPE.exists():
         raise KzgisError(f"the demo recipe {DEMO_RECIPE} is missing: run from a clone of the kzgis repository")
     rec = recipe.load(DEMO_RECIPE)
-    out = args.out or (REPO / "out" / "kaizhou")
+    out = args.out if args.out is not None else (REPO / "out" / "kaizhou")
     res = pipeline.run(rec, out_dir=out, quiet=args.quiet)
     _print_summary(res)
     maps = res.out_dir / "maps"
@@ -148,30 +160,110 @@ def _cmd_analyses(args) -> int:
     return 0
 
 
+def log_path() -> Path:
+    """Where the CLI logs internal errors with their traceback: ``$KZGIS_LOG``, else
+    ``$XDG_STATE_HOME/kzgis/kzgis.log`` (``~/.local/state/kzgis/kzgis.log``)."""
+    env = os.environ.get("KZGIS_LOG")
+    if env:
+        return Path(env)
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "kzgis" / "kzgis.log"
+
+
+def _log_crash(argv, exc: BaseException) -> Path:
+    """Append the traceback to the log; return its path (a temp file when the usual one is not writable)."""
+    text = (f"\n=== {datetime.now(timezone.utc).isoformat(timespec='seconds')} kzgis "
+            f"{' '.join(map(str, argv if argv is not None else sys.argv[1:]))}\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    for path in (log_path(), Path(tempfile.gettempdir()) / f"kzgis-{os.getuid() if hasattr(os, 'getuid') else 0}.log"):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and path.stat().st_size > 5_000_000:
+                path.write_text("", encoding="utf-8")
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(text)
+            return path
+        except OSError:
+            continue
+    return Path("(no writable log)")
+
+
+def _one_line(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
 def main(argv=None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 layer errors found, 2 refused / bad
+    input, 3 internal error, 130 Ctrl-C, 143 SIGTERM). Never prints a traceback unless ``-v``."""
     args = _parser().parse_args(argv)
-    level = logging.INFO if args.verbose else logging.WARNING
+    verbose = bool(getattr(args, "verbose", False))
+    level = logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler()
     handler.setLevel(level)  # the run's log file gets INFO anyway; the terminal only what was asked
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(level)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(level)
     try:
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "demo":
-            return _cmd_demo(args)
-        if args.command == "analyses":
-            return _cmd_analyses(args)
-        if args.command == "layers":
-            return _cmd_layers_check(args)
+        with terminate_as_interrupt():
+            return _dispatch(args)
     except KzgisError as exc:
+        if getattr(exc, "unexpected", False):
+            cause = exc.__cause__ or exc
+            path = _log_crash(argv, cause)
+            print(f"kzgis: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"kzgis: this looks like a kzgis defect: please report it with the log {path}", file=sys.stderr)
+            if verbose:
+                traceback.print_exception(type(cause), cause, cause.__traceback__)
+            return 3
         print(f"kzgis: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("kzgis: terminated (SIGTERM); the previous output folder is untouched", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("kzgis: interrupted; the previous output folder is untouched", file=sys.stderr)
         return 130
-    return 0
+    except MemoryError as exc:
+        path = _log_crash(argv, exc)
+        print("kzgis: error: out of memory. Limit the run with --towns or --only, or use a coarser DEM; "
+              f"the previous output folder is untouched (details: {path})", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        msg = os_error_message(exc, exc.filename or "the output")
+        if msg is not None:
+            print(f"kzgis: error: {msg}", file=sys.stderr)
+            return 2
+        return _internal(argv, exc, verbose)
+    except Exception as exc:
+        return _internal(argv, exc, verbose)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def _internal(argv, exc, verbose) -> int:
+    path = _log_crash(argv, exc)
+    print(f"kzgis: internal error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+    print(f"kzgis: this is a kzgis defect: please report it with the log {path} "
+          "(kzgis -v shows the traceback); the previous output folder is untouched", file=sys.stderr)
+    if verbose:
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    return 3
+
+
+def _dispatch(args) -> int:
+    if args.command == "run":
+        return _cmd_run(args)
+    if args.command == "demo":
+        return _cmd_demo(args)
+    if args.command == "analyses":
+        return _cmd_analyses(args)
+    if args.command == "layers":
+        return _cmd_layers_check(args)
+    return 0  # pragma: no cover - argparse requires a command
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sys
-import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +23,8 @@ import pandas as pd
 from . import __version__
 from . import analysis as _analysis
 from . import params as _params
-from ._errors import AnalysisError, KzgisError, RecipeError, suggest
+from ._errors import AnalysisError, KzgisError, OutputError, RecipeError, suggest
+from ._outdir import OutputFolder, check_output_folder, os_error_message
 from .load import load_layers
 from .recipe import Recipe
 
@@ -77,6 +75,39 @@ def _jsonable(v):
     if isinstance(v, (tuple, set)):
         return list(v)
     return str(v)
+
+
+def _strict(v):
+    """Nested data with every NaN/inf float replaced by None (strict JSON has neither)."""
+    if isinstance(v, dict):
+        return {str(k): _strict(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)):
+        return [_strict(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, np.ndarray):
+        return _strict(v.tolist())
+    return v
+
+
+def strict_json(data) -> str:
+    """``json.dumps`` that writes strict JSON: NaN and +-inf become ``null`` (never ``NaN``)."""
+    return json.dumps(_strict(data), ensure_ascii=False, indent=2, default=_jsonable, allow_nan=False)
+
+
+def _one_line(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def _nothing_ran(skipped: dict, layers) -> str:
+    vector = [k for k, v in layers.items() if k != "dem"]
+    empty = [k for k in vector if len(layers[k]) == 0]
+    why = "; ".join(skipped.values()) if skipped else "no analysis ran"
+    msg = f"nothing to write: every analysis was skipped ({why})"
+    if vector and len(empty) == len(vector):
+        msg += f". Every input layer is empty ({', '.join(empty)}): check the files and any 'layer:' name"
+    return msg + ". The previous output folder is untouched."
 
 
 def write_gpkg(results: dict, path: Path, crs) -> list[str]:
@@ -158,9 +189,28 @@ def _counts(frame) -> int:
     return int(len(frame)) if frame is not None else 0
 
 
+def _inputs(recipe: Recipe) -> list[Path]:
+    return [src.path for src in recipe.layers.values() if getattr(src, "path", None) is not None]
+
+
+def check_out_dir(recipe: Recipe, out_dir=None) -> Path:
+    """The output folder a run of ``recipe`` would write, validated (see :mod:`kzgis._outdir`).
+
+    Raises :class:`~kzgis._errors.OutputError` before any work when the folder is not kzgis's to replace.
+    """
+    what = "--out" if out_dir is not None else "outputs.dir"
+    target = out_dir if out_dir is not None else recipe.outputs.dir
+    return check_output_folder(target, recipe_path=recipe.path, inputs=_inputs(recipe), what=what)
+
+
 def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = True,
         only: list[str] | None = None) -> RunResult:
     """Run every analysis the recipe names and write all outputs.
+
+    The output folder follows the rule of :mod:`kzgis._outdir`: it is refused before any work when
+    it holds anything kzgis did not write; outputs are staged beside it and swapped in only when the
+    run succeeded and produced something, so a failed, interrupted or empty run leaves the previous
+    output untouched.
 
     Parameters
     ----------
@@ -170,44 +220,46 @@ def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = T
     quiet : no progress bar
     only : run only these analyses of the recipe
     """
-    out_dir = Path(out_dir or recipe.outputs.dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    handler = logging.FileHandler(tmp / "kzgis.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("kzgis")
-    root.addHandler(handler)
-    old_level = root.level
-    root.setLevel(min(old_level or logging.INFO, logging.INFO))
-    try:
-        result = _run(recipe, tmp, out_dir, towns, quiet, only)
-    except BaseException:
-        root.removeHandler(handler)
-        handler.close()
-        root.setLevel(old_level)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    root.removeHandler(handler)
-    handler.close()
-    root.setLevel(old_level)
-    _swap_into_place(tmp, out_dir)
-    result.out_dir = out_dir
+    what = "--out" if out_dir is not None else "outputs.dir"
+    target = out_dir if out_dir is not None else recipe.outputs.dir
+    with OutputFolder(target, recipe_path=recipe.path, inputs=_inputs(recipe), what=what) as folder:
+        tmp = folder.staging
+        handler = logging.FileHandler(tmp / "kzgis.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger("kzgis")
+        root.addHandler(handler)
+        old_level = root.level
+        root.setLevel(min(old_level or logging.INFO, logging.INFO))
+        try:
+            for note in folder.notes:
+                log.warning(note)
+            try:
+                result = _run(recipe, tmp, folder.path, towns, quiet, only, notes=folder.notes)
+            except KzgisError:
+                raise
+            except OSError as exc:
+                msg = os_error_message(exc, folder.path)
+                if msg is None:
+                    raise
+                raise OutputError(msg) from exc
+            except Exception as exc:  # e.g. pyogrio's DataSourceError "Failed to commit transaction"
+                msg = os_error_message(exc, folder.path, disk_full=True) if _disk_full(tmp) else None
+                if msg is None:
+                    raise
+                raise OutputError(msg) from exc
+        finally:
+            root.removeHandler(handler)
+            handler.close()
+            root.setLevel(old_level)
+    result.out_dir = folder.path
     return result
 
 
-def _swap_into_place(tmp: Path, out_dir: Path):
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{int(time.time())}")
-        out_dir.rename(old)
+def _disk_full(folder: Path) -> bool:
     try:
-        tmp.rename(out_dir)
-    except BaseException:
-        if old is not None:
-            old.rename(out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        return shutil.disk_usage(folder).free < 1_000_000
+    except OSError:
+        return False
 
 
 def _network_outputs(ctx, layers, results, counts):
@@ -237,13 +289,17 @@ def _network_outputs(ctx, layers, results, counts):
     return block
 
 
-def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunResult:
+def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=()) -> RunResult:
     from tqdm import tqdm
 
     timings = {}
     t0 = time.perf_counter()
     towns = tuple(towns) if towns else recipe.towns
     registry = _analysis.load_all()
+    if not recipe.analyses:
+        raise RecipeError(f"recipe {recipe.path.name if recipe.path else ''}: it names no analyses, so there is "
+                          "nothing to write. Add an 'analyses:' section (kzgis analyses lists them); the "
+                          "previous output folder is untouched.")
     names = [n for n in recipe.analyses if only is None or n in only]
     if only:
         for n in only:
@@ -262,6 +318,7 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunRes
     bar.update(1)
 
     ctx = _analysis.Context(layers=layers, network_params=recipe.network, towns=towns)
+    ctx.warnings.extend(notes)
     for p in layers.problems:
         if p.severity == "warning":
             ctx.warnings.append(str(p))
@@ -288,8 +345,11 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunRes
         except KzgisError as exc:
             raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {exc}") from exc
         except Exception as exc:
-            tb = traceback.format_exc(limit=-3)
-            raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {type(exc).__name__}: {exc}\n{tb}") from exc
+            log.error("step %s failed unexpectedly", name, exc_info=True)
+            err = AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {type(exc).__name__}: "
+                                f"{_one_line(exc)}")
+            err.unexpected = True  # a kzgis defect: the CLI asks the user to report it
+            raise err from exc
         timings[name] = round(time.perf_counter() - t1, 3)
         for key, frame in out.items():
             if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and frame.geometry.name in frame:
@@ -300,6 +360,8 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunRes
         ran.append(name)
         bar.update(1)
 
+    if not ran:
+        raise AnalysisError(_nothing_ran(skipped, layers))
     network_block = _network_outputs(ctx, layers, results, counts)
 
     bar.set_postfix_str("writing outputs")
@@ -355,6 +417,5 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only) -> RunRes
         "warnings": ctx.warnings,
         "timings_s": timings,
     }
-    (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_jsonable),
-                                      encoding="utf-8")
+    (tmp / "summary.json").write_text(strict_json(summary), encoding="utf-8")
     return RunResult(out_dir=out_dir, results=results, summary=summary, ran=ran, skipped=skipped)

@@ -1,0 +1,433 @@
+"""Do no harm (issue 12): bad inputs and faults give a clear message, never a traceback, never data loss.
+
+Every case runs the CLI in-process on a tiny world written to ``tmp_path`` (a user folder ``data/``
+with the input layers, the recipe beside it, a previous kzgis output ``out/``) and asserts:
+the exit code, that the message names the layer / field / path, that no traceback is printed, and
+that the previous output folder and the user's folders are byte-for-byte intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import yaml
+from shapely.geometry import LineString, Point, Polygon
+
+from kzgis import pipeline, recipe
+from kzgis._errors import KzgisError, OutputError
+from kzgis._outdir import MARKER, OutputFolder, check_output_folder
+from kzgis.cli import main
+
+CRS = "EPSG:4545"
+X0, Y0 = 537000.0, 3448000.0
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# the tiny world
+
+
+def _world(root: Path, roads=None, settlements=None, analyses=None, outputs=None, extra_layers=None,
+           recipe_text=None) -> Path:
+    """Write data/ (county, roads, stations, settlements) and r.yaml under ``root``; return the recipe."""
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    county = Polygon([(X0 - 1000, Y0 - 1000), (X0 + 1000, Y0 - 1000), (X0 + 1000, Y0 + 1000), (X0 - 1000, Y0 + 1000)])
+    gpd.GeoDataFrame({"name": ["县"]}, geometry=[county], crs=CRS).to_file(data / "county.gpkg")
+    if roads is None:
+        roads = gpd.GeoDataFrame({"name": ["r1", "r2"], "width_m": [6.0, 3.0]},
+                                 geometry=[LineString([(X0 - 500, Y0), (X0 + 500, Y0)]),
+                                           LineString([(X0, Y0), (X0, Y0 + 500)])], crs=CRS)
+    roads.to_file(data / "roads.gpkg")
+    if settlements is None:
+        settlements = gpd.GeoDataFrame({"name": ["甲村", "乙村"], "population": [10.0, 20.0], "town": ["甲镇", "甲镇"]},
+                                       geometry=[Point(X0 + 400, Y0 + 10), Point(X0 - 300, Y0)], crs=CRS)
+    settlements.to_file(data / "settlements.gpkg")
+    gpd.GeoDataFrame({"name": ["一站"], "status": ["existing"]}, geometry=[Point(X0, Y0 + 450)], crs=CRS).to_file(
+        data / "stations.gpkg")
+    layers = {"county": "data/county.gpkg", "roads": "data/roads.gpkg", "stations": "data/stations.gpkg",
+              "settlements": "data/settlements.gpkg"}
+    layers.update(extra_layers or {})
+    rec = {"name": "t", "crs": CRS, "layers": layers,
+           "analyses": analyses if analyses is not None else {"access": {}},
+           "outputs": outputs or {"dir": "out", "maps": False}}
+    path = root / "r.yaml"
+    if recipe_text is not None:
+        path.write_text(recipe_text, encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _snapshot(*folders: Path) -> dict:
+    """Every file (and empty folder) under the folders with the sha256 of its bytes."""
+    snap = {}
+    for f in folders:
+        if f.is_file():
+            snap[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
+            continue
+        if not f.exists():
+            snap[str(f)] = None
+            continue
+        for p in sorted(f.rglob("*")):
+            snap[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+    return snap
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """A world with a previous kzgis output in out/; cwd is a separate empty folder."""
+    monkeypatch.setenv("KZGIS_LOG", str(tmp_path / "logs" / "kzgis.log"))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    path = _world(tmp_path / "w")
+    assert main(["run", str(path), "--quiet"]) == 0
+    assert (tmp_path / "w" / "out" / MARKER).is_file()
+    return path
+
+
+def _run_cli(capsys, argv):
+    rc = main(argv)
+    cap = capsys.readouterr()
+    text = cap.out + cap.err
+    assert "Traceback" not in text
+    return rc, text
+
+
+def _guarded(world: Path):
+    root = world.parent
+    return [root / "data", root / "out", world]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. output folders
+
+
+def _out_cases(root: Path):
+    home = Path.home()
+    return {
+        "empty": ("", "--out is empty"),
+        "dot": (".", "current folder"),
+        "home": (str(home), "home folder"),
+        "root": ("/", "root of the file system"),
+        "recipe-folder": (str(root), "holds the recipe"),
+        "input-folder": (str(root / "data"), "holds the input layer"),
+        "parent-of-inputs": (str(root.parent), "holds"),
+        "input-file": (str(root / "data" / "roads.gpkg"), "holds the input layer"),
+        "existing-file": (str(root / "notes.txt"), "existing file"),
+        "user-folder": (str(root / "thesis"), "files that kzgis did not write"),
+        "kzgis-folder-with-user-file": (str(root / "out"), "kzgis did not write: my_notes.docx"),
+    }
+
+
+@pytest.mark.parametrize("case", ["empty", "dot", "home", "root", "recipe-folder", "input-folder",
+                                  "parent-of-inputs", "input-file", "existing-file", "user-folder",
+                                  "kzgis-folder-with-user-file"])
+def test_out_folder_refused(world, capsys, case):
+    root = world.parent
+    (root / "notes.txt").write_text("my notes", encoding="utf-8")
+    (root / "thesis").mkdir()
+    (root / "thesis" / "chapter1.docx").write_bytes(b"precious")
+    if case == "kzgis-folder-with-user-file":
+        (root / "out" / "my_notes.docx").write_bytes(b"mine")
+    out, message = _out_cases(root)[case]
+    guarded = _guarded(world) + [root / "notes.txt", root / "thesis", Path.cwd()]
+    before = _snapshot(*guarded)
+    rc, text = _run_cli(capsys, ["run", str(world), "--out", out, "--quiet"])
+    assert rc == 2
+    assert message in text
+    if out not in ("", "."):
+        assert str(Path(out).resolve()) in text  # names the path
+    assert "Give --out" in text or "Move them out" in text  # says what to do
+    assert _snapshot(*guarded) == before
+
+
+@pytest.mark.parametrize("out", ["", ".", "data", "r.yaml"])
+def test_out_folder_refused_from_recipe_outputs_dir(tmp_path, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    path = _world(tmp_path, outputs={"dir": out, "maps": False})
+    before = _snapshot(tmp_path)
+    with pytest.raises(OutputError, match="outputs.dir|--out is empty|outputs.dir is empty"):
+        pipeline.run(recipe.load(path))
+    assert _snapshot(tmp_path) == before
+
+
+def test_pipeline_run_refuses_like_the_cli(world):
+    root = world.parent
+    (root / "thesis").mkdir()
+    (root / "thesis" / "a.txt").write_text("x", encoding="utf-8")
+    before = _snapshot(root / "thesis")
+    with pytest.raises(OutputError, match=r"thesis: refused.*kzgis did not write"):
+        pipeline.run(recipe.load(world), out_dir=root / "thesis")
+    assert _snapshot(root / "thesis") == before
+
+
+def test_out_folder_replaced_when_marker(world, capsys):
+    root = world.parent
+    old = json.loads((root / "out" / MARKER).read_text(encoding="utf-8"))
+    rc, _ = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0
+    new = json.loads((root / "out" / MARKER).read_text(encoding="utf-8"))
+    assert new["run_id"] != old["run_id"] and new["state"] == "complete"
+    assert "summary.json" in new["files"]
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_legacy_kzgis_folder_without_marker_is_replaced(world, capsys):
+    out = world.parent / "out"
+    (out / MARKER).unlink()  # as written by kzgis before markers
+    assert _run_cli(capsys, ["run", str(world), "--quiet"])[0] == 0
+    assert (out / MARKER).is_file()
+
+
+def test_empty_existing_folder_is_used(world, capsys):
+    empty = world.parent / "fresh"
+    empty.mkdir()
+    assert _run_cli(capsys, ["run", str(world), "--out", str(empty), "--quiet"])[0] == 0
+    assert (empty / "summary.json").is_file()
+
+
+def test_output_permissions_follow_umask(world, capsys):
+    old = os.umask(0o022)
+    try:
+        assert _run_cli(capsys, ["run", str(world), "--out", str(world.parent / "perm"), "--quiet"])[0] == 0
+    finally:
+        os.umask(old)
+    mode = (world.parent / "perm").stat().st_mode & 0o777
+    assert mode == 0o755
+    assert (world.parent / "perm" / "summary.json").stat().st_mode & 0o044 == 0o044
+
+
+def test_second_run_on_same_out_is_refused_at_once(world, capsys):
+    root = world.parent
+    before = _snapshot(*_guarded(world))
+    with pytest.raises(RuntimeError, match="abandon"):
+        with OutputFolder(root / "out", recipe_path=world):  # another run holds the folder
+            t0 = time.perf_counter()
+            rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+            assert time.perf_counter() - t0 < 30
+            raise RuntimeError("abandon the holding run")
+    assert rc == 2
+    assert "another kzgis run" in text and str(root / "out") in text
+    assert _snapshot(*_guarded(world)) == before
+
+
+def _recipe_world(tmp_path):
+    (tmp_path / "cwd").mkdir(exist_ok=True)
+    return _world(tmp_path / "w")
+
+
+def test_killed_between_renames_previous_output_restored(world, capsys):
+    """kill -9 after the old folder was moved aside and before the new one moved in."""
+    root = world.parent
+    before = _snapshot(root / "out")
+    aside = root / ".out.kzgis-old-999-deadbeef"
+    (root / "out").rename(aside)
+    (root / ".out.kzgis-tmp-999-deadbeef").mkdir()
+    (root / ".out.kzgis-tmp-999-deadbeef" / MARKER).write_text("{}", encoding="utf-8")
+    assert not (root / "out").exists()
+    # a run that fails still restores the previous output and cleans up
+    bad = _world(root, analyses={"access": {"nonsense": 1}})
+    rc, text = _run_cli(capsys, ["run", str(bad), "--quiet"])
+    assert rc == 2 and "unknown parameter 'nonsense'" in text
+    # the recipe error is found before the output folder is touched; the next good run recovers
+    good = _world(root)
+    rc, text = _run_cli(capsys, ["run", str(good), "--quiet"])
+    assert rc == 0
+    names = sorted(p.name for p in root.iterdir() if p.name.startswith(".out"))
+    assert names == []
+    s = json.loads((root / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any("restored the previous output" in w for w in s["warnings"])
+    del before
+
+
+def test_recover_restores_when_run_fails(world, capsys):
+    root = world.parent
+    before = _snapshot(root / "out")
+    (root / "out").rename(root / ".out.kzgis-old-1-aaaa")
+    # a run that produces nothing: the restored previous output stays, byte for byte
+    nothing = _world(root, analyses={"helicopter": {}})
+    rc, text = _run_cli(capsys, ["run", str(nothing), "--quiet"])
+    assert rc == 2 and "nothing to write" in text
+    assert _snapshot(root / "out") == before
+
+
+def test_lookalike_leftover_without_marker_is_left_alone(world, capsys):
+    root = world.parent
+    look = root / ".out.kzgis-tmp-5-cafe"
+    look.mkdir()
+    (look / "mine.txt").write_text("not kzgis", encoding="utf-8")
+    rc, _ = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0
+    assert (look / "mine.txt").read_text(encoding="utf-8") == "not kzgis"
+    s = json.loads((root / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any("left alone" in w for w in s["warnings"])
+
+
+@pytest.mark.parametrize("analyses, message", [
+    ({}, "names no analyses"),
+    ({"helicopter": {}}, "nothing to write: every analysis was skipped"),
+    ({"water": {}}, "no hydrants or fire_pools or water_intakes layer"),
+])
+def test_run_that_produces_nothing_exits_nonzero(world, capsys, analyses, message):
+    root = world.parent
+    before = _snapshot(*_guarded(world))
+    path = root / "r2.yaml"
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["analyses"] = analyses
+    path.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["run", str(path), "--quiet"])
+    assert rc == 2
+    assert message in text and "previous output folder is untouched" in text
+    assert _snapshot(*_guarded(world)) == before
+
+
+def test_all_input_layers_empty(world, capsys):
+    root = world.parent
+    empty = gpd.GeoDataFrame({"name": [], "width_m": []}, geometry=[], crs=CRS)
+    data2 = root / "empty"
+    data2.mkdir()
+    empty.to_file(data2 / "roads.gpkg")
+    gpd.GeoDataFrame({"name": []}, geometry=[], crs=CRS).to_file(data2 / "stations.gpkg")
+    rec = {"name": "e", "crs": CRS, "layers": {"roads": "empty/roads.gpkg", "stations": "empty/stations.gpkg"},
+           "analyses": {"response": {}}, "outputs": {"dir": "out", "maps": False}}
+    (root / "e.yaml").write_text(yaml.safe_dump(rec), encoding="utf-8")
+    before = _snapshot(*_guarded(world))
+    rc, text = _run_cli(capsys, ["run", str(root / "e.yaml"), "--quiet"])
+    assert rc == 2
+    assert "Every input layer is empty (roads, stations)" in text
+    assert _snapshot(*_guarded(world)) == before
+
+
+def test_read_only_output_parent(world, capsys, monkeypatch):
+    root = world.parent
+    ro = root / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.geteuid() == 0:  # root ignores folder permissions: make the folder creation fail as it would
+        real = os.open
+
+        def deny(path, *a, **k):
+            if str(path).startswith(str(ro)):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *a, **k)
+
+        monkeypatch.setattr(os, "open", deny)
+    try:
+        rc, text = _run_cli(capsys, ["run", str(world), "--out", str(ro / "out"), "--quiet"])
+    finally:
+        ro.chmod(0o755)
+    assert rc == 2 and "permission denied" in text and str(ro) in text
+    assert list(ro.iterdir()) == []
+
+
+def test_disk_full_is_named(world, capsys, monkeypatch):
+    import errno
+
+    root = world.parent
+    before = _snapshot(*_guarded(world))
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "write_tables", full)
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 2
+    assert "no space left on device" in text and str(root / "out") in text
+    assert _snapshot(*_guarded(world)) == before
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_disk_full_from_gdal_is_named(world, capsys, monkeypatch):
+    """pyogrio says 'Failed to commit transaction' without errno: the free space decides."""
+    import shutil as _shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+
+    def full(*a, **k):
+        raise RuntimeError("Failed to commit transaction")
+
+    monkeypatch.setattr(pipeline, "write_gpkg", full)
+    monkeypatch.setattr(_shutil, "disk_usage", lambda p: usage(10, 10, 0))
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 2 and "no space left on device" in text
+
+
+def _subprocess_env(tmp_path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["KZGIS_LOG"] = str(tmp_path / "logs" / "kzgis.log")
+    return env
+
+
+_SLOW_STEP = """
+import sys, time
+from kzgis import analysis as an
+from kzgis.cli import main
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class P:
+    pass
+
+def slow(ctx, p):
+    print("started", flush=True)
+    time.sleep(60)
+    return {}
+
+an.load_all()
+an.register("slow", title_zh="慢", needs=(), params=P)(slow)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGKILL, -9)])
+def test_killed_run_leaves_previous_output(world, sig, code):
+    root = world.parent
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["analyses"] = {"slow": {}}
+    slow = root / "slow.yaml"
+    slow.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    script = root.parent / "slow.py"
+    script.write_text(_SLOW_STEP, encoding="utf-8")
+    before = _snapshot(*_guarded(world))
+    p = subprocess.Popen([sys.executable, str(script), "run", str(slow), "--out", str(root / "out"), "--quiet"],
+                         env=_subprocess_env(root.parent), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=str(root.parent / "cwd"))
+    try:
+        assert p.stdout.readline().strip() == "started"
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == code
+    assert "Traceback" not in err
+    if code > 0:
+        assert "previous output folder is untouched" in err
+    assert _snapshot(*_guarded(world)) == before
+    leftovers = sorted(x.name for x in root.iterdir() if x.name.startswith(".out"))
+    if sig == signal.SIGKILL:
+        assert leftovers and all(n.startswith(".out.kzgis-") for n in leftovers)
+        # the next run recognises and removes the leftovers
+        assert main(["run", str(world), "--quiet"]) == 0
+        leftovers = sorted(x.name for x in root.iterdir() if x.name.startswith(".out"))
+    assert leftovers == []
+
+
+def test_check_output_folder_is_importable_for_batch(tmp_path):
+    assert check_output_folder(tmp_path / "new") == (tmp_path / "new").resolve()
+    with pytest.raises(KzgisError, match="is empty"):
+        check_output_folder("")
