@@ -40,6 +40,14 @@ class Analysis:
     after: tuple[str, ...] = ()  # analyses to run first when they are in the recipe
     needs_any: tuple[tuple[str, ...], ...] = ()  # at least one of each group
 
+    def missing(self, layers) -> list[str]:
+        """The needed layers that ``layers`` lacks (``"a or b"`` for a needs_any group)."""
+        missing = [k for k in self.needs if not layers.has(k)]
+        for group in self.needs_any:
+            if not any(layers.has(k) for k in group):
+                missing.append(" or ".join(group))
+        return missing
+
 
 REGISTRY: dict[str, Analysis] = {}
 

@@ -483,14 +483,28 @@ def read_layer(src: LayerSource, working_crs) -> tuple[gpd.GeoDataFrame, list[st
     Returns the frame and a list of warnings (e.g. a CRS guessed from the coordinate range).
     Raises :class:`LayerError` when the file cannot be used at all.
     """
+    return canonical_frame(_read_vector(src), src, working_crs)
+
+
+def canonical_frame(gdf: gpd.GeoDataFrame, src: LayerSource, working_crs,
+                    keep_index: bool = False) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A frame already in memory -> working CRS, canonical field names, ``fid`` index.
+
+    The part of :func:`read_layer` after reading the file (also used for GeoDataFrames handed to the
+    Python API). ``keep_index``: keep the frame's own index as the feature id when it is unique
+    (otherwise the 1-based row number, as for files).
+    """
     warnings: list[str] = []
-    gdf = _read_vector(src)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty] if len(gdf) else gdf
     gdf = _apply_fields(gdf, src)
     if src.oneway_codes:
         gdf, w = _apply_oneway_codes(gdf, src)
         warnings.extend(w)
-    gdf = _set_index(gdf, src)
+    if keep_index and not src.id_field and gdf.index.is_unique:
+        gdf = gdf.copy()
+        gdf.index.name = "fid"
+    else:
+        gdf = _set_index(gdf, src)
     if src.crs:
         gdf = gdf.set_crs(as_crs(src.crs), allow_override=True)
     elif gdf.crs is None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import shapely
 
 from ._errors import LayerError
 from .crs import as_crs, choose_working_crs
-from .layers import KINDS, Layers, LayerSource, Problem, derive_from_landuse, read_layer
+from .layers import (
+    KINDS,
+    Layers,
+    LayerSource,
+    Problem,
+    canonical_frame,
+    derive_from_landuse,
+    read_layer,
+)
 from .validation import validate_layer
 
 log = logging.getLogger(__name__)
@@ -74,6 +83,21 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
             layers.problems.append(Problem(kind, "warning", "crs-guessed", w))
         raw[kind] = gdf
 
+    extent = _validate_all(layers, raw)
+    if "dem" in sources:
+        from .terrain import DEM
+
+        src = sources["dem"]
+        try:
+            _add_dem(layers, DEM.read(src.path, working, crs=src.crs), extent)
+        except LayerError as exc:
+            layers.problems.append(Problem("dem", "error", "unreadable", _strip_layer("dem", exc)))
+
+    return _finish(layers, strict)
+
+
+def _validate_all(layers: Layers, raw: dict) -> object:
+    """Validate the raw frames into ``layers`` (study area first); returns the extent or None."""
     if "landuse" in raw:
         landuse, probs = validate_layer("landuse", raw.pop("landuse"))
         layers.problems.extend(probs)
@@ -82,7 +106,6 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
                 if kind not in raw and len(part):
                     raw[kind] = part
                     log.info("layer %s derived from landuse (%d features)", kind, len(part))
-
     extent = None
     for kind in _EXTENT_KINDS:
         if kind in raw and len(raw[kind]):
@@ -97,25 +120,98 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
         fixed, probs = validate_layer(kind, gdf, extent)
         layers.problems.extend(probs)
         layers[kind] = fixed
+    return extent
 
-    if "dem" in sources:
-        from .terrain import DEM
 
-        src = sources["dem"]
-        try:
-            dem = DEM.read(src.path, working, crs=src.crs)
-            layers["dem"] = dem
-            if extent is not None:
-                b = dem.bounds
-                box = shapely.box(*b)
-                if not box.intersects(extent):
-                    layers.problems.append(Problem("dem", "error", "outside-extent",
-                                                   f"the DEM (bounds {tuple(round(v) for v in b)}) does not "
-                                                   "overlap the study area", hint="check the DEM's CRS"))
-        except LayerError as exc:
-            layers.problems.append(Problem("dem", "error", "unreadable", _strip_layer("dem", exc)))
+def _add_dem(layers: Layers, dem, extent) -> None:
+    layers["dem"] = dem
+    if extent is not None:
+        b = dem.bounds
+        if not shapely.box(*b).intersects(extent):
+            layers.problems.append(Problem("dem", "error", "outside-extent",
+                                           f"the DEM (bounds {tuple(round(v) for v in b)}) does not "
+                                           "overlap the study area", hint="check the DEM's CRS"))
 
+
+def _finish(layers: Layers, strict: bool) -> Layers:
     errors = [p for p in layers.problems if p.severity == "error"]
     if strict and errors:
         raise LayerError("the layers have errors:\n" + "\n".join(f"  - {p}" for p in errors))
     return layers
+
+
+def _frames_crs(frames: dict):
+    """The working CRS for in-memory frames, chosen as :func:`_working_crs` does for files."""
+    for kind in _EXTENT_KINDS + tuple(k for k in frames if k not in _EXTENT_KINDS):
+        gdf = frames.get(kind)
+        if gdf is not None and len(gdf):
+            crs = choose_working_crs(gdf.to_crs("EPSG:4326").total_bounds)
+            log.info("working CRS chosen from layer %s: %s", kind, crs.to_string())
+            return crs
+    return as_crs("EPSG:4545")
+
+
+def layers_from_frames(frames: dict, crs=None, dem=None, fields: dict | None = None,
+                       strict: bool = True) -> Layers:
+    """Validate GeoDataFrames held in memory into :class:`Layers`, as :func:`load_layers` does files.
+
+    Parameters
+    ----------
+    frames : mapping kind -> GeoDataFrame (any CRS; ``None`` entries are left out)
+    crs : working CRS; chosen from the data (the local 3-degree GK zone) when None, or the CRS of
+        ``dem`` when that is a :class:`~kzgis.terrain.DEM`.
+    dem : path of a GeoTIFF, or a :class:`~kzgis.terrain.DEM` in the working CRS.
+    fields : mapping kind -> {canonical field: your column} for columns that are not recognised.
+    strict : raise :class:`LayerError` listing every error when any layer has one.
+
+    Each frame keeps its own index as the feature id (``fid``) when it is unique.
+    """
+    import geopandas as gpd
+
+    from ._errors import CRSError, suggest
+    from .terrain import DEM
+
+    frames = {k: v for k, v in frames.items() if v is not None}
+    for kind, gdf in frames.items():
+        if kind not in KINDS:
+            raise LayerError(f"unknown layer kind '{kind}'{suggest(kind, KINDS)}")
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise LayerError(f"layer '{kind}': expected a GeoDataFrame, got {type(gdf).__name__}. Read files "
+                             "with kzgis.read_layer(path, kind) or geopandas.read_file(path).")
+        if gdf.crs is None:
+            raise CRSError(f"layer '{kind}': the GeoDataFrame has no CRS. Set it first, e.g. "
+                           f"{kind}.set_crs('EPSG:4326') for longitude/latitude or {kind}.set_crs('EPSG:4545').")
+    if crs is not None:
+        working = as_crs(crs)
+    elif isinstance(dem, DEM):
+        working = dem.crs
+    else:
+        working = _frames_crs(frames)
+    if not working.is_projected:
+        raise LayerError(f"the working CRS {working.to_string()} is geographic; distances need a projected "
+                         "CRS such as EPSG:4545")
+    layers = Layers(working)
+    raw = {}
+    for kind, gdf in frames.items():
+        src = LayerSource(kind, Path(f"the {kind} GeoDataFrame"), fields=dict((fields or {}).get(kind, {})))
+        try:
+            raw[kind], _ = canonical_frame(gdf, src, working, keep_index=True)
+        except LayerError as exc:
+            layers.problems.append(Problem(kind, "error", "unreadable", _strip_layer(kind, exc)))
+    extent = _validate_all(layers, raw)
+    if dem is not None:
+        if isinstance(dem, DEM):
+            if dem.crs != working:
+                raise CRSError(f"layer 'dem': the DEM is in {dem.crs.to_string()} but the working CRS is "
+                               f"{working.to_string()}; pass crs='{dem.crs.to_string()}' or the DEM's file path "
+                               "(which is warped to the working CRS)")
+            dem_obj = dem
+        else:
+            try:
+                dem_obj = DEM.read(Path(dem), working)
+            except LayerError as exc:
+                layers.problems.append(Problem("dem", "error", "unreadable", _strip_layer("dem", exc)))
+                dem_obj = None
+        if dem_obj is not None:
+            _add_dem(layers, dem_obj, extent)
+    return _finish(layers, strict)

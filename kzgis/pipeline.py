@@ -41,11 +41,7 @@ class RunResult:
 
 
 def _missing_layers(spec: _analysis.Analysis, layers) -> list[str]:
-    missing = [k for k in spec.needs if not layers.has(k)]
-    for group in spec.needs_any:
-        if not any(layers.has(k) for k in group):
-            missing.append(" or ".join(group))
-    return missing
+    return spec.missing(layers)
 
 
 def _limit_towns(layers, towns):

@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from ._generate import generate
 from .common import FILES, default_out_dir, default_source_dir
+from .tiny import tiny_world
 
-__all__ = ["FILES", "default_out_dir", "default_source_dir", "generate"]
+__all__ = ["FILES", "default_out_dir", "default_source_dir", "generate", "tiny_world"]
