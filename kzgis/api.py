@@ -157,6 +157,15 @@ def _run(name: str, frames: dict, *, dem: Any = None, crs: Any = None, network: 
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and frame.geometry.name in frame:
             frame = frame.set_crs(ly.crs)
         frames_out[key] = frame
+    net = ctx.cache.get("network")
+    if net is not None:  # as a recipe run: the network's problems as a layer, its warnings
+        from . import _net_report
+
+        for w in _net_report.settlement_warnings(net, ly["settlements"] if ly.has("settlements") else None,
+                                                 ly["stations"] if ly.has("stations") else None):
+            ctx.warn(w)
+        if net.issues is not None:
+            frames_out["network_issues"] = net.issues
     return Results(frames_out, warnings=ctx.warnings, params=p, layers=ly)
 
 
@@ -180,7 +189,8 @@ def access(roads: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, stations: gpd
     -------
     Results
         ``access_roads``, ``access_settlements``, ``access_upgrades``, ``access_towns``,
-        ``access_dead_ends``.
+        ``access_dead_ends`` (and ``network_issues``, as in ``results.gpkg``, for every analysis that
+        routes on the road network).
 
     Examples
     --------
@@ -189,7 +199,7 @@ def access(roads: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, stations: gpd
     >>> w = tiny_world()
     >>> res = kzgis.access(w["roads"], w["settlements"], w["stations"])
     >>> sorted(res)
-    ['access_dead_ends', 'access_roads', 'access_settlements', 'access_towns', 'access_upgrades']
+    ['access_dead_ends', 'access_roads', 'access_settlements', 'access_towns', 'access_upgrades', 'network_issues']
     >>> res["access_settlements"][["name", "best_vehicle"]].to_dict("list")
     {'name': ['青龙村', '桂花湾', '白鹤村', '南岸'], 'best_vehicle': ['standard', 'small', 'small', 'standard']}
     >>> kzgis.access(w["roads"], w["settlements"], w["stations"], rank_bi="total")
@@ -380,7 +390,7 @@ def checkpoints(forest: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, settlements: 
     >>> w = tiny_world()
     >>> res = kzgis.checkpoints(w["forest"], w["roads"], w["settlements"])
     >>> sorted(res)
-    ['checkpoints', 'forest_blocks']
+    ['checkpoints', 'forest_blocks', 'network_issues']
     """
     return _run("checkpoints", {"forest": forest, "roads": roads, "settlements": settlements}, dem=dem,
                 crs=crs, network=network, layers=layers, fields=fields, params=params)

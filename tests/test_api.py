@@ -195,5 +195,5 @@ def test_quickstart_runs(tmp_path, monkeypatch):
     for i, block in enumerate(blocks):
         exec(compile(block, f"quickstart.md block {i + 1}", "exec"), ns)
     assert set(ns["res"]) == {"access_roads", "access_settlements", "access_upgrades", "access_towns",
-                              "access_dead_ends"}
+                              "access_dead_ends", "network_issues"}
     assert os.path.getsize(tmp_path / "access_wenquan.html") > 10_000
