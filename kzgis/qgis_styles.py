@@ -200,6 +200,10 @@ def qml(name: str, frame, geom: str) -> str:
             "</qgis>\n")
 
 
+_KIND = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+         "Polygon": "polygon", "MultiPolygon": "polygon"}
+
+
 def _geom_kind(gdf) -> str | None:
     types = set(gdf.geom_type.dropna().unique()) if len(gdf) else set()
     if not types:
@@ -231,18 +235,65 @@ def write_styles(out_dir: Path) -> dict:
         if gtype is None:
             continue
         frame = gpd.read_file(gpkg, layer=lname)
+        title = map_styles.rule_for(lname).get("title", lname)
+        kinds = frame.geom_type.map(_KIND).dropna() if len(frame) else None
+        if kinds is not None and kinds.nunique() > 1:
+            # mixed points/lines/polygons (e.g. network_issues): one style per geometry kind; QGIS
+            # opens each kind as its own sublayer (``|geometrytype=Point`` ...)
+            parts = {}
+            for kind in sorted(kinds.unique()):
+                path = qdir / f"{lname}.{kind}.qml"
+                path.write_text(qml(lname, frame[frame.geom_type.map(_KIND) == kind], kind), encoding="utf-8")
+                parts[kind] = path.name
+            index[lname] = {"qml": parts[sorted(parts)[0]], "title": title, "parts": parts,
+                            "features": int(len(frame))}
+            continue
         geom = _geom_kind(frame) or ("point" if "Point" in str(gtype) else "line" if "Line" in str(gtype) else "polygon")
         path = qdir / f"{lname}.qml"
         path.write_text(qml(lname, frame, geom), encoding="utf-8")
-        index[lname] = {"qml": path.name, "title": map_styles.rule_for(lname).get("title", lname)}
+        index[lname] = {"qml": path.name, "title": title, "features": int(len(frame))}
     (qdir / "styles.json").write_text(json.dumps(index, ensure_ascii=False, indent=2), encoding="utf-8")
     return index
 
 
+def algorithms() -> list[dict]:
+    """What the QGIS provider offers, from the analysis registry (``--algorithms`` prints it as JSON).
+
+    One entry per registered analysis: ``name``, ``title_zh``, layer kinds (``needs``, ``needs_any``,
+    ``optional``), every numeric parameter with its default and Chinese label (``numbers``), the
+    Chinese titles of its result layers and of the layer kinds. New analyses appear in QGIS without
+    touching the plugin.
+    """
+    import dataclasses
+
+    from . import analysis
+    from ._labels import PARAMS_ZH
+
+    out = []
+    for name, spec in analysis.load_all().items():
+        numbers = []
+        for f in dataclasses.fields(spec.params):
+            default = f.default if f.default is not dataclasses.MISSING else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+            if isinstance(default, bool) or not isinstance(default, (int, float)):
+                continue
+            numbers.append({"name": f.name, "label_zh": PARAMS_ZH.get(f.name, f.name), "default": default,
+                            "integer": isinstance(default, int)})
+        out.append({"name": name, "title_zh": spec.title_zh, "needs": list(spec.needs),
+                    "needs_any": [list(g) for g in spec.needs_any], "optional": list(spec.optional),
+                    "numbers": numbers,
+                    "results": {r: map_styles.rule_for(r).get("title", r) for r in spec.results},
+                    "help_zh": (spec.func.__doc__ or "").strip().splitlines()[0] if spec.func.__doc__ else ""})
+    return out
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--algorithms"]:
+        print(json.dumps(algorithms(), ensure_ascii=False))
+        return 0
     if len(argv) != 1:
-        print("usage: python -m kzgis.qgis_styles OUT_DIR", file=sys.stderr)
+        print("usage: python -m kzgis.qgis_styles OUT_DIR | --algorithms", file=sys.stderr)
         return 2
     try:
         index = write_styles(Path(argv[0]))

@@ -314,7 +314,8 @@ details = ctx.layersToLoadOnCompletion()
 names = {{}}
 for lid, d in details.items():
     lyr = ctx.getMapLayer(lid)
-    names[d.outputName] = [d.name, lyr.renderer().type(), lyr.featureCount(), lyr.attributeAlias(lyr.fields().indexOf("name"))]
+    names[d.outputName] = [d.name, lyr.renderer().type() if lyr.renderer() else None, lyr.featureCount(),
+                           lyr.attributeAlias(lyr.fields().indexOf("name"))]
 out["loaded"] = names
 try:
     processing.run("kzgis:access", {{"ROADS": {str(w["roads"])!r}, "SETTLEMENTS": {str(w["settlements"])!r},
@@ -341,3 +342,22 @@ app.exitQgis()
     assert "rank_by" in out["error"] and "Traceback" not in out["error"]
     got = gpd.read_file(tmp_path / "out" / "results.gpkg", layer="access_settlements")
     assert got.set_index("name").loc["下村", "best_vehicle"] in ("none", "motorcycle")
+
+
+def test_algorithms_come_from_the_installed_kzgis():
+    """The provider asks kzgis for its analyses: every registered one, every numeric parameter, and the
+    built-in fallback table agrees with it."""
+    from kzgis import analysis
+
+    algos = runner.algorithms_from_kzgis(sys.executable, env=kzgis_env())
+    assert set(algos) == set(analysis.load_all())
+    access = algos["access"]
+    nums = {n.name: n for n in access.numbers}
+    assert nums["upgrade_width_m"].default == 4.0 and nums["upgrade_width_m"].label_zh == "道路拓宽目标宽度（米）"
+    assert nums["max_upgrades"].integer
+    for name, static in runner.ALGORITHMS.items():
+        dyn = algos[name]
+        assert (set(static.needs), set(static.optional)) == (set(dyn.needs), set(dyn.optional)), name
+        dnums = {n.name: n.default for n in dyn.numbers}
+        for n in static.numbers:
+            assert dnums[n.name] == pytest.approx(n.default), (name, n.name)

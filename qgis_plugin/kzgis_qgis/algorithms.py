@@ -88,15 +88,25 @@ class _Base(QgsProcessingAlgorithm):
             feedback.reportError(f"kzgis 提示: {w}", fatalError=False)
         gpkg = Path(out_dir) / "results.gpkg"
         loaded = []
+        kinds_zh = {"point": "点", "line": "线", "polygon": "面"}
+        ogr_kind = {"point": "Point", "line": "LineString", "polygon": "Polygon"}
         for lname, meta in styles.items():
-            layer = QgsVectorLayer(f"{gpkg}|layername={lname}", meta.get("title", lname), "ogr")
-            if not layer.isValid():
-                feedback.reportError(f"kzgis: could not open result layer {lname} in {gpkg}", fatalError=False)
+            title = meta.get("title", lname)
+            if not meta.get("features", 1):
+                feedback.pushInfo(f"{title} ({lname}): 无要素，未加载")
                 continue
-            layer.loadNamedStyle(str(Path(out_dir) / "qgis" / meta["qml"]))
-            context.temporaryLayerStore().addMapLayer(layer)
-            context.addLayerToLoadOnCompletion(
-                layer.id(), QgsProcessingContext.LayerDetails(meta.get("title", lname), context.project(), lname))
+            parts = meta.get("parts")
+            todo = ([(f"{gpkg}|layername={lname}|geometrytype={ogr_kind[k]}", f"{title}（{kinds_zh[k]}）", q)
+                     for k, q in parts.items()] if parts else [(f"{gpkg}|layername={lname}", title, meta["qml"])])
+            for uri, name, qml in todo:
+                layer = QgsVectorLayer(uri, name, "ogr")
+                if not layer.isValid():
+                    feedback.reportError(f"kzgis: could not open result layer {lname} in {gpkg}", fatalError=False)
+                    continue
+                layer.loadNamedStyle(str(Path(out_dir) / "qgis" / qml))
+                context.temporaryLayerStore().addMapLayer(layer)
+                context.addLayerToLoadOnCompletion(
+                    layer.id(), QgsProcessingContext.LayerDetails(name, context.project(), lname))
             loaded.append(lname)
         maps = Path(out_dir) / "maps" / "index.html"
         report = Path(out_dir) / "report"

@@ -45,7 +45,14 @@ class KzgisProvider(QgsProcessingProvider):
             pass
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS's name)
-        for spec in runner.ALGORITHMS.values():
+        specs = runner.ALGORITHMS
+        try:  # every analysis of the installed kzgis, with all its numeric parameters
+            specs = runner.algorithms_from_kzgis(runner.find_python(python_setting() or None))
+        except Exception as exc:  # kzgis not found yet: the built-in table; the algorithms say what to set
+            from qgis.core import Qgis, QgsMessageLog
+
+            QgsMessageLog.logMessage(f"kzgis: using the built-in algorithm list ({exc})", "kzgis", Qgis.Info)
+        for spec in specs.values():
             self.addAlgorithm(KzgisAlgorithm(spec))
         self.addAlgorithm(RecipeAlgorithm())
 

@@ -91,8 +91,7 @@ ALGORITHMS: dict[str, Algo] = {a.name: a for a in (
           NumberParam("siting_time_min", "选址到场时间标准（分钟）", 15.0)),
          "沿道路网计算各消防队站5/10/15/20/30分钟到场范围、首到站责任区、直线半径对比和乡镇到场率。"),
     Algo("water", "消防水源分析", ("roads",),
-         ("settlements", "boundary", "urban_area", "old_towns", "water_mains", "rivers", "water_bodies", "dem",
-          "hydrants", "fire_pools", "water_intakes"),
+         ("settlements", "boundary", "urban_area", "old_towns", "water_mains", "rivers", "water_bodies", "dem"),
          (NumberParam("hydrant_reach_m", "消火栓保护距离（米）", 150.0),
           NumberParam("pool_reach_m", "消防水池保护距离（米）", 150.0),
           NumberParam("pool_volume_min_m3", "消防水池最小容积（立方米）", 100.0)),
@@ -105,7 +104,7 @@ ALGORITHMS: dict[str, Algo] = {a.name: a for a in (
          "自林缘向林内划定面向城区200米、面向其余建成区100米的林火阻隔带，按坡度分工程/生物阻隔。",
          needs_any=(("settlements", "urban_area"),)),
     Algo("checkpoints", "森林防火检查站", ("forest", "roads"),
-         ("settlements", "stations", "urban_area", "dem"),
+         ("settlements", "stations", "urban_area", "boundary", "forest_work_sites", "fire_risk_edges", "dem"),
          (NumberParam("group_m", "检查站合并距离（米）", 200.0),),
          "求进入各林区的必经道口（最小割）和临林村镇出口，按身后人口排序。"),
     Algo("helicopter", "直升机取水点与停机坪", ("water_bodies", "dem", "forest"),
@@ -133,6 +132,31 @@ RESULT_TITLES_ZH = {
     "heli_water_bodies": "水体取水条件筛查", "heli_dip_sites": "直升机取水点", "heli_pads": "直升机停机坪候选",
     "heli_units": "规划单元取水覆盖", "network_issues": "路网拓扑问题",
 }
+
+
+def algorithms_from_kzgis(python: str, env: dict | None = None, timeout: float = 120) -> dict[str, Algo]:
+    """The algorithms of the installed kzgis (``python -m kzgis.qgis_styles --algorithms``).
+
+    Every registered analysis becomes an algorithm with all its numeric parameters; the static
+    :data:`ALGORITHMS` table is the fallback when kzgis cannot be asked (not found, too old).
+    Raises :class:`KzgisRunError` when it cannot be asked.
+    """
+    try:
+        res = subprocess.run([python, "-m", "kzgis.qgis_styles", "--algorithms"], capture_output=True, text=True,
+                             encoding="utf-8", errors="replace", env=kzgis_env(env), timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KzgisRunError(f"could not ask kzgis for its analyses: {exc}")
+    if res.returncode != 0:
+        raise KzgisRunError(f"could not ask kzgis for its analyses: {res.stderr.strip().splitlines()[-1:]}")
+    out = {}
+    for a in json.loads(res.stdout):
+        static = ALGORITHMS.get(a["name"])
+        out[a["name"]] = Algo(
+            a["name"], a["title_zh"], tuple(a["needs"]), tuple(a["optional"]),
+            tuple(NumberParam(n["name"], n["label_zh"], n["default"], n["integer"]) for n in a["numbers"]),
+            static.help_zh if static else a.get("help_zh", ""), tuple(tuple(g) for g in a["needs_any"]))
+        RESULT_TITLES_ZH.update(a.get("results", {}))
+    return out
 
 
 class KzgisRunError(RuntimeError):
