@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
                                     "missing fields, out-of-range values, duplicate ids, layers outside "
                                     "the study area). Exit code 1 when there are errors.")
     c.add_argument("recipe", type=Path)
+
+    cmp = sub.add_parser("compare", parents=[verbose], help="compare two runs (before / after) of the same area",
+                         description="Match the result layers of two kzgis output folders by stable keys "
+                                     "(settlement name and town, station, township, road) and write what "
+                                     "changed: DIR/compare.xlsx, DIR/changes.gpkg, DIR/compare.html and "
+                                     "DIR/summary.json (with a Chinese summary paragraph).")
+    cmp.add_argument("run_a", type=Path, help="output folder of the earlier run (before)")
+    cmp.add_argument("run_b", type=Path, help="output folder of the later run or scenario (after)")
+    cmp.add_argument("--out", type=Path, required=True, help="folder for the comparison (a new or earlier kzgis folder)")
     return p
 
 
@@ -134,6 +143,20 @@ def _cmd_layers_check(args) -> int:
     n_warn = sum(p.severity == "warning" for p in layers.problems)
     print(f"\n{n_err} error(s), {n_warn} warning(s)")
     return 1 if n_err else 0
+
+
+def _cmd_compare(args) -> int:
+    from .compare import compare
+
+    res = compare(args.run_a, args.run_b, args.out)
+    print(f"kzgis: compared {args.run_a} -> {args.run_b}: written to {res.out_dir}")
+    for d in res.diffs:
+        if d.changed or d.added or d.removed:
+            print(f"  {d.name}: {d.changed} changed ({d.improved} better, {d.worsened} worse), "
+                  f"{d.added} added, {d.removed} removed")
+    for s in res.sentences:
+        print(f"  {s}")
+    return 0
 
 
 def _cmd_analyses(args) -> int:
@@ -263,6 +286,8 @@ def _dispatch(args) -> int:
         return _cmd_analyses(args)
     if args.command == "layers":
         return _cmd_layers_check(args)
+    if args.command == "compare":
+        return _cmd_compare(args)
     return 0  # pragma: no cover - argparse requires a command
 
 
