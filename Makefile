@@ -1,12 +1,13 @@
 # kzgis: two commands for a new user.
 #   make demo   creates .venv if missing, installs kzgis, runs the Kaizhou demo recipe
 #   make test   installs the test dependencies into the same venv and runs every test
+#   make bench, make bench-county EDGES=25k,50k,100k   benchmarks (not tests)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= out/kaizhou
 
-.PHONY: demo test bench install install-test clean qgis-plugin
+.PHONY: demo test bench bench-county install install-test clean qgis-plugin
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,12 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks
+
+# the demo recipe on the demo county densified to EDGES road edges (25k, 50k, 100k, 200k; several
+# comma-separated sizes also fit the growth exponent), in a temporary folder
+EDGES ?= 100k
+bench-county: $(VENV)/.installed-test
+	$(PY) -m benchmarks.bench_county --sizes $(EDGES)
 
 qgis-plugin:  ## dist/kzgis_qgis-<version>.zip for QGIS's Plugins > Install from ZIP
 	$(PYTHON) qgis_plugin/build_zip.py dist
