@@ -40,14 +40,23 @@ built once for both.
 ``make demo`` runs) in a fresh process on the embedded Kaizhou data, with its step timings from
 ``summary.json``. Target: well under a minute.
 
+3. **Peers** (issue 14): pandana (contraction hierarchies, the accessibility tool urban planners
+   use) and igraph beside networkx and kzgis, on the same directed graph (the arcs networkx gets)
+   and the B queries of 1 and 2 (from the same nearest nodes): pandana ``nodes_in_range`` (its
+   contraction-hierarchy preprocessing timed apart, in no ratio; minutes given to it as seconds
+   because it keeps weights to 0.001), igraph ``distances`` (no cut-off in igraph: all nodes, then
+   <= 30 min; the coverage as one Dijkstra from a super source tied to the 5,000 start nodes). The
+   answers are checked against networkx's; ratios printed in the same run.
+
 Options: ``--nodes N`` (default 100000), ``--points N`` (5000), ``--repeat N`` (5),
 ``--repeat-nx N`` (3), ``--seed N``, ``--demo`` (the demo run only), ``--no-demo`` (the network
-only).
+only), ``--no-peers`` (without pandana and igraph).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import resource
@@ -370,12 +379,129 @@ def network_benchmark(a) -> int:
     say("   (a point's nearest node can be most of a block from its nearest point on a road, so A's covered "
         "nodes differ from networkx's by design)")
 
+    if not a.no_peers:
+        peers(net, say, R, Rx, {"stations": (src_nodes, lim, r["nx_b"], r["ours_b"], ref_b, G),
+                                "coverage": (pt_nodes, rad, sp, t, cov_nx)})
+
     say("")
     say(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
         "(other processes slow both sides alike; the ratios are of the same run)")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"peak resident memory of the whole network benchmark: {rss:.0f} MiB")
     return 0
+
+
+def arcs(net: RoadNetwork, vehicle_class: str, weight: str):
+    """The directed arcs (u, v, w) of the class's graph, as :func:`nx_graph` builds them."""
+    w = net.edge_weights(vehicle_class, weight)
+    e = np.flatnonzero(np.isfinite(w))
+    u, v, ow = net.edges["u"].to_numpy()[e], net.edges["v"].to_numpy()[e], net.edges["oneway"].to_numpy()[e]
+    return np.r_[u, v[~ow]], np.r_[v, u[~ow]], np.r_[w[e], w[e][~ow]]
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Silence what C/C++ code prints on file descriptor 1 (pandana's progress)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def peers(net: RoadNetwork, say, repeat: int, repeat_nx: int, queries: dict):
+    """pandana (contraction hierarchies) and igraph beside networkx and kzgis: the same graph, the
+    same queries from the same nearest nodes (variant B of 1 and 2), answers checked equal."""
+    # pandana's OpenMP threads spin while waiting by default, which on a busy machine costs more
+    # than the second thread gains
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import igraph
+        import pandana
+    except ImportError as exc:
+        say(f"\n3. peers skipped: {exc} (pip install pandana igraph, or the 'bench' extra)")
+        return
+    say("")
+    say("3. peers on the same graph and the same queries (from the same nearest nodes as B above); "
+        "ratios: networkx time / peer time, and peer time / kzgis time")
+    say(f"      {'':62s} {'median':>11s}")
+    n = net.n_nodes
+    xy = net.nodes[["x", "y"]].to_numpy(float)
+    rows = {}
+    # pandana keeps weights to 0.001: minutes are given to it as seconds (x 60) so rounding stays
+    # far below the cut-off's resolution
+    scale = {"stations": 60.0, "coverage": 1.0}
+    for q, (vc, wt) in (("stations", ("standard", "time_min")), ("coverage", ("motorcycle", "length_m"))):
+        u, v, w = arcs(net, vc, wt)
+        t = time.perf_counter()
+        # pandana: one impedance, arcs given both ways (twoway=False), contraction hierarchies built here
+        with quiet_stdout():  # its C++ progress lines
+            pn = pandana.Network(pd.Series(xy[:, 0]), pd.Series(xy[:, 1]), pd.Series(u), pd.Series(v),
+                                 pd.DataFrame({wt: w * scale[q]}), twoway=False)
+        t_ch = time.perf_counter() - t
+        t = time.perf_counter()
+        g = igraph.Graph(n=n, edges=np.c_[u, v].tolist(), directed=True)
+        g.es["w"] = w.tolist()
+        t_ig = time.perf_counter() - t
+        rows[q] = (pn, g, t_ch, t_ig)
+        say(f"   {vc} ({wt}): pandana preprocessing (contraction hierarchies) {t_ch:.2f} s, "
+            f"igraph Graph {t_ig:.2f} s (one-offs, in no ratio)")
+
+    def med(fn, k):
+        ts, out = [], None
+        for _ in range(k):
+            t = time.perf_counter()
+            out = fn()
+            ts.append(time.perf_counter() - t)
+        return out, float(np.median(ts))
+
+    # 1B: 8 stations, 30 min
+    src, lim, nx_t, ours_t, ref, G = queries["stations"]
+    pn, g, _, _ = rows["stations"]
+    p_out, p_t = med(lambda: pn.nodes_in_range(list(map(int, src)), lim * scale["stations"]), repeat)
+    i_out, i_t = med(lambda: np.asarray(g.distances(source=list(map(int, src)), weights="w")), repeat)
+    ref_sets = [set(d) for d in ref]
+    same_p, near_cut = True, 0
+    for i, s_node in enumerate(map(int, src)):
+        got = set(p_out.loc[p_out["source"] == s_node, "destination"].astype(int))
+        for k in got ^ ref_sets[i]:  # pandana sums float32 weights: only pairs at the cut-off may differ
+            if abs(nx.shortest_path_length(G, s_node, int(k), weight="time_min") - lim) <= 1e-4 * lim:
+                near_cut += 1
+            else:
+                same_p = False
+    same_i = all(set(np.flatnonzero(i_out[i] <= lim).tolist()) == ref_sets[i] for i in range(len(src)))
+    say(f"   1B. 8 stations, standard trucks, {lim:g} min (networkx {ms(nx_t[1])}, kzgis {ms(ours_t[1])})")
+    say(f"      {'pandana nodes_in_range (CH range query)':62s} {ms(p_t)}  networkx/pandana "
+        f"{nx_t[1] / p_t:6.1f}x, kzgis/pandana {p_t / ours_t[1]:6.1f}x, same pairs: "
+        f"{'yes' if same_p else 'NO'}" + (f" ({near_cut} pairs within 1e-4 of the cut-off differ: pandana "
+                                          "sums float32 weights)" if near_cut else ""))
+    say(f"      {'igraph distances (all nodes, no cut-off in igraph)':62s} {ms(i_t)}  networkx/igraph "
+        f"{nx_t[1] / i_t:6.1f}x, kzgis/igraph {i_t / ours_t[1]:6.1f}x, same pairs: {'yes' if same_i else 'NO'}")
+
+    # 2B: 150 m coverage from 5,000 points
+    pts, rad, sp_t, ours2_t, cov = queries["coverage"]
+    pn, g, _, _ = rows["coverage"]
+    p2, p2_t = med(lambda: set(pn.nodes_in_range(list(map(int, pts)), rad)["destination"].astype(int)), repeat_nx)
+
+    def ig_cover():  # one multi-source Dijkstra: a super source tied to every start node at 0
+        h = g.copy()
+        h.add_vertices(1)
+        starts = np.unique(np.asarray(pts, dtype=np.int64))
+        h.add_edges([(n, int(s)) for s in starts], attributes={"w": [0.0] * len(starts)})
+        d = np.asarray(h.distances(source=[n], weights="w"))[0, :n]
+        return set(np.flatnonzero(d <= rad).tolist())
+
+    i2, i2_t = med(ig_cover, repeat)
+    say(f"   2B. {rad:g} m coverage from {len(pts):,} points, fire motorcycles "
+        f"(networkx single_source_dijkstra_path_length {ms(sp_t[1])}, kzgis nearest_source {ms(ours2_t[1])})")
+    say(f"      {f'pandana nodes_in_range ({len(pts):,} CH range queries)':62s} {ms(p2_t)}  networkx/pandana "
+        f"{sp_t[1] / p2_t:6.1f}x, kzgis/pandana {p2_t / ours2_t[1]:6.1f}x, same nodes: {'yes' if p2 == cov else 'NO'}")
+    say(f"      {'igraph distances from a super source (one Dijkstra)':62s} {ms(i2_t)}  networkx/igraph "
+        f"{sp_t[1] / i2_t:6.1f}x, kzgis/igraph {i2_t / ours2_t[1]:6.1f}x, same nodes: {'yes' if i2 == cov else 'NO'}")
 
 
 def main(argv=None) -> int:
@@ -385,6 +511,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="runs per kzgis measurement and per 8-station networkx one")
     ap.add_argument("--repeat-nx", type=int, default=3, help="runs of the networkx 5,000-point coverage")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-peers", action="store_true", help="without the pandana and igraph peers")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--demo", action="store_true", help="only the demo run (benchmarks.bench_demo)")
     g.add_argument("--no-demo", action="store_true", help="only the network benchmark")

@@ -156,9 +156,10 @@ def one_size(edges: int, a, base: Path, say) -> dict | None:
         say(f"   kzgis run FAILED after {wall:.1f} s (peak RSS {rss:.0f} MiB)\n{err}")
         return None
     tm = step_times(summary)
-    net = summary.get("network") or {}
-    n_edges = int(net.get("edges") or info["edges_estimated"])
-    say(f"   network edges: {n_edges:,}" + ("" if net.get("edges") else " (estimated by the generator)"))
+    # access_roads has one row per network edge
+    n_net = (summary.get("network") or {}).get("edges") or summary.get("counts", {}).get("access_roads")
+    n_edges = int(n_net or info["edges_estimated"])
+    say(f"   network edges: {n_edges:,}" + ("" if n_net else " (estimated by the generator)"))
     say(f"   {'step':14s} {'seconds':>8s}  target")
     for k, v in tm.items():
         if k in ("outputs",):

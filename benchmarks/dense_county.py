@@ -144,7 +144,7 @@ def generate(out: Path | str, edges: int = 100_000, settlements: int = 5500, hyd
         sides, xy, _inside = _mesh(county, dem, spacing, seed)
         used = np.zeros(len(xy), bool)
         used[sides.ravel()] = True
-        conn, conn_road = _connectors(xy, used, road_geoms, spacing)
+        conn, _ = _connectors(xy, used, road_geoms, spacing)
         n_split = len(conn) + 0  # each connector splits one demo edge (at most) into two
         got = len(sides) + len(conn) + n_split
         if abs(got - want_mesh) / want_mesh < 0.03:
