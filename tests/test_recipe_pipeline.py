@@ -154,7 +154,8 @@ def test_environment_yml_matches_pyproject():
 
     root = Path(__file__).resolve().parents[1]
     py = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    deps = py["project"]["dependencies"] + py["project"]["optional-dependencies"]["test"]
+    extras = py["project"]["optional-dependencies"]
+    deps = py["project"]["dependencies"] + extras["test"] + extras.get("bench", [])
 
     def name(spec):
         import re
