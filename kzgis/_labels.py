@@ -67,7 +67,7 @@ COLUMNS_ZH.update({
     "feature_id": "要素编号", "settlements_none": "消防车辆不可达居民点数",
     "population_none": "消防车辆不可达人口", "road_km_none": "消防车辆不可通行道路（公里）",
     "road_km_total": "道路合计（公里）",
-    "grade_source": "纵坡来源", "grade_dem_max_pct": "DEM 剖面最大纵坡（%）", "structure": "桥隧",
+    "grade_source": "纵坡来源", "grade_dem_max_pct": "DEM 剖面最大纵坡（%）", "grade_checked_share": "DEM 覆盖比例", "structure": "桥隧",
     "pedestrian": "人行道路", "other_fid": "相关道路要素编号", "note": "说明",
 })
 

@@ -192,6 +192,13 @@ def build_warnings(net, has_dem: bool, closed_km: float = 0.0) -> list[str]:
                    "(network_issues kind suspected_structure); survey them")
     if has_dem and total > 0:
         unknown = gsrc == "unknown"
+        checked = e["grade_checked_share"].to_numpy(float) if "grade_checked_share" in e else (~unknown).astype(float)
+        by_dem = np.isin(gsrc, ("dem", "unknown"))
+        unchecked_m = float((L * (1.0 - np.nan_to_num(checked)))[by_dem].sum())
+        if unchecked_m > 0.5:
+            out.append(f"DEM: {unchecked_m / 1000:.1f} km of roads outside the DEM or on nodata: grade not checked "
+                       f"({int(unknown.sum())} road section(s) with no grade at all, grade_source unknown; their "
+                       "vehicle class rests on width alone). Use a DEM that covers every road")
         if L[unknown].sum() / total > 0.5:
             out.append(f"DEM: {L[unknown].sum() / total:.0%} of road length lies outside the DEM or on its nodata "
                        "cells, so those grades are unknown: the DEM may not fit the roads (wrong CRS, a DEM of "

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MARKER = ".kzgis-output"
 #: entries a kzgis output folder written before markers existed may hold
-LEGACY_NAMES = frozenset({"results.gpkg", "tables.xlsx", "maps", "report", "summary.json", "kzgis.log",
+LEGACY_NAMES = frozenset({"results.gpkg", "tables.xlsx", "maps", "report", "summary.json", "kzgis.log", "qgis",
                           "results.gpkg-journal", "results.gpkg-wal", "results.gpkg-shm"})
 _TMP = "kzgis-tmp-"
 _OLD = "kzgis-old-"
@@ -103,8 +103,8 @@ def _is_legacy_leftover(folder: Path) -> bool:
 def foreign_entries(folder: Path) -> list[str]:
     """Entries of a kzgis output folder that kzgis did not write (the user's own files)."""
     marker = read_marker(folder)
-    known = set(marker.get("files") or LEGACY_NAMES) if marker is not None else set(LEGACY_NAMES)
-    known |= {MARKER}
+    known = set(marker.get("files") or ()) if marker is not None else set()
+    known |= LEGACY_NAMES | {MARKER}  # kzgis.qgis_styles adds qgis/ after the run
     return sorted(p.name for p in folder.iterdir() if p.name not in known)
 
 

@@ -54,6 +54,38 @@ def _working_crs(sources: dict[str, LayerSource], crs):
     return as_crs("EPSG:4545")
 
 
+def _outside_dem(layers: Layers, dem) -> None:
+    """A warning per layer with the share of it outside the DEM or on nodata (grades, slopes and
+    elevations there are not measured)."""
+    import numpy as np
+
+    for kind, gdf in list(layers.items()):
+        if kind == "dem" or gdf is None or not len(gdf):
+            continue
+        share = dem.outside_share(gdf.geometry.values)
+        bad = np.nan_to_num(share) > 0.001
+        if not bad.any():
+            continue
+        geom = gdf.geom_type.iloc[0]
+        if geom.endswith("LineString"):
+            lengths = gdf.geometry.length.to_numpy()
+            total = float((lengths * share).sum())
+            part = total / max(float(lengths.sum()), 1e-9)
+            amount = f"{total / 1000:.1f} km ({part:.0%} of its length)"
+        elif geom.endswith("Polygon"):
+            areas = gdf.geometry.area.to_numpy()
+            total = float((areas * share).sum())
+            part = total / max(float(areas.sum()), 1e-9)
+            amount = f"{total / 1e6:.2f} km² ({part:.0%} of its area)"
+        else:
+            part = float(bad.mean())
+            amount = f"{int(bad.sum())} of {len(gdf)} features ({part:.0%})"
+        layers.problems.append(Problem(
+            kind, "warning", "outside-dem", f"{amount} lies outside the DEM or on its nodata cells: grades, "
+            "slopes and elevations there are not measured", list(gdf.index[bad]),
+            hint="use a DEM that covers the whole study area"))
+
+
 def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) -> Layers:
     """Read, reproject, rename and validate layers.
 
@@ -131,6 +163,7 @@ def _add_dem(layers: Layers, dem, extent) -> None:
             layers.problems.append(Problem("dem", "error", "outside-extent",
                                            f"the DEM (bounds {tuple(round(v) for v in b)}) does not "
                                            "overlap the study area", hint="check the DEM's CRS"))
+    _outside_dem(layers, dem)
 
 
 def _finish(layers: Layers, strict: bool) -> Layers:

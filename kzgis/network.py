@@ -540,7 +540,7 @@ class RoadNetwork:
 
         e_struct = structure[r]
         if dem is not None and len(geoms):
-            gmax, gmean = dem.grades(geoms)
+            gmax, gmean, covered = dem.grades(geoms, coverage=True)
             gdem = gmax.copy()
             z_node = dem.sample(node_xy[:, 0], node_xy[:, 1])
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -560,6 +560,7 @@ class RoadNetwork:
             gmean = np.full(len(geoms), np.nan)
             gdem = gmax.copy()
             grade_source = np.full(len(geoms), "no_dem", dtype=object)
+            covered = np.zeros(len(geoms))
 
         e_class = road_class[r]
         e_width = width[r]
@@ -567,7 +568,7 @@ class RoadNetwork:
             "u": net["u"], "v": net["v"], "length_m": length, "width_m": e_width,
             "width_source": width_source[r], "road_class": e_class, "name": names[r],
             "oneway": oneway[r], "grade_max_pct": gmax, "grade_mean_pct": gmean, "grade_source": grade_source,
-            "grade_dem_max_pct": gdem,
+            "grade_dem_max_pct": gdem, "grade_checked_share": np.round(covered, 3),
             "structure": np.where(bridge[r], "bridge", np.where(tunnel[r], "tunnel", "")).astype(object),
             "pedestrian": pedestrian[r], "turnaround": turnaround[r], "road_fid": roads.index.to_numpy()[r],
         })

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from affine import Affine
 
-from ._errors import CRSError, LayerError
+from ._errors import CRSError, KzgisError, LayerError
 from .crs import as_crs, require_projected
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,37 @@ class DEM:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def read(cls, path, working_crs, crs=None, resolution_m: float | None = None) -> "DEM":
-        """Read a GeoTIFF and warp it to ``working_crs`` if needed."""
-        import rasterio
-        from rasterio.warp import Resampling, calculate_default_transform, reproject
+        """Read a GeoTIFF and warp it to ``working_crs`` if needed.
+
+        Raises :class:`~kzgis._errors.LayerError` naming the file when it is missing, empty, corrupt,
+        truncated or not a raster (never a rasterio traceback).
+        """
+        from rasterio.errors import RasterioError
 
         path = Path(path)
         if not path.exists():
             raise LayerError(f"layer 'dem': file not found: {path}")
+        if path.is_file() and path.stat().st_size == 0:
+            raise LayerError(f"layer 'dem': {path} is empty (0 bytes): copy the DEM again or export it as GeoTIFF")
         working_crs = require_projected(working_crs, "the working CRS")
+        try:
+            return cls._read(path, working_crs, crs, resolution_m)
+        except (RasterioError, OSError, MemoryError, ValueError) as exc:
+            if isinstance(exc, KzgisError):
+                raise
+            what = ("too large to read into memory (use a coarser DEM or clip it to the study area)"
+                    if isinstance(exc, MemoryError) else
+                    "not a readable raster: the file is corrupt, truncated or not a GeoTIFF")
+            detail = " ".join(str(exc).split())[:200]
+            raise LayerError(f"layer 'dem': {path} is {what} ({type(exc).__name__}: {detail}). "
+                             "Export the DEM again as GeoTIFF (e.g. gdal_translate -of GTiff) and check it opens "
+                             "in QGIS") from exc
+
+    @classmethod
+    def _read(cls, path, working_crs, crs, resolution_m):
+        import rasterio
+        from rasterio.warp import Resampling, calculate_default_transform, reproject
+
         with rasterio.open(path) as src:
             src_crs = as_crs(crs) if crs else (as_crs(src.crs.to_wkt()) if src.crs else None)
             if src_crs is None:
@@ -113,12 +136,14 @@ class DEM:
         xy = shapely.get_coordinates(pts)
         return d, self.sample(xy[:, 0], xy[:, 1])
 
-    def grades(self, lines, step_m: float | None = None, min_run_m: float | None = None):
+    def grades(self, lines, step_m: float | None = None, min_run_m: float | None = None, coverage: bool = False):
         """Max and mean absolute grade (%) of each line, from the elevation profile.
 
         The grade is taken over runs of at least ``min_run_m`` (default two cells) so that
         single-cell noise does not dominate. Vectorised over all lines at once.
         Returns arrays (grade_max_pct, grade_mean_pct); NaN where the DEM has no data.
+        With ``coverage=True`` also a third array: the share (0..1) of each line's runs whose grade
+        could be measured (0 = wholly outside the DEM or on nodata; the grade there was not checked).
         """
         import shapely
 
@@ -150,7 +175,48 @@ class DEM:
             with np.errstate(invalid="ignore", divide="ignore"):
                 gmean = np.where(cnt > 0, sums / cnt, np.nan)
         # net grade over the whole line also bounds the max from below (short lines)
+        if coverage:
+            measured = np.bincount(owner[ok], minlength=len(lines)) if ok.any() else np.zeros(len(lines))
+            return gmax, gmean, np.asarray(measured, float) / nseg
         return gmax, gmean
+
+    def outside_share(self, geoms) -> np.ndarray:
+        """Share (0..1) of each geometry outside the DEM or on nodata (points: 0 or 1; lines by
+        length, sampled every cell; polygons by area, cells whose centre is inside)."""
+        import shapely
+
+        arr = np.asarray(list(geoms), dtype=object)
+        out = np.full(len(arr), np.nan)
+        if not len(arr):
+            return out
+        kind = shapely.get_type_id(arr)
+        pts = kind == 0
+        if pts.any():
+            xy = shapely.get_coordinates(arr[pts])
+            out[pts] = ~np.isfinite(self.sample(xy[:, 0], xy[:, 1]))
+        lines = np.isin(kind, (1, 2, 5))
+        if lines.any():
+            ln = arr[lines]
+            lengths = shapely.length(ln)
+            n = np.maximum(np.ceil(lengths / self.cell_m).astype(int), 1)
+            idx = np.repeat(np.arange(len(ln)), n)
+            k = np.arange(idx.size) - np.concatenate([[0], np.cumsum(n)[:-1]])[idx]
+            frac = (k + 0.5) / n[idx]
+            p = shapely.line_interpolate_point(ln[idx], frac, normalized=True)
+            xy = shapely.get_coordinates(p)
+            bad = ~np.isfinite(self.sample(xy[:, 0], xy[:, 1]))
+            out[lines] = np.bincount(idx, weights=bad, minlength=len(ln)) / n
+        polys = np.isin(kind, (3, 6))
+        if polys.any():
+            have = np.isfinite(self.z).astype(np.float32)
+            inside = self.zonal_mean(arr[polys], raster=have)
+            area = shapely.area(arr[polys])
+            # cells of the polygon inside the grid vs the polygon's whole area
+            grid = shapely.box(*self.bounds)
+            frac_in_grid = np.where(area > 0, shapely.area(shapely.intersection(arr[polys], grid)) / np.where(
+                area > 0, area, 1), 0.0)
+            out[polys] = 1.0 - np.nan_to_num(inside) * frac_in_grid
+        return out
 
     # -- derived rasters (cached) --------------------------------------------------------------
     @cached_property

@@ -431,3 +431,71 @@ def test_check_output_folder_is_importable_for_batch(tmp_path):
     assert check_output_folder(tmp_path / "new") == (tmp_path / "new").resolve()
     with pytest.raises(KzgisError, match="is empty"):
         check_output_folder("")
+
+
+# ---------------------------------------------------------------------------------------------
+# DEM: corrupt / empty files, nodata and partial coverage
+
+
+def _write_dem(path: Path, x0, y0, nx, ny, cell=10.0, z=None, nodata_cols=None):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    arr = np.full((ny, nx), 300.0, dtype="float32") if z is None else z.astype("float32")
+    if nodata_cols is not None:
+        arr[:, nodata_cols] = -9999.0
+    with rasterio.open(path, "w", driver="GTiff", width=nx, height=ny, count=1, dtype="float32", crs=CRS,
+                       transform=from_origin(x0, y0, cell, cell), nodata=-9999.0) as dst:
+        dst.write(arr, 1)
+
+
+def _dem_bytes(kind: str, tmp: Path) -> bytes:
+    good = tmp / "good.tif"
+    _write_dem(good, X0 - 1000, Y0 + 1000, 200, 200)
+    data = good.read_bytes()
+    return {"zero-bytes": b"", "truncated": data[: len(data) // 3], "text": b"this is not a raster\n" * 50,
+            "png-magic": b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "header-only": data[:200]}[kind]
+
+
+@pytest.mark.parametrize("kind", ["zero-bytes", "truncated", "text", "png-magic", "header-only"])
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_bad_dem_is_a_clear_error(world, capsys, tmp_path, kind, command):
+    root = world.parent
+    (root / "data" / "dem.tif").write_bytes(_dem_bytes(kind, tmp_path))
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["layers"]["dem"] = "data/dem.tif"
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    before = _snapshot(*_guarded(world))
+    argv = ["run", str(world), "--quiet"] if command == "run" else ["layers", "check", str(world)]
+    rc, text = _run_cli(capsys, argv)
+    assert rc == (2 if command == "run" else 1)
+    assert "dem" in text and "dem.tif" in text
+    assert "empty (0 bytes)" in text if kind == "zero-bytes" else "corrupt, truncated or not a GeoTIFF" in text
+    assert _snapshot(*_guarded(world)) == before
+
+
+def test_dem_partial_coverage_grade_unknown_and_counted(world, capsys):
+    """The DEM covers x < X0 only (and has a nodata stripe): roads east of X0 are not graded."""
+    from kzgis.network import RoadNetwork
+    from kzgis.terrain import DEM
+
+    root = world.parent
+    _write_dem(root / "data" / "dem.tif", X0 - 1000, Y0 + 1000, 100, 200, nodata_cols=slice(40, 45))
+    dem = DEM.read(root / "data" / "dem.tif", CRS)
+    roads = gpd.GeoDataFrame({"width_m": [6.0, 6.0]}, crs=CRS,
+                             geometry=[LineString([(X0 - 900, Y0 - 500), (X0 - 900, Y0 + 500)]),  # covered
+                                       LineString([(X0 + 100, Y0 - 500), (X0 + 100, Y0 + 500)])])  # outside
+    net = RoadNetwork.from_roads(roads, dem=dem)
+    e = net.edges.set_index("road_fid").sort_index()
+    assert list(e["grade_source"]) == ["dem", "unknown"]
+    assert list(e["grade_checked_share"]) == [1.0, 0.0]
+    assert any("1.0 km of roads outside the DEM or on nodata: grade not checked" in w for w in net.warnings)
+    # layers check reports the share of each layer outside the DEM
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["layers"]["dem"] = "data/dem.tif"
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["layers", "check", str(world)])
+    assert rc == 0
+    assert "outside-dem" in text and "roads" in text
+    s = DEM.outside_share(dem, roads.geometry)
+    assert s[0] == pytest.approx(0.0) and s[1] == pytest.approx(1.0)
