@@ -86,7 +86,7 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
         a = np.minimum(net._u, net._v)
         b = np.maximum(net._u, net._v)
         key = pd.DataFrame({"a": a, "b": b})
-        dup_groups = key[key.duplicated(["a", "b"], keep=False)].groupby(["a", "b"]).indices
+        dup_groups = key[key.duplicated(["a", "b"], keep=False)].groupby(["a", "b"]).groups  # labels = edge ids
         for idx in dup_groups.values():
             idx = np.sort(np.asarray(idx))
             first = idx[0]
@@ -97,7 +97,7 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
                         note="与另一道路重复（同起止点、同走向）")
         # crossings without a junction, where neither line is a bridge/tunnel and levels agree
         struct = e["structure"].to_numpy(object) != ""
-        lv = np.nan_to_num(np.asarray(levels, float))
+        lv = np.asarray(levels, float)  # NaN: a line whose ends lie on different levels
         tree = shapely.STRtree(net._geoms)
         i1, i2 = tree.query(net._geoms, predicate="crosses")
         k = (i1 < i2) & ~struct[i1] & ~struct[i2] & (lv[i1] == lv[i2])
@@ -106,14 +106,17 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
             inter = shapely.intersection(net._geoms[i1], net._geoms[i2])
             tol = max(net.params.node_tolerance_m, 1e-6)
             nodes_xy = net.nodes[["x", "y"]].to_numpy()
+            seen = set()
             for a_, b_, g in zip(i1, i2, inter):
                 for p in shapely.get_parts(g):
                     if shapely.get_type_id(p) != 0:
                         continue
                     xy = np.array(p.coords[0])
                     ends = nodes_xy[[net._u[a_], net._v[a_], net._u[b_], net._v[b_]]]
-                    if (np.hypot(*(ends - xy).T) <= tol).any():
-                        continue
+                    here = (round(xy[0] / tol), round(xy[1] / tol))
+                    if (np.hypot(*(ends - xy).T) <= tol).any() or here in seen:
+                        continue  # at a node, or already reported (duplicate lines)
+                    seen.add(here)
                     add("unsplit_crossing", p, fid[a_], fid[b_],
                         note="两条道路相交但无公共节点，未连通：平交请在交点加节点；立交请标注桥梁/隧道或层级")
         # small components: every connected part but the largest (by length)
@@ -273,13 +276,13 @@ def network_summary(net) -> dict:
 
 def summary_lines(block: dict) -> list[str]:
     """The network block as a few lines of text (for ``kzgis layers check``)."""
-    out = [f"road network: {block['nodes']} nodes, {block['edges']} edges, {block['km']:g} km, "
+    out = [f"road network: {block['nodes']} nodes, {block['edges']} edges, {round(block['km'], 2):g} km, "
            f"{block['components']} connected part(s), the largest holds {block['largest_component_share']:.1%} "
            "of the length",
-           "  km by class: " + ", ".join(f"{k} {v:g}" for k, v in block["km_by_class"].items()),
-           "  km by width source: " + ", ".join(f"{k} {v:g}" for k, v in block["km_by_width_source"].items())
-           + f" (assumed: {block['km_assumed_width']:g} km, {block['assumed_width_share']:.0%})",
-           "  km by best vehicle: " + ", ".join(f"{k} {v:g}" for k, v in block["km_by_vehicle_class"].items())]
+           "  km by class: " + ", ".join(f"{k} {round(v, 2):g}" for k, v in block["km_by_class"].items()),
+           "  km by width source: " + ", ".join(f"{k} {round(v, 2):g}" for k, v in block["km_by_width_source"].items())
+           + f" (assumed: {round(block['km_assumed_width'], 2):g} km, {block['assumed_width_share']:.0%})",
+           "  km by best vehicle: " + ", ".join(f"{k} {round(v, 2):g}" for k, v in block["km_by_vehicle_class"].items())]
     if block["issues"]:
         out.append("  topology issues: " + ", ".join(f"{k} {v}" for k, v in block["issues"].items()))
     return out

@@ -139,6 +139,7 @@ def _cmd_layers_check(args) -> int:
         print("  ".join(r[i].ljust(w[i]) for i in range(4)))
     print()
     print(problems_table(layers.problems))
+    _print_network(layers, rec)
     n_err = sum(p.severity == "error" for p in layers.problems)
     n_warn = sum(p.severity == "warning" for p in layers.problems)
     print(f"\n{n_err} error(s), {n_warn} warning(s)")
@@ -157,6 +158,28 @@ def _cmd_compare(args) -> int:
     for s in res.sentences:
         print(f"  {s}")
     return 0
+
+
+def _print_network(layers, rec) -> None:
+    """The road network as the run would build it: size, connectivity, km by class, warnings."""
+    from . import _net_report
+    from ._errors import KzgisError
+    from .network import RoadNetwork
+
+    if not layers.has("roads"):
+        return
+    print()
+    try:
+        net = RoadNetwork.from_layers(layers, rec.network)
+    except KzgisError as exc:
+        print(f"road network: cannot be built: {exc}")
+        return
+    for line in _net_report.summary_lines(_net_report.network_summary(net)):
+        print(line)
+    settlements = layers["settlements"] if layers.has("settlements") else None
+    stations = layers["stations"] if layers.has("stations") else None
+    for w in net.warnings + _net_report.settlement_warnings(net, settlements, stations):
+        print(f"  WARNING {w}")
 
 
 def _cmd_analyses(args) -> int:

@@ -441,7 +441,7 @@ def _apply_oneway_codes(gdf, src):
     warnings = []
     if len(unknown):
         vals = ", ".join(repr(v) for v in unknown.unique()[:8])
-        warnings.append(f"layer 'roads': {len(unknown)} feature(s) have direction codes not in oneway_codes ({vals}); "
+        warnings.append(f"{len(unknown)} feature(s) have direction codes not in oneway_codes ({vals}); "
                         "read as two-way")
     gdf = gdf.copy()
     gdf["oneway"] = mapped.fillna("both")

@@ -112,7 +112,8 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
             layers.problems.append(Problem(kind, "error", "unreadable", _strip_layer(kind, exc)))
             continue
         for w in warns:
-            layers.problems.append(Problem(kind, "warning", "crs-guessed", w))
+            code = "direction-codes" if "oneway_codes" in w else "crs-guessed"
+            layers.problems.append(Problem(kind, "warning", code, w))
         raw[kind] = gdf
 
     extent = _validate_all(layers, raw)

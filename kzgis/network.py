@@ -5,11 +5,17 @@ from every analysis that needs travel on roads (access, response, water, checkpo
 
 - **Noding**: lines are split at their ends, at every vertex they share with another line (or
   repeat), and where a line ends on another line's interior (a T-junction, within
-  ``node_tolerance_m``). Lines that cross without a shared vertex are not connected: bridges and
-  overpasses stay separate, as in the survey data.
+  ``node_tolerance_m``); a dangling end within ``dangle_snap_m`` of another line is moved onto it
+  first. A vertex inside a bridge or tunnel, or shared by lines of different ``layer``/z-levels,
+  is not a junction (``join="endpoints"``: only line ends join). Lines that cross without a
+  shared vertex are not connected: bridges and overpasses stay separate, as in the survey data.
 - **Per edge**: length (m, working CRS, which must be projected), width with where it came from
-  (``width_source``: ``surveyed`` / ``tag`` / ``class default``), canonical road class, one-way
-  flag, DEM grade max/mean (%), the best vehicle class allowed, and travel time for each class.
+  (``width_source``: ``surveyed`` / ``lanes`` / ``class_default`` / ``unknown``), canonical road
+  class, one-way flag, DEM grade max/mean (%) with ``grade_source`` (``dem``, ``structure``:
+  bridge/tunnel graded from its ends, ``suspected_structure``, ``unknown``: no DEM data there,
+  ``no_dem``), the best vehicle class allowed, and travel time for each class. Attribute parsing
+  (direction codes, widths, structures) lives in :mod:`kzgis._road_attrs`; the topology report
+  (``issues``, ``warnings``, summary) in :mod:`kzgis._net_report`.
 - **Vehicle classes** (:data:`VEHICLE_CLASSES`, best first): ``standard`` fire truck (width >=
   4.0 m GB 50016 7.1.8, grade <= 10 % GB 55037 3.4.5, 8-10 % flagged), ``small`` fire truck (width
   >= 3.0 m, grade <= 15 %: assumptions) and ``motorcycle`` (width >= 1.5 m, grade <= 20 %:
@@ -587,12 +593,17 @@ class RoadNetwork:
                                  geometry=shapely.points(node_xy), crs=crs)
         log.info("road network: %d nodes, %d edges from %d road features", len(nodes), len(edges), n_roads)
         out = cls(nodes, edges, params, crs)
+        # the level of each road for the crossing report (NaN: its ends' levels differ, skip it)
+        rep_level = np.nan_to_num(level)
+        if has_elev:
+            fz, tz = np.nan_to_num(f_elev), np.nan_to_num(t_elev)
+            rep_level = np.where(fz == tz, fz, np.nan)
         out._width_key = np.where([isinstance(v, str) and v.strip().lower() in OSM_WIDTH_RULE for v in raw_class],
                                   [str(v).strip().lower() for v in raw_class], road_class).astype(object)[r]
         fids = roads.index.to_numpy()
         out.issues = _net_report.topology_issues(out, parts_fid=fids[part_of], zero=zero,
                                                  zero_geoms=parts0,
-                                                 snaps=snaps, near=near, levels=level[r])
+                                                 snaps=snaps, near=near, levels=rep_level[r])
         out.warnings = warnings + _net_report.build_warnings(out, dem is not None, closed_km=float(
             shapely.length(parts[closed[part_of]]).sum() / 1000.0) if closed.any() else 0.0)
         return out

@@ -436,6 +436,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
 
     # DEM hillshade, the offline basemap
     dem = layers.get("dem") if hasattr(layers, "get") else None
+    drew_hillshade = False
     if opts.hillshade and dem is not None:
         hb = shapely.bounds(clip) if clip is not None else None
         if hb is not None:  # a township: cover the screen around it too
@@ -456,6 +457,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
                   f"{D._safe_json(spec)})")
             _JsLayer(js, name="地形晕渲（DEM）", overlay=True, show=not online).add_to(m)
             control_names.append("地形晕渲（DEM）")
+            drew_hillshade = True
 
     lc = _LayerControl(position="topright", collapsed=False)
     lc.add_to(m)
@@ -463,7 +465,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
     _Measure(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
              primary_area_unit="sqmeters", secondary_area_unit="hectares", localization="cn").add_to(m)
 
-    note = ("底图：数字高程模型地形晕渲（离线）" if not online else
+    note = (("底图：数字高程模型地形晕渲（离线）" if drew_hillshade else "无 DEM：无地形晕渲底图（离线）") if not online else
             "切换到高德底图时，专题图层自动由CGCS2000偏移到GCJ-02显示")
     body = H.title_block(plan.page) + H.legend(legend_sections, note=note)
     cfg = {"review": plan.page.review, "groups": S.GROUP_ZH, "bounds": bounds,
@@ -635,7 +637,8 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
     index = H.index_page(
         base_title, date, sources, synthetic, review,
         (written_county.name, written_county.stat().st_size) if written_county else None,
-        [(t, p.name, p.stat().st_size) for t, p in town_files], opts.offline, titles)
+        [(t, p.name, p.stat().st_size) for t, p in town_files], opts.offline, titles,
+        hillshade=bool(opts.hillshade and (layers.get("dem") if hasattr(layers, "get") else None) is not None))
     (out_dir / "index.html").write_text(index, encoding="utf-8")
     paths = [out_dir / "index.html"]
     if written_county:

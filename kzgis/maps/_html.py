@@ -100,7 +100,7 @@ footer { margin-top: 28px; font-size: 12px; color: #666; line-height: 1.6; }
 
 
 def index_page(title: str, date: str, sources: str, synthetic: bool, review: str, county, towns,
-               offline: bool, layer_titles: list[str]) -> str:
+               offline: bool, layer_titles: list[str], hillshade: bool = True) -> str:
     """The index: the county map first, then one link per township map.
 
     ``county`` is (filename, size_bytes) or None; ``towns`` a list of (town, filename, size_bytes).
@@ -128,7 +128,8 @@ def index_page(title: str, date: str, sources: str, synthetic: bool, review: str
             parts.append(f'<li><a href="{escape(fname, quote=True)}">{escape(town)}'
                          f' <span class="size">{size(b)}</span></a></li>')
         parts.append("</ul>")
-    mode = ("离线单文件：无需联网即可打开，底图为数字高程模型地形晕渲" if offline
+    mode = (("离线单文件：无需联网即可打开，底图为数字高程模型地形晕渲" if hillshade else
+             "离线单文件：无需联网即可打开；无 DEM（数字高程模型），无地形晕渲底图，以乡镇界和标注代替") if offline
             else "在线底图：天地图 / 高德（GCJ-02，专题图层自动偏移）/ OpenStreetMap，可在图层控件中切换")
     layers = "、".join(escape(t) for t in layer_titles) if layer_titles else "（无）"
     parts.append(f"<footer><div>{mode}。</div><div>图中专题图层：{layers}。</div>"

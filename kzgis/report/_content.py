@@ -179,8 +179,11 @@ def _preface(c: _Ctx, f: dict):
         parts.append(f"现状居民点{f['settlements']}处" +
                      (f"、人口约{num(f['population'])}人" if f.get("population") else ""))
     b.para("，".join(parts) + "。")
+    has_dem = run.layers.get("dem") is not None if hasattr(run.layers, "get") else False
+    grade = ("车型等级由路面宽度和纵坡判定" if has_dem else
+             "车型等级仅由路面宽度判定（无 DEM 数字高程模型：未评估道路纵坡，图件无地形晕渲）")
     b.para(f"分析采用{crs_zh(run.crs)}坐标系，距离、面积均在该投影坐标系下计算。道路可达性、"
-           f"到场时间和水源覆盖均沿道路网络计算（非直线距离），车型等级由路面宽度和纵坡判定。所引用的规范条文和本次采用的"
+           f"到场时间和水源覆盖均沿道路网络计算（非直线距离），{grade}。所引用的规范条文和本次采用的"
            f"假设见附录。")
     if run.synthetic:
         b.para(f"示意数据提示：本专篇所用的{'、'.join(dict.fromkeys(run.synthetic))}为示意数据（合成），其中的数字和图件仅用于"
