@@ -269,7 +269,6 @@ def snap_dangles(lines, snap_m: float, near_m: float, tolerance_m: float, target
     rows_snap = []
     moved: set = set()
     order = np.flatnonzero(snap)[np.argsort(d[snap], kind="stable")]
-    done = set()
     for k in order:
         end_i, tgt = int(pi[k]), int(ti[k])
         if ek[end_i] in moved:
@@ -283,7 +282,6 @@ def snap_dangles(lines, snap_m: float, near_m: float, tolerance_m: float, target
         lines[ln] = shapely.linestrings(c)
         moved.add(key(pxy)[0])
         moved.add(ek[end_i])
-        done.add(end_i)
         rows_snap.append((ln, exy[end_i, 0], exy[end_i, 1], float(d[k]), tgt))
     near = ~on_line & ~snap & (d <= near_m)
     near_rows = [(int(owner[pi[k]]), exy[pi[k], 0], exy[pi[k], 1], float(d[k]), int(ti[k]))

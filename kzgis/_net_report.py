@@ -336,7 +336,7 @@ def settlement_warnings(net, settlements, stations=None) -> list[str]:
         se = st["edge"].to_numpy(np.int64)
         starts = np.unique(np.concatenate([net._v[se], net._u[se[~net._oneway[se]]]]))
     else:
-        n_s, slab = connected_components(G, directed=True, connection="strong")
+        _, slab = connected_components(G, directed=True, connection="strong")
         big_s = np.argmax(np.bincount(slab))
         starts = np.flatnonzero(slab == big_s)
     reach = np.zeros(n, bool)

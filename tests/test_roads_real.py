@@ -12,17 +12,22 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _build import CRS, X0, Y0, L, P
 from affine import Affine
 
-from kzgis import LayerError, RecipeError, rules
-from kzgis import _net_report
+from kzgis import LayerError, RecipeError, _net_report, rules
 from kzgis._road_attrs import parse_directions
 from kzgis.layers import LayerSource, read_osm_roads
 from kzgis.load import load_layers
-from kzgis.network import DEFAULT_WIDTH_M, OSM_WIDTH_RULE, WIDTH_RULE, NetworkParams, RoadNetwork
+from kzgis.network import (
+    DEFAULT_WIDTH_M,
+    OSM_WIDTH_RULE,
+    WIDTH_RULE,
+    NetworkParams,
+    RoadNetwork,
+)
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
-from _build import CRS, X0, Y0, L, P
 
 
 def roads(geoms, **cols):
