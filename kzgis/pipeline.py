@@ -279,7 +279,7 @@ def _network_outputs(ctx, layers, results, counts):
     stations = layers["stations"] if layers.has("stations") else None
     for w in _net_report.settlement_warnings(net, settlements, stations):
         ctx.warn(w)
-    if net.issues is not None and len(net.issues):  # an empty layer has no geometry type (QGIS cannot style it)
+    if net.issues is not None:  # also when empty: the checks ran and found nothing
         results["network_issues"] = net.issues
         counts["network_issues"] = int(len(net.issues))
     return block
