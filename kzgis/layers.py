@@ -109,6 +109,23 @@ KINDS: dict[str, KindSpec] = {
             _NAME, FieldSpec("kind", "str", aliases=("类型", "作业类型")), _SRC,
         ), "林区生产作业场地"),
         KindSpec("fire_risk_edges", ("LineString", "Polygon"), (_NAME, _SRC), "易发火林缘"),
+        KindSpec("communities", ("Point", "Polygon"), (
+            FieldSpec("name", "str", required=True, aliases=("社区名称", "社区", "村名") + _NAME.aliases), _TOWN,
+            FieldSpec("population", "float", min=0, aliases=("人口", "户籍人口", "常住人口", "RK")),
+            FieldSpec("year", "int", min=1900, max=2100, aliases=("年份", "建设年份", "配齐年份", "计划年份")), _SRC,
+        ), "社区（村）"),
+        KindSpec("micro_stations", ("Point",), (
+            FieldSpec("name", "str", required=True, aliases=("站名",) + _NAME.aliases), _TOWN,
+            FieldSpec("community", "str", aliases=("社区", "所属社区", "村（社区）")),
+            FieldSpec("status", "str", aliases=("状态", "建设状态")),
+            FieldSpec("year", "int", min=1900, max=2100, aliases=("年份", "建设年份", "配齐年份")), _SRC,
+        ), "微型消防站"),
+        KindSpec("buildings", ("Polygon",), (
+            _NAME,
+            FieldSpec("fire_resistance", "str", aliases=("耐火等级", "NHDJ", "nhdj")),
+            FieldSpec("structure", "str", aliases=("结构", "建筑结构", "结构类型", "JGLX", "jglx")),
+            FieldSpec("floors", "int", min=0, max=200, aliases=("层数", "建筑层数", "CS", "cs")), _SRC,
+        ), "建筑"),
         KindSpec("landuse", ("Polygon",), (
             FieldSpec("DLBM", "str", required=True, aliases=("地类编码", "dlbm")),
             FieldSpec("CZCSXM", "str", aliases=("城镇村属性码", "czcsxm")),

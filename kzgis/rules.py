@@ -22,7 +22,7 @@ class Rule:
 
     @property
     def is_assumption(self) -> bool:
-        return self.confidence == "A"
+        return "A" in self.confidence.split("/")
 
     def cite(self) -> str:
         return f"{self.text_zh}：{self.value:g} {self.unit}（{self.source}）"
@@ -155,6 +155,29 @@ _RULES = [
          "设标准检查站的后方人口下限"),
     Rule("checkpoint_fire_edge_m", 100.0, "m", "assumption; a road entry this close to a fire-prone forest "
          "edge serves it", "A", "易发火林缘服务道口距离"),
+    # micro fire stations (社区/村微型消防站)
+    Rule("micro_turnout_min", 1.0, "min", "公消〔2015〕301号", "M", "微型消防站接警出动时间"),
+    Rule("micro_arrival_min", 3.0, "min", "公消〔2015〕301号", "M",
+         "微型消防站接警到场时间"),
+    Rule("micro_motorcycle_speed_kmh", 15.0, "km/h", "assumption (fire motorcycle in lanes); no national rule", "A",
+         "消防摩托车巷道行驶速度"),
+    Rule("micro_cart_speed_kmh", 5.0, "km/h", "assumption (on foot with a hand cart); no national rule", "A",
+         "人员推车步行速度"),
+    Rule("micro_offroad_speed_kmh", 5.0, "km/h", "assumption (the stretch between a lane and the door is walked); no national rule", "A",
+         "道路至社区（站点）步行速度"),
+    Rule("micro_candidate_spacing_m", 50.0, "m", "assumption (method: new-site candidates along lanes)", "A",
+         "新增微型消防站候选点间距"),
+    Rule("micro_budget", 20.0, "", "assumption", "A", "新增微型消防站数量上限"),
+    # building clusters (建筑连片密集区); GB 50016-2014 table 5.2.2, civil buildings, by fire-resistance grade
+    Rule("separation_12_12_m", 6.0, "m", "GB 50016-2014 5.2.2", "M", "一、二级与一、二级民用建筑防火间距"),
+    Rule("separation_12_3_m", 7.0, "m", "GB 50016-2014 5.2.2", "M", "一、二级与三级民用建筑防火间距"),
+    Rule("separation_12_4_m", 9.0, "m", "GB 50016-2014 5.2.2", "M", "一、二级与四级民用建筑防火间距"),
+    Rule("separation_3_3_m", 8.0, "m", "GB 50016-2014 5.2.2", "M", "三级与三级民用建筑防火间距"),
+    Rule("separation_3_4_m", 10.0, "m", "GB 50016-2014 5.2.2", "M", "三级与四级民用建筑防火间距"),
+    Rule("separation_4_4_m", 12.0, "m", "GB 50016-2014 5.2.2", "M", "四级与四级民用建筑防火间距"),
+    Rule("unknown_fire_grade", 4.0, "", "assumption (wooden / brick-wood village houses of unknown grade)", "A",
+         "耐火等级不详的建筑按此等级计"),
+    Rule("cluster_area_max_m2", 5000.0, "m2", "GB 50039-2010", "M/A", "建筑连片密集区（防火分区）最大占地面积"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

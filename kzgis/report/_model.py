@@ -196,6 +196,7 @@ STANDARDS_ZH = {
     "GB/T 35547-2017": "《乡镇消防队》（GB/T 35547-2017）",
     "开州府办发〔2023〕47号": "《关于进一步加强基层消防治理工作实施方案》（开州府办发〔2023〕47号）",
     "开州区2023年森林防火禁火令": "《开州区2023年森林防火禁火令》",
+    "公消〔2015〕301号": "《社区微型消防站建设标准（试行）》（公消〔2015〕301号）",
 }
 
 
@@ -243,6 +244,11 @@ _EXPLAIN_ZH = {
     "zhou 2018: no power lines near approach paths": "周（2018）：进近、离场航线附近不得有电力线",
     "radius of houses around a settlement point": "点状居民点周边房屋范围",
     "earth pad": "土质停机坪",
+    "fire motorcycle in lanes": "消防摩托车在巷道中行驶",
+    "on foot with a hand cart": "人员推手推车步行",
+    "the stretch between a lane and the door is walked": "道路至门口一段步行",
+    "method: new-site candidates along lanes": "方法参数：沿巷道布置候选点",
+    "wooden / brick-wood village houses of unknown grade": "耐火等级不详的木结构、砖木结构农房",
 }
 
 
@@ -313,4 +319,5 @@ CONFIDENCE_ZH = {
     "V2": "V2 数值见二手资料",
     "M": "M 凭记忆，待核对",
     "A": "A 本工具假设",
+    "M/A": "M/A 凭记忆的取值，按本工具假设使用，待核对",
 }
