@@ -178,6 +178,8 @@ _RULES = [
     Rule("unknown_fire_grade", 4.0, "", "assumption (wooden / brick-wood village houses of unknown grade)", "A",
          "耐火等级不详的建筑按此等级计"),
     Rule("cluster_area_max_m2", 5000.0, "m2", "GB 50039-2010", "M/A", "建筑连片密集区（防火分区）最大占地面积"),
+    Rule("firebreak_widen_max_m", 3.0, "m", "assumption (shortfall up to which widening the gap is suggested, "
+         "above it a fire wall)", "A", "建议拓宽间距（否则设防火墙）的最大差距"),
 ]
 
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}

@@ -249,6 +249,7 @@ _EXPLAIN_ZH = {
     "the stretch between a lane and the door is walked": "道路至门口一段步行",
     "method: new-site candidates along lanes": "方法参数：沿巷道布置候选点",
     "wooden / brick-wood village houses of unknown grade": "耐火等级不详的木结构、砖木结构农房",
+    "shortfall up to which widening the gap is suggested, above it a fire wall": "差距不大于此值时建议拓宽间距，否则设防火墙",
 }
 
 
