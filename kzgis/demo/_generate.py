@@ -82,5 +82,8 @@ def generate(out_dir: Path | str | None = None, seed: int = 20231, source_dir: P
     step(_power_lines)
     step(_forest)
     paths = step(_write_all, out)
+    from . import village  # communities, micro stations, buildings: written from the layers above
+
+    paths.update(village.generate(out, seed))
     log.info("generated %d files in %.1f s", len(paths), time.perf_counter() - t0)
     return paths
