@@ -71,6 +71,24 @@ COLUMNS_ZH.update({
     "pedestrian": "人行道路", "other_fid": "相关道路要素编号", "note": "说明",
 })
 
+# micro fire stations and building clusters (issue 17)
+COLUMNS_ZH.update({
+    "year": "年份", "community": "所属社区", "nearest_station": "最近微型消防站", "offroad_m": "距道路（米）",
+    "covered_planned": "含规划站3分钟可达", "time_min_planned": "含规划站到场时间（分钟）",
+    "station_planned": "到场站（含规划）", "travel_m": "沿路行进距离（米）", "communities": "社区",
+    "new_communities": "新增可达社区数",
+    "stations_existing": "现状微型消防站", "stations_planned": "规划微型消防站",
+    "communities_covered": "现状3分钟可达社区", "communities_covered_planned": "含规划站3分钟可达社区",
+    "communities_covered_after": "含建议站3分钟可达社区", "population_covered_planned": "含规划站可达人口",
+    "population_share_planned": "含规划站人口覆盖率", "population_covered_after": "含建议站可达人口",
+    "population_share_after": "含建议站人口覆盖率", "programme_2024": "2024年配齐社区", "programme_2025": "2025年配齐社区",
+    "cluster_id": "连片区编号", "buildings": "建筑数", "footprint_m2": "占地面积（平方米）", "over_limit": "是否超限",
+    "limit_m2": "面积上限（平方米）", "parts": "分隔后分区数", "cuts": "建议分隔处数", "assumed_grades": "按假设等级计的建筑数",
+    "grade_mix": "耐火等级构成", "old_town": "古镇", "part_a": "分区A", "part_b": "分区B", "building_a": "建筑A",
+    "building_b": "建筑B", "gap_m": "现状间距（米）", "required_m": "要求防火间距（米）", "shortfall_m": "差距（米）",
+    "measure": "措施", "grade": "耐火等级", "part": "分区",
+})
+
 _PATTERNS = (
     ("gain_population_within_", "新增{n}分钟内人口"), ("gain_settlements_within_", "新增{n}分钟内居民点"),
     ("pop_share_within_", "{n}分钟内人口比例"), ("population_within_", "{n}分钟内人口"),
@@ -217,4 +235,14 @@ PARAMS_ZH = {
     "pad_slope_max_deg": "停机坪最大坡度（度）", "pad_side_m": "停机坪边长（米）", "pad_clear_ring_m": "停机坪净空带宽度（米）",
     "pad_road_max_m": "停机坪距道路最大距离（米）", "settlement_point_radius_m": "点状居民点避让半径（米）",
     "pads_per_unit": "每单元停机坪候选数", "warn_share_below": "覆盖率预警下限",
+    # micro_stations
+    "arrival_min": "微型消防站到场时限（分钟）", "mode": "行进方式（motorcycle 消防摩托车 / cart 推车步行）",
+    "lane_speed_kmh": "巷道行进速度（公里/小时）", "vehicle_class": "可用道路车型等级",
+    "offroad_speed_kmh": "道路至站点、社区步行速度（公里/小时）", "horizon_min": "到场时间统计上限（分钟）",
+    "existing_until_year": "视为现状站的最晚年份", "site_spacing_m": "新增微型消防站候选点间距（米）",
+    "max_new_sites": "新增微型消防站数量上限",
+    # building_clusters
+    "separation_m": "防火间距（米，按耐火等级组合）", "unknown_grade": "耐火等级不详时按此等级",
+    "structure_grades": "结构类型对应耐火等级", "limit_m2": "连片区面积上限（平方米）",
+    "widen_max_m": "建议拓宽间距的最大差距（米，否则设防火墙）", "min_buildings": "列出连片区的最少建筑数",
 }

@@ -80,7 +80,7 @@ def test_communities_just_inside_and_just_outside_500_m_along_a_lane():
     assert [None if pd.isna(x) else x for x in c["station"]] == ["站1", None, None, None]
     assert c["nearest_station"].tolist() == ["站1"] * 4
     cov = res["micro_coverage"]
-    assert len(cov) == 1 and cov["road_m"].iloc[0] == pytest.approx(500.0)
+    assert len(cov) == 1 and cov["reached_m"].iloc[0] == pytest.approx(500.0)
     xmin, _, xmax, _ = cov.geometry.iloc[0].bounds
     assert (xmin - X0, xmax - X0) == (pytest.approx(0.0), pytest.approx(500.0))
 
@@ -92,7 +92,7 @@ def test_offroad_walk_counts_for_the_community_and_the_station():
     c = res["micro_communities"]
     # 60 + 430 = 490 in; 60 + 450 = 510 out; 60 + 420 + 15 = 495 in
     assert c["covered"].tolist() == [True, False, True]
-    assert res["micro_coverage"]["road_m"].iloc[0] == pytest.approx(440.0)
+    assert res["micro_coverage"]["reached_m"].iloc[0] == pytest.approx(440.0)
     assert c["offroad_m"].tolist() == pytest.approx([0.0, 0.0, 5.0])
 
 
@@ -155,13 +155,13 @@ def test_suggestion_covers_the_most_people_first():
     # the budget limits the picks
     res1, _ = run(lane, micro_stations=stations((0, 0)),
                   communities=comms((1000, 0), (2000, 0), (2400, 0), pop=[50.0, 200.0, 400.0]),
-                  urban_area=gdf([box(-10, -50, 3010, 50)], name=["城区"]), budget=1)
+                  urban_area=gdf([box(-10, -50, 3010, 50)], name=["城区"]), max_new_sites=1)
     assert len(res1["micro_suggestions"]) == 1
 
 
 def test_no_station_layer_is_a_warning_and_everyone_is_uncovered():
     lane = gdf([L((0, 0), (500, 0))], width_m=[2.0])
-    res, ctx = run(lane, communities=comms((100, 0)), budget=0)
+    res, ctx = run(lane, communities=comms((100, 0)), max_new_sites=0)
     assert not res["micro_communities"]["covered"].any()
     assert any("no micro_stations layer" in w for w in ctx.warnings)
     assert len(res["micro_coverage"]) == 0 and len(res["micro_suggestions"]) == 0
@@ -169,7 +169,7 @@ def test_no_station_layer_is_a_warning_and_everyone_is_uncovered():
 
 def test_station_far_from_any_lane_is_named():
     lane = gdf([L((0, 0), (500, 0))], width_m=[2.0])
-    res, ctx = run(lane, micro_stations=stations((0, 900)), communities=comms((100, 0)), budget=0)
+    res, ctx = run(lane, micro_stations=stations((0, 900)), communities=comms((100, 0)), max_new_sites=0)
     assert any("station(s) 1 are farther than 200 m" in w for w in ctx.warnings)
     assert not res["micro_communities"]["covered"].any()
 

@@ -315,6 +315,10 @@ def run_building_clusters(ctx: Context, p: ClusterParams) -> dict:
     """
     crs = require_projected(ctx.crs, "the building_clusters analysis")
     b = ctx.layers["buildings"]
+    if ctx.towns and ctx.layers.has("boundary"):  # a run limited to some townships: their buildings
+        bd = ctx.layers["boundary"]
+        area_of = shapely.union_all(np.asarray(bd.geometry.values[bd["town"].isin(ctx.towns).to_numpy()], dtype=object))
+        b = b[shapely.intersects(np.asarray(b.geometry.values, dtype=object), area_of)]
     geoms = np.asarray(b.geometry.values, dtype=object)
     g, gsrc = grades(b, p)
     gcls = grade_class(g)

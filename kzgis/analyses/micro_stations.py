@@ -23,7 +23,7 @@ lane is not reached.
 
 - ``micro_coverage`` (lines, one per station that reaches any lane): the lane pieces the station
   reaches within the budget, cut exactly where the budget runs out (the network engine's
-  ``reached_pieces``); ``station``, ``status``, ``community``, ``town``, ``road_m``, ``budget_m``.
+  ``reached_pieces``); ``station``, ``status``, ``community``, ``town``, ``reached_m``, ``travel_m`` (lane metres left after the walk to the lane).
 - ``micro_communities`` (the communities, aligned to the layer): ``covered`` / ``time_min`` /
   ``station`` by the existing stations (现状); ``covered_planned`` / ``time_min_planned`` /
   ``station_planned`` with the planned ones too; ``covered_after`` with the suggested new sites;
@@ -31,12 +31,12 @@ lane is not reached.
 - ``micro_towns`` (table): per township the communities and people covered now, with the planned
   stations and with the suggestions, the stations existing / planned and the communities of each
   programme year (2024, 2025 in the seed), plus a total row ``合计``.
-- ``micro_suggestions`` (points): new sites, greedy: candidates every ``candidate_spacing_m`` along
+- ``micro_suggestions`` (points): new sites, greedy: candidates every ``site_spacing_m`` along
   the usable lanes inside built-up areas (``urban_area``, ``settlements`` and ``communities``
   polygons, or within ``builtup_point_radius_m`` of their points) and within the budget in a straight
   line of a community not covered by the existing and planned stations; each pick adds the most
   people newly within the arrival limit (then the most communities), until no candidate adds any or
-  ``budget`` sites are placed. ``rank``, ``new_communities``, ``new_population``, ``communities``
+  ``max_new_sites`` sites are placed. ``rank``, ``new_communities``, ``new_population``, ``communities``
   (names), ``town``, ``road_name``.
 
 A station's ``status`` counts as planned when it contains 规划 / 拟建 / 在建 / 待建 / planned /
@@ -83,28 +83,28 @@ class MicroParams:
     turnout_min : turnout time (公消〔2015〕301号, 1 min).
     arrival_min : arrival limit from the call (公消〔2015〕301号, 3 min).
     mode : ``motorcycle`` (fire motorcycle, 15 km/h) or ``cart`` (on foot with a hand cart, 5 km/h).
-    speed_kmh : travel speed along the lanes; None = the mode's rule.
+    lane_speed_kmh : travel speed along the lanes; None = the mode's rule.
     vehicle_class : network class whose roads may be used (``motorcycle``: >= 1.5 m wide).
     offroad_speed_kmh : speed between a point and its lane (walked; A).
     snap_max_m : a station / community farther than this from a usable lane is not reached.
     horizon_min : times up to this are reported for communities not covered (longer: NaN).
     existing_until_year : when set, stations with a ``year`` after it count as planned.
-    candidate_spacing_m : new-site candidates at most this far apart along lanes (A).
-    budget : at most this many new sites (A); 0 turns the suggestions off.
+    site_spacing_m : new-site candidates at most this far apart along lanes (A).
+    max_new_sites : at most this many new sites (A); 0 turns the suggestions off.
     builtup_point_radius_m : settlement / community points count as built-up within this radius (A).
     """
 
     turnout_min: float = rules.value("micro_turnout_min")
     arrival_min: float = rules.value("micro_arrival_min")
     mode: str = "motorcycle"
-    speed_kmh: float | None = None
+    lane_speed_kmh: float | None = None
     vehicle_class: str = "motorcycle"
     offroad_speed_kmh: float = rules.value("micro_offroad_speed_kmh")
     snap_max_m: float = 200.0
     horizon_min: float = 10.0
     existing_until_year: int | None = None
-    candidate_spacing_m: float = rules.value("micro_candidate_spacing_m")
-    budget: int = int(rules.value("micro_budget"))
+    site_spacing_m: float = rules.value("micro_candidate_spacing_m")
+    max_new_sites: int = int(rules.value("micro_budget"))
     builtup_point_radius_m: float = rules.value("settlement_point_radius_m")
 
     def __post_init__(self):
@@ -113,16 +113,16 @@ class MicroParams:
             problems.append(f"mode must be 'motorcycle' or 'cart', got {self.mode!r}")
         if self.vehicle_class not in VEHICLE_CLASSES:
             problems.append(f"vehicle_class: unknown class {self.vehicle_class!r} (valid: {', '.join(VEHICLE_CLASSES)})")
-        for name in ("arrival_min", "offroad_speed_kmh", "snap_max_m", "candidate_spacing_m", "horizon_min"):
+        for name in ("arrival_min", "offroad_speed_kmh", "snap_max_m", "site_spacing_m", "horizon_min"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be positive, got {getattr(self, name)!r}")
-        if self.speed_kmh is not None and not self.speed_kmh > 0:
-            problems.append(f"speed_kmh must be positive (or left out), got {self.speed_kmh!r}")
+        if self.lane_speed_kmh is not None and not self.lane_speed_kmh > 0:
+            problems.append(f"lane_speed_kmh must be positive (or left out), got {self.lane_speed_kmh!r}")
         if not 0 <= self.turnout_min < self.arrival_min:
             problems.append(f"turnout_min must be >= 0 and below arrival_min ({self.arrival_min:g}), "
                             f"got {self.turnout_min!r}")
-        if self.budget < 0:
-            problems.append(f"budget must be >= 0, got {self.budget!r}")
+        if self.max_new_sites < 0:
+            problems.append(f"max_new_sites must be >= 0, got {self.max_new_sites!r}")
         if self.builtup_point_radius_m < 0:
             problems.append(f"builtup_point_radius_m must be >= 0, got {self.builtup_point_radius_m!r}")
         if problems:
@@ -131,8 +131,8 @@ class MicroParams:
     @property
     def speed(self) -> float:
         """Travel speed along the lanes (km/h)."""
-        if self.speed_kmh is not None:
-            return float(self.speed_kmh)
+        if self.lane_speed_kmh is not None:
+            return float(self.lane_speed_kmh)
         return rules.value("micro_motorcycle_speed_kmh" if self.mode == "motorcycle" else "micro_cart_speed_kmh")
 
     @property
@@ -235,6 +235,8 @@ def run_micro_stations(ctx: Context, p: MicroParams) -> dict:
     vc = p.vehicle_class
     layers = ctx.layers
     comm = layers["communities"]
+    if ctx.towns:  # a run limited to some townships: their communities (stations stay whole)
+        comm = comm[np.isin(_settlement_towns(ctx, comm), list(ctx.towns))]
     if layers.has("micro_stations"):
         st = layers["micro_stations"]
     else:
@@ -315,7 +317,7 @@ def _no_snap(n):
 
 
 def _coverage(net, st, st_snap, st_off, planned, budget_m, vc, crs):
-    cols = ["station", "status", "community", "town", "year", "road_m", "budget_m"]
+    cols = ["station", "status", "community", "town", "year", "reached_m", "travel_m"]
     rows, geoms = [], []
     ok = st_snap["ok"].to_numpy(bool) if len(st) else np.zeros(0, bool)
     idx = np.flatnonzero(ok & (st_off < budget_m))
@@ -333,7 +335,7 @@ def _coverage(net, st, st_snap, st_off, planned, budget_m, vc, crs):
             rows.append({"station": r.get("name"), "status": "planned" if planned[i] else "existing",
                          "community": r.get("community"), "town": r.get("town"),
                          "year": pd.to_numeric(r.get("year"), errors="coerce"),
-                         "road_m": float((pieces["end_m"] - pieces["start_m"]).sum()), "budget_m": float(lim)})
+                         "reached_m": float((pieces["end_m"] - pieces["start_m"]).sum()), "travel_m": float(lim)})
             geoms.append(g)
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
@@ -362,7 +364,7 @@ def _suggest(ctx, net, p, comm, cm_snap, cm_off, communities, towns, pop, crs):
     empty = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
     after = communities["covered_planned"].to_numpy(bool).copy()
     targets = np.flatnonzero(~after & cm_snap["ok"].to_numpy(bool) & (cm_off <= p.budget_m))
-    if p.budget == 0 or not len(targets):
+    if p.max_new_sites == 0 or not len(targets):
         return empty, after
     vc = p.vehicle_class
     edges = net.edges
@@ -380,7 +382,7 @@ def _suggest(ctx, net, p, comm, cm_snap, cm_off, communities, towns, pop, crs):
         return empty, after
     iv = iv.norm()
     e = e_ok[iv.edge]
-    n = np.maximum(np.ceil((iv.end - iv.start) / p.candidate_spacing_m - 1e-9).astype(np.int64), 1)
+    n = np.maximum(np.ceil((iv.end - iv.start) / p.site_spacing_m - 1e-9).astype(np.int64), 1)
     c_edge = np.repeat(e, n + 1)
     k = np.concatenate([np.arange(x + 1) for x in n])
     c_off = np.repeat(iv.start, n + 1) + np.repeat((iv.end - iv.start) / n, n + 1) * k
@@ -397,7 +399,7 @@ def _suggest(ctx, net, p, comm, cm_snap, cm_off, communities, towns, pop, crs):
     rows, geoms = [], []
     names = communities["name"].to_numpy(object)
     road_names = edges["name"].to_numpy(object) if "name" in edges else np.full(len(edges), None, object)
-    for rank in range(1, p.budget + 1):
+    for rank in range(1, p.max_new_sites + 1):
         gain_pop = reach[:, left] @ w[left] if left.any() else np.zeros(len(cand))
         gain_n = reach[:, left].sum(axis=1) if left.any() else np.zeros(len(cand))
         if not len(gain_n) or gain_n.max() == 0:
@@ -423,7 +425,7 @@ def _suggest(ctx, net, p, comm, cm_snap, cm_off, communities, towns, pop, crs):
         out["town"] = [by_name.get(first[r]) for r in out["rank"]]
     if left.any():
         ctx.warn(f"micro_stations: {int(left.sum())} communit(y/ies) stay beyond {p.arrival_min:g} min after the "
-                 f"suggested sites (no built-up lane near enough, or the budget of {p.budget} is spent)")
+                 f"suggested sites (no built-up lane near enough, or the budget of {p.max_new_sites} is spent)")
     return out, after
 
 

@@ -7,13 +7,12 @@ the committed copy. Only the county outline and 38 township seats are real (see
 
 from __future__ import annotations
 
-from . import village
 from ._generate import generate
 from .common import FILES as _BASE_FILES
-from .common import default_out_dir, default_source_dir
+from .common import VILLAGE_FILES, default_out_dir, default_source_dir
 from .tiny import tiny_world
 
 #: every file of the demo folder, in the order ``generate`` returns them
-FILES = [*_BASE_FILES, *village.FILES]
+FILES = [*_BASE_FILES, *VILLAGE_FILES]
 
 __all__ = ["FILES", "default_out_dir", "default_source_dir", "generate", "tiny_world"]

@@ -39,6 +39,8 @@ FILES = [
     "stations.gpkg", "hydrants.csv", "fire_pools.gpkg", "water_intakes.gpkg",
     "water_mains.gpkg", "power_lines.gpkg", "old_towns.gpkg",
 ]
+#: written by :mod:`kzgis.demo.village` from the layers above
+VILLAGE_FILES = ["communities.gpkg", "micro_stations.gpkg", "buildings.gpkg"]
 
 SURNAMES = list("李王张陈刘杨黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢谭廖邹熊秦向")
 PLACE_SUFFIX = list("家坝湾坪岭沟垭岩塘桥院山槽坡嘴寨场园溪")

@@ -24,12 +24,14 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from .common import VILLAGE_FILES
+
 log = logging.getLogger(__name__)
 
 CRS = "EPSG:4545"
 SYN = "示意数据(synthetic)"
 FIXED_DATE = "2024-01-01T00:00:00Z"
-FILES = ["communities.gpkg", "micro_stations.gpkg", "buildings.gpkg"]
+FILES = VILLAGE_FILES
 
 #: seed task 3 (开州府办发〔2023〕47号, 任务分解表 7-8): communities whose micro stations are equipped
 COMMUNITIES_2024 = ["天祠社区", "红亮社区", "大胜社区", "福佳社区", "大慈社区", "新进社区", "正鹤社区", "水田社区",
@@ -41,6 +43,9 @@ COMMUNITIES_2025 = ["永兴社区", "盛山社区", "金州社区", "红光社�
                     "杨柳社区", "天鹅湖社区", "双合店社区", "南郊社区", "岳兴社区", "长青社区", "永安社区", "兴合社区",
                     "关子社区", "甜橙社区", "狮寨社区", "古迹社区", "陈家社区"]
 URBAN_STREETS = ["汉丰街道", "文峰街道", "云枫街道", "镇东街道", "丰乐街道"]
+#: communities placed in 温泉镇 (the old town's township), with or without a station (the rest: drawn at random)
+PINNED = {"东岳街社区": ("温泉镇", True), "石口社区": ("温泉镇", False), "正街社区": ("温泉镇", True),
+          "古迹社区": ("温泉镇", False)}
 N_URBAN = 22  # communities in the urban streets; the rest at township seats
 OLD_TOWN_STRUCTURE = (["木"] * 40 + ["砖木"] * 38 + ["砖混"] * 15 + ["钢混"] * 2 + [None] * 5)
 VILLAGE_STRUCTURE = (["砖木"] * 35 + ["砖混"] * 35 + ["木"] * 15 + ["钢混"] * 5 + [None] * 10)
@@ -93,11 +98,13 @@ def communities_and_stations(folder: Path, seed: int = 20231):
     names = COMMUNITIES_2024 + COMMUNITIES_2025
     years = [2024] * len(COMMUNITIES_2024) + [2025] * len(COMMUNITIES_2025)
     seats = [t for t in centres.index if t not in URBAN_STREETS]
-    seat_pick = list(rng.choice(seats, size=len(names) - N_URBAN, replace=len(names) - N_URBAN > len(seats)))
-    order = rng.permutation(len(names))
-    towns = [None] * len(names)
+    free = [k for k, nm in enumerate(names) if nm not in PINNED]
+    n_seat = len(free) - N_URBAN
+    seat_pick = list(rng.choice(seats, size=n_seat, replace=n_seat > len(seats)))
+    order = rng.permutation(len(free))
+    towns = [PINNED[nm][0] if nm in PINNED else None for nm in names]
     for k, i in enumerate(order):
-        towns[i] = URBAN_STREETS[k % len(URBAN_STREETS)] if k < N_URBAN else str(seat_pick[k - N_URBAN])
+        towns[free[i]] = URBAN_STREETS[k % len(URBAN_STREETS)] if k < N_URBAN else str(seat_pick[k - N_URBAN])
     rows, geoms = [], []
     for name, year, town in zip(names, years, towns):
         urban = town in URBAN_STREETS
@@ -115,6 +122,8 @@ def communities_and_stations(folder: Path, seed: int = 20231):
     srows, sgeoms = [], []
     for k, r in comm.iterrows():
         has = srng.random() < (0.8 if r["year"] == 2024 else 0.35)
+        if r["name"] in PINNED:
+            has = PINNED[r["name"]][1]
         if not has:
             continue
         p = _point_near_road(srng, roads, r.geometry, 30.0, 250.0, 2.0, 12.0)

@@ -29,15 +29,15 @@ from ._options import MapOptions
 log = logging.getLogger(__name__)
 
 #: Input layer kinds drawn on the maps (in this order within "基础数据"); others are ignored.
-INPUT_KINDS = ("stations", "hydrants", "fire_pools", "water_intakes", "candidate_sites", "township_seats",
-               "settlements", "roads", "water_mains", "power_lines", "rivers", "water_bodies", "old_towns",
+INPUT_KINDS = ("stations", "micro_stations", "communities", "hydrants", "fire_pools", "water_intakes", "candidate_sites", "township_seats",
+               "settlements", "roads", "water_mains", "power_lines", "rivers", "water_bodies", "buildings", "old_towns",
                "urban_area", "forest", "mountain_units", "boundary", "county")
 #: Among each group only the first layer present is shown when the map opens (they overlap).
 EXCLUSIVE = (("response_settlements", "access_settlements", "water_settlements", "settlements"),
              ("response_isochrones", "response_zones", "water_coverage"))
 #: An input layer is off when the map opens if a result redraws the same features with more meaning.
 SUPERSEDED = {"roads": "access_roads", "hydrants": "water_sources", "fire_pools": "water_sources",
-              "water_intakes": "water_sources"}
+              "water_intakes": "water_sources", "communities": "micro_communities"}
 
 TILES = {
     "tianditu_vec": ("天地图 矢量", [

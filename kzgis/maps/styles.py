@@ -130,6 +130,25 @@ LAYER_STYLES: dict[str, dict] = {
     "water_intakes": {"show_county": False, "title": "天然水源取水点", "group": "base", "order": 85,
                       "default": _sym("triangle", "#08519c", 14, fill="#6baed6"),
                       "fields": [("kind", "类型"), ("lift_m", "吸水高度（米）")]},
+    "micro_stations": {"show_county": False, "title": "微型消防站", "group": "base", "order": 96, "by": "status",
+                       "classes": {"existing": {"label": "现状微型消防站", **_sym("square", "#b2182b", 12)},
+                                   "现状": {"label": "现状微型消防站", **_sym("square", "#b2182b", 12)},
+                                   "planned": {"label": "规划微型消防站", **_sym("square", "#b2182b", 12,
+                                                                           fill="#ffffff", dashed=True)},
+                                   "规划": {"label": "规划微型消防站", **_sym("square", "#b2182b", 12,
+                                                                        fill="#ffffff", dashed=True)}},
+                       "default": {"label": "微型消防站", **_sym("square", "#b2182b", 12)},
+                       "fields": [("name", "名称"), ("community", "所属社区"), ("status", "状态"), ("year", "年份"),
+                                  ("town", "乡镇（街道）")],
+                       "values": {"status": STATUS_ZH}, "tip": ["name", "status"]},
+    "communities": {"show_county": False, "title": "社区（村）", "group": "base", "order": 73,
+                    "default": _dot("#8073ac", 4.0, stroke="#2d004b"),
+                    "fields": [("name", "名称"), ("town", "乡镇（街道）"), ("population", "人口"), ("year", "配齐年份")],
+                    "tip": ["name"]},
+    "buildings": {"show_county": False, "title": "建筑", "group": "base", "order": 17,
+                  "default": _fill("#bdbdbd", 0.7, stroke="#636363", weight=0.5),
+                  "fields": [("name", "名称"), ("fire_resistance", "耐火等级"), ("structure", "结构"),
+                             ("floors", "层数")], "tip": ["fire_resistance"]},
     "stations": {"title": "消防队站", "group": "base", "order": 98, "label": ("short", "name"), "label_county": True,
                  "by": "status",
                  "classes": {"existing": {"label": "现状消防队站", **_sym("station", "#cb181d", 20)},
@@ -317,6 +336,57 @@ LAYER_STYLES: dict[str, dict] = {
         "tip": ["spacing_m"], "tip_format": "消火栓间距 {spacing_m} 米",
     },
 
+    # ---------------------------------------------------------------- micro fire stations
+    "micro_coverage": {
+        "title": "微型消防站3分钟到场范围（沿路）", "group": "micro", "order": 51, "by": "status",
+        "classes": {"existing": {"label": "现状站3分钟可达道路", **_line("#b2182b", 3.5, opacity=0.75)},
+                    "planned": {"label": "规划站3分钟可达道路", **_line("#ef8a62", 3.5, opacity=0.75,
+                                                                   dashArray="6 4")}},
+        "fields": [("station", "微型消防站"), ("community", "所属社区"), ("status", "状态"),
+                   ("reached_m", "可达道路长度（米）"), ("travel_m", "沿路行进距离（米）")],
+        "values": {"status": STATUS_ZH}, "tip": ["station"],
+    },
+    "micro_communities": {
+        "title": "社区3分钟到场情况", "group": "micro", "order": 79, "by": "covered_planned",
+        "classes": {"true": {"label": "3分钟内可到场（含规划站）", **_dot("#1a9850", 5.5, stroke="#ffffff")},
+                    "false": {"label": "3分钟内不能到场", **_dot("#ffffff", 5.5, stroke="#d73027", weight=2.5)}},
+        "fields": [("name", "社区"), ("town", "乡镇（街道）"), ("population", "人口"), ("year", "配齐年份"),
+                   ("covered", "现状3分钟可达"), ("time_min", "现状到场时间（分钟）"), ("station", "现状到场站"),
+                   ("covered_planned", "含规划站3分钟可达"), ("time_min_planned", "含规划站到场时间（分钟）"),
+                   ("station_planned", "到场站（含规划）"), ("covered_after", "新增站点后可达"),
+                   ("offroad_m", "距道路（米）")],
+        "values": {"covered": YES_NO, "covered_planned": YES_NO, "covered_after": YES_NO},
+        "tip": ["name", "time_min_planned"], "tip_format": "{name} · {time_min_planned} 分钟",
+    },
+    "micro_suggestions": {
+        "title": "建议新增微型消防站", "group": "micro", "order": 91, "label": ("rank",), "show_county": False,
+        "default": {"label": "建议新增微型消防站（序号为优先级）", **_sym("star", "#b2182b", 18, fill="#fddbc7")},
+        "fields": [("rank", "序号"), ("town", "乡镇（街道）"), ("communities", "新增3分钟可达社区"),
+                   ("new_communities", "新增可达社区数"), ("new_population", "新增可达人口"), ("road_name", "道路")],
+        "tip": ["rank"], "tip_format": "建议微型消防站 第{rank}号",
+    },
+
+    # ---------------------------------------------------------------- building clusters
+    "building_clusters": {
+        "title": "建筑连片密集区", "group": "clusters", "order": 19, "by": "over_limit", "show_county": False,
+        "classes": {"true": {"label": "超过面积上限的连片区", **_fill("#d7301f", 0.55, stroke="#7f0000", weight=0.8)},
+                    "false": {"label": "连片区（未超限）", **_fill("#fdbb84", 0.5, stroke="#b35806", weight=0.6)}},
+        "fields": [("cluster_id", "编号"), ("buildings", "建筑数"), ("footprint_m2", "占地面积（平方米）"),
+                   ("limit_m2", "面积上限（平方米）"), ("over_limit", "是否超限"), ("parts", "分隔后分区数"),
+                   ("cuts", "建议隔断处数"), ("grade_mix", "耐火等级构成"), ("assumed_grades", "按假设等级计的建筑"),
+                   ("old_town", "古镇"), ("town", "乡镇（街道）")],
+        "values": {"over_limit": YES_NO}, "tip": ["cluster_id", "footprint_m2"],
+        "tip_format": "连片区 {cluster_id} · {footprint_m2} 平方米",
+    },
+    "firebreak_suggestions": {
+        "title": "建议防火隔离带 / 防火墙", "group": "clusters", "order": 59, "by": "measure", "show_county": False,
+        "classes": {"设置防火墙": {"label": "设置防火墙", **_line("#000000", 3.0)}},
+        "default": {"label": "拓宽防火间距", **_line("#2166ac", 3.0, dashArray="4 3")},
+        "fields": [("cluster_id", "连片区"), ("gap_m", "现状间距（米）"), ("required_m", "要求间距（米）"),
+                   ("shortfall_m", "差距（米）"), ("measure", "措施"), ("building_a", "建筑A"), ("building_b", "建筑B")],
+        "tip": ["measure", "gap_m"], "tip_format": "{measure} · 现状 {gap_m} 米",
+    },
+
     # ---------------------------------------------------------------- forest barriers, checkpoints
     "barrier_bands": {
         "title": "森林防火阻隔带", "group": "forest", "order": 26, "by": "barrier_type",
@@ -456,9 +526,10 @@ DEFAULT_RULE: dict = {
 }
 
 GROUP_ZH = {"access": "消防车通道", "response": "消防救援到场", "water": "消防水源", "forest": "森林防火",
-            "heli": "航空消防", "other": "其他分析结果", "base": "基础数据"}
+            "heli": "航空消防", "micro": "微型消防站", "clusters": "建筑连片密集区", "other": "其他分析结果",
+            "base": "基础数据"}
 #: Input layer kinds (drawn as "基础数据"), everything else is a result.
-GROUP_ORDER = ("access", "response", "water", "forest", "heli", "other", "base")
+GROUP_ORDER = ("access", "response", "water", "forest", "heli", "micro", "clusters", "other", "base")
 
 _SYMBOL_SHAPES = ("circle", "square", "triangle", "diamond", "star", "drop", "helipad", "station")
 

@@ -24,7 +24,7 @@ import pandas as pd
 from .. import __version__
 from .. import rules as _rules
 from .._labels import VALUES_ZH, VEHICLE_ORDER, header_zh, value_zh
-from . import _figures
+from . import _figures, _village
 from ._data import RunData, TownData, time_bins, town_facts
 from ._appendix import appendix
 from ._model import Builder, Document, crs_zh, num, pct, source_zh
@@ -142,6 +142,8 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
     _status_roads(c, s)
     _status_water(c, s, f)
     _status_forest(c, s, f)
+    _village.status_micro(c, s)
+    _village.status_buildings(c, s)
 
     b.heading("二、分析", 1)
     s = _Sections(b)
@@ -151,6 +153,8 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
     _an_barriers(c, s)
     _an_checkpoints(c, s)
     _an_heli(c, s)
+    _village.analysis_micro(c, s)
+    _village.analysis_clusters(c, s)
 
     b.heading("三、规划措施", 1)
     s = _Sections(b)
@@ -160,6 +164,8 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
     _pl_checkpoints(c, s)
     _pl_heli(c, s)
     _pl_stations(c, s)
+    _village.plan_micro(c, s)
+    _village.plan_firebreaks(c, s)
 
     appendix(run, b)
     return b.doc

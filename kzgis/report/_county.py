@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import __version__
 from .._labels import VALUES_ZH, VEHICLE_ORDER, value_zh
-from . import _figures
+from . import _figures, _village
 from ._appendix import ANALYSIS_ZH, appendix
 from ._content import SEED, _Sections, _vehicle_label
 from ._data import RunData, TownData, time_bins
@@ -89,6 +89,8 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
                                   ("helicopter", "heli_dip_sites")) if run.result(r) is None]
         for a in missing:
             b.para(f"{ANALYSIS_ZH[a]}：本次未开展该项分析（{run.why_missing(a)}）。", "missing")
+    _village.county_micro(b, run, names, s)
+    _village.county_clusters(b, run, names, s)
     b.heading("三、规划措施汇总", 1)
     if run.result("access_upgrades") is not None:
         cols = [("upgrades", "建议拓宽路段（段）", 0), ("upgrade_km", "拓宽长度（公里）", 2)]

@@ -35,6 +35,9 @@ ANALYSES = {
     "checkpoints": {"title": "森林防火检查站分析", "results": ("checkpoints",), "needs": ("forest", "roads")},
     "helicopter": {"title": "直升机取水点与停机坪分析", "results": ("heli_dip_sites", "heli_pads"),
                    "needs": ("water_bodies", "dem", "forest")},
+    "micro_stations": {"title": "微型消防站3分钟到场分析", "results": ("micro_communities", "micro_towns"),
+                       "needs": ("roads", "communities")},
+    "building_clusters": {"title": "建筑连片密集区分析", "results": ("building_clusters",), "needs": ("buildings",)},
 }
 
 SYNTHETIC_MARKS = ("示意", "synthetic", "合成", "模拟")
