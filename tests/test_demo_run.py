@@ -101,3 +101,27 @@ def test_report_lists_the_run_warnings(run):
     assert run.summary["warnings"]
     rows = _table_after(doc, "计算提示")
     assert [r[1] for r in rows[1:]] == list(dict.fromkeys(run.summary["warnings"]))
+
+
+def test_micro_stations_and_building_clusters_in_the_township_report(run):
+    import docx
+
+    doc = docx.Document(run.out_dir / "report" / f"{TOWN}_消防专篇.docx")
+    text = "\n".join(p.text for p in doc.paragraphs)
+    for h in ("社区与微型消防站", "微型消防站3分钟到场分析", "建筑连片密集区分析", "防火隔离带与防火墙"):
+        assert h in text, h
+    mc = gpd.read_file(run.out_dir / "results.gpkg", layer="micro_communities")
+    mc = mc[mc["town"] == TOWN]
+    rows = _table_after(doc, "社区微型消防站到场时间")[1:]
+    assert sorted(r[0] for r in rows) == sorted(mc["name"])
+    covered = {r[0]: r[-1] == "是" for r in rows}
+    assert covered == dict(zip(mc["name"], mc["covered_planned"].astype(bool)))
+    cl = gpd.read_file(run.out_dir / "results.gpkg", layer="building_clusters")
+    cl = cl[cl["town"] == TOWN]
+    assert cl["over_limit"].any()  # 温泉古镇 is one dense cluster over 5,000 m2
+    rows = _table_after(doc, "建筑连片区")[1:]
+    assert len(rows) == min(len(cl), 30)
+    top = cl.sort_values("footprint_m2", ascending=False).iloc[0]
+    assert rows[0][0] == str(top["cluster_id"]) and rows[0][1] == "温泉古镇" and rows[0][5] == "是"
+    fb = gpd.read_file(run.out_dir / "results.gpkg", layer="firebreak_suggestions")
+    assert len(fb) and set(fb["cluster_id"]) <= set(cl.loc[cl["over_limit"], "cluster_id"])

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from kzgis import RecipeError
 from kzgis.analyses.micro_stations import MicroParams, run_micro_stations
@@ -180,3 +181,91 @@ def test_polygon_communities_snap_from_a_point_inside():
     res, _ = run(lane, micro_stations=stations((0, 0)), communities=comm)
     c = res["micro_communities"].iloc[0]
     assert c["covered"] and np.isfinite(c["time_min"])
+
+
+# ---------------------------------------------------------------------------------------------
+# against an independent implementation (networkx on the same lanes)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def lane_grids(draw):
+    """A 4 x 4 grid of 120 m blocks with some sides missing or too narrow, a station and communities on it."""
+    n = 4
+    sides = []
+    for i in range(n):
+        for j in range(n):
+            if i + 1 < n:
+                sides.append(((i, j), (i + 1, j)))
+            if j + 1 < n:
+                sides.append(((i, j), (i, j + 1)))
+    keep = draw(st.lists(st.booleans(), min_size=len(sides), max_size=len(sides)))
+    widths = draw(st.lists(st.sampled_from([1.0, 2.0, 4.0]), min_size=len(sides), max_size=len(sides)))
+    lines = [(a, b, w) for (a, b), k, w in zip(sides, keep, widths) if k]
+    if not lines:
+        lines = [(sides[0][0], sides[0][1], 2.0)]
+
+    def point_on(k, t):
+        a, b, _ = lines[k % len(lines)]
+        return (120 * (a[0] + t * (b[0] - a[0])), 120 * (a[1] + t * (b[1] - a[1])))
+
+    # (not half way: a point on a narrow side there is as far from two usable lanes, a tie either may break)
+    t = st.floats(0, 1).filter(lambda x: abs(x - 0.5) > 1e-3)
+    s = point_on(draw(st.integers(0, 100)), draw(t))
+    comms = [point_on(draw(st.integers(0, 100)), draw(t)) for _ in range(draw(st.integers(1, 5)))]
+    return lines, s, comms
+
+
+@settings(max_examples=40, deadline=None)
+@given(lane_grids())
+def test_times_equal_networkx_shortest_paths(case):
+    import networkx as nx
+
+    lines, s, comms = case
+    roads = gdf([L((120 * a[0], 120 * a[1]), (120 * b[0], 120 * b[1])) for a, b, _ in lines],
+                width_m=[w for _, _, w in lines])
+    res, _ = run(roads, micro_stations=stations(s), communities=comms_at(comms), max_new_sites=0, horizon_min=30)
+    got = res["micro_communities"]["time_min"].to_numpy()
+    # networkx: lanes >= 1.5 m, the station and each community inserted as nodes on their nearest lane
+    segs = [((120 * a[0], 120 * a[1]), (120 * b[0], 120 * b[1])) for a, b, w in lines if w >= 1.5]
+    pts = [s] + list(comms)
+    on = {}  # segment -> [(position along, point index)]
+    off = [np.inf] * len(pts)
+    for k, p in enumerate(pts):
+        best = None
+        for si, (u, v) in enumerate(segs):
+            d = shapely.LineString([u, v]).distance(shapely.Point(p))
+            if best is None or d < best[0] - 1e-9:
+                best = (d, si)
+        if best is not None and best[0] <= 200:
+            off[k] = best[0]
+            u, v = segs[best[1]]
+            t = shapely.LineString([u, v]).project(shapely.Point(p))
+            on.setdefault(best[1], []).append((t, k))
+    G = nx.Graph()
+    for si, (u, v) in enumerate(segs):
+        chain = [(0.0, u)] + sorted((t, ("p", k)) for t, k in on.get(si, [])) + [(float(np.hypot(v[0] - u[0], v[1] - u[1])), v)]
+        for (t0, n0), (t1, n1) in zip(chain[:-1], chain[1:]):
+            if G.has_edge(n0, n1):
+                G.edges[n0, n1]["w"] = min(G.edges[n0, n1]["w"], t1 - t0)
+            else:
+                G.add_edge(n0, n1, w=t1 - t0)
+    dist = nx.single_source_dijkstra_path_length(G, ("p", 0), weight="w") if np.isfinite(off[0]) else {}
+    for k, t in enumerate(got, start=1):
+        if ("p", k) not in dist:
+            assert np.isnan(t)
+            continue
+        metres = dist[("p", k)] + 3 * (off[0] + off[k])  # off-road walked: 5 km/h vs 15 km/h
+        want = 1 + metres / 250
+        if want > 30:
+            assert np.isnan(t)
+        else:
+            assert t == pytest.approx(want, abs=1e-6)
+
+
+def comms_at(pts):
+    return gdf([P(a, b) for a, b in pts], index=list(range(1, len(pts) + 1)),
+               name=[f"社区{i}" for i in range(1, len(pts) + 1)], town=["甲镇"] * len(pts),
+               population=[10.0] * len(pts))
