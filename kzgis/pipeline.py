@@ -107,26 +107,33 @@ def _nothing_ran(skipped: dict, layers) -> str:
 
 
 def write_gpkg(results: dict, path: Path, crs) -> list[str]:
-    """Write every result frame as a named layer (tables without geometry as attribute tables)."""
+    """Write every result frame as a named layer (tables without geometry as attribute tables).
+
+    Each layer goes in as one transaction (pyogrio), its geometry encoded once; SQLite does not
+    wait for the disk after each statement (``OGR_SQLITE_SYNCHRONOUS=OFF``): the file is written
+    into the run's staging folder and only moved into place once the whole run succeeded, so a
+    crash half-way never leaves it as a result (on a loaded disk the syncs were most of the time).
+    """
     import pyogrio
 
     written = []
-    for name, frame in results.items():
-        if frame is None:
-            continue
-        if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
-            out = frame if frame.crs is not None else frame.set_crs(crs)
-            out = out.reset_index(drop=not _named_index(out))
-            out = _clean_columns(out)
-            if len(out) == 0:
+    keep = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        for name, frame in results.items():
+            if frame is None:
+                continue
+            if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+                out = frame if frame.crs is not None else frame.set_crs(crs)
+                out = _clean_columns(out.reset_index(drop=not _named_index(out)))
                 pyogrio.write_dataframe(out, path, layer=name, promote_to_multi=True)
             else:
-                pyogrio.write_dataframe(out, path, layer=name, promote_to_multi=True)
-        else:
-            df = pd.DataFrame(frame)
-            df = _clean_columns(df.reset_index(drop=not _named_index(df)))
-            pyogrio.write_dataframe(df, path, layer=name)
-        written.append(name)
+                df = pd.DataFrame(frame)
+                df = _clean_columns(df.reset_index(drop=not _named_index(df)))
+                pyogrio.write_dataframe(df, path, layer=name)
+            written.append(name)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": keep})
     return written
 
 
@@ -140,7 +147,7 @@ def _clean_columns(df):
     Lists/dicts become JSON text; a column named ``fid`` (the user's feature ids, which may be text
     or repeat) is renamed ``feature_id`` because GeoPackage reserves ``fid`` for its own row ids.
     """
-    df = df.copy()
+    df = df.copy(deep=False)  # columns below are replaced, never changed in place
     if "fid" in df.columns:
         df = df.rename(columns={"fid": "feature_id" if "feature_id" not in df.columns else "fid_source"})
     for col in df.columns:
@@ -161,23 +168,26 @@ def _listify(v):
 
 
 def write_tables(results: dict, path: Path) -> list[str]:
-    """One sheet per result table (attribute columns; geometry dropped), Chinese headers."""
-    from ._labels import header_zh
+    """One sheet per result table (attribute columns; geometry dropped), Chinese headers.
 
-    written = []
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, frame in results.items():
-            if frame is None:
-                continue
-            df = pd.DataFrame(frame)
-            if isinstance(frame, gpd.GeoDataFrame):
-                df = df.drop(columns=[frame.geometry.name], errors="ignore")
-            df = _clean_columns(df.reset_index(drop=not _named_index(df)))
-            df = df.rename(columns={c: header_zh(c) for c in df.columns})
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-            written.append(name)
-        if not written:
-            pd.DataFrame({"说明": ["没有分析结果"]}).to_excel(xw, sheet_name="summary", index=False)
+    Written by :mod:`kzgis._xlsx` (vectorised; text stays text, never a formula)."""
+    from ._labels import header_zh
+    from ._xlsx import write_xlsx
+
+    written, sheets = [], []
+    for name, frame in results.items():
+        if frame is None:
+            continue
+        df = pd.DataFrame(frame)
+        if isinstance(frame, gpd.GeoDataFrame):
+            df = df.drop(columns=[frame.geometry.name], errors="ignore")
+        df = _clean_columns(df.reset_index(drop=not _named_index(df)))
+        df = df.rename(columns={c: header_zh(c) for c in df.columns})
+        sheets.append((name, df))
+        written.append(name)
+    if not sheets:
+        sheets.append(("summary", pd.DataFrame({"说明": ["没有分析结果"]})))
+    write_xlsx(sheets, path)
     return written
 
 
