@@ -82,7 +82,7 @@ def run_recipe(recipe: Path, out: Path, only: str | None) -> tuple[float, dict |
     return wall, json.loads(summary.read_text(encoding="utf-8")), rss, cpu, ""
 
 
-def first_draw(path: Path) -> dict:
+def first_draw(path: Path, shot: Path | None = None) -> dict:
     """Time to first draw and JS heap of a map in headless Chromium (requests not file/data blocked)."""
     from playwright.sync_api import sync_playwright
 
@@ -114,6 +114,10 @@ def first_draw(path: Path) -> dict:
             cdp.send("Performance.enable")
             m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
             res["heap_mb"] = m.get("JSHeapUsedSize", float("nan")) / 1e6
+            res["task_s"] = m.get("TaskDuration", float("nan"))  # main-thread busy time (less load-dependent)
+            res["script_s"] = m.get("ScriptDuration", float("nan"))
+            if shot:
+                page.screenshot(path=str(shot))
             res["drawn"] = page.evaluate(
                 "() => document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane path, "
                 ".leaflet-marker-pane > *').length")
@@ -193,7 +197,8 @@ def one_size(edges: int, a, base: Path, say) -> dict | None:
     if county.exists() and not a.no_browser and os.path.exists(CHROMIUM):
         try:
             draw = first_draw(county)
-            say(f"   county map in Chromium: first draw {draw['first_draw_s']:.2f} s (target <= {FIRST_DRAW_S}), "
+            say(f"   county map in Chromium: first draw {draw['first_draw_s']:.2f} s (target <= {FIRST_DRAW_S}; main "
+                f"thread busy {draw['task_s']:.2f} s of which script {draw['script_s']:.2f} s), "
                 f"JS heap {draw['heap_mb']:.0f} MB (target <= {HEAP_MB}), {draw['drawn']:,} drawn elements"
                 + (f", BLOCKED requests {draw['blocked'][:3]}" if draw["blocked"] else ", offline")
                 + (f", page errors {draw['errors'][:3]}" if draw["errors"] else ""))

@@ -13,6 +13,12 @@ What is written
     legend, tooltips and popups (values HTML-escaped), a scale bar, full screen, measuring, mouse
     coordinates, a title block (sources, date, 示意数据 notice) and the 审图号 bottom-left.
 
+Dense layers (a real county's ~100,000 road edges and ~5,500 settlements)
+    On the county map a layer of more than 2,500 features is generalised (roads one line per class,
+    village roads from zoom 12; points aggregated on a screen grid below zoom 13), compressed
+    (gzip + base64, decoded in the page) and built only when first shown; see
+    :mod:`kzgis.maps._dense`. Township maps keep every feature.
+
 Offline (the default)
     One self-contained file: Leaflet 1.9.4, Leaflet.fullscreen and leaflet-measure are vendored in
     ``kzgis/maps/assets`` (licences and origin in its README) and inlined, their CSS images as

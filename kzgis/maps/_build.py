@@ -21,6 +21,7 @@ from folium.plugins import Fullscreen, MeasureControl
 from folium.template import Template
 
 from . import _assets as A
+from . import _dense as DN
 from . import _display as D
 from . import _html as H
 from . import styles as S
@@ -324,7 +325,11 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         shapely.prepare(clip)
     show = _default_visibility(items, county=clip is None)
     prepared = []
+    keys = {it.key for it in items}
     for it in sorted(items, key=_overlay_sort_key):
+        if clip is None and not it.is_result and DN.SUPERSEDED_DENSE.get(it.key) in keys \
+                and len(it.gdf) > DN.DENSE_FEATURES:
+            continue  # a dense input layer that a result redraws: township maps only
         layer = cache.display(it, outline=bool(S.rule_for(it.key).get("outline")) and clip is not None)
         view = layer.view(plan.tolerance_m, clip=clip, decimals=plan.decimals)
         if not len(view):
@@ -403,8 +408,21 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
                 "interactive": rule.get("interactive", True), "styles": styles,
                 "fields": [escape(lab) for _, lab in fields]}
         labels = plan.clip is not None or rule.get("label_county", False)  # point labels: township maps
-        data = layer.collection(view, cls, labels=labels)
-        js = f"kz.overlay({data}, {D._safe_json(spec)})"
+        if clip is None and DN.is_dense(view):  # county map: generalised, compressed, built when shown
+            if kind == "line":
+                data = DN.lines_by_class(view, cls, plan.decimals)
+                spec["noPopup"] = True
+            else:
+                data = layer.collection(view, cls, labels=labels)
+                if kind == "point":
+                    spec["cluster"] = {"detailZoom": DN.DETAIL_ZOOM, "cellPx": 56,
+                                       "labels": [escape(str(lab)) for lab, _ in cls.legend]}
+                else:
+                    spec["interactive"] = False
+            js = f"kz.packed({json.dumps(DN.pack(data))}, {D._safe_json(spec)})"
+        else:
+            data = layer.collection(view, cls, labels=labels)
+            js = f"kz.overlay({data}, {D._safe_json(spec)})"
         visible = show.get(it.key, True)
         _JsLayer(js, name=name, overlay=True, show=visible).add_to(m)
         control_names.append(name)

@@ -37,7 +37,7 @@
   }
 
   /* A thematic overlay: L.geoJSON with the class styles of kzgis.maps.styles. */
-  kz.overlay = function (data, spec) {
+  kz.overlay = function (data, spec, inner) {
     var layer = L.geoJSON(data, {
       renderer: renderer(),
       interactive: spec.interactive !== false,
@@ -62,13 +62,142 @@
           l.bindTooltip(p._t, {sticky: !(l instanceof L.Marker), direction: 'top', className: 'kz-tip',
                                offset: [0, -4]});
         }
-        l.bindPopup(function () { return popupHtml(spec, p); }, {maxWidth: 360});
+        if (!spec.noPopup) { l.bindPopup(function () { return popupHtml(spec, p); }, {maxWidth: 360}); }
       }
     });
     layer._kzSpec = spec;
-    kz.overlays.push(layer);
+    if (!inner) { kz.overlays.push(layer); }
     return layer;
   };
+
+  // ---------------------------------------------------------------------------- dense layers
+  /* Dense layers of the county map (kzgis.maps._dense): the GeoJSON comes gzip-compressed and
+     base64-encoded; it is decoded with the browser's DecompressionStream and built the first time
+     the layer is shown. Points are aggregated on a screen grid below spec.cluster.detailZoom. */
+  kz.pending = 0;
+
+  function inflate(b64) {
+    var bin = atob(b64), n = bin.length, u8 = new Uint8Array(n);
+    for (var i = 0; i < n; i++) { u8[i] = bin.charCodeAt(i); }
+    var stream = new Blob([u8]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).text().then(function (t) { return JSON.parse(t); });
+  }
+
+  function settle() {
+    kz.pending--;
+    if (kz.pending === 0 && kz.finished) { kz.ready = true; }
+  }
+
+  kz.packed = function (b64, spec) {
+    var group = L.featureGroup();
+    group._kzSpec = spec;
+    group._kzData = b64;
+    var onAdd = group.onAdd, onRemove = group.onRemove;
+    group.onAdd = function (map) {
+      onAdd.call(this, map);
+      if (!this._kzBuilt) { this._kzBuilt = true; buildPacked(this, map); }
+      if (this._kzDetail) { map.on('zoomend', this._kzZoom, this); this._kzZoom(); }
+    };
+    group.onRemove = function (map) {
+      map.off('zoomend', this._kzZoom, this);
+      onRemove.call(this, map);
+    };
+    group._kzZoom = function () { clusterUpdate(group); };
+    kz.overlays.push(group);
+    return group;
+  };
+
+  function buildPacked(group, map) {
+    var spec = group._kzSpec;
+    kz.pending++;
+    inflate(group._kzData).then(function (data) {
+      group._kzData = null;
+      var layer = kz.overlay(data, spec, true);
+      if (kz.gcjOn) { shiftLayer(layer, true); }
+      group._kzDetail = layer;
+      if (spec.cluster) {
+        group._kzCells = {};
+        if (group._map) { group._map.on('zoomend', group._kzZoom, group); clusterUpdate(group); }
+      } else {
+        // features marked _z (minor roads) only from that zoom on
+        var minor = [];
+        layer.eachLayer(function (l) { if (l.feature.properties._z) { minor.push(l); } });
+        if (minor.length) {
+          minor.forEach(function (l) { layer.removeLayer(l); });
+          group._kzMinor = L.featureGroup(minor);
+          group._kzMinorZoom = minor[0].feature.properties._z;
+          group._kzZoom = function () { minorUpdate(group); };
+          if (group._map) { group._map.on('zoomend', group._kzZoom, group); minorUpdate(group); }
+        }
+        group.addLayer(layer);
+      }
+      if (group._map) { reorder(group._map); }
+    }).catch(function (e) {
+      if (global.console) { global.console.error('kzgis: layer ' + spec.key + ' could not be decoded: ' + e); }
+    }).then(settle);
+  }
+
+  function minorUpdate(group) {
+    var map = group._map;
+    if (!map || !group._kzMinor) { return; }
+    var on = map.getZoom() >= group._kzMinorZoom;
+    if (on && !group.hasLayer(group._kzMinor)) {
+      if (kz.gcjOn) { shiftLayer(group._kzMinor, true); }
+      group.addLayer(group._kzMinor);
+      reorder(map);
+    } else if (!on && group.hasLayer(group._kzMinor)) {
+      group.removeLayer(group._kzMinor);
+    }
+  }
+
+  function clusterUpdate(group) {
+    var map = group._map, detail = group._kzDetail, spec = group._kzSpec;
+    if (!map || !detail || !spec.cluster) { return; }
+    var z = map.getZoom(), cfg = spec.cluster;
+    var show = z >= cfg.detailZoom ? detail : clusters(group, Math.round(z * 4) / 4);
+    if (group._kzShown === show) { return; }
+    if (group._kzShown) { group.removeLayer(group._kzShown); }
+    group.addLayer(show);
+    group._kzShown = show;
+    reorder(map);
+  }
+
+  /* One circle per screen cell of cfg.cellPx at zoom z (cached per zoom; a lone point is itself). */
+  function clusters(group, z) {
+    var key = z + (kz.gcjOn ? 'g' : '');
+    if (group._kzCells[key]) { return group._kzCells[key]; }
+    var map = group._map, spec = group._kzSpec, cfg = spec.cluster, cells = {}, order = [];
+    group._kzDetail.eachLayer(function (l) {
+      var ll = l.getLatLng(), p = map.project(ll, z);
+      var k = Math.floor(p.x / cfg.cellPx) + ':' + Math.floor(p.y / cfg.cellPx);
+      var c = cells[k];
+      if (!c) { c = cells[k] = {n: 0, lat: 0, lng: 0, by: {}, one: l}; order.push(k); }
+      c.n++; c.lat += ll.lat; c.lng += ll.lng;
+      var s = l.feature.properties._s;
+      c.by[s] = (c.by[s] || 0) + 1;
+    });
+    var out = L.layerGroup();
+    order.forEach(function (k) {
+      var c = cells[k];
+      if (c.n === 1) { out.addLayer(c.one); return; }
+      var best = null, parts = [];
+      Object.keys(c.by).sort(function (a, b) { return c.by[b] - c.by[a]; }).forEach(function (s) {
+        if (best === null) { best = s; }
+        parts.push((cfg.labels[s] || '') + ' ' + c.by[s]);
+      });
+      var st = spec.styles[best] || spec.styles[0] || {};
+      var colour = st.fillColor || st.color || '#555555';
+      var ll = L.latLng(c.lat / c.n, c.lng / c.n);
+      var m = L.circleMarker(ll, {renderer: renderer(), radius: Math.min(4 + 2 * Math.log(c.n) / Math.LN2, 16),
+        color: '#ffffff', weight: 1.2, fillColor: colour, fillOpacity: 0.75});
+      m.bindTooltip(spec.name + ' ' + c.n + ' 个：' + parts.join('，') + '（点击放大）',
+                    {direction: 'top', className: 'kz-tip', sticky: true});
+      m.on('click', function () { map.setView(ll, Math.min(z + 2, cfg.detailZoom)); });
+      out.addLayer(m);
+    });
+    group._kzCells[key] = out;
+    return out;
+  }
 
   /* Text labels (township names...), never interactive. */
   kz.labels = function (data, spec) {
@@ -160,8 +289,20 @@
   kz.setGcj = function (on) {
     on = !!on;
     if (on === kz.gcjOn) { return; }
-    kz.overlays.forEach(function (o) { shiftLayer(o, on); });
     kz.gcjOn = on;
+    kz.overlays.forEach(function (o) {
+      shiftLayer(o, on);
+      if (o._kzMinor) { shiftLayer(o._kzMinor, on); }
+      if (o._kzDetail) {  // a dense layer: its points too, and the aggregates made again
+        shiftLayer(o._kzDetail, on);
+        if (o._kzCells) {
+          if (o._kzShown) { o.removeLayer(o._kzShown); }
+          o._kzShown = null;
+          o._kzCells = {};
+          clusterUpdate(o);
+        }
+      }
+    });
     var badge = document.getElementById('kz-gcj-badge');
     if (badge) { badge.style.display = on ? 'block' : 'none'; }
   };
@@ -331,6 +472,7 @@
     reorder(map);
     syncLegend(map);
     if (cfg.bounds) { fit(map, cfg.bounds, ctrl); }
-    kz.ready = true;
+    kz.finished = true;
+    kz.ready = kz.pending === 0;  // else when the dense layers shown have been decoded
   };
 })(window);
