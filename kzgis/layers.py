@@ -105,6 +105,11 @@ KINDS: dict[str, KindSpec] = {
         KindSpec("old_towns", ("Polygon",), (_NAME, _SRC), "古镇"),
         KindSpec("candidate_sites", ("Point",), (_NAME, _TOWN, _SRC), "候选站址"),
         KindSpec("mountain_units", ("Polygon",), (_NAME, _SRC), "山系单元"),
+        KindSpec("monitor_sites", ("Point",), (
+            _NAME, FieldSpec("status", "str", aliases=("状态", "建设状态")),
+            FieldSpec("mast_m", "float", min=0, max=300, aliases=("架设高度", "塔高", "杆高")),
+            FieldSpec("range_km", "float", min=0, max=100, aliases=("监测半径", "监控距离", "有效距离")), _SRC,
+        ), "林火监控点（摄像机、瞭望塔）"),
         KindSpec("forest_work_sites", ("Point", "Polygon"), (
             _NAME, FieldSpec("kind", "str", aliases=("类型", "作业类型")), _SRC,
         ), "林区生产作业场地"),

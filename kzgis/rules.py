@@ -182,6 +182,26 @@ _RULES = [
          "above it a fire wall)", "A", "建议拓宽间距（否则设防火墙）的最大差距"),
 ]
 
+_RULES += [
+    # forest-fire video monitoring (seed task 18)
+    Rule("monitor_mast_m", 25.0, "m", "assumption: camera mast/tower height; LY/T 2581-2016 gives no single value",
+         "A", "林火监控摄像机架设高度"),
+    Rule("monitor_target_m", 10.0, "m", "assumption: smoke must be seen this far above the ground (above the "
+         "canopy)", "A", "林火监控目标高度（烟雾离地）"),
+    Rule("monitor_range_km", 8.0, "km", "assumption: useful smoke-detection range of a visible-light camera", "A",
+         "林火监控有效监测距离"),
+    Rule("monitor_refraction", 0.13, "", "standard atmospheric refraction coefficient for visible light "
+         "(as in GDAL's viewshed)", "M", "大气折射系数"),
+    Rule("monitor_target_share", 0.9, "", "assumption after targets such as 'key forest 90 % under video "
+         "monitoring'", "A", "林火视频监控覆盖率目标"),
+    Rule("monitor_summit_spacing_m", 1000.0, "m", "method: a generated candidate is the highest point within "
+         "this distance", "A", "候选监控点（山顶）间距"),
+    Rule("monitor_candidate_road_m", 1000.0, "m", "assumption: a camera site needs power and access within "
+         "this distance of a road", "A", "候选监控点距道路最大距离"),
+    Rule("monitor_blind_spot_km2", 1.0, "km2", "issue 18: blind spots listed from this size", "A",
+         "林火监控盲区统计面积下限"),
+]
+
 RULES: dict[str, Rule] = {r.key: r for r in _RULES}
 
 

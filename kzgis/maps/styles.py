@@ -451,6 +451,32 @@ LAYER_STYLES: dict[str, dict] = {
         "tip": ["kind", "road_name"],
     },
 
+    # ---------------------------------------------------------------- forest-fire monitoring
+    "monitor_viewsheds": {
+        "title": "林火监控可视林地", "group": "monitor", "order": 24, "by": "status",
+        "classes": {"existing": {"label": "现状监控点可视林地", **_fill("#2b8cbe", 0.25, weight=0.6)},
+                    "chosen": {"label": "规划新增监控点可视林地", **_fill("#88419d", 0.25, weight=0.6,
+                                                                   dashArray="4 3")}},
+        "fields": [("site", "监控点"), ("status", "类型"), ("visible_forest_km2", "可视林地（平方公里）")],
+        "values": {"status": {"existing": "现状", "chosen": "规划新增"}}, "tip": ["site", "visible_forest_km2"],
+    },
+    "monitor_blind_spots": {
+        "title": "林火监控盲区（≥1平方公里）", "group": "monitor", "order": 26,
+        "default": _fill("#e31a1c", 0.3, stroke="#b10026", weight=1.0, dashArray="3 3"),
+        "fields": [("area_km2", "面积（平方公里）")], "tip": ["area_km2"], "tip_format": "监控盲区 {area_km2} 平方公里",
+    },
+    "monitor_sites": {
+        "title": "林火监控点", "group": "monitor", "order": 90, "by": "status", "label": ("name",),
+        "classes": {"existing": {"label": "现状监控点", **_sym("triangle", "#08519c", 15, fill="#6baed6")},
+                    "chosen": {"label": "规划新增监控点", **_sym("star", "#54278f", 17, fill="#bcbddc")},
+                    "candidate": {"label": "候选监控点（未选）", **_sym("triangle", "#969696", 11, fill="#ffffff")}},
+        "fields": [("name", "名称"), ("status", "类型"), ("chosen", "规划选定"), ("rank", "选定次序"),
+                   ("added_forest_km2", "新增可视林地（平方公里）"), ("visible_forest_km2", "可视林地（平方公里）"),
+                   ("elevation_m", "海拔（米）"), ("mast_m", "架设高度（米）"), ("range_km", "监测距离（公里）")],
+        "values": {"status": {"existing": "现状", "chosen": "规划新增", "candidate": "候选（未选）"}},
+        "tip": ["name", "status"],
+    },
+
     # ---------------------------------------------------------------- helicopter
     "heli_units": {
         "title": "航空消防单元（取水点覆盖）", "group": "heli", "order": 12, "show": False, "by": "share_after",
@@ -526,10 +552,10 @@ DEFAULT_RULE: dict = {
 }
 
 GROUP_ZH = {"access": "消防车通道", "response": "消防救援到场", "water": "消防水源", "forest": "森林防火",
-            "heli": "航空消防", "micro": "微型消防站", "clusters": "建筑连片密集区", "other": "其他分析结果",
-            "base": "基础数据"}
+            "monitor": "森林防火监控", "heli": "航空消防", "micro": "微型消防站", "clusters": "建筑连片密集区",
+            "other": "其他分析结果", "base": "基础数据"}
 #: Input layer kinds (drawn as "基础数据"), everything else is a result.
-GROUP_ORDER = ("access", "response", "water", "forest", "heli", "micro", "clusters", "other", "base")
+GROUP_ORDER = ("access", "response", "water", "forest", "monitor", "heli", "micro", "clusters", "other", "base")
 
 _SYMBOL_SHAPES = ("circle", "square", "triangle", "diamond", "star", "drop", "helipad", "station")
 

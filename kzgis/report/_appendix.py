@@ -86,7 +86,8 @@ def _run_rows(run: RunData) -> tuple[list, list, list]:
 
 ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",
                "checkpoints": "检查站", "helicopter": "直升机", "network": "道路网络", "micro_stations": "微型消防站",
-               "building_clusters": "建筑连片区"}
+               "building_clusters": "建筑连片区",
+               "monitoring": "林火视频监控"}
 
 
 def _param_row(analysis: str, key: str, d: dict) -> list[str]:

@@ -155,6 +155,7 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
     _an_heli(c, s)
     _village.analysis_micro(c, s)
     _village.analysis_clusters(c, s)
+    _an_monitoring(c, s)
 
     b.heading("三、规划措施", 1)
     s = _Sections(b)
@@ -163,6 +164,7 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
     _pl_barriers(c, s)
     _pl_checkpoints(c, s)
     _pl_heli(c, s)
+    _pl_monitoring(c, s)
     _pl_stations(c, s)
     _village.plan_micro(c, s)
     _village.plan_firebreaks(c, s)
@@ -714,6 +716,62 @@ def _an_heli(c: _Ctx, s):
             if "share_coverable" in cols:
                 txt.append(f"全部合格水体可覆盖{pct(float(r['share_coverable']), 1)}")
             b.para(f"{c.town}作为规划单元：" + "，".join(txt) + "。")
+
+
+def _monitor_row(c: _Ctx):
+    towns = c.td.result("monitor_towns")
+    if towns is None or not len(towns):
+        return None
+    return towns.iloc[0]
+
+
+def _an_monitoring(c: _Ctx, s):
+    b, td, run = c.b, c.td, c.run
+    if run.result("monitor_towns") is None:
+        if run.recipe is not None and "monitoring" in getattr(run.recipe, "analyses", {}):
+            s("森林防火视频监控覆盖分析")
+            b.missing(run.why_missing("monitoring", "monitor_towns"))
+        return
+    s("森林防火视频监控覆盖分析")
+    b.para("按“林火智能监控系统”建设任务，在数字高程模型上逐一计算监控点的可视范围（通视分析）："
+           f"{b.cites(('monitor_mast_m', '取'), ('monitor_target_m', '取'), ('monitor_range_km', '取'))}，"
+           f"计入地球曲率和{b.cite('monitor_refraction', '取')}；林地栅格中可被任一监控点看到的部分为可视林地。")
+    r = _monitor_row(c)
+    if r is None:
+        b.para(f"{c.town}范围内无林地，或林地不在数字高程模型范围内。")
+        return
+    sites = td.result("monitor_sites")
+    n_exist = int(sites["status"].eq("existing").sum()) if sites is not None and "status" in sites else 0
+    b.para(f"{c.town}林地{num(r['forest_km2'], 2)}平方公里；现状监控点{n_exist}处，"
+           f"可视林地{num(r['seen_km2'], 2)}平方公里，占{pct(float(r['share']), 1)}。"
+           + (f"按规划新增监控点后可视林地占{pct(float(r['share_after']), 1)}。" if "share_after" in r else ""))
+    blind = td.result("monitor_blind_spots")
+    if blind is not None and len(blind):
+        b.para(f"{c.town}范围内面积1平方公里以上的监控盲区{len(blind)}处，合计{num(blind['area_km2'].sum(), 2)}平方公里，"
+               "宜以瞭望塔、无人机巡护或新增监控点补充。")
+
+
+def _pl_monitoring(c: _Ctx, s):
+    b, td = c.b, c.td
+    sites = td.result("monitor_sites")
+    if sites is None or "chosen" not in sites.columns:
+        return
+    chosen = sites[sites["chosen"].fillna(False).astype(bool)]
+    if not len(chosen):
+        return
+    s("林火视频监控点")
+    chosen = chosen.sort_values("rank")
+    lons, lats = _lonlat(chosen)
+    if lons is None:
+        lons = lats = [None] * len(chosen)
+    rows = []
+    for (_, r), lon, lat in zip(chosen.iterrows(), lons, lats):
+        rows.append([str(r["name"]), num(r.get("elevation_m"), 0), num(r["added_forest_km2"], 2),
+                     f"{lon:.5f}, {lat:.5f}" if lon is not None else ""])
+    b.para(f"规划在{c.town}新增林火视频监控点{len(chosen)}处（按新增可视林地面积依次选定），位置见{b.next_table}；"
+           "站址需现场核实供电、通信和交通条件。")
+    b.table(f"{c.town}规划新增林火视频监控点", ["名称", "海拔（米）", "新增可视林地（平方公里）", "经度, 纬度（WGS84）"],
+            rows, key="monitor_sites")
 
 
 # -- 三、规划措施 ------------------------------------------------------------------------------

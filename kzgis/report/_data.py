@@ -38,6 +38,8 @@ ANALYSES = {
     "micro_stations": {"title": "微型消防站3分钟到场分析", "results": ("micro_communities", "micro_towns"),
                        "needs": ("roads", "communities")},
     "building_clusters": {"title": "建筑连片密集区分析", "results": ("building_clusters",), "needs": ("buildings",)},
+    "monitoring": {"title": "森林防火视频监控覆盖分析", "results": ("monitor_towns", "monitor_sites"),
+                   "needs": ("forest", "dem")},
 }
 
 SYNTHETIC_MARKS = ("示意", "synthetic", "合成", "模拟")
