@@ -27,7 +27,7 @@ def run(tmp_path_factory):
 
 def test_every_analysis_ran_and_every_layer_has_the_crs(run):
     assert run.ran == ["access", "response", "water", "barriers", "checkpoints", "helicopter", "micro_stations",
-                       "building_clusters"]
+                       "building_clusters", "monitoring"]
     assert run.skipped == {}
     layers = pyogrio.list_layers(run.out_dir / "results.gpkg")
     assert len(layers) == len([k for k, v in run.results.items() if v is not None])
