@@ -68,6 +68,8 @@ _RULES = [
     Rule("dip_radius_km", 10.0, "km", "assumption; no national rule", "A", "取水点服务半径"),
     Rule("dip_approach_slope_deg", 15.0, "deg", "assumption; no national rule", "A", "吊桶取水进近地形仰角上限"),
     Rule("dip_approach_dist_m", 500.0, "m", "assumption; no national rule", "A", "吊桶取水进近地形检查距离"),
+    Rule("dip_approach_corridor_m", 50.0, "m", "assumption; no national rule (rotor span plus margin)", "A",
+         "吊桶取水进近通道宽度"),
     Rule("dip_power_line_m", 100.0, "m", "assumption (Zhou 2018: no power lines near approach paths)", "A",
          "取水水面与电力线最小距离"),
     Rule("heli_dip_drop_min", 3.0, "min", "assumption; no published figure", "A", "吊桶取水与投水耗时"),

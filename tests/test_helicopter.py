@@ -17,7 +17,7 @@ from shapely.geometry import LineString, Point, box
 from kzgis import analysis
 from kzgis._errors import RecipeError
 from kzgis.analyses import _heli_cover, _heli_pads, _heli_water
-from kzgis.analyses.helicopter import RESULTS, HelicopterParams, assumptions, run_helicopter
+from kzgis.analyses.helicopter import RESULTS, HelicopterParams, assumptions, run_helicopter, screen_water_bodies
 from kzgis.layers import Layers
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
@@ -127,7 +127,9 @@ def test_registered_with_exact_result_layers(result):
         assert gdf.crs == CRS, name
     assert {"unit", "area_m2", "clear_diameter_m", "depth_m", "approach_dirs", "forest_km2_in_radius",
             "round_trip_min", "selected"} <= set(out["heli_dip_sites"].columns)
-    assert {"unit", "area_m2", "slope_max_deg", "road_m", "nearest_dip_site_km"} <= set(out["heli_pads"].columns)
+    assert {"unit", "pad_area_m2", "candidate_area_m2", "slope_max_deg", "road_m", "road_vehicle_class",
+            "nearest_dip_site_km"} <= set(out["heli_pads"].columns)
+    assert "area_m2" not in out["heli_pads"].columns  # the pad and its candidate area are never confused
     # every body is reported, aligned to the input fids
     assert list(out["heli_water_bodies"].index) == list(range(1, len(WATER) + 1))
 
@@ -190,7 +192,10 @@ def test_power_line_beside_pond_rules_it_out(result):
     b = body(out, "powered")
     assert b["power_line_m"] == pytest.approx(50.0)
     assert not b["power_ok"] and not b["passed"]
-    assert b["approach_dirs"] == 16  # terrain is fine; the line alone rules it out
+    # terrain is fine everywhere; the line (x = +80 m from the centre, y within +-300 m) crosses the
+    # 50 m corridors of the seven directions NNE..SSE within 500 m of the shore, not N or S
+    assert b["approach_dirs"] == 9 and b["approach_power_blocked"] == 7
+    assert b["approach_from"] == "N S SSW SW WSW W WNW NW NNW"
     assert "power line 50 m" in b["reason"] and "电力线" in b["reason"]
     assert body(out, "open")["power_ok"]
     out2, _ = run(world(), power_line_clear_m=40.0)
@@ -457,7 +462,7 @@ def test_pads_in_a_town_do_not_depend_on_its_neighbours():
     ctx = analysis.Context(layers=lay, towns=("东镇",))
     town = run_helicopter(ctx, HelicopterParams())["heli_pads"]
     assert set(town["unit"]) == {"东镇"}
-    key = ["x", "y", "area_m2"]
+    key = ["x", "y", "candidate_area_m2"]
     assert town[key].sort_values(key).to_numpy().tolist() == \
         full.loc[full["unit"] == "东镇", key].sort_values(key).to_numpy().tolist()
 
@@ -491,3 +496,89 @@ def test_recipe_parameters_are_checked():
         from_mapping(HelicopterParams, {"unit_layer": "villages"}, "analyses.helicopter")
     with pytest.raises(RecipeError, match="approach_min_dirs must be between 1 and approach_directions"):
         from_mapping(HelicopterParams, {"approach_min_dirs": 20}, "analyses.helicopter")
+
+
+# ---------------------------------------------------------------------------------------------
+# approach corridors (issue 20): the audit's notched pond and the power line across the approach
+
+TAN60 = math.tan(math.radians(60))
+POND_C = (535750.0, 3449250.0)  # a 100 m square pond at water level 0, walls rising at 60 deg
+
+
+def _walled_pond(gap_half_m: float, cell: float = 5.0, n: int = 300):
+    """DEM: 0 in the pond and in an eastward gap of width 2 x ``gap_half_m`` running from its east
+    shore to the edge of the grid; elsewhere tan 60 x the distance to pond-or-gap."""
+    X, Y = grid(cell, n)
+    dx = np.maximum(np.abs(X - POND_C[0]) - 50.0, 0.0)
+    dy = np.maximum(np.abs(Y - POND_C[1]) - 50.0, 0.0)
+    d_pond = np.hypot(dx, dy)
+    in_gap_x = X >= POND_C[0] + 50.0
+    d_gap = np.where(in_gap_x, np.maximum(np.abs(Y - POND_C[1]) - gap_half_m, 0.0),
+                     np.hypot(POND_C[0] + 50.0 - X, np.maximum(np.abs(Y - POND_C[1]) - gap_half_m, 0.0)))
+    z = TAN60 * np.minimum(d_pond, d_gap)
+    dem = DEM(z.astype(np.float32), Affine(cell, 0, X0, 0, -cell, Y0), CRS)
+    water = frame([sq(POND_C[0], POND_C[1], 100.0)], name=["塘"], depth_m=[4.0])
+    return dem, water
+
+
+def test_notched_pond_passes_a_ray_but_not_a_50_m_corridor():
+    # the audit's case: a pond in 60-degree walls with one 20 m notch to the east. One ray through
+    # the notch sees flat ground (0 deg) out to 500 m; the 50 m corridor meets the walls 10 m to
+    # either side of the notch: at 5 m past the shore, 15 m off the notch the wall stands
+    # tan 60 x 5 = 8.7 m high, far above 15 deg. Every other direction faces a 60-degree wall.
+    dem, water = _walled_pond(gap_half_m=10.0)
+    ray = screen_water_bodies(water, dem, None, HelicopterParams(approach_corridor_m=0.0)).iloc[0]
+    assert ray["approach_dirs"] == 1 and ray["approach_from"] == "E" and ray["passed"]
+    assert ray["approach_best_deg"] == pytest.approx(0.0, abs=1e-6)
+    cor = screen_water_bodies(water, dem, None, HelicopterParams()).iloc[0]  # default: 50 m corridor
+    assert cor["approach_dirs"] == 0 and not cor["approach_ok"] and not cor["passed"]
+    assert cor["approach_best_deg"] > 45.0
+    assert "50 m宽进近通道" in cor["reason"] and "50 m wide corridors" in cor["reason"]
+    # a gap wider than the corridor (120 m) passes with the corridor too
+    dem2, water2 = _walled_pond(gap_half_m=60.0)
+    wide = screen_water_bodies(water2, dem2, None, HelicopterParams()).iloc[0]
+    assert wide["approach_from"] == "E" and wide["passed"]
+    assert wide["approach_best_deg"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_power_line_across_the_only_clear_approach_150_m_out_blocks_it():
+    # the same pond with a 120 m valley to the east (the only clear approach); a power line crosses
+    # the valley 150 m past the shore: 150 m from the water, so the 100 m rule alone let it pass
+    dem, water = _walled_pond(gap_half_m=60.0)
+    xl = POND_C[0] + 50.0 + 150.0
+    line = frame([LineString([(xl, POND_C[1] - 55.0), (xl, POND_C[1] + 55.0)])], voltage_kv=[10.0])
+    b = screen_water_bodies(water, dem, line, HelicopterParams()).iloc[0]
+    assert b["power_line_m"] == pytest.approx(150.0) and b["power_ok"]  # the 100 m rule stays, and passes
+    assert b["approach_dirs"] == 0 and b["approach_power_blocked"] == 1 and not b["passed"]
+    assert "其中1个地形满足但被电力线横穿" in b["reason"] and "crossed by a power line" in b["reason"]
+    # beyond the approach distance (500 m past the shore) the line does not count
+    far = frame([LineString([(xl + 400.0, POND_C[1] - 55.0), (xl + 400.0, POND_C[1] + 55.0)])])
+    b = screen_water_bodies(water, dem, far, HelicopterParams()).iloc[0]
+    assert b["approach_dirs"] == 1 and b["passed"]
+    # a line 20 m beside the corridor (its end stops short of it) does not block either
+    side = frame([LineString([(xl, POND_C[1] + 45.0), (xl, POND_C[1] + 55.0)])])
+    b = screen_water_bodies(water, dem, side, HelicopterParams()).iloc[0]
+    assert b["approach_dirs"] == 1 and b["approach_power_blocked"] == 0
+
+
+def test_pad_footprint_and_candidate_area_are_reported_apart(result):
+    pads = result[0]["heli_pads"]
+    assert (pads["pad_area_m2"] == 2500.0).all()  # the 50 m earth pad
+    assert pads["candidate_area_m2"].to_numpy() == pytest.approx(pads.geometry.area.to_numpy())
+    assert (pads["candidate_area_m2"] > pads["pad_area_m2"]).any()  # a zone is larger than one pad
+
+
+def test_pad_road_must_carry_the_needed_vehicle_class():
+    # only a 2 m track serves the plateau: motorcycles (>= 1.5 m) may use it, small trucks (>= 3 m) not
+    lay = world()
+    lay["roads"] = frame([LineString([(536700, 3446000), (536700, 3450000)]),
+                          LineString([(538650, 3446000), (538650, 3450000)])], width_m=[5.0, 2.0])
+    small = run(lay)[0]["heli_pads"]
+    assert not (small["x"] > PLATEAU_X0).any() and set(small["road_vehicle_class"]) == {"small"}
+    moto = run(lay, pad_vehicle_class="motorcycle")[0]["heli_pads"]
+    plateau = moto[moto["x"] > PLATEAU_X0]
+    assert len(plateau) >= 1 and (plateau["road_m"] <= 500.0).all()
+    # the distance is to the track: the pad centre's x distance from x = 538650
+    assert plateau["road_m"].to_numpy() == pytest.approx(np.abs(plateau["x"].to_numpy() - 538650.0))
+    with pytest.raises(RecipeError, match="pad_vehicle_class must be one of"):
+        from_mapping(HelicopterParams, {"pad_vehicle_class": "truck"}, "analyses.helicopter")

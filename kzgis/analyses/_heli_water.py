@@ -1,4 +1,4 @@
-"""Dip-site geometry for the helicopter analysis: clear circle, water level, approach rays.
+"""Dip-site geometry for the helicopter analysis: clear circle, water level, approach corridors.
 
 Private helpers of :mod:`kzgis.analyses.helicopter`; inputs are trusted (validated there).
 Everything is vectorised over all water bodies at once.
@@ -86,14 +86,19 @@ def water_levels(dem, geoms, pct: float, cx, cy, near_m: float | None = None) ->
     return out
 
 
-def approach_angles(dem, geoms, cx, cy, levels, n_dirs: int, dist_m: float, step_m: float | None = None):
-    """Steepest terrain angle (deg) seen along each of ``n_dirs`` rays from each water body.
+def approach_angles(dem, geoms, cx, cy, levels, n_dirs: int, dist_m: float, step_m: float | None = None,
+                    corridor_m: float = 0.0, chunk: int = 64):
+    """Steepest terrain angle (deg) seen over each of ``n_dirs`` approach corridors of each water body.
 
-    A ray starts at the dip point ``(cx, cy)``, leaves the water at its first crossing of the
-    polygon's boundary (the shore) and runs ``dist_m`` further. At each sample at distance ``t``
-    past the shore the angle is ``atan((z - level) / t)``; the ray's value is the largest angle
-    (samples outside the DEM are skipped; NaN when all are). Direction ``j`` points
-    ``360 * j / n_dirs`` degrees clockwise from north.
+    The corridor of a direction is a strip ``corridor_m`` wide centred on the ray from the dip point
+    ``(cx, cy)``; the ray leaves the water at its first crossing of the polygon's boundary (the
+    shore) and the corridor runs ``dist_m`` further. The terrain is sampled on lines parallel to the
+    ray across the whole width (at most a sample step apart, both edges included); a sample at
+    distance ``t`` past the shore (measured along the ray) gives the angle ``atan((z - level) / t)``
+    and the direction's value is the largest angle over the corridor (samples outside the DEM are
+    skipped; NaN when all are). ``corridor_m = 0`` is the single ray. Terrain beside the water
+    before the shore line is the hover area (the clear-circle test), not the approach. Direction
+    ``j`` points ``360 * j / n_dirs`` degrees clockwise from north.
 
     Returns (angles (n, n_dirs), shore distances (n, n_dirs)).
     """
@@ -103,6 +108,38 @@ def approach_angles(dem, geoms, cx, cy, levels, n_dirs: int, dist_m: float, step
         return np.zeros((0, n_dirs)), np.zeros((0, n_dirs))
     cx = np.asarray(cx, float)
     cy = np.asarray(cy, float)
+    shore, good = shore_distances(geoms, cx, cy, n_dirs)
+    theta = 2.0 * np.pi * np.arange(n_dirs) / n_dirs
+    ux, uy = np.sin(theta), np.cos(theta)
+    vx, vy = uy, -ux  # across the corridor
+
+    step = step_m or max(min(dem.cell_m / 2.0, dist_m / 10.0), 1e-3)
+    k = max(int(np.ceil(dist_m / step)), 1)
+    t = np.minimum(step * np.arange(1, k + 1), dist_m)  # (k,)
+    m = max(int(np.ceil(corridor_m / step)) + 1, 2) if corridor_m > 0 else 1
+    off = np.linspace(-corridor_m / 2.0, corridor_m / 2.0, m) if m > 1 else np.zeros(1)  # (m,)
+    levels = np.asarray(levels, float)
+    best = np.full((n, n_dirs), np.nan)
+    for c0 in range(0, n, chunk):
+        sl = slice(c0, min(c0 + chunk, n))
+        along = shore[sl, :, None, None] + t[None, None, None, :]  # (c, d, 1, k)
+        xs = cx[sl, None, None, None] + along * ux[None, :, None, None] + off[None, None, :, None] * vx[None, :, None, None]
+        ys = cy[sl, None, None, None] + along * uy[None, :, None, None] + off[None, None, :, None] * vy[None, :, None, None]
+        z = dem.sample(xs.ravel(), ys.ravel()).reshape(xs.shape)
+        h = z - levels[sl, None, None, None]
+        ang = np.degrees(np.arctan2(h, t[None, None, None, :]))
+        seen = np.isfinite(ang)
+        b_ = np.where(seen, ang, -np.inf).max(axis=(2, 3))
+        best[sl] = np.where(seen.any(axis=(2, 3)), b_, np.nan)
+    best[~good] = np.nan
+    return best, shore
+
+
+def shore_distances(geoms, cx, cy, n_dirs: int):
+    """Distance from the dip point to the first shore crossing per direction, and whether the ray
+    could be built (finite coordinates). Returns ((n, n_dirs), (n, n_dirs) bool)."""
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
     theta = 2.0 * np.pi * np.arange(n_dirs) / n_dirs
     ux, uy = np.sin(theta), np.cos(theta)
     b = shapely.bounds(geoms)
@@ -122,21 +159,46 @@ def approach_angles(dem, geoms, cx, cy, levels, n_dirs: int, dist_m: float, step
         start = shapely.points(coords[good, 0, :])
         shore[good] = shapely.distance(start, hits)  # nearest crossing = where the ray first leaves
     shore = np.where(np.isfinite(shore), shore, 0.0).reshape(n, n_dirs)
+    return shore, good.reshape(n, n_dirs)
 
-    step = step_m or max(min(dem.cell_m / 2.0, dist_m / 10.0), 1e-3)
-    k = max(int(np.ceil(dist_m / step)), 1)
-    t = np.minimum(step * np.arange(1, k + 1), dist_m)  # (k,)
-    along = shore[:, :, None] + t[None, None, :]
-    xs = cx[:, None, None] + along * ux[None, :, None]
-    ys = cy[:, None, None] + along * uy[None, :, None]
-    z = dem.sample(xs.ravel(), ys.ravel()).reshape(n, n_dirs, k)
-    h = z - np.asarray(levels, float)[:, None, None]
-    ang = np.degrees(np.arctan2(h, t[None, None, :]))
-    seen = np.isfinite(ang)
-    best = np.where(seen, ang, -np.inf).max(axis=2)
-    best = np.where(seen.any(axis=2), best, np.nan)
-    best[~good.reshape(n, n_dirs)] = np.nan
-    return best, shore
+
+def corridors(cx, cy, shore, n_dirs: int, dist_m: float, corridor_m: float) -> np.ndarray:
+    """The approach corridor of each direction as a polygon (a line when ``corridor_m`` is 0): from
+    the dip point out to ``dist_m`` past the shore, ``corridor_m`` wide. Shape (n, n_dirs)."""
+    cx = np.asarray(cx, float)
+    cy = np.asarray(cy, float)
+    n = len(cx)
+    theta = 2.0 * np.pi * np.arange(n_dirs) / n_dirs
+    ux, uy = np.sin(theta)[None, :], np.cos(theta)[None, :]
+    end = shore + dist_m
+    x1, y1 = cx[:, None] + end * ux, cy[:, None] + end * uy
+    x0, y0 = np.broadcast_to(cx[:, None], (n, n_dirs)), np.broadcast_to(cy[:, None], (n, n_dirs))
+    if corridor_m <= 0:
+        coords = np.stack([np.stack([x0, y0], -1), np.stack([x1, y1], -1)], axis=2).reshape(-1, 2, 2)
+        return shapely.linestrings(coords).reshape(n, n_dirs)
+    h = corridor_m / 2.0
+    vx, vy = uy * h, -ux * h
+    ring = np.stack([np.stack([x0 + vx, y0 + vy], -1), np.stack([x1 + vx, y1 + vy], -1),
+                     np.stack([x1 - vx, y1 - vy], -1), np.stack([x0 - vx, y0 - vy], -1)], axis=2)
+    return shapely.polygons(ring.reshape(-1, 4, 2)).reshape(n, n_dirs)
+
+
+def corridor_blocked(cx, cy, shore, n_dirs: int, dist_m: float, corridor_m: float, lines) -> np.ndarray:
+    """True where a line (a power line) crosses a direction's approach corridor. Shape (n, n_dirs)."""
+    n = len(np.asarray(cx))
+    out = np.zeros((n, n_dirs), dtype=bool)
+    lines = [g for g in (lines if lines is not None else []) if g is not None and not g.is_empty]
+    if n == 0 or not lines:
+        return out
+    ok = np.isfinite(np.asarray(cx, float)) & np.isfinite(np.asarray(cy, float))
+    if not ok.any():
+        return out
+    cor = corridors(np.asarray(cx, float)[ok], np.asarray(cy, float)[ok], shore[ok], n_dirs, dist_m, corridor_m)
+    ci, _ = shapely.STRtree(np.asarray(lines, dtype=object)).query(cor.ravel(), predicate="intersects")
+    flat = np.zeros(cor.size, dtype=bool)
+    flat[ci] = True
+    out[ok] = flat.reshape(-1, n_dirs)
+    return out
 
 
 def nearest_distance(geoms, others) -> np.ndarray:

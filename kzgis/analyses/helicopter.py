@@ -14,7 +14,10 @@ Results
     (unknown counts as passing, flagged ``provisional``); ``water_level_m`` (surface elevation at
     the dip point); ``approach_dirs`` (clear directions), ``approach_from`` (their compass labels:
     ``N`` = low terrain north of the water, the helicopter can come in from the north),
-    ``approach_best_deg`` (the lowest terrain angle of all directions), ``approach_ok``;
+    ``approach_best_deg`` (the lowest terrain angle of all directions; each direction's angle is the
+    steepest over its ``approach_corridor_m`` wide corridor), ``approach_power_blocked``
+    (directions clear of terrain but crossed by a power line within the approach distance),
+    ``approach_ok``;
     ``power_line_m`` (NaN when no power line is known), ``power_ok``; ``passed``, ``provisional``;
     ``reason`` (``中文 / English``), ``reason_zh``, ``reason_en``; ``unit``.
 ``heli_dip_sites`` (points, index = water body fid)
@@ -25,10 +28,13 @@ Results
     ``round_trip_min`` = 2 x ``forest_mean_km`` / cruise speed + dip-and-drop time (NaN when no
     forest is within reach), ``round_trip_nearest_min`` (same to the nearest forest);
     ``selected`` and ``selected_for`` (the units whose cover chose it).
-``heli_pads`` (polygons: the zone where the pad centre may go; index 0..n-1)
+``heli_pads`` (polygons: the candidate area, the zone where the pad centre may go; index 0..n-1)
     One candidate per connected zone, centred at ``x, y`` (the zone's deepest cell):
-    ``unit``, ``area_m2`` (zone area), ``slope_max_deg`` (steepest cell under the pad square),
-    ``road_m`` (centre to nearest road), ``nearest_dip_site_km`` (to a selected dip site),
+    ``unit``, ``pad_area_m2`` (the pad's own footprint, ``pad_side_m`` squared), ``candidate_area_m2``
+    (the area of the zone the centre may be chosen in, not the pad), ``slope_max_deg`` (steepest cell
+    under the pad square), ``road_m`` (centre to the nearest road a vehicle of
+    ``road_vehicle_class`` = ``pad_vehicle_class`` can use: an edge of the road network open to that
+    class), ``nearest_dip_site_km`` (to a selected dip site),
     ``forest_m`` (to the nearest forest), ``score_km`` = dip km + forest km, ``rank`` in the unit.
 ``heli_units`` (unit polygons)
     ``unit, forest_km2``; ``forest_covered_before_km2``/``share_before`` (0: no dip sites are
@@ -74,6 +80,9 @@ class HelicopterParams:
     approach_distance_m : how far past the shore the terrain is checked (A).
     approach_slope_max_deg : a direction is clear when the terrain within that distance rises less
         than this angle above the water surface, seen from the shore (A).
+    approach_corridor_m : width of the approach corridor of each direction; the terrain angle is
+        the steepest over the whole corridor, and a power line crossing the corridor within the
+        approach distance blocks the direction (A; 0 = a single ray, no width).
     power_line_clear_m : no power line within this distance of the water (A; Zhou 2018 requires
         none near approach paths).
     water_level_pct : the water surface is this percentile of the DEM cells inside the body
@@ -94,7 +103,10 @@ class HelicopterParams:
     ----
     pad_slope_max_deg : (V2, Zhou 2018). pad_side_m : earth pad side (V2). pad_clear_ring_m :
     obstacle-free ring around the pad (V2). pad_road_max_m : pad centre within this distance of a
-    road (A). settlement_point_radius_m : a settlement given as a point blocks this radius (A).
+    road a vehicle of ``pad_vehicle_class`` can use (A). pad_vehicle_class : the fire vehicle that
+    must reach the pad (``standard``, ``small`` or ``motorcycle``; the network's width and grade
+    classes); the road distance is measured to the nearest network edge that class may use (A).
+    settlement_point_radius_m : a settlement given as a point blocks this radius (A).
     pads_per_unit : keep the best ranked pads of each unit (0 = all candidates).
 
     warn_share_below : name in the run's warnings the units where less than this share of the
@@ -108,6 +120,7 @@ class HelicopterParams:
     approach_min_dirs: int = 1
     approach_distance_m: float = rules.value("dip_approach_dist_m")
     approach_slope_max_deg: float = rules.value("dip_approach_slope_deg")
+    approach_corridor_m: float = rules.value("dip_approach_corridor_m")
     power_line_clear_m: float = rules.value("dip_power_line_m")
     water_level_pct: float = 5.0
     dip_radius_km: float = rules.value("dip_radius_km")
@@ -121,6 +134,7 @@ class HelicopterParams:
     pad_side_m: float = rules.value("helipad_side_m")
     pad_clear_ring_m: float = rules.value("helipad_clear_ring_m")
     pad_road_max_m: float = rules.value("helipad_road_m")
+    pad_vehicle_class: str = "small"
     settlement_point_radius_m: float = rules.value("settlement_point_radius_m")
     pads_per_unit: int = 0
     warn_share_below: float = 0.5
@@ -132,7 +146,8 @@ class HelicopterParams:
         for name in positive:
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be > 0 (got {getattr(self, name)!r})")
-        for name in ("depth_min_m", "power_line_clear_m", "dip_drop_min", "pad_clear_ring_m", "pad_road_max_m",
+        for name in ("depth_min_m", "power_line_clear_m", "approach_corridor_m", "dip_drop_min", "pad_clear_ring_m",
+                     "pad_road_max_m",
                      "settlement_point_radius_m", "max_sites_per_unit", "pads_per_unit"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0 (got {getattr(self, name)!r})")
@@ -145,6 +160,8 @@ class HelicopterParams:
             problems.append(f"warn_share_below must be a share between 0 and 1 (got {self.warn_share_below})")
         if not 0 <= self.water_level_pct <= 100:
             problems.append(f"water_level_pct must be between 0 and 100 (got {self.water_level_pct})")
+        if self.pad_vehicle_class not in ("standard", "small", "motorcycle"):
+            problems.append(f"pad_vehicle_class must be one of standard, small, motorcycle (got {self.pad_vehicle_class!r})")
         if self.unit_layer not in UNIT_LAYERS:
             problems.append(f"unit_layer must be one of {', '.join(UNIT_LAYERS)} (got {self.unit_layer!r})")
         if problems:
@@ -158,6 +175,7 @@ PARAM_RULES = {
     "depth_min_m": "bucket_depth_min_m",
     "approach_distance_m": "dip_approach_dist_m",
     "approach_slope_max_deg": "dip_approach_slope_deg",
+    "approach_corridor_m": "dip_approach_corridor_m",
     "power_line_clear_m": "dip_power_line_m",
     "dip_radius_km": "dip_radius_km",
     "cruise_kmh": "heli_cruise_kmh",
@@ -264,10 +282,16 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
     depth = (pd.to_numeric(water["depth_m"], errors="coerce").to_numpy(float) if "depth_m" in water
              else np.full(n, np.nan))
     level = _heli_water.water_levels(dem, geoms, p.water_level_pct, cx, cy, near_m=p.approach_distance_m)
-    ang, _shore = _heli_water.approach_angles(dem, geoms, cx, cy, level, p.approach_directions,
-                                              p.approach_distance_m)
-    clear_dir = np.isfinite(ang) & (ang < p.approach_slope_max_deg)
+    ang, shore = _heli_water.approach_angles(dem, geoms, cx, cy, level, p.approach_directions,
+                                             p.approach_distance_m, corridor_m=p.approach_corridor_m)
+    terrain_ok = np.isfinite(ang) & (ang < p.approach_slope_max_deg)
+    # a power line across a corridor within the approach distance blocks the direction
+    wired = _heli_water.corridor_blocked(cx, cy, shore, p.approach_directions, p.approach_distance_m,
+                                         p.approach_corridor_m,
+                                         power_lines.geometry.to_numpy() if power_lines is not None else None)
+    clear_dir = terrain_ok & ~wired
     ndirs = clear_dir.sum(axis=1) if n else np.zeros(0, int)
+    n_wired = (terrain_ok & wired).sum(axis=1) if n else np.zeros(0, int)
     labels = _heli_water.direction_labels(p.approach_directions)
     approach_from = [" ".join(lab for lab, ok in zip(labels, row) if ok) for row in clear_dir]
     with np.errstate(invalid="ignore"):
@@ -303,11 +327,15 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
             zh.append("超出高程数据范围，无法判断进近条件")
             en.append("outside the DEM: approach not checked")
         elif not approach_ok[i]:
-            zh.append(f"进近净空不足：{p.approach_directions}个方向中{ndirs[i]}个满足{p.approach_distance_m:.0f} m内"
-                      f"地形仰角<{p.approach_slope_max_deg:g}°（需{p.approach_min_dirs}个）")
-            en.append(f"no approach: {ndirs[i]} of {p.approach_directions} directions have terrain within "
-                      f"{p.approach_distance_m:.0f} m below {p.approach_slope_max_deg:g} deg "
-                      f"(need {p.approach_min_dirs})")
+            wide = f"{p.approach_corridor_m:g} m宽进近通道" if p.approach_corridor_m > 0 else "进近方向"
+            wide_en = f"{p.approach_corridor_m:g} m wide corridors" if p.approach_corridor_m > 0 else "directions"
+            zh.append(f"进近净空不足：{p.approach_directions}个{wide}中{ndirs[i]}个满足{p.approach_distance_m:.0f} m内"
+                      f"地形仰角<{p.approach_slope_max_deg:g}°且无电力线横穿（需{p.approach_min_dirs}个）"
+                      + (f"，其中{n_wired[i]}个地形满足但被电力线横穿" if n_wired[i] else ""))
+            en.append(f"no approach: {ndirs[i]} of {p.approach_directions} {wide_en} have terrain within "
+                      f"{p.approach_distance_m:.0f} m below {p.approach_slope_max_deg:g} deg and no power line across "
+                      f"(need {p.approach_min_dirs})"
+                      + (f"; {n_wired[i]} clear of terrain are crossed by a power line" if n_wired[i] else ""))
         if not power_ok[i]:
             zh.append(f"距电力线{pl[i]:.0f} m，小于{p.power_line_clear_m:.0f} m")
             en.append(f"power line {pl[i]:.0f} m from the water (< {p.power_line_clear_m:.0f} m)")
@@ -327,7 +355,7 @@ def screen_water_bodies(water: gpd.GeoDataFrame, dem, power_lines, p: Helicopter
         "depth_m": depth, "depth_status": depth_status, "depth_ok": depth_ok,
         "water_level_m": level,
         "approach_dirs": ndirs.astype(int), "approach_from": approach_from,
-        "approach_best_deg": best, "approach_ok": approach_ok,
+        "approach_best_deg": best, "approach_power_blocked": n_wired.astype(int), "approach_ok": approach_ok,
         "power_line_m": pl, "power_ok": power_ok,
         "passed": passed, "provisional": passed & ~depth_known,
         "reason": [f"{z} / {e}" for z, e in zip(zh_all, en_all)],
@@ -509,8 +537,12 @@ def _find_pads(ctx: Context, p: HelicopterParams, units: gpd.GeoDataFrame, sites
         rg = _geoms(ctx, "rivers")
         water += list(rg[shapely.get_type_id(rg) >= 3])
     lines = list(_geoms(ctx, "power_lines"))
-    roads = _geoms(ctx, "roads") if ctx.layers.has("roads") else None
-    if roads is None:
+    roads = None
+    if ctx.layers.has("roads"):
+        # only roads the pad's vehicle class can use (width and grade classes of the road network)
+        net = ctx.network()
+        roads = np.asarray(net.edges.geometry.values, dtype=object)[net.allowed(p.pad_vehicle_class)]
+    else:
         ctx.warn("helicopter: no 'roads' layer; pad distance to a road is not checked (road_m empty)")
     unit_raster = rasterize(((g, i) for i, g in enumerate(units.geometry)), out_shape=dem.z.shape,
                             transform=dem.transform, fill=-1, dtype="int32")
@@ -534,9 +566,11 @@ def _find_pads(ctx: Context, p: HelicopterParams, units: gpd.GeoDataFrame, sites
     unit_names = units["unit"].to_numpy()
     pads = gpd.GeoDataFrame({
         "unit": [unit_names[u] if u >= 0 else None for u in found["unit"]],
-        "area_m2": found["area_m2"].astype(float),
+        "pad_area_m2": np.full(n, p.pad_side_m * p.pad_side_m),
+        "candidate_area_m2": found["area_m2"].astype(float),
         "slope_max_deg": found["slope_max_deg"],
         "road_m": found["road_m"],
+        "road_vehicle_class": np.full(n, p.pad_vehicle_class if roads is not None else None, dtype=object),
         "nearest_dip_site_km": dip_km,
         "forest_m": forest_m,
         "x": found["x"], "y": found["y"],

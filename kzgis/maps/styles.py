@@ -519,9 +519,11 @@ LAYER_STYLES: dict[str, dict] = {
         "by": "rank",
         "bins": [(1, "首选起降点（各单元第1）", "#006d2c"), (math.inf, "备选起降点", "#74c476")],
         "bin_style": {"symbol": "helipad", "size": 16, "fillColor": "#ffffff"},
-        "fields": [("pad", "编号"), ("unit", "单元"), ("rank", "单元内排序"), ("area_m2", "面积（平方米）"),
-                   ("slope_max_deg", "最大坡度（度）"), ("road_m", "距道路（米）"),
+        "fields": [("pad", "编号"), ("unit", "单元"), ("rank", "单元内排序"), ("pad_area_m2", "停机坪面积（平方米）"),
+                   ("candidate_area_m2", "可选坪址范围（平方米）"),
+                   ("slope_max_deg", "最大坡度（度）"), ("road_m", "距道路（米）"), ("road_vehicle_class", "道路可通行车型"),
                    ("nearest_dip_site_km", "距取水点（公里）"), ("forest_m", "距林地（米）")],
+        "values": {"road_vehicle_class": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车"}},
         "tip": ["unit", "rank"], "tip_format": "{unit} 起降点 · 第{rank}",
     },
 

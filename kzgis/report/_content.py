@@ -688,7 +688,9 @@ def _an_heli(c: _Ctx, s):
         b.missing(run.why_missing("helicopter", "heli_dip_sites"))
         return
     b.para(f"按{SEED}第8项任务“以乡镇（街道）或山系为单元，合理规划建设直升机取水点和停机坪”，对水体逐一筛查吊桶取水条件："
-           f"{b.cites('bucket_depth_min_m', 'dip_area_min_m2', 'dip_clear_diameter_m', ('dip_approach_slope_deg', '不大于'))}，"
+           f"{b.cites('bucket_depth_min_m', 'dip_area_min_m2', 'dip_clear_diameter_m', ('dip_approach_slope_deg', '不大于'))}"
+           f"（按宽{b.rule_value('dip_approach_corridor_m')}的进近通道取通道内最陡地形，"
+           f"进近距离{b.rule_value('dip_approach_dist_m')}内有电力线横穿通道的方向不可用），"
            f"{b.cite('dip_power_line_m')}；在数字高程模型上筛选停机坪："
            f"{b.cites(('helipad_slope_max_deg', '小于'), ('helipad_side_m', '为'), ('helipad_clear_ring_m', '为'))}，"
            f"{b.cite('helipad_road_m', '不大于')}。")
@@ -1046,10 +1048,14 @@ def _pl_heli(c: _Ctx, s):
         for _, r in chosen.iterrows():
             extra = []
             for col, lab, d, u in (("slope_max_deg", "最大坡度", 1, "度"), ("road_m", "距道路", 0, "米"),
-                                   ("nearest_dip_site_km", "距取水点", 1, "公里")):
+                                   ("nearest_dip_site_km", "距取水点", 1, "公里"),
+                                   ("candidate_area_m2", "可选坪址范围", 0, "平方米")):
                 if col in chosen.columns and pd.notna(r.get(col)):
                     extra.append(f"{lab}{num(r.get(col), d)}{u}")
-            rows.append(["停机坪", "—", num(r.get("area_m2"), 0) if "area_m2" in chosen.columns else "—",
+            if "road_vehicle_class" in chosen.columns and pd.notna(r.get("road_vehicle_class")):
+                extra.append(f"道路可通行{value_zh('vehicle_class', r.get('road_vehicle_class'))}")
+            area = r.get("pad_area_m2") if "pad_area_m2" in chosen.columns else r.get("area_m2")
+            rows.append(["停机坪", "—", num(area, 0) if area is not None else "—",
                          "，".join(extra) or "—", num(r.get("lon"), 6), num(r.get("lat"), 6)])
     if not rows:
         b.para(f"{c.town}范围内无符合条件的直升机取水点和停机坪，由相邻乡镇（街道）或所在山系单元统筹。")
@@ -1057,7 +1063,8 @@ def _pl_heli(c: _Ctx, s):
     b.para(f"规划直升机取水点和停机坪见{b.next_table}；停机坪按40米×40米硬化坪或50米×50米土质坪建设，四周设20米压实带和"
            f"30米净空带，进近、离场方向不得有高压线（周，2018，《森林防火》）。")
     b.table(f"{c.town}规划直升机取水点和停机坪", ["类型", "名称", "面积（平方米）", "主要条件", "经度", "纬度"], rows,
-            key="heli_plan", note="取水点面积为水面面积；停机坪面积为坪址可选范围的面积，坪心位于所列经纬度。")
+            key="heli_plan", note="取水点面积为水面面积；停机坪面积为停机坪本身的面积（边长的平方），坪心位于所列经纬度，"
+                                  "可选坪址范围为坪心可选区域的面积，列于主要条件；距道路为至所列车型可通行道路的距离。")
 
 
 def _pl_stations(c: _Ctx, s):
