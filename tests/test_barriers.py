@@ -310,3 +310,40 @@ def test_property_bands_inside_forest_and_within_width(cells, places, river):
         edge_u = forest_u.difference(shapely.union_all(holes)).boundary if holes else forest_u.boundary
         assert (shapely.distance(shapely.points(shapely.get_coordinates(edges.geometry.values)), edge_u)
                 <= 1e-6).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# band ends (issue 20): the area of a band along a 1 km straight edge
+
+
+def _km_edge_case(ends):
+    # a forest 1 km wide; the urban area 100 m south of its whole south edge, reaching 1 km past
+    # both sides. The south edge (1 km) faces it, and so do the first 200 m of both side edges
+    # (within 300 m of the urban area, the line of sight running along the edge).
+    forest = box(0, 0, 1000, 3000)
+    urban = box(-1000, -400, 2000, -100)
+    return run(BarrierParams(band_ends=ends), forest=gdf([forest]), urban_area=gdf([urban], name=["城区"]))
+
+
+def test_flat_ends_give_width_times_length_for_a_1_km_edge():
+    res, ctx = _km_edge_case("flat")
+    bands = res["barrier_bands"]
+    assert set(bands["width_m"]) == {200.0} and set(bands["band_ends"]) == {"flat"}
+    # the side edges' 200 m lie inside the 200 m strip behind the south edge: exactly 1000 x 200
+    assert bands["area_m2"].sum() == pytest.approx(200_000.0, rel=1e-4)
+    assert shapely.union_all(bands.geometry.values).symmetric_difference(box(0, 0, 1000, 200)).area < 50.0
+
+
+def test_round_ends_add_the_quarter_discs_beyond_the_stretch_ends():
+    res, _ = _km_edge_case("round")
+    bands = res["barrier_bands"]
+    assert set(bands["band_ends"]) == {"round"}
+    # the stretch runs (0, 200) -> (0, 0) -> (1000, 0) -> (1000, 200): its round ends add a half disc of
+    # radius 200 at each end, half of which (a quarter disc) lies in the forest
+    expected = 200_000.0 + 2 * np.pi * 200.0 ** 2 / 4
+    assert bands["area_m2"].sum() == pytest.approx(expected, rel=2e-3)  # 16 segments a quarter circle
+
+
+def test_band_ends_parameter_is_checked():
+    with pytest.raises(RecipeError, match="band_ends must be 'round' or 'flat'"):
+        kparams.from_mapping(BarrierParams, {"band_ends": "square"}, "analyses.barriers")

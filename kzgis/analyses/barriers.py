@@ -36,7 +36,11 @@ Method
 5. **Stretches and bands.** Contiguous pieces with the same block, facing feature, town, width and
    separation form an edge stretch (split into equal parts of at most ``max_stretch_m``). Its band
    is the forest within ``width_m`` of the stretch (3调 forest is split by every road and stream
-   polygon; the band goes on behind such a gap). Overlapping bands are made disjoint:
+   polygon; the band goes on behind such a gap). Its area (``area_m2``) therefore includes the half
+   discs at the stretch's two ends and the forest along side edges that face the same settlement
+   (a U of edge around a corner is one stretch); with ``band_ends: flat`` the ends are cut square,
+   so a band of width w along a straight edge of length L has the area w x L. ``band_ends`` says
+   which on every band. Overlapping bands are made disjoint:
    wider bands first, then bands to be built before existing barriers, then longer stretches.
 6. **Type** (``barrier_type``). Separated stretches are ``natural`` (天然阻隔) / ``road`` (道路阻隔).
    Others: ``engineered`` (工程阻隔, an engineered break) where the band's mean DEM slope is below
@@ -121,6 +125,10 @@ class BarrierParams:
     max_stretch_m : longer facing stretches are split into equal bands of at most this length.
     urban_towns : townships (streets) whose settlements count as urban when there is no
         ``urban_area`` layer, e.g. [汉丰街道, 文峰街道].
+    band_ends : ``round`` (default): a band is all forest within the width of its edge stretch, so
+        its area includes half discs at the stretch's two ends and the forest along side edges that
+        face the same settlement; ``flat``: the band ends square across the stretch's end, so a band
+        of width w along a straight edge of length L has the area w x L.
     """
 
     facing_m: float = rules.value("homes_to_forest_m")
@@ -135,6 +143,7 @@ class BarrierParams:
     edge_step_m: float = 10.0
     max_stretch_m: float = 1000.0
     urban_towns: tuple[str, ...] = ()
+    band_ends: str = "round"
 
     def __post_init__(self):
         positive = ("facing_m", "urban_width_m", "town_width_m", "built_up_radius_m", "edge_step_m",
@@ -146,6 +155,8 @@ class BarrierParams:
                 problems.append(f"{k} must be >= 0 (got {getattr(self, k)})")
         if not 0 < self.steep_slope_deg < 90:
             problems.append(f"steep_slope_deg must be between 0 and 90 (got {self.steep_slope_deg})")
+        if self.band_ends not in ("round", "flat"):
+            problems.append(f"band_ends must be 'round' or 'flat' (got {self.band_ends!r})")
         if self.max_stretch_m < self.edge_step_m:
             problems.append("max_stretch_m must be at least edge_step_m")
         if problems:
@@ -405,8 +416,11 @@ def _stretches(a, b, key_cols: pd.DataFrame, max_m: float):
     return np.array(lines, dtype=object), np.array(rows, dtype=int)
 
 
-def _bands(stretches, widths, priority, pieces):
+def _bands(stretches, widths, priority, pieces, ends: str = "round"):
     """Forest within ``width`` of each stretch; overlaps given to higher priority.
+
+    ``ends``: ``round`` keeps half discs at the stretch ends, ``flat`` cuts the band square across
+    them.
 
     ``pieces`` are the subdivided forest blocks (any block: a forest road or stream that splits
     the forest into two blocks does not cut a band short).
@@ -414,7 +428,7 @@ def _bands(stretches, widths, priority, pieces):
     n = len(stretches)
     if n == 0:
         return np.array([], dtype=object)
-    buf = shapely.buffer(stretches, widths, quad_segs=_BAND_QUAD)
+    buf = shapely.buffer(stretches, widths, quad_segs=_BAND_QUAD, cap_style=ends)
     ptree = shapely.STRtree(pieces)
     si, pj = ptree.query(buf, predicate="intersects")
     inter = _forest.polygonal(shapely.intersection(buf[si], pieces[pj]))
@@ -494,7 +508,7 @@ def _town_of_pieces(ctx, built, built_out, win, q) -> np.ndarray:
 
 def _empty(ctx):
     bands = gpd.GeoDataFrame({c: [] for c in ("town", "facing", "width_m", "edge_length_m", "area_m2",
-                                               "slope_mean_deg", "barrier_type")},
+                                               "slope_mean_deg", "barrier_type", "band_ends")},
                              geometry=[], crs=ctx.crs)
     bands.index.name = "band_id"
     edges = gpd.GeoDataFrame({c: [] for c in ("band_id", "town", "facing", "width_m", "length_m",
@@ -527,7 +541,8 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     """Barrier bands from the forest edge into the forest where it faces built-up land.
 
     Returns ``barrier_bands`` (polygons: ``town, facing, width_m, edge_length_m, area_m2,
-    slope_mean_deg, barrier_type``), ``barrier_edges`` (the facing edge stretches) and
+    slope_mean_deg, barrier_type, band_ends``; with ``band_ends`` ``round`` the area includes the
+    half discs at the stretch ends and the side edges facing the same settlement), ``barrier_edges`` (the facing edge stretches) and
     ``barrier_towns`` (per township: bands, area by type, edge length).
     """
     require_projected(ctx.crs, "barriers")
@@ -596,7 +611,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     widths = krow["width"].to_numpy(float)
     seps = krow["sep"].to_numpy(int)
     priority = np.lexsort((np.arange(len(lines)), -length, seps != _SEP_NONE, -widths))
-    band_geoms = _bands(lines, widths, priority, pieces)
+    band_geoms = _bands(lines, widths, priority, pieces, p.band_ends)
     area = shapely.area(band_geoms)
 
     if ctx.dem is not None:
@@ -629,7 +644,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
         "town": towns[has_band], "facing": names[has_band], "width_m": widths[has_band],
         "edge_length_m": length[has_band], "area_m2": area[has_band],
         "slope_mean_deg": [None if np.isnan(s) else float(s) for s in slope[has_band]],
-        "barrier_type": btype[has_band],
+        "barrier_type": btype[has_band], "band_ends": p.band_ends,
     }, geometry=band_geoms[has_band], crs=ctx.crs)
     bands.index = pd.RangeIndex(1, len(bands) + 1, name="band_id")
     if ctx.towns is not None:

@@ -618,8 +618,13 @@ def _an_barriers(c: _Ctx, s):
     b.para(f"{c.town}林缘面向居民点或城区、需纳入林火阻隔系统的共{len(bands)}段，面积约{num(ha.sum(), 2)}公顷"
            + (f"，保护居民点（城区）{nf}处" if nf else "") + f"，按阻隔类型统计见{b.next_table}" +
            (f"和{b.next_figure}。" if c.opts.figures else "。"))
+    flat = "band_ends" in bands.columns and (bands["band_ends"].astype(str) == "flat").all()
     b.table(f"{c.town}林火阻隔带按类型统计", ["阻隔类型", "段数", "面积（公顷）", "宽度（米）"], rows, key="barrier_summary",
-            total_row=True)
+            total_row=True,
+            note="面积为林缘向林内规定宽度范围内的林地面积，" + (
+                "阻隔带两端按垂直林缘截平（宽度×林缘长度）。" if flat else
+                "含阻隔带两端的半圆形端部以及面向同一保护对象的侧向林缘，因此大于宽度×林缘长度；"
+                "需按宽度×长度计量时在配方中设 barriers.band_ends: flat。"))
     c.figure(f"{c.town}林火阻隔带与森林防火检查站分布图", _figures.fig_forest, key="forest")
 
 

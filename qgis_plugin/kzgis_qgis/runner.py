@@ -76,6 +76,7 @@ LAYER_TITLES_ZH = {
     "fire_pools": "消防水池", "water_intakes": "天然水源取水点", "water_bodies": "水体", "rivers": "河流",
     "water_mains": "消防给水管网", "forest": "林地", "power_lines": "电力线", "old_towns": "古镇",
     "candidate_sites": "候选站址", "mountain_units": "山系单元", "dem": "数字高程模型（DEM）",
+    "forest_work_sites": "林区生产作业场地", "fire_risk_edges": "易发火林缘",
 }
 
 ALGORITHMS: dict[str, Algo] = {a.name: a for a in (
@@ -105,8 +106,9 @@ ALGORITHMS: dict[str, Algo] = {a.name: a for a in (
          needs_any=(("settlements", "urban_area"),)),
     Algo("checkpoints", "森林防火检查站", ("forest", "roads"),
          ("settlements", "stations", "urban_area", "boundary", "forest_work_sites", "fire_risk_edges", "dem"),
-         (NumberParam("group_m", "检查站合并距离（米）", 200.0),),
-         "求进入各林区的必经道口（最小割）和临林村镇出口，按身后人口排序。"),
+         (NumberParam("group_m", "村口合并距离（米）", 200.0),),
+         "求进入各林区的必经道口（最小割，每条道路各设一处）、临林村镇出口及服务林区作业点、易发火林缘的道口，"
+         "分标准、简易和可选（过境道路）并逐处说明理由。"),
     Algo("helicopter", "直升机取水点与停机坪", ("water_bodies", "dem", "forest"),
          ("power_lines", "roads", "boundary", "mountain_units", "settlements", "urban_area", "rivers"),
          (NumberParam("area_min_m2", "取水水面最小面积（平方米）", 2000.0),
