@@ -1,4 +1,4 @@
-"""Command line: ``kzgis run RECIPE``, ``kzgis demo``, ``kzgis layers check RECIPE``."""
+"""Command line: ``kzgis run RECIPE``, ``kzgis batch RECIPE...``, ``kzgis demo``, ``kzgis layers check RECIPE``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,31 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--towns", help="limit to these townships, comma-separated, e.g. 温泉镇,大进镇")
     r.add_argument("--only", help="run only these analyses of the recipe, comma-separated")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="write the per-township maps and report chapters on this Dask cluster "
+                        "(tcp://host:8786); the output folder must be on a disk the workers share")
+    r.add_argument("--split-towns", type=int, metavar="N",
+                   help="with --scheduler: split the township outputs into N tasks (default: one per worker)")
+
+    b = sub.add_parser("batch", parents=[verbose], help="run many recipes (counties) as jobs on a Dask cluster",
+                       description="Run each recipe as a job on a Dask cluster (a local one by default). "
+                                   "Each job writes what `kzgis run` writes into DIR/<recipe name>/; "
+                                   "DIR/batch_summary.json, DIR/index.html and DIR/tables.xlsx sum them up. "
+                                   "A failed job does not stop the others; the exit code is 1 when one failed. "
+                                   "Workers read the layers from the recipes' paths: on a real cluster every "
+                                   "worker needs the same paths (shared disk) or /vsis3/ /vsicurl/ URLs.")
+    b.add_argument("recipes", type=Path, nargs="+", metavar="RECIPE", help="recipe files (YAML)")
+    b.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="batch folder (new, or an earlier kzgis batch folder)")
+    where = b.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a running Dask scheduler (tcp://host:8786), started with `dask scheduler`")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes of the local cluster (default: the number of cores)")
+    b.add_argument("--split-towns", type=int, default=0, metavar="N",
+                   help="also split each recipe's township maps and report chapters into N parallel tasks")
+    b.add_argument("--dashboard", action="store_true", help="print the Dask dashboard link")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
 
     d = sub.add_parser("demo", parents=[verbose], help="run the embedded Kaizhou demo (analyses/kaizhou.yaml)",
                        description="Run the demo recipe on the embedded data in layers/kaizhou and copy "
@@ -83,9 +108,33 @@ def _cmd_run(args) -> int:
     rec = recipe.load(args.recipe)
     towns = [t.strip() for t in args.towns.split(",")] if args.towns else None
     only = [t.strip() for t in args.only.split(",")] if args.only else None
-    res = pipeline.run(rec, out_dir=args.out, towns=towns, quiet=args.quiet, only=only)
+    if args.split_towns is not None and not args.scheduler:
+        raise KzgisError("--split-towns needs --scheduler ADDRESS (a Dask cluster); for many recipes use kzgis batch")
+    if args.scheduler:
+        from .batch import DaskTowns, _Cluster
+
+        with _Cluster(scheduler=args.scheduler) as client:
+            n = args.split_towns or max(1, len(client.scheduler_info().get("workers", {})))
+            res = pipeline.run(rec, out_dir=args.out, towns=towns, quiet=args.quiet, only=only,
+                               town_runner=DaskTowns(n, client=client))
+    else:
+        res = pipeline.run(rec, out_dir=args.out, towns=towns, quiet=args.quiet, only=only)
     _print_summary(res)
     return 0
+
+
+def _cmd_batch(args) -> int:
+    from .batch import run_batch
+
+    res = run_batch(args.recipes, args.out, scheduler=args.scheduler, workers=args.workers,
+                    split_towns=args.split_towns, dashboard=args.dashboard, quiet=args.quiet, echo=print)
+    s = res.summary
+    print(f"kzgis batch: {s['jobs_total'] - s['jobs_failed']} of {s['jobs_total']} job(s) done in "
+          f"{s['wall_s']:.1f} s -> {res.out_dir} (open index.html; numbers in tables.xlsx)")
+    if res.failed:
+        print(f"kzgis batch: {len(res.failed)} job(s) failed: {', '.join(r['job'] for r in res.failed)} "
+              f"(errors in {res.out_dir / 'batch_summary.json'})", file=sys.stderr)
+    return res.exit_code
 
 
 def _print_summary(res):
@@ -303,6 +352,8 @@ def _internal(argv, exc, verbose) -> int:
 def _dispatch(args) -> int:
     if args.command == "run":
         return _cmd_run(args)
+    if args.command == "batch":
+        return _cmd_batch(args)
     if args.command == "demo":
         return _cmd_demo(args)
     if args.command == "analyses":

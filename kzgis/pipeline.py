@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -210,7 +211,7 @@ def check_out_dir(recipe: Recipe, out_dir=None) -> Path:
 
 
 def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = True,
-        only: list[str] | None = None) -> RunResult:
+        only: list[str] | None = None, town_runner=None) -> RunResult:
     """Run every analysis the recipe names and write all outputs.
 
     The output folder follows the rule of :mod:`kzgis._outdir`: it is refused before any work when
@@ -225,6 +226,10 @@ def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = T
     towns : limit the job to these townships (names as in the boundary layer)
     quiet : no progress bar
     only : run only these analyses of the recipe
+    town_runner : where the per-township maps and report chapters are written (e.g.
+        :class:`kzgis.batch.DaskTowns`: a Dask cluster); default: here. ``bind(tmp, ctx, results,
+        recipe, towns)`` gives an object with ``.maps`` and ``.report`` (the ``town_runner`` hooks of
+        :func:`kzgis.maps.write_maps` and :func:`kzgis.report.write_report`) and ``close()``.
     """
     what = "--out" if out_dir is not None else "outputs.dir"
     target = out_dir if out_dir is not None else recipe.outputs.dir
@@ -232,15 +237,18 @@ def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = T
         tmp = folder.staging
         handler = logging.FileHandler(tmp / "kzgis.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(_NotOtherRuns())
         root = logging.getLogger("kzgis")
         root.addHandler(handler)
         old_level = root.level
         root.setLevel(min(old_level or logging.INFO, logging.INFO))
+        _RUN_THREADS.add(threading.get_ident())
         try:
             for note in folder.notes:
                 log.warning(note)
             try:
-                result = _run(recipe, tmp, folder.path, towns, quiet, only, notes=folder.notes)
+                result = _run(recipe, tmp, folder.path, towns, quiet, only, notes=folder.notes,
+                              town_runner=town_runner)
             except KzgisError:
                 raise
             except OSError as exc:
@@ -254,11 +262,26 @@ def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = T
                     raise
                 raise OutputError(msg) from exc
         finally:
+            _RUN_THREADS.discard(threading.get_ident())
             root.removeHandler(handler)
             handler.close()
             root.setLevel(old_level)
     result.out_dir = folder.path
     return result
+
+
+_RUN_THREADS: set = set()  # threads running a recipe in this process (a Dask worker may run two)
+
+
+class _NotOtherRuns(logging.Filter):
+    """A run's log file takes its own thread's records and helper threads', not another run's."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record):
+        return record.thread == self.thread or record.thread not in _RUN_THREADS
 
 
 def _disk_full(folder: Path) -> bool:
@@ -295,7 +318,7 @@ def _network_outputs(ctx, layers, results, counts):
     return block
 
 
-def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=()) -> RunResult:
+def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(), town_runner=None) -> RunResult:
     from tqdm import tqdm
 
     timings = {}
@@ -373,6 +396,9 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=())
     bar.set_postfix_str("writing outputs")
     t2 = time.perf_counter()
     outputs = {}
+    split = None  # per-township maps and chapters elsewhere (a Dask cluster)
+    if town_runner is not None and (recipe.outputs.maps or recipe.outputs.report):
+        split = town_runner.bind(tmp, ctx, results, recipe, towns)
     if results:
         outputs["results.gpkg"] = write_gpkg(results, tmp / "results.gpkg", layers.crs)
     if recipe.outputs.tables:
@@ -385,7 +411,8 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=())
         if _maps is not None and hasattr(_maps, "write_maps"):
             opts = _maps.MapOptions.from_mapping(recipe.outputs.maps)
             t3 = time.perf_counter()
-            paths = _maps.write_maps(layers, results, tmp / "maps", opts, title=recipe.title, towns=towns)
+            paths = _maps.write_maps(layers, results, tmp / "maps", opts, title=recipe.title, towns=towns,
+                                     town_runner=split and split.maps)
             timings["maps"] = round(time.perf_counter() - t3, 3)
             outputs["maps"] = [str(Path(p).relative_to(tmp)) for p in paths]
     if recipe.outputs.report:
@@ -396,9 +423,12 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=())
         if _report is not None and hasattr(_report, "write_report"):
             t3 = time.perf_counter()
             paths = _report.write_report(ctx, results, tmp / "report", recipe, towns=towns,
-                                         options=recipe.outputs.report)
+                                         options=recipe.outputs.report,
+                                         town_runner=split and split.report)
             timings["report"] = round(time.perf_counter() - t3, 3)
             outputs["report"] = [str(Path(p).relative_to(tmp)) for p in paths]
+    if split is not None:
+        split.close()
     timings["outputs"] = round(time.perf_counter() - t2, 3)
     timings["total"] = round(time.perf_counter() - t0, 3)
     bar.update(1)

@@ -532,7 +532,7 @@ def _gk_params(crs) -> dict | None:
 
 
 def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: str = "开州区",
-               towns=None) -> list[Path]:
+               towns=None, town_runner=None, towns_only: bool = False) -> list[Path]:
     """Write the county map, one map per township and ``index.html`` into ``out_dir``.
 
     Parameters
@@ -544,8 +544,12 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
     title : the district's name for titles
     towns : limit the township maps to these names (and the ``towns`` option, if both given,
         to the names in both)
+    town_runner : callable ``(jobs, out_dir)`` that writes the township maps elsewhere (a Dask cluster,
+        :mod:`kzgis.batch`); ``jobs`` is the list of ``(town, file name)`` in serial order and each
+        file must exist in ``out_dir`` when it returns. Default: render them here, one by one.
+    towns_only : write only the township maps (no county map, no index): the part a worker runs.
 
-    Returns the written paths, ``index.html`` first.
+    Returns the written paths, ``index.html`` first (with ``towns_only``: the township maps only).
     """
     import geopandas as gpd
 
@@ -576,7 +580,7 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
         town_names = bw["town"].astype(str)
         town_points = shapely.point_on_surface(np.asarray(bw.geometry.values, dtype=object))
 
-    if opts.county:
+    if opts.county and not towns_only:
         labels = ()
         if boundary is not None:
             labels = ((D.label_collection(town_points, town_names.tolist()), "", "乡镇（街道）名称", True),)
@@ -621,6 +625,7 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
             src_tree = shapely.STRtree(src_geoms)
             src_points = D.to_wgs84(shapely.point_on_surface(src_geoms), label_src.crs)
             src_names = label_src["name"].astype(str).to_numpy(dtype=object)
+        pending = []
         for town in all_towns:
             if town in seen or (wanted is not None and town not in wanted):
                 continue
@@ -639,12 +644,20 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
                     labels.append((D.label_collection(src_points[sub], src_names[sub].tolist()), "kz-label-small",
                                    "居民点名称", True))
             fname = _file_name(town, used)
+            if town_runner is not None:
+                pending.append((town, fname))
+                continue
             nav = [("地图索引", "index.html")] + ([("全域总图", "county.html")] if opts.county else [])
             plan = MapPlan(page=page(town, nav), tolerance_m=opts.simplify_town_m, clip=clip, focus=geom,
                            label_points=tuple(labels), hillshade_px=min(opts.hillshade_px, 1400), decimals=6)
             html, _ = render_map(items, layers, opts, plan, cache)
             (out_dir / fname).write_text(html, encoding="utf-8")
             town_files.append((town, out_dir / fname))
+        if pending:
+            town_runner(pending, out_dir)
+            town_files = [(t, out_dir / f) for t, f in pending]
+    if towns_only:
+        return [p for _, p in town_files]
 
     titles = []
     for it in items:

@@ -27,7 +27,7 @@ from ._options import ReportOptions
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReportOptions", "write_report"]
+__all__ = ["ReportOptions", "town_chapters", "write_report"]
 
 
 def _safe(name: str) -> str:
@@ -57,7 +57,7 @@ def _choose_towns(run: RunData, towns, opts: ReportOptions) -> list[str]:
     return list(dict.fromkeys(asked))
 
 
-def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) -> list[Path]:
+def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True, town_runner=None) -> list[Path]:
     """Write the 消防专篇 per township and the county summary; return the paths written.
 
     Parameters
@@ -73,6 +73,9 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
         For the title, the analyses asked for, and the parameters in force (appendix B).
     towns : township names to write (default: every township of ``boundary``, or ``options.towns``).
     options : ``True`` or a mapping of :class:`ReportOptions` fields (unknown keys are an error).
+    town_runner : callable ``(names, out_dir) -> {town: (paths, facts, cited)}`` that writes the
+        township chapters elsewhere (a Dask cluster, :mod:`kzgis.batch`, each part by
+        :func:`town_chapters`). Default: here, serially or in forked worker processes.
 
     Returns
     -------
@@ -90,7 +93,10 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
 
         prepare(run)  # font, hillshade and the figures' spatial indexes once, before any worker starts
     try:
-        done = _townships(run, names, opts, county, out_dir)
+        if town_runner is not None:
+            done = town_runner(list(names), out_dir)
+        else:
+            done = _townships(run, names, opts, county, out_dir)
         paths: list[Path] = []
         facts: dict = {}
         cited: list = []
@@ -111,13 +117,39 @@ def write_report(ctx, results: dict, out_dir, recipe, towns=None, options=True) 
     return paths
 
 
+def town_chapters(ctx, results: dict, out_dir, recipe, names, options=True) -> dict:
+    """Write the chapters of the townships ``names`` only (no county summary), serially in this process.
+
+    The part of :func:`write_report` a cluster task runs (``town_runner``); returns
+    ``{town: (paths, facts, cited rule keys)}`` for the county summary written by the caller.
+    """
+    opts = ReportOptions.from_value(options)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = RunData(ctx, results, recipe)
+    county = opts.county or run.county_name
+    run.warm()
+    if opts.figures:
+        from ._figures import prepare
+
+        prepare(run)
+    try:
+        state = (run, opts, county, out_dir)
+        return {name: _one_town(name, state)[1:] for name in dict.fromkeys(names)}
+    finally:
+        if opts.figures:
+            from ._figures import clear_caches
+
+            clear_caches()
+
+
 # -- township chapters, in worker processes when there are many ---------------------------------
 
 _STATE: tuple | None = None  # (run, opts, county, out_dir) for forked workers
 
 
-def _one_town(name: str):
-    run, opts, county, out_dir = _STATE
+def _one_town(name: str, state: tuple | None = None):
+    run, opts, county, out_dir = state or _STATE
     td = TownData(run, run.scope([name]))
     log.info("report: %s", name)
     doc = township_document(run, td, opts, county)
@@ -135,7 +167,23 @@ def _workers(opts: ReportOptions, n_towns: int) -> int:
         n = min(os.cpu_count() or 1, 4) if n_towns >= 6 and opts.figures else 1
     if n > 1 and "fork" not in multiprocessing.get_all_start_methods():
         return 1  # workers share the run by fork (no pickling of layers); serial elsewhere
+    if n > 1 and (multiprocessing.current_process().daemon or _in_dask_worker()):
+        return 1  # a daemon process may not have children; a Dask worker runs threads (no fork)
     return max(1, min(n, n_towns))
+
+
+def _in_dask_worker() -> bool:
+    import sys
+
+    if "distributed" not in sys.modules:
+        return False
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        return True
+    except (ImportError, ValueError):
+        return False
 
 
 def _townships(run, names, opts, county, out_dir) -> dict:
