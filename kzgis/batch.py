@@ -42,6 +42,7 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,6 +137,10 @@ def run_job(recipe_path: str, out_dir: str, split_towns: int = 0, towns=None, on
            "warnings": None, "outputs": None}
     with _JOB_LOCK:
         try:
+            if not Path(recipe_path).exists():
+                raise KzgisError(f"the recipe {recipe_path} is not there on worker {rec['worker']}: every worker "
+                                 "needs the recipes and layers under the same paths (a shared disk, or /vsis3/ "
+                                 "/vsicurl/ layer paths)")
             recipe = _recipe.load(recipe_path)
             runner = DaskTowns(split_towns, lock=_JOB_LOCK) if split_towns else None
             res = pipeline.run(recipe, out_dir=Path(out_dir), towns=towns, quiet=True, only=only,
@@ -307,7 +312,11 @@ _STATES_LOCK = threading.Lock()
 
 def _load_state(path: str) -> dict:
     """A job's layers and results, read once per worker process (the last two kept)."""
-    st = os.stat(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise KzgisError(f"worker {_worker_address()} cannot see {path}: the output folder must be on a disk "
+                         "every worker shares under the same path (kzgis run --scheduler / --split-towns)") from None
     key = (path, st.st_mtime_ns, st.st_size)
     with _STATES_LOCK:
         if key not in _STATES:
@@ -398,9 +407,11 @@ class _Cluster:
             n = int(self.workers or os.cpu_count() or 1)
             if n < 1:
                 raise KzgisError(f"--workers: expected at least 1, got {n}")
-            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0" if self.dashboard else None,
-                                        silence_logs=logging.ERROR)
+            with warnings.catch_warnings():  # "port 8787 in use, using another": not the user's concern
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                            dashboard_address=":0" if self.dashboard else None,
+                                            silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         return self.client
 
@@ -567,6 +578,7 @@ def index_html(summary: dict, out_dir: Path) -> str:
 <html lang="zh-CN"><head><meta charset="utf-8"><title>kzgis 批量规划任务</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}}
+td:nth-child(-n+4),th{{white-space:nowrap}}
 tr.failed td{{background:#fdecea}}pre.err{{white-space:pre-wrap;margin:0;color:#a00;max-width:60em}}</style>
 </head><body><h1>kzgis 批量规划任务</h1>
 <p>{e(head)}；完成时间 {e(summary['finished_utc'])}；集群 {e(str(summary['scheduler']))}。

@@ -99,10 +99,14 @@ def serial(world, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client():
+    import warnings
+
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40)
+    with warnings.catch_warnings():  # another cluster on this machine has port 8787
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40)
     c = Client(cluster)
     yield c
     c.close()
@@ -335,3 +339,11 @@ def _use_cluster(address, world, serial, tmp_path, logs):
     assert summary["jobs"][0]["status"] == "ok"
     assert summary["jobs"][0]["worker"] in workers
     assert_same_outputs(serial["b"], out / "county-b")
+
+
+def test_paths_a_worker_cannot_see_are_named_with_the_shared_path_rule(tmp_path):
+    rec = batch.run_job(str(tmp_path / "elsewhere" / "r.yaml"), str(tmp_path / "out"))
+    assert rec["status"] == "failed" and "same paths" in rec["error"] and rec["worker"] == "local"
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(KzgisError, match="shares under the same path"):
+        batch._load_state(str(tmp_path / "gone.pkl"))
