@@ -48,6 +48,10 @@ built once for both.
    <= 30 min; the coverage as one Dijkstra from a super source tied to the 5,000 start nodes). The
    answers are checked against networkx's; ratios printed in the same run.
 
+**Batch** (issue 15, :mod:`benchmarks.bench_batch`): 4 copies of the demo recipe, ``kzgis run``
+four times in a row against one ``kzgis batch --workers 2``; prints the speed-up. ``--no-batch``
+skips it.
+
 Options: ``--nodes N`` (default 100000), ``--points N`` (5000), ``--repeat N`` (5),
 ``--repeat-nx N`` (3), ``--seed N``, ``--demo`` (the demo run only), ``--no-demo`` (the network
 only), ``--no-peers`` (without pandana and igraph).
@@ -515,6 +519,7 @@ def main(argv=None) -> int:
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--demo", action="store_true", help="only the demo run (benchmarks.bench_demo)")
     g.add_argument("--no-demo", action="store_true", help="only the network benchmark")
+    ap.add_argument("--no-batch", action="store_true", help="skip kzgis batch (4 demo copies, benchmarks.bench_batch)")
     a = ap.parse_args(argv)
     rc = 0
     if not a.demo:
@@ -525,6 +530,11 @@ def main(argv=None) -> int:
         if not a.demo:
             print("", flush=True)
         rc |= bench_demo.main([])
+    if not (a.demo or a.no_demo or a.no_batch):
+        from benchmarks import bench_batch
+
+        print("", flush=True)
+        rc |= bench_batch.main([])
     return rc
 
 
