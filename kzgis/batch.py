@@ -52,16 +52,18 @@ import pandas as pd
 
 from . import __version__
 from ._errors import KzgisError
+from ._outdir import MARKER
 
 log = logging.getLogger(__name__)
 
 SUMMARY = "batch_summary.json"
 INDEX = "index.html"
 TABLES = "tables.xlsx"
-MARKER = ".kzgis-batch"  # written into DIR: a later batch may write into this folder again
+KIND = "kzgis batch"  # DIR's marker (kzgis._outdir.MARKER) says so: a later batch may write into it
 STATE = ".kzgis-towns-state.pkl"  # a job's layers and results for its township tasks
 RESPONSE_MIN = 15.0  # the comparison sheet's response-time cut (issue 15: "within 15 min of a brigade")
-_RESERVED = {SUMMARY.lower(), INDEX.lower(), TABLES.lower(), MARKER}
+_RESERVED = {SUMMARY.lower(), INDEX.lower(), TABLES.lower()}
+_LEFTOVER = re.compile(r"^\..+\.(kzgis-(tmp|old)-.*|kzgis-lock)$")  # a job's staging / lock, beside its folder
 
 
 # -- jobs -------------------------------------------------------------------------------------------
@@ -74,6 +76,7 @@ class Job:
     name: str
     recipe: Path
     error: str | None = None  # the recipe could not be read (the job is recorded as failed)
+    inputs: list = field(default_factory=list)  # its layer paths (DIR may not hold them)
 
 
 @dataclass
@@ -105,9 +108,11 @@ def plan_jobs(recipes) -> list[Job]:
     jobs, used = [], set(_RESERVED)
     for given in recipes:
         path = Path(given).expanduser().resolve()
-        error = None
+        error, inputs = None, []
         try:
-            name = _recipe.load(path).name
+            rec = _recipe.load(path)
+            name = rec.name
+            inputs = [src.path for src in rec.layers.values() if getattr(src, "path", None) is not None]
         except KzgisError as exc:
             name, error = path.stem, str(exc)
         except Exception as exc:  # noqa: BLE001 - unreadable file, bad YAML... recorded, the batch goes on
@@ -117,7 +122,7 @@ def plan_jobs(recipes) -> list[Job]:
         while job.lower() in used:
             job, i = f"{base}-{i}", i + 1
         used.add(job.lower())
-        jobs.append(Job(job, path, error))
+        jobs.append(Job(job, path, error, inputs))
     return jobs
 
 
@@ -354,23 +359,63 @@ def _town_chapters(state_path: str, out_dir: str, names: list) -> dict:
 # -- the batch --------------------------------------------------------------------------------------
 
 
-def _prepare_dir(out_dir: Path) -> Path:
-    out_dir = Path(out_dir).expanduser()
-    if str(out_dir).strip() in ("", "."):
-        raise KzgisError("--out: give a new folder for the batch (e.g. --out out/batch), not the current folder")
-    out_dir = out_dir.resolve()
-    if out_dir == Path(out_dir.anchor) or out_dir == Path.home().resolve():
-        raise KzgisError(f"--out {out_dir}: refusing to write a batch into the root or home folder; "
-                         "give a new folder such as out/batch")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise KzgisError(f"--out {out_dir}: this is a file; give a new folder or an earlier batch folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
-        raise KzgisError(f"--out {out_dir}: this folder is not empty and was not written by kzgis batch; "
-                         "give a new folder or an earlier batch folder (kzgis never overwrites what it did "
-                         "not write)")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER).write_text("kzgis batch output folder\n", encoding="utf-8")
-    return out_dir
+def _prepare_dir(out_dir, jobs: list[Job]) -> Path:
+    """Check the batch folder ``DIR`` by kzgis's output-folder rule (:mod:`kzgis._outdir`) and mark it.
+
+    ``DIR`` must be new, empty or an earlier batch folder (its marker says ``kzgis batch`` and it
+    holds only what batches wrote, plus a killed job's staging folder, which that job's next run
+    clears); the root, home and current folders, a recipe's folder, a folder holding an input layer
+    and files are refused before any work. The job folders inside follow the rule themselves
+    (``pipeline.run``): each replaced only when its run succeeded.
+    """
+    from ._outdir import OutputError, check_output_folder, read_marker
+
+    raw = "" if out_dir is None else str(out_dir)
+    recipes = [j.recipe for j in jobs if j.recipe.is_file()] or [None]
+    inputs = [p for j in jobs for p in j.inputs]
+    target = None
+    for rp in recipes:
+        try:
+            target = check_output_folder(raw, recipe_path=rp, inputs=inputs, what="--out")
+        except OutputError as exc:
+            # the location checks come first; an earlier batch folder fails only the content check
+            folder = Path(os.path.abspath(os.path.expanduser(raw))).resolve() if raw.strip() else None
+            if folder is None or "did not write" not in str(exc) or _batch_extras(folder) != []:
+                extra = _batch_extras(folder) if folder is not None and folder.is_dir() else None
+                if extra:
+                    shown = ", ".join(extra[:5]) + (f" (+{len(extra) - 5} more)" if len(extra) > 5 else "")
+                    raise OutputError(f"--out {folder}: refused, this earlier kzgis batch folder also holds "
+                                      f"files kzgis did not write: {shown}. Move them out (or give --out "
+                                      "another folder).") from None
+                raise
+            target = folder
+    target.mkdir(parents=True, exist_ok=True)
+    before = read_marker(target) or {}
+    files = set(before.get("files") or []) | {j.name for j in jobs} | {SUMMARY, INDEX, TABLES}
+    _write_marker(target, files, "writing")
+    return target
+
+
+def _batch_extras(folder: Path) -> list[str] | None:
+    """Entries of an earlier batch folder that no batch wrote (None: not a batch folder)."""
+    from ._outdir import MARKER, read_marker
+
+    marker = read_marker(folder)
+    if not marker or marker.get("kind") != KIND:
+        return None
+    known = set(marker.get("files") or []) | {MARKER}
+    return sorted(p.name for p in folder.iterdir() if p.name not in known and not _LEFTOVER.match(p.name))
+
+
+def _write_marker(folder: Path, files, state: str):
+    from ._outdir import MARKER
+
+    data = {"kzgis_version": __version__, "kind": KIND, "state": state,
+            "updated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "note": "a kzgis batch folder: kzgis batch writes job folders and summaries here",
+            "files": sorted(files)}
+    _write_atomic(folder / MARKER, lambda p: p.write_text(json.dumps(data, ensure_ascii=False, indent=1),
+                                                          encoding="utf-8"))
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -449,7 +494,6 @@ def run_batch(recipes, out_dir, scheduler: str | None = None, workers: int | Non
     -------
     BatchResult : the records (one per job, in the order given); ``exit_code`` 1 when one failed.
     """
-    from tqdm import tqdm
 
     echo = echo or (lambda s: None)
     if not recipes:
@@ -457,8 +501,27 @@ def run_batch(recipes, out_dir, scheduler: str | None = None, workers: int | Non
     if split_towns and int(split_towns) < 1:
         raise KzgisError(f"--split-towns: expected a number of tasks >= 1, got {split_towns}")
     t0 = time.perf_counter()
-    out_dir = _prepare_dir(Path(out_dir))
     jobs = plan_jobs(recipes)
+    out_dir = _prepare_dir(out_dir, jobs)
+    lock = _batch_lock(out_dir)
+    try:
+        return _run_jobs(jobs, out_dir, t0, scheduler, workers, split_towns, dashboard, quiet, echo, client)
+    finally:
+        lock.release()
+
+
+def _batch_lock(out_dir: Path):
+    """One batch at a time per ``DIR`` (an exclusive lock beside it, as for a run's folder)."""
+    from ._outdir import _Lock
+
+    lock = _Lock(out_dir.parent / f".{out_dir.name}.kzgis-batch-lock", out_dir)
+    lock.acquire()
+    return lock
+
+
+def _run_jobs(jobs, out_dir, t0, scheduler, workers, split_towns, dashboard, quiet, echo, client) -> BatchResult:
+    from tqdm import tqdm
+
     records: dict[str, dict] = {}
     for job in jobs:
         if job.error:
@@ -526,6 +589,8 @@ def run_batch(recipes, out_dir, scheduler: str | None = None, workers: int | Non
         json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False), encoding="utf-8"))
     _write_atomic(out_dir / INDEX, lambda p: p.write_text(index_html(summary, out_dir), encoding="utf-8"))
     _write_atomic(out_dir / TABLES, lambda p: write_comparison(summary, p))
+    files = {p.name for p in out_dir.iterdir() if p.is_dir() and (p / MARKER).is_file()} | {SUMMARY, INDEX, TABLES}
+    _write_marker(out_dir, files, "complete")
     return BatchResult(out_dir=out_dir, records=ordered, summary=summary)
 
 

@@ -228,7 +228,7 @@ def test_split_towns_sends_township_outputs_to_the_cluster_and_equals_serial(wor
     assert sum("kzgis-town_maps-" in str(k) for k in keys) == 2
     assert sum("kzgis-town_chapters-" in str(k) for k in keys) == 2
     assert_same_outputs(serial["a"], out / "county-a")
-    leftovers = [p for p in (out / "county-a").rglob(".*")]
+    leftovers = [p.name for p in (out / "county-a").rglob(".*") if p.name != ".kzgis-output"]
     assert leftovers == []  # no state file, no part folders
 
 
@@ -269,17 +269,37 @@ def test_job_names_are_unique_folders(tmp_path):
     assert all(j.error is None for j in jobs)
 
 
-def test_batch_folder_safety(tmp_path):
+def test_batch_folder_follows_the_output_folder_rule(world, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     mine = tmp_path / "thesis"
     mine.mkdir()
     (mine / "chapter1.docx").write_text("x")
-    with pytest.raises(KzgisError, match="not empty and was not written by kzgis batch"):
-        batch.run_batch([tmp_path / "r.yaml"], mine)
+    with pytest.raises(KzgisError, match="kzgis did not write"):
+        batch.run_batch([world["b"]], mine)
     afile = tmp_path / "f.txt"
     afile.write_text("x")
-    with pytest.raises(KzgisError, match="this is a file"):
-        batch.run_batch([tmp_path / "r.yaml"], afile)
+    with pytest.raises(KzgisError, match="existing file"):
+        batch.run_batch([world["b"]], afile)
+    for bad in ("", ".", str(world["dir"]), str(world["dir"].parent)):  # current, recipe and input folders
+        with pytest.raises(KzgisError, match="refused|empty"):
+            batch.run_batch([world["b"]], bad)
     assert (mine / "chapter1.docx").read_text() == "x" and afile.read_text() == "x"
+    assert sorted(p.name for p in world["dir"].iterdir()) == sorted(
+        ["boundary.gpkg", "settlements.gpkg", "roads.gpkg", "stations.gpkg", "hydrants.gpkg", "forest.gpkg",
+         "a.yaml", "b.yaml", "bad.yaml", "broken.yaml"])
+
+
+def test_an_earlier_batch_folder_is_reused_and_keeps_other_jobs(world, client, tmp_path):
+    out = tmp_path / "batch"
+    assert batch.run_batch([world["b"]], out, client=client).exit_code == 0
+    (out / ".county-a.kzgis-tmp-123-dead").mkdir()  # a killed job's staging folder
+    res = batch.run_batch([world["bad_layer"]], out, client=client)
+    assert res.exit_code == 1
+    assert (out / "county-b" / "results.gpkg").exists()  # an earlier job stays
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(KzgisError, match="notes.txt"):
+        batch.run_batch([world["b"]], out, client=client)
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def _free_port() -> int:
