@@ -58,6 +58,10 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
         # line issues at their middle
         if shapely.get_type_id(geom) == 1:
             geom = shapely.line_interpolate_point(geom, 0.5, normalized=True)
+        elif shapely.get_type_id(geom) == 5:  # a component: the middle of its longest line
+            parts = shapely.get_parts(shapely.line_merge(geom))
+            longest = parts[int(np.argmax(shapely.length(parts)))]
+            geom = shapely.line_interpolate_point(longest, 0.5, normalized=True)
         elif shapely.get_type_id(geom) != 0:
             geom = shapely.point_on_surface(geom)
         rows.append({"kind": kind, "road_fid": _fid(road_fid), "other_fid": _fid(other_fid),
@@ -179,10 +183,10 @@ def build_warnings(net, has_dem: bool, closed_km: float = 0.0) -> list[str]:
         rule = _network.WIDTH_RULE.get(k) or _network.OSM_WIDTH_RULE.get(k)
         closed_parts.append(f"{k} ({_km(L[m].sum()):g} km, default {w:g} m, rule {rule})")
     if closed_parts:
-        out.append("roads: no width is surveyed for any " + "; ".join(closed_parts) + " road, and the default "
-                   f"is below the standard truck's {params.standard_width_m:g} m: these classes are closed to "
-                   "standard trucks by the default alone. Survey their widths or set network.default_width_m "
-                   "in the recipe")
+        out.append("roads: no road of class " + "; ".join(closed_parts) + " has a surveyed width, and the class "
+                   f"default is below the standard truck's {params.standard_width_m:g} m: these roads are closed to "
+                   "standard trucks by the default alone (results that say 'no standard truck' there rest on it). "
+                   "Survey their widths or set network.default_width_m in the recipe")
     if closed_km > 0:
         out.append(f"roads: {closed_km:g} km of road have the direction code for 'no travel' (ArcGIS N, 禁行) and "
                    "are closed to every vehicle; if the field means yes/no, map it with oneway_codes")

@@ -259,6 +259,20 @@ def test_no_junction_inside_a_bridge_or_between_levels():
     assert len(RoadNetwork.from_roads(roads(cross, layer=[1, 1])).edges) == 4  # same level: a junction
 
 
+def test_chinese_bridge_field_and_z_levels_from_a_geopackage(tmp_path):
+    path = tmp_path / "roads.gpkg"
+    cross = [L((0, 0), (50, 0), (100, 0)), L((50, -50), (50, 0), (50, 50)),
+             L((200, 0), (250, 0), (300, 0)), L((250, -50), (250, 0), (250, 50))]
+    roads(cross, 桥梁=["是", "否", None, None], F_ELEV=[0, 0, 1, 0], T_ELEV=[0, 0, 1, 0]).to_file(path)
+    layers = load_layers({"roads": LayerSource("roads", path)}, CRS)
+    assert {"bridge", "f_elev", "t_elev"} <= set(layers["roads"].columns)
+    net = RoadNetwork.from_layers(layers)
+    e = by_fid(net)
+    assert e.loc[1, "structure"] == "bridge" and e.loc[2, "structure"] == ""
+    # neither crossing is a junction: a bridge over (50, 0), z-level 1 over 0 at (250, 0)
+    assert (len(net.edges), len(net.nodes)) == (4, 8)
+
+
 def test_bridge_ends_join_the_roads_they_meet():
     # road - bridge (layer 1) - road, and a bridge ending on a road's interior vertex
     g = roads([L((0, 0), (100, 0)), L((100, 0), (200, 0)), L((200, 0), (300, 0)),
@@ -363,6 +377,7 @@ def test_near_miss_reported_not_snapped_and_small_component():
     assert kinds["near_miss"] == pytest.approx(6.0)
     sc = net.issues[net.issues["kind"] == "small_component"].iloc[0]
     assert sc["road_fid"] == "1" and sc["length_m"] == pytest.approx(94.0)  # the shorter part
+    assert sc.geometry.equals_exact(P(50, 53), 1e-9)  # drawn at its middle
     block = _net_report.network_summary(net)
     assert block["components"] == 2 and block["largest_component_share"] == pytest.approx(100 / 194, abs=1e-4)
     # 12 m is beyond near_miss_m (10 m): nothing reported but the small component
@@ -404,6 +419,24 @@ def test_settlements_on_a_small_part_or_behind_a_one_way_are_named():
     assert len(w) == 2
     assert "not connected to the main network (1): 孤岛村" in w[0]
     assert "only against a one-way (1): 上坡村" in w[1]
+
+
+def test_a_class_closed_by_default_gives_one_response_warning_not_one_per_station():
+    # navigation links with no widths and no classes: every road is "unknown", 3.5 m by default
+    from kzgis import analysis
+    from kzgis.analyses.response import ResponseParams, run_response
+    from kzgis.layers import Layers
+
+    ly = Layers(CRS)
+    ly["roads"] = roads([L((0, 0), (1000, 0)), L((1000, 0), (1000, 1000))])
+    ly["stations"] = gpd.GeoDataFrame({"name": ["甲", "乙", "丙"], "status": ["existing"] * 3},
+                                      geometry=[P(0, 0), P(1000, 0), P(1000, 900)], crs=CRS)
+    ctx = analysis.Context(layers=ly, network_params=NetworkParams())
+    run_response(ctx, from_mapping(ResponseParams, {"vehicle_classes": ["standard", "small"]}, "analyses.response"))
+    assert sum("no road carries a standard vehicle" in w for w in ctx.warnings) == 1
+    assert not any("m from the nearest road a standard" in w for w in ctx.warnings)
+    closed = [w for w in ctx.warnings if "default alone" in w]
+    assert len(closed) == 1 and "未知 (2 km, default 3.5 m, rule road_width_unknown_m)" in closed[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -359,6 +359,10 @@ def run_response(ctx, p: ResponseParams) -> dict:
     for vc in p.vehicle_classes:
         sn = net.snap(stations.geometry, vehicle_class=vc)
         bad = ~sn["ok"].to_numpy(bool)
+        if not net.allowed(vc).any():  # one warning, not one "nan m" per station
+            ctx.warn(f"response: no road carries a {vc} vehicle (see the road-width warnings: widths that are "
+                     f"defaults may close whole classes); no station has {vc} reach")
+            bad[:] = False
         for i in np.flatnonzero(bad & stations["in_main"].to_numpy()):
             ctx.warn(f"response: station '{labels[i]}' is {sn['snap_m'].iloc[i]:.0f} m from the nearest road a "
                      f"{vc} vehicle may use (limit {net.params.snap_max_m:g} m); it has no {vc} reach")
