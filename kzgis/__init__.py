@@ -21,9 +21,11 @@ from .api import (  # noqa: E402
     RoadNetwork,
     access,
     barriers,
+    building_clusters,
     checkpoints,
     helicopter,
     isochrones,
+    micro_stations,
     read_layer,
     response,
     run,
@@ -31,5 +33,5 @@ from .api import (  # noqa: E402
 )
 
 __all__ = ["AnalysisError", "CRSError", "KzgisError", "LayerError", "NetworkError", "RecipeError", "Results",
-           "RoadNetwork", "__version__", "access", "barriers", "checkpoints", "helicopter", "isochrones",
-           "read_layer", "response", "run", "water"]
+           "RoadNetwork", "__version__", "access", "barriers", "building_clusters", "checkpoints", "helicopter",
+           "isochrones", "micro_stations", "read_layer", "response", "run", "water"]

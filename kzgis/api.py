@@ -35,8 +35,8 @@ from .network import NetworkParams, RoadNetwork
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Results", "RoadNetwork", "access", "barriers", "checkpoints", "helicopter", "isochrones",
-           "read_layer", "response", "run", "water"]
+__all__ = ["Results", "RoadNetwork", "access", "barriers", "building_clusters", "checkpoints", "helicopter",
+           "isochrones", "micro_stations", "read_layer", "response", "run", "water"]
 
 
 
@@ -429,6 +429,78 @@ def helicopter(water_bodies: gpd.GeoDataFrame, forest: gpd.GeoDataFrame, dem: An
     """
     return _run("helicopter", {"water_bodies": water_bodies, "forest": forest, "power_lines": power_lines,
                                "roads": roads}, dem=dem, crs=crs, network=network, layers=layers, fields=fields,
+                params=params)
+
+
+def micro_stations(roads: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
+                   micro_stations: gpd.GeoDataFrame | None = None, *, crs: Any = None, network: Any = None,
+                   layers: dict | None = None, fields: dict | None = None, **params: Any) -> Results:
+    """Micro fire stations (微型消防站): which communities are reached within 3 minutes along the lanes.
+
+    Parameters
+    ----------
+    roads, communities : GeoDataFrame
+    micro_stations : GeoDataFrame, optional
+        Points with ``name``, ``status`` (existing / planned); none: every community is uncovered.
+    crs, network, layers, fields
+        See :mod:`kzgis.api` (``layers`` may hold ``boundary``, ``urban_area``, ``settlements``).
+    **params
+        The recipe's ``analyses: micro_stations:`` parameters (``arrival_min``, ``mode``, ...).
+
+    Returns
+    -------
+    Results
+        ``micro_coverage``, ``micro_communities``, ``micro_towns``, ``micro_suggestions``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, kzgis
+    >>> lane = gpd.GeoDataFrame({"width_m": [2.0]}, geometry=[shapely.LineString([(537000, 3448000),
+    ...                          (538000, 3448000)])], crs="EPSG:4545")
+    >>> comm = gpd.GeoDataFrame({"name": ["近", "远"], "population": [300, 200]},
+    ...                         geometry=shapely.points([(537499, 3448000), (537501, 3448000)]), crs="EPSG:4545")
+    >>> st = gpd.GeoDataFrame({"name": ["站"], "status": ["existing"]},
+    ...                       geometry=[shapely.Point(537000, 3448000)], crs="EPSG:4545")
+    >>> res = kzgis.micro_stations(lane, comm, st, max_new_sites=0)
+    >>> res["micro_communities"][["name", "covered"]].to_dict("list")
+    {'name': ['近', '远'], 'covered': [True, False]}
+    """
+    return _run("micro_stations", {"roads": roads, "communities": communities, "micro_stations": micro_stations},
+                crs=crs, network=network, layers=layers, fields=fields, params=params)
+
+
+def building_clusters(buildings: gpd.GeoDataFrame, *, crs: Any = None, layers: dict | None = None,
+                      fields: dict | None = None, **params: Any) -> Results:
+    """Building clusters closer than their fire separations, and firebreaks for those over the area limit.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        Polygons with ``fire_resistance`` (1-4 or 一级..四级) and/or ``structure`` (木/砖木/砖混/钢混).
+    crs, layers, fields
+        See :mod:`kzgis.api` (``layers`` may hold ``boundary``, ``old_towns``).
+    **params
+        The recipe's ``analyses: building_clusters:`` parameters (``limit_m2``, ``separation_m``, ...).
+
+    Returns
+    -------
+    Results
+        ``building_clusters``, ``firebreak_suggestions``, ``building_grades``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, kzgis
+    >>> x = [0, 32, 64, 104, 136, 168]  # six 30 x 30 m houses, gaps 2, 2, 10, 2, 2 m
+    >>> b = gpd.GeoDataFrame({"structure": ["木"] * 6},
+    ...                      geometry=[shapely.box(537000 + a, 3448000, 537030 + a, 3448030) for a in x],
+    ...                      crs="EPSG:4545")
+    >>> res = kzgis.building_clusters(b)
+    >>> res["building_clusters"][["footprint_m2", "over_limit", "parts"]].to_dict("list")
+    {'footprint_m2': [5400.0], 'over_limit': [True], 'parts': [2]}
+    >>> res["firebreak_suggestions"][["gap_m", "required_m", "measure"]].to_dict("list")
+    {'gap_m': [10.0], 'required_m': [12.0], 'measure': ['拓宽间距至12米']}
+    """
+    return _run("building_clusters", {"buildings": buildings}, crs=crs, layers=layers, fields=fields,
                 params=params)
 
 
