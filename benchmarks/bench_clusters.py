@@ -39,8 +39,14 @@ def footprints(n: int, seed: int = 1) -> gpd.GeoDataFrame:
 
 
 def main(argv=None) -> int:
-    from kzgis.analyses.building_clusters import ClusterParams, clusters, grade_class, grades, links, \
-        run_building_clusters
+    from kzgis.analyses.building_clusters import (
+        ClusterParams,
+        clusters,
+        grade_class,
+        grades,
+        links,
+        run_building_clusters,
+    )
     from kzgis.analysis import Context
     from kzgis.layers import Layers
 
@@ -53,7 +59,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     g, _ = grades(b, p)
     t1 = time.perf_counter()
-    i, j, gap, req = links(b.geometry.values, grade_class(g), p.table())
+    i, j, _gap, _req = links(b.geometry.values, grade_class(g), p.table())
     t2 = time.perf_counter()
     lab = clusters(len(b), i, j)
     t3 = time.perf_counter()

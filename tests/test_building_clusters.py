@@ -12,16 +12,21 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _build import CRS, X0, box
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kzgis import RecipeError
 from kzgis._errors import AnalysisError
-from kzgis.analyses.building_clusters import ClusterParams, grade_class, parse_grade, run_building_clusters
+from kzgis.analyses.building_clusters import (
+    ClusterParams,
+    grade_class,
+    parse_grade,
+    run_building_clusters,
+)
 from kzgis.analysis import Context, get
 from kzgis.layers import Layers
 from kzgis.params import from_mapping
-from _build import CRS, X0, Y0, box
 
 
 def run(buildings, **params):

@@ -6,11 +6,14 @@ wide, so 500 m of lane; off-road metres walked at 5 km/h (1 m off-road = 3 m of 
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _build import CRS, X0, L, P, box
 
 from kzgis import RecipeError
 from kzgis.analyses.micro_stations import MicroParams, run_micro_stations
@@ -18,7 +21,6 @@ from kzgis.analysis import Context, get
 from kzgis.layers import Layers
 from kzgis.network import NetworkParams
 from kzgis.params import from_mapping
-from _build import CRS, X0, L, P, box
 
 
 def gdf(geoms, index=None, **cols):
@@ -168,6 +170,14 @@ def test_no_station_layer_is_a_warning_and_everyone_is_uncovered():
     assert len(res["micro_coverage"]) == 0 and len(res["micro_suggestions"]) == 0
 
 
+def test_an_unknown_status_counts_as_existing_and_is_named():
+    lane = gdf([L((0, 0), (500, 0))], width_m=[2.0])
+    res, ctx = run(lane, micro_stations=stations((0, 0), (400, 0), status=["现状", "待定"]),
+                   communities=comms((100, 0)), max_new_sites=0)
+    assert any("field 'status', features 2: status '待定' is neither existing nor planned" in w for w in ctx.warnings)
+    assert set(res["micro_coverage"]["status"]) == {"existing"}
+
+
 def test_station_far_from_any_lane_is_named():
     lane = gdf([L((0, 0), (500, 0))], width_m=[2.0])
     res, ctx = run(lane, micro_stations=stations((0, 900)), communities=comms((100, 0)), max_new_sites=0)
@@ -186,8 +196,8 @@ def test_polygon_communities_snap_from_a_point_inside():
 # ---------------------------------------------------------------------------------------------
 # against an independent implementation (networkx on the same lanes)
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @st.composite
@@ -247,7 +257,7 @@ def test_times_equal_networkx_shortest_paths(case):
     G = nx.Graph()
     for si, (u, v) in enumerate(segs):
         chain = [(0.0, u)] + sorted((t, ("p", k)) for t, k in on.get(si, [])) + [(float(np.hypot(v[0] - u[0], v[1] - u[1])), v)]
-        for (t0, n0), (t1, n1) in zip(chain[:-1], chain[1:]):
+        for (t0, n0), (t1, n1) in itertools.pairwise(chain):
             if G.has_edge(n0, n1):
                 G.edges[n0, n1]["w"] = min(G.edges[n0, n1]["w"], t1 - t0)
             else:

@@ -402,8 +402,8 @@ def run_building_clusters(ctx: Context, p: ClusterParams) -> dict:
     if over.any():
         ctx.warn(f"building_clusters: {int(over.sum())} building cluster(s) exceed {p.limit_m2:g} m2; "
                  f"{int(cut.sum())} firebreak / fire-wall cut(s) suggested")
-    note = [f"防火间距按GB 50016-2014表5.2.2（一二级/一二级{table[0, 0]:g}米，一二级/三级{table[0, 1]:g}米，一二级/四级"
-            f"{table[0, 2]:g}米，三级/三级{table[1, 1]:g}米，三级/四级{table[1, 2]:g}米，四级/四级{table[2, 2]:g}米；凭记忆，待核对）",
+    note = [(f"防火间距按GB 50016-2014表5.2.2（一二级/一二级{table[0, 0]:g}米，一二级/三级{table[0, 1]:g}米，一二级/四级"
+             f"{table[0, 2]:g}米，三级/三级{table[1, 1]:g}米，三级/四级{table[1, 2]:g}米，四级/四级{table[2, 2]:g}米；凭记忆，待核对）"),
             f"耐火等级不详且结构不详的建筑按{p.unknown_grade}级计（本工具假设），共{n_assumed}栋",
             f"连片密集区占地面积上限{p.limit_m2:g}平方米（凭记忆，按本工具假设使用，待对照GB 50039-2010核对）"]
     cl.attrs["assumptions"] = note

@@ -73,6 +73,7 @@ RULES: dict[str, Rule] = rules.group(
     "settlement_point_radius_m",
 )
 PLANNED_MARKS = ("规划", "拟建", "在建", "待建", "planned", "proposed")
+EXISTING_MARKS = ("现状", "已建", "建成", "在用", "正常", "existing", "built")
 _BATCH = 128  # sources per routing run (bounds memory: batch x nodes floats)
 
 
@@ -154,9 +155,9 @@ def assumptions(p: MicroParams) -> list[str]:
     """The numbers in force, in words (for the outputs' ``attrs`` and the report)."""
     return [
         f"接警出动{p.turnout_min:g}分钟、到场时限{p.arrival_min:g}分钟（公消〔2015〕301号，凭记忆，待核对）",
-        f"{'消防摩托车' if p.mode == 'motorcycle' else '人员推车步行'}沿宽度不小于"
-        f"{rules.value('motorcycle_width_m'):g}米的道路、巷道以{p.speed:g}公里/小时行进（本工具假设），"
-        f"即沿路{p.budget_m:.0f}米",
+        (f"{'消防摩托车' if p.mode == 'motorcycle' else '人员推车步行'}沿宽度不小于"
+         f"{rules.value('motorcycle_width_m'):g}米的道路、巷道以{p.speed:g}公里/小时行进（本工具假设），"
+         f"即沿路{p.budget_m:.0f}米"),
         f"站点、社区至道路的距离按步行{p.offroad_speed_kmh:g}公里/小时计入（本工具假设）",
     ]
 
@@ -258,9 +259,17 @@ def run_micro_stations(ctx: Context, p: MicroParams) -> dict:
         ctx.warn(f"micro_stations: {len(far_cm)} communit(y/ies) farther than {p.snap_max_m:g} m from any usable "
                  f"lane count as not covered (e.g. {', '.join(map(str, list(far_cm)[:5]))})")
     planned = _status_planned(st, p) if len(st) else np.zeros(0, bool)
+    if len(st) and "status" in st:
+        s = st["status"].fillna("").astype(str)
+        odd = ~planned & ~s.str.lower().str.contains("|".join(EXISTING_MARKS), regex=True).to_numpy()
+        if odd.any():
+            vals = ", ".join(repr(v) for v in pd.unique(s[odd])[:5])
+            ctx.warn(f"micro_stations: layer 'micro_stations', field 'status', features "
+                     f"{', '.join(map(str, st.index[odd][:10]))}: status {vals} is neither existing nor planned; "
+                     "counted as existing (write 现状/existing or 规划/planned)")
 
     C = _cost_matrix(net, st_snap, st_off, cm_snap, cm_off, vc, max(horizon_m, budget_m))
-    to_min = lambda m: p.turnout_min + m / p.m_per_min  # noqa: E731
+    to_min = lambda m: p.turnout_min + m / p.m_per_min
 
     def best(mask):
         if not mask.any():

@@ -254,7 +254,7 @@ def main(argv=None) -> int:
     ap.add_argument("out_dir", nargs="?", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=20231)
     a = ap.parse_args(argv)
-    for name, p in generate(a.out_dir or default_out_dir(), a.seed).items():
+    for p in generate(a.out_dir or default_out_dir(), a.seed).values():
         print(f"{p.stat().st_size / 1e6:8.2f} MB  {p}")
     return 0
 
