@@ -77,6 +77,7 @@ STRUCTURE_GRADES = {"钢混": 1, "钢筋混凝土": 1, "框架": 1, "钢结构":
                     "土木": 4, "木": 4, "竹": 4}
 _GRADE_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _UNKNOWN_WORDS = ("", "不详", "未知", "无", "unknown", "nan", "none", "null", "-", "—")
+_PAIRS = ("12_12", "12_3", "12_4", "3_3", "3_4", "4_4")
 MEASURE_WIDEN = "拓宽间距"
 MEASURE_WALL = "设置防火墙"
 
@@ -94,16 +95,17 @@ class ClusterParams:
     min_buildings : clusters with fewer buildings are not listed (unless over the limit).
     """
 
-    separation_m: dict[str, float] = field(default_factory=dict)
+    separation_m: dict[str, float] = field(
+        default_factory=lambda: {k: rules.value(f"separation_{k}_m") for k in _PAIRS})
     unknown_grade: int = int(rules.value("unknown_fire_grade"))
-    structure_grades: dict[str, int] = field(default_factory=dict)
+    structure_grades: dict[str, int] = field(default_factory=lambda: dict(STRUCTURE_GRADES))
     limit_m2: float = rules.value("cluster_area_max_m2")
     widen_max_m: float = rules.value("firebreak_widen_max_m")
     min_buildings: int = 2
 
     def __post_init__(self):
         problems = []
-        keys = ("12_12", "12_3", "12_4", "3_3", "3_4", "4_4")
+        keys = _PAIRS
         given = dict(self.separation_m or {})
         for k, v in given.items():
             if str(k) not in keys:
