@@ -360,7 +360,7 @@ def _town_chapters(state_path: str, out_dir: str, names: list) -> dict:
 
 
 def _prepare_dir(out_dir, jobs: list[Job]) -> Path:
-    """Check the batch folder ``DIR`` by kzgis's output-folder rule (:mod:`kzgis._outdir`) and mark it.
+    """Check the batch folder ``DIR`` by kzgis's output-folder rule (:mod:`kzgis._outdir`); return it.
 
     ``DIR`` must be new, empty or an earlier batch folder (its marker says ``kzgis batch`` and it
     holds only what batches wrote, plus a killed job's staging folder, which that job's next run
@@ -368,7 +368,7 @@ def _prepare_dir(out_dir, jobs: list[Job]) -> Path:
     and files are refused before any work. The job folders inside follow the rule themselves
     (``pipeline.run``): each replaced only when its run succeeded.
     """
-    from ._outdir import OutputError, check_output_folder, read_marker
+    from ._outdir import OutputError, check_output_folder
 
     raw = "" if out_dir is None else str(out_dir)
     recipes = [j.recipe for j in jobs if j.recipe.is_file()] or [None]
@@ -389,11 +389,17 @@ def _prepare_dir(out_dir, jobs: list[Job]) -> Path:
                                       "another folder).") from None
                 raise
             target = folder
+    return target
+
+
+def _mark_dir(target: Path, jobs: list[Job]) -> None:
+    """Create ``DIR`` and mark it as a batch folder naming the job folders about to be written."""
+    from ._outdir import read_marker
+
     target.mkdir(parents=True, exist_ok=True)
     before = read_marker(target) or {}
     files = set(before.get("files") or []) | {j.name for j in jobs} | {SUMMARY, INDEX, TABLES}
     _write_marker(target, files, "writing")
-    return target
 
 
 def _batch_extras(folder: Path) -> list[str] | None:
@@ -449,7 +455,7 @@ class _Cluster:
                 raise KzgisError(f"--scheduler {self.scheduler}: cannot reach the Dask scheduler ({exc}); "
                                  "start one with `dask scheduler` and workers with `dask worker ADDRESS`") from exc
         else:
-            n = int(self.workers or os.cpu_count() or 1)
+            n = int(self.workers) if self.workers is not None else (os.cpu_count() or 1)
             if n < 1:
                 raise KzgisError(f"--workers: expected at least 1, got {n}")
             with warnings.catch_warnings():  # "port 8787 in use, using another": not the user's concern
@@ -503,6 +509,7 @@ def run_batch(recipes, out_dir, scheduler: str | None = None, workers: int | Non
     t0 = time.perf_counter()
     jobs = plan_jobs(recipes)
     out_dir = _prepare_dir(out_dir, jobs)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     lock = _batch_lock(out_dir)
     try:
         return _run_jobs(jobs, out_dir, t0, scheduler, workers, split_towns, dashboard, quiet, echo, client)
@@ -534,6 +541,7 @@ def _run_jobs(jobs, out_dir, t0, scheduler, workers, split_towns, dashboard, qui
     try:
         if cm is not None:
             client = cm.__enter__()
+        _mark_dir(out_dir, jobs)  # only now: an unreachable scheduler leaves no folder behind
         address = client.scheduler.address
         n_workers = len(client.scheduler_info().get("workers", {}))
         if dashboard:
