@@ -644,7 +644,8 @@ def index_html(summary: dict, out_dir: Path) -> str:
         err = f'<pre class="err">{e(str(r.get("error") or ""))}</pre>' if r.get("error") else ""
         wall = "" if r.get("wall_s") is None else f"{r['wall_s']:.1f}"
         rows.append(f"<tr class=\"{e(r['status'])}\"><td>{e(job)}</td><td>{status}</td><td>{wall}</td>"
-                    f"<td>{e(str(r.get('worker') or ''))}</td><td>{' · '.join(links)}{err}</td></tr>")
+                    f"<td>{e(str(r.get('worker') or ''))}</td><td>{' · '.join(links)}{err}</td>"
+                    f"<td>{_headline_text(r.get('headline'))}</td></tr>")
     failed = summary["jobs_failed"]
     head = (f"{summary['jobs_total']} 项任务，{failed} 项失败" if failed else f"{summary['jobs_total']} 项任务全部完成")
     return f"""<!DOCTYPE html>
@@ -656,10 +657,23 @@ tr.failed td{{background:#fdecea}}pre.err{{white-space:pre-wrap;margin:0;color:#
 </head><body><h1>kzgis 批量规划任务</h1>
 <p>{e(head)}；完成时间 {e(summary['finished_utc'])}；集群 {e(str(summary['scheduler']))}。
 各县（区）对比见 <a href="{TABLES}">{TABLES}</a>，明细见 <a href="{SUMMARY}">{SUMMARY}</a>。</p>
-<table><tr><th>任务</th><th>状态</th><th>耗时（s）</th><th>计算节点</th><th>成果</th></tr>
+<table><tr><th>任务</th><th>状态</th><th>耗时（s）</th><th>计算节点</th><th>成果</th><th>要点</th></tr>
 {chr(10).join(rows)}
 </table></body></html>
 """
+
+
+_SHORT = {"standard_truck_share": ("标准消防车可达", "%"), "brigade_15min_share": (f"{RESPONSE_MIN:g} 分钟到达", "%"),
+          "water_covered_share": ("水源覆盖", "%"), "forest_band_km2": ("阻隔带", " km²"),
+          "checkpoints": ("检查站", " 处"), "dip_sites": ("取水点", " 处")}
+
+
+def _headline_text(h) -> str:
+    """The headline numbers in one line for index.html (escaped)."""
+    if not h:
+        return ""
+    parts = [f"{label} {h[k]:g}{unit}" for k, (label, unit) in _SHORT.items() if h.get(k) is not None]
+    return html.escape(" · ".join(parts))
 
 
 def comparison_table(summary: dict) -> pd.DataFrame:

@@ -193,6 +193,8 @@ def test_batch_on_a_local_cluster_equals_serial_and_records_failures(world, seri
     for h in links:
         assert (out / h).exists(), h
     assert "nowhere.gpkg" in page
+    a = by_job["county-a"]["headline"]
+    assert f"标准消防车可达 {a['standard_truck_share']:g}%" in page and f"检查站 {a['checkpoints']} 处" in page
 
 
 def test_comparison_sheet_has_the_headline_numbers(world, serial, client, tmp_path):
