@@ -153,6 +153,8 @@ _RULES = [
     Rule("checkpoint_cut_merge_m", 0.0, "m", "assumption; one post controls only the road it stands on, so "
          "every road of the cut keeps its own checkpoint unless the planner merges cut points this close "
          "along the road", "A", "必经道口沿道路合并距离"),
+    Rule("checkpoint_cut_search_m", 5000.0, "m", "assumption; a junction farther than this along the road from "
+         "the forest entries is not used as the one checkpoint of several entries", "A", "必经道口沿道路搜索距离"),
     Rule("checkpoint_standard_pop", 1000.0, "people", "assumption; no national rule", "A",
          "设标准检查站的后方人口下限"),
     Rule("checkpoint_fire_edge_m", 100.0, "m", "assumption; a road entry this close to a fire-prone forest "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -404,3 +405,49 @@ def test_town_of_each_checkpoint():
     res, _ = run(roads=THREE_MERGE, settlements=THREE_VILLAGES, stations=station(-2000, 0),
                  boundary=gdf([shapely.box(X0 - 5000, Y0 - 5000, X0 + 5000, Y0 + 5000)], town=["温泉镇"]))
     assert set(res["checkpoints"]["town"]) == {"温泉镇"}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 20), extra=st.integers(0, 12), seed=st.integers(0, 10_000), parallel=st.booleans())
+def test_closing_one_piece_agrees_with_networkx(n, extra, seed, parallel):
+    # what a village exit has behind it: closing one piece, the weights on the start's side that no
+    # longer reach an outside node; against removing the piece from a networkx multigraph
+    rng = np.random.default_rng(seed)
+    edges = [(int(rng.integers(0, i)), i) for i in range(1, n) if rng.random() < 0.9]  # a forest
+    for _ in range(extra):
+        a, b = rng.integers(0, n, 2)
+        edges.append((int(a), int(b)))
+    if parallel and edges:
+        edges.append(edges[0])
+    if not edges:
+        return
+    edges = np.array(edges, dtype=np.int64)
+    k = len(edges)
+    g = ck._Graph(n=n, xy=np.zeros((n, 2)), p0=edges[:, 0], p1=edges[:, 1], edge=np.zeros(k, int),
+                  a=np.zeros(k), b=np.ones(k), length=np.ones(k), block=np.zeros(k, int),
+                  road_class=np.full(k, "村道", dtype=object), road_name=np.full(k, None),
+                  edge_geoms=np.array([], dtype=object))
+    outside = np.unique(rng.integers(0, n, int(rng.integers(1, 3))))
+    weights = rng.integers(0, 5, (n, 4)).astype(float)
+    br = ck._Bridges(g, outside, weights)
+    for piece in list(range(k)) + [None]:
+        H = nx.MultiGraph()
+        H.add_nodes_from(range(n))
+        H.add_edges_from((int(a), int(b), i) for i, (a, b) in enumerate(edges) if i != piece)
+        for start in range(n):
+            comp = nx.node_connected_component(H, start)
+            want = np.zeros(4) if set(outside.tolist()) & comp else weights[sorted(comp)].sum(axis=0)
+            assert br.behind(piece, start) == pytest.approx(want), (piece, start)
+
+
+def test_village_exit_merges_only_into_the_checkpoint_on_its_own_road():
+    # road A at y = 0 and road B at y = 100 enter the forest at x = 1000; 林边村 sits on road B at
+    # x = 780 (its exit where B leaves the 100 m disc: x = 880). Both cut points lie within 200 m of
+    # the exit; only B's is on the village's road to the forest.
+    r = roads(line((-2000, 0), (1500, 0)), line((-2000, 100), (1500, 100)))
+    st = gdf([shapely.Point(P(-2000, 0)), shapely.Point(P(-2000, 100))], name=["甲站", "乙站"])
+    res, _ = run(roads=r, settlements=villages(("林边村", 780, 100, 80)), stations=st)
+    cp = res["checkpoints"].sort_values("lat")
+    assert list(cp["kind"]) == [KIND_CUT, KIND_CUT]
+    assert xy(cp) == pytest.approx(np.array([[1000.0, 0.0], [1000.0, 100.0]]))
+    assert pd.isna(cp["settlement_names"].iloc[0]) and cp["settlement_names"].iloc[1] == "林边村"

@@ -85,6 +85,7 @@ ASSUMPTIONS: dict[str, Rule] = rules.group(
     "checkpoint_exit_search_m",
     "settlement_point_radius_m",
     "checkpoint_cut_merge_m",
+    "checkpoint_cut_search_m",
     "checkpoint_standard_pop",
     "checkpoint_fire_edge_m",
 )
@@ -105,6 +106,9 @@ class CheckpointParams:
     cut_merge_m : cut points of one forest block joined by at most this much road share one
         checkpoint (rule ``checkpoint_cut_merge_m``, A; default 0: every road of the cut keeps its
         own checkpoint). A merge is reported in ``forest_blocks.merged`` and in the run's warnings.
+    cut_search_m : the 必经道口 are sought on the road within this distance of a block's entries;
+        a junction farther out that every route passes is not used (rule ``checkpoint_cut_search_m``,
+        A; 0: the whole network, exact but slow on a county of village roads).
     exit_forest_m : settlements whose built-up area is within this distance of a block get a 村口
         (GB 50039 homes-to-forest distance, 300 m); forest work sites this close to a block are
         served by its road entries.
@@ -124,6 +128,7 @@ class CheckpointParams:
 
     group_m: float = rules.value("checkpoint_group_m")
     cut_merge_m: float = rules.value("checkpoint_cut_merge_m")
+    cut_search_m: float = rules.value("checkpoint_cut_search_m")
     exit_forest_m: float = rules.value("homes_to_forest_m")
     exit_search_m: float = ASSUMPTIONS["checkpoint_exit_search_m"].value
     built_up_radius_m: float = ASSUMPTIONS["settlement_point_radius_m"].value
@@ -137,7 +142,7 @@ class CheckpointParams:
         problems = [f"{k} must be > 0 (got {getattr(self, k)})"
                     for k in ("exit_search_m", "built_up_radius_m") if not getattr(self, k) > 0]
         problems += [f"{k} must be >= 0 (got {getattr(self, k)})"
-                     for k in ("group_m", "cut_merge_m", "exit_forest_m", "min_block_area_m2", "standard_pop",
+                     for k in ("group_m", "cut_merge_m", "cut_search_m", "exit_forest_m", "min_block_area_m2", "standard_pop",
                                "fire_edge_m") if not getattr(self, k) >= 0]
         if problems:
             raise ValueError("; ".join(problems))
@@ -263,32 +268,61 @@ def _build_graph(net, allowed, blocks, block_ids, anchors_edge, anchors_off) -> 
 
 
 def _min_cut_near_sink(g: _Graph, sources: np.ndarray, sink_pieces: np.ndarray,
-                       sink_nodes: np.ndarray | None = None) -> np.ndarray:
+                       sink_nodes: np.ndarray | None = None, search_m: float | None = None) -> np.ndarray:
     """Minimum vertex cut between ``sources`` (nodes) and the pieces ``sink_pieces`` (and nodes ``sink_nodes``).
 
-    Node x is split into x_in (x) -> x_out (x + n) with capacity 1; pieces join x_out -> y_in
-    both ways with a capacity no cut can use. Of the minimum cuts, the one nearest the sink.
-    Only the part of the graph a route from a source to the sink can use after its last source
-    is built: the nodes reachable from the sink without passing through a source (the sources met
-    on the way are kept as terminals), so the cost follows the block's surroundings, not the county.
+    Every route from outside into the sink pieces first meets one of their *entries* (an end that
+    also touches another piece), so the sink is those entries (and ``sink_nodes``) and the sink
+    pieces themselves drop out. Node x is split into x_in (x) -> x_out (x + n) with capacity 1;
+    pieces join x_out -> y_in both ways with a capacity no cut can use. Of the minimum cuts, the
+    one nearest the sink.
+
+    ``search_m``: only the road within this distance of the entries takes part, its far edge
+    standing for the outside (every node there with a road beyond counts as a source): the cut is
+    then the smallest set of points within that distance that every route into the forest passes.
+    None: the whole graph (exact for any distance).
     """
     sources = np.unique(np.asarray(sources, dtype=np.int64))
     sink_nodes = np.array([], np.int64) if sink_nodes is None else np.asarray(sink_nodes, dtype=np.int64)
-    ends = np.unique(np.concatenate([g.p0[sink_pieces], g.p1[sink_pieces], sink_nodes]))
-    if len(sources) == 0 or len(ends) == 0:
+    sink_pieces = np.asarray(sink_pieces, dtype=np.int64)
+    in_sink = np.zeros(len(g.p0), dtype=bool)
+    in_sink[sink_pieces] = True
+    ends = np.zeros(g.n, dtype=bool)
+    ends[g.p0[sink_pieces]] = True
+    ends[g.p1[sink_pieces]] = True
+    touch = np.zeros(g.n, dtype=bool)
+    touch[g.p0[~in_sink]] = True
+    touch[g.p1[~in_sink]] = True
+    entries = np.unique(np.concatenate([np.flatnonzero(ends & touch), sink_nodes]))
+    if len(sources) == 0 or len(entries) == 0:
         return np.array([], dtype=np.int64)
-    local, p_loc = _region(g, ends, sources)
+    q0, q1 = g.p0[~in_sink], g.p1[~in_sink]
+    is_src = np.zeros(g.n, dtype=bool)
+    is_src[sources] = True
+    if search_m is None:
+        local = np.arange(g.n)
+    else:
+        ln = np.maximum(g.length[~in_sink], 1e-6)
+        W = csr_matrix((np.concatenate([ln, ln]), (np.concatenate([q0, q1]), np.concatenate([q1, q0]))),
+                       shape=(g.n, g.n))
+        d = dijkstra(W, directed=True, indices=entries, min_only=True, limit=search_m)
+        inr = np.isfinite(d)
+        local = np.flatnonzero(inr)
+        is_src &= inr
+        # the far edge of the searched road: nodes with a piece leaving the region
+        edge_ = inr[q0] != inr[q1]
+        is_src[q0[edge_ & inr[q0]]] = True
+        is_src[q1[edge_ & inr[q1]]] = True
+        keep = inr[q0] & inr[q1]
+        q0, q1 = q0[keep], q1[keep]
     n = len(local)
-    if n == 0:
-        return np.array([], dtype=np.int64)
     pos = np.full(g.n, -1, dtype=np.int64)
     pos[local] = np.arange(n)
-    src = pos[sources]
-    src = src[src >= 0]
+    src = pos[np.flatnonzero(is_src)]
     if len(src) == 0:
         return np.array([], dtype=np.int64)
-    q0, q1 = pos[g.p0[p_loc]], pos[g.p1[p_loc]]
-    e_loc = pos[ends]
+    q0, q1 = pos[q0], pos[q1]
+    e_loc = pos[entries]
     S, T = 2 * n, 2 * n + 1
     big = len(src) + len(e_loc) + 1
     rows = np.concatenate([np.arange(n), q0 + n, q1 + n, np.full(len(src), S), e_loc + n])
@@ -310,29 +344,6 @@ def _min_cut_near_sink(g: _Graph, sources: np.ndarray, sink_pieces: np.ndarray,
     if len(cut) != res.flow_value:  # should not happen: max-flow = min-cut
         raise RuntimeError(f"vertex cut of size {len(cut)} for a flow of {res.flow_value}")
     return np.sort(local[cut])
-
-
-def _region(g: _Graph, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes reachable from ``start`` without passing through a ``stop`` node (stop nodes met are
-    included but not passed), and the pieces among them. Start nodes are never stops."""
-    is_stop = np.zeros(g.n, dtype=bool)
-    is_stop[stop] = True
-    is_stop[start] = False
-    # directed adjacency: no way out of a stop node
-    i = np.concatenate([g.p0, g.p1])
-    j = np.concatenate([g.p1, g.p0])
-    keep = ~is_stop[i]
-    n1 = g.n + 1  # a virtual root joined to every start node
-    i = np.concatenate([i[keep], np.full(len(start), g.n)])
-    j = np.concatenate([j[keep], start])
-    M = csr_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n1, n1))
-    reached = breadth_first_order(M, g.n, directed=True, return_predecessors=False)
-    nodes = np.sort(reached[reached < g.n])
-    inr = np.zeros(g.n, dtype=bool)
-    inr[nodes] = True
-    # pieces with both ends in the region and at least one end not a stop
-    pk = inr[g.p0] & inr[g.p1] & ~(is_stop[g.p0] & is_stop[g.p1])
-    return nodes, np.flatnonzero(pk)
 
 
 def _road_merge_groups(g: _Graph, nodes: np.ndarray, max_m: float) -> np.ndarray:
@@ -373,19 +384,107 @@ def _cut_off(A: csr_matrix, outside: np.ndarray, closed_nodes, closed_pieces, g:
     ``outside``. A closed node is a component of its own (a settlement at it is cut off)."""
     keep = np.ones(g.n, dtype=bool)
     keep[np.asarray(closed_nodes, dtype=np.int64)] = False
-    A2 = A.copy()
+    pk = keep[g.p0] & keep[g.p1]
     if len(closed_pieces):
-        cp = np.asarray(closed_pieces, dtype=np.int64)
-        drop = csr_matrix((np.ones(2 * len(cp)), (np.concatenate([g.p0[cp], g.p1[cp]]),
-                                                  np.concatenate([g.p1[cp], g.p0[cp]]))), shape=A.shape)
-        A2 = A2 - A2.multiply(drop > 0)
-        A2.eliminate_zeros()
-    D = csr_matrix((keep.astype(float), (np.arange(g.n), np.arange(g.n))), shape=A.shape)
-    A2 = D @ A2 @ D
-    ncomp, lab = connected_components(A2, directed=False)
+        pk[np.asarray(closed_pieces, dtype=np.int64)] = False
+    M = csr_matrix((np.ones(int(pk.sum()), dtype=np.int8), (g.p0[pk], g.p1[pk])), shape=(g.n, g.n))
+    ncomp, lab = connected_components(M, directed=False)
     reached = np.zeros(ncomp, dtype=bool)
     reached[lab[outside[keep[outside]]]] = True
     return lab, reached
+
+
+class _Bridges:
+    """What closing one road piece cuts off, for every piece at once (the village exits).
+
+    A spanning forest of the road graph (depth-first, so every subtree is a run of consecutive
+    nodes in discovery order) tells for each tree piece whether it is a bridge: no other piece
+    joins its subtree to the rest. Closing a bridge cuts its subtree off from the rest of its
+    component; closing any other piece cuts nothing off. Weights and ``outside`` nodes are summed
+    per subtree with prefix sums over the discovery order.
+    """
+
+    def __init__(self, g: _Graph, outside: np.ndarray, weights: np.ndarray):
+        from scipy.sparse.csgraph import depth_first_order
+
+        n = g.n
+        real = g.p0 != g.p1
+        q0, q1 = g.p0[real], g.p1[real]
+        ncomp, comp = connected_components(
+            csr_matrix((np.ones(len(q0), dtype=np.int8), (q0, q1)), shape=(n, n)), directed=False)
+        # a virtual root joined to the first node of every component: one depth-first search
+        firsts = np.unique(comp, return_index=True)[1]
+        i = np.concatenate([q0, q1, np.full(len(firsts), n), firsts])
+        j = np.concatenate([q1, q0, firsts, np.full(len(firsts), n)])
+        M = csr_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n + 1, n + 1))
+        order, pred = depth_first_order(M, n, directed=False, return_predecessors=True)
+        tin = np.empty(n + 1, dtype=np.int64)
+        tin[order] = np.arange(n + 1)
+        parent = pred[:n].astype(np.int64)
+        # per node, the lowest and highest discovery index it reaches by a piece other than its own
+        # tree piece (parallel pieces to the parent count: they bypass it)
+        lo = tin[:n].copy()
+        hi = tin[:n].copy()
+        ends = np.concatenate([q0, q1])
+        other = np.concatenate([q1, q0])
+        k = np.concatenate([np.arange(len(q0)), np.arange(len(q0))])
+        is_par = other == parent[ends]
+        # the first piece from a node to its parent is its tree piece; the others are not
+        df = pd.DataFrame({"e": ends[is_par], "k": k[is_par]})
+        tree_piece = df.groupby("e")["k"].min()
+        skip = np.zeros(len(ends), dtype=bool)
+        idx = np.flatnonzero(is_par)
+        skip[idx] = k[idx] == tree_piece.reindex(ends[idx]).to_numpy()
+        np.minimum.at(lo, ends[~skip], tin[other[~skip]])
+        np.maximum.at(hi, ends[~skip], tin[other[~skip]])
+        # subtree size, lowest and highest reach: children before parents (reverse discovery order)
+        size = np.ones(n + 1, dtype=np.int64)
+        lo_l, hi_l, size_l = lo.tolist() + [0], hi.tolist() + [0], size.tolist()
+        par_l = parent.tolist()
+        for v in order[::-1].tolist():
+            if v == n:
+                continue
+            p_ = par_l[v]
+            if p_ < 0 or p_ == n:
+                continue
+            size_l[p_] += size_l[v]
+            if lo_l[v] < lo_l[p_]:
+                lo_l[p_] = lo_l[v]
+            if hi_l[v] > hi_l[p_]:
+                hi_l[p_] = hi_l[v]
+        self.size = np.asarray(size_l[:n], dtype=np.int64)
+        lo_s = np.asarray(lo_l[:n])
+        hi_s = np.asarray(hi_l[:n])
+        self.tin = tin[:n]
+        self.parent = parent
+        self.bridge_child = (parent >= 0) & (parent < n) & (lo_s >= self.tin) & (hi_s < self.tin + self.size)
+        # tree piece of each child node
+        self.piece_child = np.full(len(g.p0), -1, dtype=np.int64)
+        real_idx = np.flatnonzero(real)
+        self.piece_child[real_idx[tree_piece.to_numpy()]] = tree_piece.index.to_numpy()
+        # prefix sums over the discovery order (the virtual root is position 0)
+        wo = np.zeros((n + 1, weights.shape[1] + 1))
+        wo[tin[:n], :-1] = weights
+        out_flag = np.zeros(n)
+        out_flag[outside] = 1.0
+        wo[tin[:n], -1] = out_flag
+        self.prefix = np.vstack([np.zeros((1, wo.shape[1])), np.cumsum(wo, axis=0)])
+        self.comp = comp
+        self.comp_sum = np.zeros((ncomp, wo.shape[1]))
+        np.add.at(self.comp_sum, comp, wo[tin[:n]])
+
+    def behind(self, piece: int | None, start: int) -> np.ndarray:
+        """Weights cut off from ``outside`` on ``start``'s side when ``piece`` is closed (None: nothing
+        closed: the start's component if no outside node is in it)."""
+        tot = self.comp_sum[self.comp[start]]
+        c = self.piece_child[piece] if piece is not None and piece >= 0 else -1
+        if c < 0 or not self.bridge_child[c] or self.comp[c] != self.comp[start]:
+            side = tot
+        else:
+            t0, t1 = self.tin[c], self.tin[c] + self.size[c]
+            sub = self.prefix[t1] - self.prefix[t0]
+            side = sub if t0 <= self.tin[start] < t1 else tot - sub
+        return np.zeros(len(side) - 1) if side[-1] > 0.5 else side[:-1]
 
 
 def _behind(A: csr_matrix, outside: np.ndarray, closed_nodes, closed_pieces, g: _Graph, starts,
@@ -397,8 +496,8 @@ def _behind(A: csr_matrix, outside: np.ndarray, closed_nodes, closed_pieces, g: 
     """
     lab, reached = _cut_off(A, outside, closed_nodes, closed_pieces, g)
     ncomp = len(reached)
-    comp_w = np.zeros((ncomp, weights.shape[1]))
-    np.add.at(comp_w, lab, weights)
+    comp_w = np.column_stack([np.bincount(lab, weights=weights[:, c], minlength=ncomp)
+                              for c in range(weights.shape[1])])
     res = []
     for st in starts:
         st = np.asarray(st, dtype=np.int64)
@@ -458,6 +557,20 @@ def _lonlat(points, crs):
     w = s.to_crs(WGS84)
     c = s.to_crs(CGCS2000_GEOGRAPHIC)
     return w.x.to_numpy(), w.y.to_numpy(), c.x.to_numpy(), c.y.to_numpy()
+
+
+def _incidence(g: _Graph) -> csr_matrix:
+    """Node x piece incidence: ``inc[x].indices`` are the pieces at node x (built once per graph)."""
+    if "_inc" not in g.__dict__:
+        k = len(g.p0)
+        g.__dict__["_inc"] = csr_matrix((np.ones(2 * k, dtype=np.int8),
+                                         (np.concatenate([g.p0, g.p1]), np.tile(np.arange(k), 2))), shape=(g.n, k))
+    return g.__dict__["_inc"]
+
+
+def _pieces_at(g: _Graph, x: int) -> np.ndarray:
+    inc = _incidence(g)
+    return inc.indices[inc.indptr[x]:inc.indptr[x + 1]]
 
 
 def _town_at(ctx, xy) -> np.ndarray:
@@ -560,6 +673,7 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
     wok = (work_node >= 0) & (work_block > 0)
     np.add.at(weights[:, _W_WORK], work_node[wok], 1.0)
     A = g.adjacency()
+    inc = _incidence(g)
 
     # entries: nodes touching a piece of a block and a piece that is not of that block
     nb = pd.DataFrame({"node": np.concatenate([g.p0, g.p1]), "block": np.concatenate([g.block, g.block])})
@@ -580,6 +694,7 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
     rows = []  # checkpoint rows
     block_rows = []
     n_merged = 0
+    is_cut = np.zeros(g.n, dtype=bool)
     for k, (bid, bgeom) in enumerate(zip(block_ids, blocks)):
         bp = np.sort(order[bstart[k]:bend[k]])
         nodes_in = np.unique(np.concatenate([g.p0[bp], g.p1[bp]])) if len(bp) else np.array([], np.int64)
@@ -590,34 +705,38 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
         if len(bp) or len(ws_nodes):
             src = np.setdiff1d(sources_all, np.concatenate([nodes_in, ws_nodes]))
             if len(src):
-                cut = _min_cut_near_sink(g, src, bp, ws_nodes)
+                cut = _min_cut_near_sink(g, src, bp, ws_nodes, p.cut_search_m or None)
         labels = _road_merge_groups(g, cut, p.cut_merge_m)
+        is_cut[cut] = True
         starts, reps = [], []
-        for lab in np.unique(labels):
-            members = cut[labels == lab]
-            rep = members[_medoid(g.xy[members])]
+        groups = [cut[labels == lab] for lab in np.unique(labels)] if len(cut) > len(np.unique(labels)) \
+            else [cut[i:i + 1] for i in range(len(cut))]
+        for members in groups:
+            rep = members[_medoid(g.xy[members])] if len(members) > 1 else members[0]
             reps.append((rep, members))
             # the cut points themselves (a settlement at one is cut off with it) and their neighbours
-            starts.append(np.unique(np.concatenate([members, np.setdiff1d(A[members].indices, cut)])))
+            nb = np.concatenate([A.indices[A.indptr[m]:A.indptr[m + 1]] for m in members])
+            starts.append(np.unique(np.concatenate([members, nb[~is_cut[nb]]])))
         n_merged += len(cut) - len(reps)
         if len(cut) and len(outside):
             behind = _behind(A, outside, cut, [], g, starts, weights)
         else:
             behind = [(np.zeros(4), np.array([], np.int64))] * len(reps)
         for (rep, members), (w, comps) in zip(reps, behind):
-            pieces_at = np.flatnonzero(np.isin(g.p0, members) | np.isin(g.p1, members))
-            rc, rn = _best_road(g, pieces_at)
+            pieces_at = np.concatenate([_pieces_at(g, m) for m in members])
+            rc, rn = _best_road(g, np.unique(pieces_at))
             # a piece of the block running straight from this cut point to another one encloses a
             # stretch with no node of its own: key it like a cut-off component (negative)
-            direct = pieces_at[(g.block[pieces_at] == bid) & np.isin(g.p0[pieces_at], cut)
-                               & np.isin(g.p1[pieces_at], cut)]
+            direct = np.unique(pieces_at[(g.block[pieces_at] == bid) & is_cut[g.p0[pieces_at]] & is_cut[g.p1[pieces_at]]])
             comps = np.concatenate([comps, -1 - direct])
             rows.append({"kind": KIND_CUT, "forest_block": int(bid), "road_class": rc, "road_name": rn,
                          "settlement_names": None, "settlements_behind": int(round(w[_W_CNT])),
                          "population_behind": float(w[_W_POP]), "work_sites_behind": int(round(w[_W_WORK])),
                          "fire_risk_edge": bool(w[_W_FIRE] > 0 or weights[members, _W_FIRE].any()),
-                         "cut_points": len(members), "_comps": tuple(int(c) for c in comps),
-                         "_pop_served": 0.0, "x": g.xy[rep, 0], "y": g.xy[rep, 1]})
+                         "cut_points": len(members), "_comps": tuple(comps.tolist()),
+                         "_pop_served": 0.0, "_route": frozenset(), "_piece": -1,
+                         "_nodes": tuple(members.tolist()), "x": g.xy[rep, 0], "y": g.xy[rep, 1]})
+        is_cut[cut] = False
         block_rows.append({"block_id": int(bid), "area_m2": float(shapely.area(bgeom)), "entries": n_entry_groups,
                            "cut_size": int(len(cut)) if (len(bp) or len(ws_nodes)) else None,
                            "checkpoints": len(reps), "merged": int(len(cut) - len(reps)),
@@ -628,7 +747,7 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
                  "neighbouring checkpoint; those roads have no post of their own (forest_blocks.merged)")
 
     rows += _village_exits(ctx, p, g, sett, sett_node, blocks, block_ids, A, outside, weights)
-    return _finish(ctx, p, rows, block_rows)
+    return _finish(ctx, p, rows, block_rows, g)
 
 
 def _best_road(g: _Graph, pieces):
@@ -652,47 +771,66 @@ def _village_exits(ctx, p, g, sett, sett_node, blocks, block_ids, A, outside, we
     cand = np.flatnonzero(near & (sett_node >= 0))
     if len(cand) == 0:
         return []
+    bridges = _Bridges(g, outside, weights) if len(outside) else None
     forest_node = np.zeros(g.n, dtype=bool)
     ins = g.block > 0
     forest_node[g.p0[ins]] = True
     forest_node[g.p1[ins]] = True
-    # a settlement whose road point is in the forest goes out of it, the others into it
     W = g.adjacency(np.maximum(g.length, 1e-6))
     # piece lookup by node pair (shortest piece)
     pair = pd.DataFrame({"lo": np.minimum(g.p0, g.p1), "hi": np.maximum(g.p0, g.p1), "len": g.length,
                          "k": np.arange(len(g.p0))}).sort_values("len").drop_duplicates(["lo", "hi"])
-    piece_of = dict(zip(zip(pair["lo"], pair["hi"]), pair["k"]))
-    rows = []
+    piece_of = dict(zip(zip(pair["lo"].tolist(), pair["hi"].tolist()), pair["k"].tolist()))
     src_nodes = sett_node[cand]
-    uniq = np.unique(src_nodes)
-    for c0 in range(0, len(uniq), 32):
-        chunk = uniq[c0:c0 + 32]
-        dist, pred = dijkstra(W, directed=False, indices=chunk, limit=p.exit_search_m, return_predecessors=True)
-        for r, s_node in enumerate(chunk):
-            target_mask = ~forest_node if forest_node[s_node] else forest_node
-            d = np.where(target_mask, dist[r], np.inf)
-            t = int(np.argmin(d))
-            if not np.isfinite(d[t]):
-                continue
-            path_nodes = [t]
-            while path_nodes[-1] != s_node:
-                path_nodes.append(int(pred[r, path_nodes[-1]]))
-            path_nodes.reverse()
-            line, piece_seq, cum = _path_line(g, path_nodes, piece_of)
-            for k_s in cand[src_nodes == s_node]:
-                row = _exit_row(g, sett, k_s, line, piece_seq, cum, path_nodes, forest_node[s_node], A, outside,
-                                weights)
-                if row is not None:
-                    rows.append(row)
+    # the nearest forest node from every village outside the forest, and the nearest node outside
+    # the forest from every village in it: one search from all targets at once each (the graph is
+    # undirected, so the predecessors lead from a village to its nearest target)
+    pred = {}
+    for inside in (False, True):
+        if not (forest_node[src_nodes] == inside).any():
+            continue
+        targets = np.flatnonzero(~forest_node if inside else forest_node)
+        if len(targets) == 0:
+            continue
+        _, pr, _ = dijkstra(W, directed=False, indices=targets, limit=p.exit_search_m, min_only=True,
+                            return_predecessors=True)
+        pred[inside] = (pr, set(targets.tolist()))
+    rows = []
+    names = sett["name"].to_numpy(object)
+    pops = np.nan_to_num(sett["population"].to_numpy(float))
+    by_node: dict[int, list[int]] = {}
+    for k_s, s_node in zip(cand.tolist(), src_nodes.tolist()):
+        by_node.setdefault(s_node, []).append(k_s)
+    for s_node in sorted(by_node):
+        key = bool(forest_node[s_node])
+        if key not in pred:
+            continue
+        pr, targets = pred[key]
+        if s_node in targets or pr[s_node] < 0:
+            continue  # no target within exit_search_m (or the node is its own target)
+        path_nodes = [s_node]
+        while path_nodes[-1] not in targets:
+            path_nodes.append(int(pr[path_nodes[-1]]))
+        for k_s in by_node[s_node]:
+            line, piece_seq, cum = _path_line(g, path_nodes, piece_of, area[k_s])
+            row = _exit_row(g, (area[k_s], names[k_s], pops[k_s]), line, piece_seq, cum, path_nodes, key, bridges,
+                            outside)
+            if row is not None:
+                rows.append(row)
     return rows
 
 
-def _path_line(g, path_nodes, piece_of):
-    """Geometry of a node path through the pieces, the pieces used and their cumulative starts."""
+def _path_line(g, path_nodes, piece_of, area=None):
+    """Geometry of a node path through the pieces, the pieces used and their cumulative starts.
+
+    With ``area`` (the village) the line stops after the first piece that ends outside it: the exit
+    is on it (the rest of the route is not needed).
+    """
     coords, seq, cum = [], [], [0.0]
     if len(path_nodes) == 1:
         xy = g.xy[path_nodes[0]]
         return shapely.LineString([xy, xy]), [], np.array([0.0])
+    inside = area is not None and shapely.contains_xy(area, *g.xy[path_nodes[0]])
     for x, y in zip(path_nodes[:-1], path_nodes[1:]):
         k = piece_of[(min(x, y), max(x, y))]
         seq.append(k)
@@ -702,6 +840,8 @@ def _path_line(g, path_nodes, piece_of):
             pts = pts[::-1]
         coords.extend(pts if not coords else pts[1:])
         cum.append(cum[-1] + g.length[k])
+        if area is not None and (not inside or not shapely.contains_xy(area, *g.xy[y])):
+            break
     return shapely.LineString(coords), seq, np.array(cum)
 
 
@@ -709,8 +849,8 @@ def _piece_geom(g, k):
     return substring(g.edge_geoms[g.edge[k]], g.a[k], g.b[k])
 
 
-def _exit_row(g, sett, k_s, line, piece_seq, cum, path_nodes, from_inside, A, outside, weights):
-    area = sett.geometry.iloc[k_s]
+def _exit_row(g, village, line, piece_seq, cum, path_nodes, from_inside, bridges, outside):
+    area, name, pop = village
     L = line.length
     start = shapely.Point(line.coords[0])
     if not area.contains(start):
@@ -731,12 +871,13 @@ def _exit_row(g, sett, k_s, line, piece_seq, cum, path_nodes, from_inside, A, ou
         beyond = [path_nodes[j + 1]]
         # the block the route enters (or, from inside, the one it leaves)
         end = path_nodes[0] if from_inside else path_nodes[-1]
-        inc = np.flatnonzero(((g.p0 == end) | (g.p1 == end)) & (g.block > 0))
-        block = int(g.block[inc[0]]) if len(inc) else None
+        at_end = np.sort(_pieces_at(g, end))
+        at_end = at_end[g.block[at_end] > 0]
+        block = int(g.block[at_end[0]]) if len(at_end) else None
         rc, rn = _best_road(g, np.array([k]))
     else:
         closed, beyond, block, rc, rn = [], [path_nodes[0]], None, None, None
-        incident = np.flatnonzero((g.p0 == path_nodes[0]) | (g.p1 == path_nodes[0]))
+        incident = np.sort(_pieces_at(g, path_nodes[0]))
         if len(incident):
             rc, rn = _best_road(g, incident)
             inb = g.block[incident]
@@ -744,14 +885,15 @@ def _exit_row(g, sett, k_s, line, piece_seq, cum, path_nodes, from_inside, A, ou
     if from_inside:
         # the village is in the forest: what is behind is the village side
         beyond = [path_nodes[0]]
-    w = np.zeros(weights.shape[1])
+    w = np.zeros(4)
     if len(outside):
-        w = _behind(A, outside, [], closed, g, [beyond], weights)[0][0]
+        w = bridges.behind(closed[0] if closed else None, beyond[0])
     return {"kind": KIND_EXIT, "forest_block": block, "road_class": rc, "road_name": rn,
-            "settlement_names": str(sett["name"].iloc[k_s]), "settlements_behind": int(round(w[_W_CNT])),
+            "settlement_names": str(name), "settlements_behind": int(round(w[_W_CNT])),
             "population_behind": float(w[_W_POP]), "work_sites_behind": int(round(w[_W_WORK])),
             "fire_risk_edge": bool(w[_W_FIRE] > 0), "cut_points": 0, "_comps": (),
-            "_pop_served": float(np.nan_to_num(sett["population"].iloc[k_s])), "x": pt.x, "y": pt.y}
+            "_pop_served": float(pop), "_route": frozenset(path_nodes),
+            "_piece": closed[0] if closed else -1, "_nodes": (), "x": pt.x, "y": pt.y}
 
 
 #: ``item_kind`` codes: an entry with settlements, work sites or a fire-prone edge behind it; a
@@ -881,7 +1023,7 @@ def _classify(df: pd.DataFrame, p: CheckpointParams) -> pd.DataFrame:
     return out
 
 
-def _finish(ctx, p, rows, block_rows):
+def _finish(ctx, p, rows, block_rows, g=None):
     crs = ctx.crs
     blocks = gpd.GeoDataFrame(block_rows, geometry="geometry", crs=crs) if block_rows else \
         gpd.GeoDataFrame({"block_id": [], "area_m2": [], "entries": [], "cut_size": [], "checkpoints": [],
@@ -892,7 +1034,7 @@ def _finish(ctx, p, rows, block_rows):
     if not rows:
         return {"checkpoints": _empty_checkpoints(crs), "forest_blocks": blocks}
     df = pd.DataFrame(rows)
-    df = _merge_exits(df, p.group_m)
+    df = _merge_exits(df, p.group_m, g)
     df = _classify(df, p)
     pts = shapely.points(df[["x", "y"]].to_numpy(float))
     lon, lat, lon_c, lat_c = _lonlat(pts, crs)
@@ -905,7 +1047,7 @@ def _finish(ctx, p, rows, block_rows):
         "town": _town_at(ctx, df[["x", "y"]].to_numpy(float)),
         "forest_block": pd.array(df["forest_block"], dtype="Int64"),
         "road_class": df["road_class"].to_numpy(object), "road_name": df["road_name"].to_numpy(object),
-        "settlement_names": df["settlement_names"].astype(object).where(df["settlement_names"].notna(), None).to_numpy(object),
+        "settlement_names": np.array([x if isinstance(x, str) else None for x in df["settlement_names"]], dtype=object),
         "settlements_behind": df["settlements_behind"].to_numpy(np.int64),
         "population_behind": df["population_behind"].to_numpy(float),
         "work_sites_behind": df["work_sites_behind"].to_numpy(np.int64),
@@ -925,28 +1067,62 @@ def _finish(ctx, p, rows, block_rows):
     return {"checkpoints": out, "forest_blocks": blocks}
 
 
-def _merge_exits(df: pd.DataFrame, group_m: float) -> pd.DataFrame:
-    """Village exits near a 必经道口 or near each other become one checkpoint."""
+def _merge_exits(df: pd.DataFrame, group_m: float, g: _Graph | None = None) -> pd.DataFrame:
+    """Village exits near a 必经道口 or near each other become one checkpoint, only along one road.
+
+    Within ``group_m`` (straight line), an exit merges into a 必经道口 that lies on the village's
+    own route to the forest, and exits merge with each other when one's exit piece lies on the
+    other's route (the same road out of the villages). Cut points are never merged away.
+    """
     if len(df) == 0:
         return df
     lab = _groups(df[["x", "y"]].to_numpy(float), group_m)
-    keep = []
-    for l_ in np.unique(lab):
-        idx = np.flatnonzero(lab == l_)
-        cuts = idx[df["kind"].to_numpy()[idx] == KIND_CUT]
-        exits = idx[df["kind"].to_numpy()[idx] == KIND_EXIT]
-        if len(cuts):
-            keep.extend(cuts)  # cut points are never merged away: each is a distinct road point
-            if len(exits):
-                names = "、".join(sorted(set(df["settlement_names"].iloc[exits].dropna())))
-                first = cuts[0]
-                old = df.at[df.index[first], "settlement_names"]
-                df.at[df.index[first], "settlement_names"] = names if pd.isna(old) else f"{old}、{names}"
-                df.at[df.index[first], "_pop_served"] = float(df["_pop_served"].iloc[exits].sum())
-        else:
-            best = exits[np.argmax(df["population_behind"].to_numpy(float)[exits])]
-            names = "、".join(sorted(set(df["settlement_names"].iloc[exits].dropna())))
-            df.at[df.index[best], "settlement_names"] = names
-            df.at[df.index[best], "_pop_served"] = float(df["_pop_served"].iloc[exits].sum())
-            keep.append(best)
-    return df.iloc[np.sort(np.asarray(keep))].reset_index(drop=True)
+    kind = df["kind"].to_numpy(object)
+    names = df["settlement_names"].to_numpy(object).copy()
+    served = df["_pop_served"].to_numpy(float).copy()
+    popb = df["population_behind"].to_numpy(float)
+    route = df["_route"].tolist() if "_route" in df else [frozenset()] * len(df)
+    piece = df["_piece"].to_numpy(np.int64) if "_piece" in df else np.full(len(df), -1)
+    nodes = df["_nodes"].tolist() if "_nodes" in df else [()] * len(df)
+    drop = np.zeros(len(df), dtype=bool)
+
+    def on_route(e, other):
+        k = piece[e]
+        if k < 0 or g is None:
+            return False
+        return (g.p0[k] in route[other] and g.p1[k] in route[other]) or piece[other] == k
+
+    order = np.argsort(lab, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, lab[order][1:] != lab[order][:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        idx = order[a:b]
+        if len(idx) == 1:
+            continue
+        cuts = [i for i in idx if kind[i] == KIND_CUT]
+        exits = [i for i in idx if kind[i] == KIND_EXIT]
+        left = []
+        for e in exits:
+            target = next((c for c in cuts if any(x in route[e] for x in nodes[c])), None)
+            if target is None:
+                left.append(e)
+                continue
+            old = names[target]
+            names[target] = names[e] if not isinstance(old, str) else f"{old}、{names[e]}"
+            served[target] = (served[target] if isinstance(old, str) else 0.0) + served[e]
+            drop[e] = True
+        # exits on one road out of the villages
+        while left:
+            e = left.pop(0)
+            same = [o for o in left if on_route(e, o) or on_route(o, e)]
+            if not same:
+                continue
+            grp = [e] + same
+            left = [o for o in left if o not in same]
+            best = max(grp, key=lambda i: (popb[i], -i))
+            names[best] = "、".join(sorted({names[i] for i in grp if isinstance(names[i], str)}))
+            served[best] = float(sum(served[i] for i in grp))
+            drop[[i for i in grp if i != best]] = True
+    out = df.copy()
+    out["settlement_names"] = names
+    out["_pop_served"] = served
+    return out[~drop].reset_index(drop=True)
