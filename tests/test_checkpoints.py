@@ -451,3 +451,19 @@ def test_village_exit_merges_only_into_the_checkpoint_on_its_own_road():
     assert list(cp["kind"]) == [KIND_CUT, KIND_CUT]
     assert xy(cp) == pytest.approx(np.array([[1000.0, 0.0], [1000.0, 100.0]]))
     assert pd.isna(cp["settlement_names"].iloc[0]) and cp["settlement_names"].iloc[1] == "林边村"
+
+
+def test_a_junction_beyond_the_search_distance_is_not_the_one_checkpoint():
+    # one road from the station forks 6 km before the forest into two roads 600 m apart: the
+    # junction is the one point every route passes, but it is farther than cut_search_m (5 km)
+    r = roads(line((-8000, 0), (-6000, 0)), line((-6000, 0), (-5000, 300), (1500, 300)),
+              line((-6000, 0), (-5000, -300), (1500, -300)))
+    v = villages(("远村", -7000, 0, 10))
+    res, _ = run(CheckpointParams(exit_forest_m=0), roads=r, settlements=v, stations=station(-8000, 0))
+    cut = res["checkpoints"]
+    assert res["forest_blocks"].loc[1, "cut_size"] == 2
+    assert sorted(xy(cut)[:, 1]) == pytest.approx([-300.0, 300.0]) and (xy(cut)[:, 0] == pytest.approx(1000.0))
+    res, _ = run(CheckpointParams(exit_forest_m=0, cut_search_m=0), roads=r, settlements=v,
+                 stations=station(-8000, 0))  # 0: the whole network
+    assert res["forest_blocks"].loc[1, "cut_size"] == 1
+    assert tuple(xy(res["checkpoints"])[0]) == pytest.approx((-6000.0, 0.0))

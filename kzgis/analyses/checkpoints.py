@@ -19,8 +19,10 @@ Method
    ``exit_forest_m`` of it) must pass: a minimum vertex cut between a super-source joined to those
    settlements and stations and a super-sink joined to every road piece inside the block and to
    the work sites' road points (node splitting, max-flow with
-   :func:`scipy.sparse.csgraph.maximum_flow`, on the part of the graph a route can use after its
-   last source). Of the minimum cuts, the one nearest the forest is taken, so the checkpoint is at
+   :func:`scipy.sparse.csgraph.maximum_flow`) on the road within ``cut_search_m`` (5 km) of the
+   block's entries, the far edge of that road standing for the outside (a junction farther out is
+   not used as the one checkpoint of several roads; 0 searches the whole network, exactly, and
+   slowly on a county of village roads). Of the minimum cuts, the one nearest the forest is taken, so the checkpoint is at
    the entry itself unless a junction outside the forest serves several entries at once (three
    roads merging before the edge need one checkpoint, at the merged road). **Every cut point is a
    checkpoint** (one post controls only the road it stands on): ``forest_blocks.checkpoints`` equals
@@ -31,8 +33,9 @@ Method
    road point, the shortest road route (at most ``exit_search_m``) to the forest; the checkpoint
    is where that route leaves the settlement's built-up area (polygon, or a disc of
    ``built_up_radius_m`` around a point), or where it enters the forest if that comes first. For
-   a settlement inside the forest the route goes the other way, out of the forest. Exits within
-   ``group_m`` of a 必经道口 or of another exit are merged into it.
+   a settlement inside the forest the route goes the other way, out of the forest. An exit within
+   ``group_m`` of a 必经道口 on the village's own route to the forest is merged into it, and exits
+   within ``group_m`` of each other on one road out of the villages are one checkpoint.
 6. **Behind**: with the checkpoint's group closed (all cut points of the block, or the exit's
    road piece), the settlements whose road point is cut off from the *outside* (fire stations;
    without stations the urban area; without either the most populous settlement), counted for
