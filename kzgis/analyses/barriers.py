@@ -302,7 +302,13 @@ def _edge_pieces(blocks, zone, step):
 
 
 def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
-    """Winner built-up feature per edge piece (index or -1), its nearest point and distance."""
+    """Winner built-up feature per edge piece (index or -1), its nearest point and distance.
+
+    The candidates of a piece (features within ``facing_m``) are tried in the order of preference
+    (wider band, then nearer, then lower index) and the first one passing the line-of-sight test
+    wins; the test runs in rounds over all pieces at once, so a piece whose first candidate passes
+    costs one test, not one per feature around it.
+    """
     n = len(mid)
     win = np.full(n, -1)
     q = np.full((n, 2), np.nan)
@@ -317,29 +323,44 @@ def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
     sl = shapely.shortest_line(pts[si], built_out[fj])
     cq = shapely.get_coordinates(shapely.get_point(sl, 1))
     d = shapely.length(sl)
-    # line of sight: probe the straight line every edge_step_m and measure the forest it crosses
-    nprobe = np.ceil(d / p.edge_step_m).astype(int)
-    rep = np.repeat(np.arange(si.size), nprobe)
-    k = np.arange(rep.size) - np.repeat(np.cumsum(nprobe) - nprobe, nprobe)
-    t = (k + 0.5) / np.maximum(nprobe[rep], 1)
-    px = mid[si[rep], 0] + t * (cq[rep, 0] - mid[si[rep], 0])
-    py = mid[si[rep], 1] + t * (cq[rep, 1] - mid[si[rep], 1])
-    inside = shapely.contains_xy(forest_all, px, py)
-    crossed = np.bincount(rep[inside], minlength=si.size) * (d / np.maximum(nprobe, 1))
-    # and it must leave the edge on the outside: a first probe 1 m along (half-way when closer)
-    t0 = np.minimum(1.0, d / 2.0) / np.where(d > 0, d, 1.0)
-    enters = shapely.contains_xy(forest_all, mid[si, 0] + t0 * (cq[:, 0] - mid[si, 0]),
-                                 mid[si, 1] + t0 * (cq[:, 1] - mid[si, 1])) & (d > 0)
-    ok = (crossed <= p.through_forest_max_m) & ~enters
-    si, fj, cq, d = si[ok], fj[ok], cq[ok], d[ok]
     width = np.where(built_urban[fj], p.urban_width_m, p.town_width_m)
     order = np.lexsort((fj, d, -width, si))
     si, fj, cq, d = si[order], fj[order], cq[order], d[order]
     first = np.r_[True, si[1:] != si[:-1]]
-    win[si[first]] = fj[first]
-    q[si[first]] = cq[first]
-    dist[si[first]] = d[first]
+    start = np.maximum.accumulate(np.where(first, np.arange(si.size), 0))
+    k_of = np.arange(si.size) - start  # rank of the candidate within its piece
+    decided = np.zeros(n, dtype=bool)
+    for r in range(int(k_of.max()) + 1):
+        cand = np.flatnonzero((k_of == r) & ~decided[si])
+        if cand.size == 0:
+            if not ((k_of > r) & ~decided[si]).any():
+                break
+            continue
+        ok = _line_of_sight(mid[si[cand]], cq[cand], d[cand], forest_all, p)
+        good = cand[ok]
+        decided[si[good]] = True
+        win[si[good]] = fj[good]
+        q[si[good]] = cq[good]
+        dist[si[good]] = d[good]
     return win, q, dist
+
+
+def _line_of_sight(m, cq, d, forest_all, p: BarrierParams) -> np.ndarray:
+    """The straight line from each edge point ``m`` to its built-up point ``cq`` crosses at most
+    ``through_forest_max_m`` of forest (probed every ``edge_step_m``) and leaves the edge on the
+    outside (a first probe 1 m along, half-way when closer)."""
+    nprobe = np.ceil(d / p.edge_step_m).astype(int)
+    rep = np.repeat(np.arange(len(d)), nprobe)
+    k = np.arange(rep.size) - np.repeat(np.cumsum(nprobe) - nprobe, nprobe)
+    t = (k + 0.5) / np.maximum(nprobe[rep], 1)
+    px = m[rep, 0] + t * (cq[rep, 0] - m[rep, 0])
+    py = m[rep, 1] + t * (cq[rep, 1] - m[rep, 1])
+    inside = shapely.contains_xy(forest_all, px, py)
+    crossed = np.bincount(rep[inside], minlength=len(d)) * (d / np.maximum(nprobe, 1))
+    t0 = np.minimum(1.0, d / 2.0) / np.where(d > 0, d, 1.0)
+    enters = shapely.contains_xy(forest_all, m[:, 0] + t0 * (cq[:, 0] - m[:, 0]),
+                                 m[:, 1] + t0 * (cq[:, 1] - m[:, 1])) & (d > 0)
+    return (crossed <= p.through_forest_max_m) & ~enters
 
 
 def _reach(feature, window_r, barriers_tree, barriers):
@@ -428,7 +449,9 @@ def _bands(stretches, widths, priority, pieces, ends: str = "round"):
     n = len(stretches)
     if n == 0:
         return np.array([], dtype=object)
-    buf = shapely.buffer(stretches, widths, quad_segs=_BAND_QUAD, cap_style=ends)
+    # the stretches carry a vertex every edge_step_m along straight edge segments; dropping those
+    # (colinear to 1 cm) leaves the band the same and makes the buffers and overlays much smaller
+    buf = shapely.buffer(shapely.simplify(stretches, 0.01), widths, quad_segs=_BAND_QUAD, cap_style=ends)
     ptree = shapely.STRtree(pieces)
     si, pj = ptree.query(buf, predicate="intersects")
     inter = _forest.polygonal(shapely.intersection(buf[si], pieces[pj]))
@@ -442,8 +465,15 @@ def _bands(stretches, widths, priority, pieces, ends: str = "round"):
     ii, jj = ii[earlier], jj[earlier]
     out = raw.copy()
     if ii.size:
-        has = np.unique(ii)
-        out[has] = shapely.difference(raw[has], _union_by(raw[jj], ii, n)[has])
+        # subtract the earlier bands one at a time, all bands at once in rounds (cheaper than the
+        # union of each band's earlier neighbours when the bands of a dense village area overlap)
+        o = np.lexsort((rank[jj], ii))
+        ii, jj = ii[o], jj[o]
+        first = np.r_[True, ii[1:] != ii[:-1]]
+        k = np.arange(ii.size) - np.maximum.accumulate(np.where(first, np.arange(ii.size), 0))
+        for r in range(int(k.max()) + 1):
+            sel = k == r
+            out[ii[sel]] = shapely.difference(out[ii[sel]], raw[jj[sel]])
     return _forest.polygonal(out)
 
 
