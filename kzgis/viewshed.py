@@ -182,6 +182,9 @@ def line_of_sight(z: np.ndarray, row: int, col: int, trow: int, tcol: int, *, ce
     n = max(2, int(np.ceil(max(abs(drow), abs(dcol)) * samples_per_cell)))
     f = np.arange(1, n) / n
     fr, fc = row + drow * f, col + dcol * f
+    # the target's own cell does not hide it (as in :func:`viewshed`)
+    outside = np.maximum(np.abs(fr - trow), np.abs(fc - tcol)) > 0.5
+    f, fr, fc = f[outside], fr[outside], fc[outside]
     lr, lc = np.floor(fr).astype(int), np.floor(fc).astype(int)
     hr, hc = np.minimum(lr + 1, z.shape[0] - 1), np.minimum(lc + 1, z.shape[1] - 1)
     wr, wc = fr - lr, fc - lc

@@ -68,8 +68,26 @@ def test_agrees_with_brute_force_line_of_sight(seed, mast, target):
     v = viewshed(z, r, c, cell_m=30.0, observer_m=mast, target_m=target)
     b = np.array([[line_of_sight(z, r, c, i, j, cell_m=30.0, observer_m=mast, target_m=target)
                    for j in range(31)] for i in range(31)])
-    # R2 rays pass beside, not through, most cell centres: they may disagree on the horizon's edge
-    assert (v == b).mean() >= 0.93
+    # R2 rays pass beside, not through, most cell centres: they may disagree on the horizon's edge,
+    # almost never elsewhere
+    assert (v == b).mean() >= 0.90
+    from scipy.ndimage import binary_dilation
+
+    horizon = binary_dilation(b, np.ones((3, 3))) & binary_dilation(~b, np.ones((3, 3)))
+    assert ((v != b) & ~horizon).mean() <= 0.01
+
+
+def test_agreement_with_brute_force_on_average():
+    share = []
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        z = gaussian_filter(rng.normal(0, 1, (31, 31)), 2.5) * 300.0
+        r, c = (int(x) for x in rng.integers(3, 28, 2))
+        v = viewshed(z, r, c, cell_m=30.0, observer_m=10.0, target_m=5.0)
+        b = np.array([[line_of_sight(z, r, c, i, j, cell_m=30.0, observer_m=10.0, target_m=5.0)
+                       for j in range(31)] for i in range(31)])
+        share.append((v == b).mean())
+    assert np.mean(share) >= 0.97
 
 
 @settings(max_examples=25, deadline=None)
