@@ -86,7 +86,8 @@ COLUMNS_ZH.update({
     "limit_m2": "面积上限（平方米）", "parts": "分隔后分区数", "cuts": "建议分隔处数", "assumed_grades": "按假设等级计的建筑数",
     "grade_mix": "耐火等级构成", "old_town": "古镇", "part_a": "分区A", "part_b": "分区B", "building_a": "建筑A",
     "building_b": "建筑B", "gap_m": "现状间距（米）", "required_m": "要求防火间距（米）", "shortfall_m": "差距（米）",
-    "measure": "措施", "grade": "耐火等级", "part": "分区",
+    "measure": "措施", "grade": "耐火等级", "grade_basis": "耐火等级依据（surveyed 调查/structure 按结构/assumed 假设）",
+    "part": "分区",
 })
 
 _PATTERNS = (

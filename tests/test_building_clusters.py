@@ -99,7 +99,7 @@ def test_grade_from_structure_then_the_assumed_default():
     res, ctx = run(b)
     g = res["building_grades"]
     assert g["grade"].tolist() == [2, 3, 4]
-    assert g["grade_source"].tolist() == ["structure", "structure", "assumed"]
+    assert g["grade_basis"].tolist() == ["structure", "structure", "assumed"]
     # 二/三 needs 7 (8.5 apart: no link); 三/四 needs 10 (9.5 apart: link)
     assert g["cluster_id"].tolist() == [0, 1, 1]
     assert any("1 of 3 buildings have neither" in w for w in ctx.warnings)

@@ -8,7 +8,7 @@ Definitions
 **Grades.** Each building's fire-resistance grade (耐火等级) is its ``fire_resistance`` (1-4, or
 一级 ... 四级); when missing, its ``structure`` gives it (``structure_grades``: 钢混/框架 -> 一级,
 砖混 -> 二级, 砖木 -> 三级, 木 -> 四级; an assumption); else ``unknown_grade`` (四级 by default, for
-wooden and brick-wood village houses, an assumption). ``grade_source`` says which.
+wooden and brick-wood village houses, an assumption). ``grade_basis`` says which.
 
 **Separations** (GB 50016-2014 table 5.2.2, civil buildings; from memory, confidence M): 一二级 /
 一二级 6 m, 一二级 / 三级 7 m, 一二级 / 四级 9 m, 三级 / 三级 8 m, 三级 / 四级 10 m, 四级 / 四级 12 m.
@@ -39,7 +39,7 @@ shortfall is at most ``widen_max_m`` (拓宽间距), else a fire wall (设置防
   the assumed default), ``grade_mix``, ``town``, ``old_town``.
 - ``firebreak_suggestions`` (lines): ``cluster_id``, ``part_a``, ``part_b``, ``building_a``,
   ``building_b``, ``gap_m``, ``required_m``, ``measure``.
-- ``building_grades`` (table aligned to the buildings): ``grade``, ``grade_source``, ``cluster_id``,
+- ``building_grades`` (table aligned to the buildings): ``grade``, ``grade_basis``, ``cluster_id``,
   ``part``.
 """
 
@@ -394,7 +394,7 @@ def run_building_clusters(ctx: Context, p: ClusterParams) -> dict:
     else:
         fb = gpd.GeoDataFrame({c: [] for c in fcols}, geometry=[], crs=crs)
 
-    bg = pd.DataFrame({"grade": g, "grade_source": gsrc, "cluster_id": np.where(cid[lab] > 0, cid[lab], 0),
+    bg = pd.DataFrame({"grade": g, "grade_basis": gsrc, "cluster_id": np.where(cid[lab] > 0, cid[lab], 0),
                        "part": np.where(over[lab] & (count[lab] > 1), part + 1, 1), "area_m2": area},
                       index=b.index)
     n_assumed = int((gsrc == "assumed").sum())
