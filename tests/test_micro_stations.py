@@ -162,6 +162,24 @@ def test_suggestion_covers_the_most_people_first():
     assert len(res1["micro_suggestions"]) == 1
 
 
+def test_mclp_finds_the_pair_of_sites_the_greedy_order_misses():
+    # P (0, 100 people), X (900, 150), Y (1100, 150), Q (2000, 100) on a lane; 500 m reach.
+    # Greedy takes a site covering X + Y (300) first, then P or Q: 400. The best two sites cover
+    # P + X (site at 450) and Y + Q (site at 1550): 500.
+    lane = gdf([L((-100, 0), (2100, 0))], width_m=[3.0])
+    kw = dict(communities=comms((0, 0), (900, 0), (1100, 0), (2000, 0), pop=[100.0, 150.0, 150.0, 100.0]),
+              urban_area=gdf([box(-110, -50, 2110, 50)], name=["城区"]), max_new_sites=2)
+    greedy, _ = run(lane, **kw)
+    mclp, _ = run(lane, siting="mclp", **kw)
+    assert greedy["micro_suggestions"]["new_population"].tolist() == [300.0, 100.0]
+    assert sorted(mclp["micro_suggestions"]["new_population"].tolist()) == [250.0, 250.0]
+    assert mclp["micro_communities"]["covered_after"].all()
+    xs = sorted(g.x - X0 for g in mclp["micro_suggestions"].geometry)
+    assert 400 <= xs[0] <= 500 and 1500 <= xs[1] <= 1600
+    with pytest.raises(RecipeError, match="siting must be 'greedy' or 'mclp'"):
+        from_mapping(MicroParams, {"siting": "lscp"}, "analyses.micro_stations")
+
+
 def test_no_station_layer_is_a_warning_and_everyone_is_uncovered():
     lane = gdf([L((0, 0), (500, 0))], width_m=[2.0])
     res, ctx = run(lane, communities=comms((100, 0)), max_new_sites=0)

@@ -36,8 +36,10 @@ lane is not reached.
   polygons, or within ``builtup_point_radius_m`` of their points) and within the budget in a straight
   line of a community not covered by the existing and planned stations; each pick adds the most
   people newly within the arrival limit (then the most communities), until no candidate adds any or
-  ``max_new_sites`` sites are placed. ``rank``, ``new_communities``, ``new_population``, ``communities``
-  (names), ``town``, ``road_name``.
+  ``max_new_sites`` sites are placed. With ``siting: mclp`` spopt's maximal covering location model
+  chooses the set of sites together (optimal for their number, which the greedy order may miss),
+  listed in the same order of what each adds. ``rank``, ``new_communities``, ``new_population``,
+  ``communities`` (names), ``town``, ``road_name``.
 
 A station's ``status`` counts as planned when it contains 规划 / 拟建 / 在建 / 待建 / planned /
 proposed (a ``year`` later than ``existing_until_year``, when set, too); otherwise existing.
@@ -92,6 +94,9 @@ class MicroParams:
     existing_until_year : when set, stations with a ``year`` after it count as planned.
     site_spacing_m : new-site candidates at most this far apart along lanes (A).
     max_new_sites : at most this many new sites (A); 0 turns the suggestions off.
+    siting : ``greedy`` (each site adds the most people given those before it) or ``mclp`` (spopt's
+        maximal covering location model chooses up to ``max_new_sites`` sites together, optimally;
+        they are then listed in the order of what each adds).
     builtup_point_radius_m : settlement / community points count as built-up within this radius (A).
     """
 
@@ -106,10 +111,13 @@ class MicroParams:
     existing_until_year: int | None = None
     site_spacing_m: float = rules.value("micro_candidate_spacing_m")
     max_new_sites: int = int(rules.value("micro_budget"))
+    siting: str = "greedy"
     builtup_point_radius_m: float = rules.value("settlement_point_radius_m")
 
     def __post_init__(self):
         problems = []
+        if self.siting not in ("greedy", "mclp"):
+            problems.append(f"siting must be 'greedy' or 'mclp', got {self.siting!r}")
         if self.mode not in ("motorcycle", "cart"):
             problems.append(f"mode must be 'motorcycle' or 'cart', got {self.mode!r}")
         if self.vehicle_class not in VEHICLE_CLASSES:
@@ -403,6 +411,18 @@ def _suggest(ctx, net, p, comm, cm_snap, cm_off, communities, towns, pop, crs):
     C = _cost_matrix(net, cand, np.zeros(len(cand)), tg, cm_off[targets], vc, p.budget_m)
     reach = np.isfinite(C) & (C <= p.budget_m + 1e-9)
     w = pop[targets]
+    if p.siting == "mclp":  # the optimal set of sites, then ranked below by what each adds
+        from ._response_siting import solve_siting
+
+        useful = np.flatnonzero(reach.any(axis=1))
+        k = min(p.max_new_sites, len(useful))
+        if k:
+            # weight: people, plus a little per community so that places without a population count
+            res = solve_siting("mclp", np.where(reach[useful], C[useful], np.inf).T, p.budget_m, k=k,
+                               weights=w + 1e-3 * max(float(w.max(initial=0.0)), 1.0))
+            keep = np.zeros(len(cand), dtype=bool)
+            keep[useful[res.selected]] = True
+            reach = reach & keep[:, None]
     left = np.ones(len(targets), dtype=bool)
     cxy = shapely.line_interpolate_point(egeoms[c_edge], c_off)
     rows, geoms = [], []
