@@ -167,8 +167,8 @@ def test_mclp_finds_the_pair_of_sites_the_greedy_order_misses():
     # Greedy takes a site covering X + Y (300) first, then P or Q: 400. The best two sites cover
     # P + X (site at 450) and Y + Q (site at 1550): 500.
     lane = gdf([L((-100, 0), (2100, 0))], width_m=[3.0])
-    kw = dict(communities=comms((0, 0), (900, 0), (1100, 0), (2000, 0), pop=[100.0, 150.0, 150.0, 100.0]),
-              urban_area=gdf([box(-110, -50, 2110, 50)], name=["城区"]), max_new_sites=2)
+    kw = {"communities": comms((0, 0), (900, 0), (1100, 0), (2000, 0), pop=[100.0, 150.0, 150.0, 100.0]),
+          "urban_area": gdf([box(-110, -50, 2110, 50)], name=["城区"]), "max_new_sites": 2}
     greedy, _ = run(lane, **kw)
     mclp, _ = run(lane, siting="mclp", **kw)
     assert greedy["micro_suggestions"]["new_population"].tolist() == [300.0, 100.0]
