@@ -40,7 +40,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ._errors import OutputError
@@ -317,7 +317,7 @@ class _Lock:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class OutputFolder:
@@ -345,7 +345,7 @@ class OutputFolder:
 
     def __init__(self, out, *, recipe_path=None, inputs: Iterable = (), what: str = "--out",
                  run_id: str | None = None):
-        self._check = dict(recipe_path=recipe_path, inputs=list(inputs or ()), what=what)
+        self._check = {"recipe_path": recipe_path, "inputs": list(inputs or ()), "what": what}
         self.path = check_output_folder(out, **self._check)
         self.run_id = run_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.staging = self.path.parent / f".{self.path.name}.{_TMP}{self.run_id}"
@@ -355,7 +355,7 @@ class OutputFolder:
         self._signals = None
 
     # -- enter / exit ---------------------------------------------------------------------------
-    def __enter__(self) -> "OutputFolder":
+    def __enter__(self) -> OutputFolder:
         parent = self.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -446,9 +446,9 @@ class OutputFolder:
             if not n.startswith(stem) or p == self.staging:
                 continue
             rest = n[len(stem):]
-            if rest.startswith(_TMP) or rest.startswith("tmp-"):
+            if rest.startswith((_TMP, "tmp-")):
                 tmps.append(p)
-            elif rest.startswith(_OLD) or rest.startswith("old-"):
+            elif rest.startswith((_OLD, "old-")):
                 olds.append(p)
         return sorted(tmps), sorted(olds, key=lambda p: p.stat().st_mtime)
 

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 MAX_TEXT = 32_767
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# also C1 controls and bidirectional overrides (they can disguise names; kzgis._text.BIDI)
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 

@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ._errors import KzgisError
@@ -267,7 +267,7 @@ def log_path() -> Path:
 
 def _log_crash(argv, exc: BaseException) -> Path:
     """Append the traceback to the log; return its path (a temp file when the usual one is not writable)."""
-    text = (f"\n=== {datetime.now(timezone.utc).isoformat(timespec='seconds')} kzgis "
+    text = (f"\n=== {datetime.now(UTC).isoformat(timespec='seconds')} kzgis "
             f"{' '.join(map(str, argv if argv is not None else sys.argv[1:]))}\n"
             + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     for path in (log_path(), Path(tempfile.gettempdir()) / f"kzgis-{os.getuid() if hasattr(os, 'getuid') else 0}.log"):
@@ -332,7 +332,7 @@ def main(argv=None) -> int:
             print(f"kzgis: error: {msg}", file=sys.stderr)
             return 2
         return _internal(argv, exc, verbose)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the last-resort handler: one line, traceback to the log
         return _internal(argv, exc, verbose)
     finally:
         root.removeHandler(handler)

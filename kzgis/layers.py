@@ -166,7 +166,7 @@ class LayerSource:
     oneway_codes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, kind: str, spec, base: Path) -> "LayerSource":
+    def from_mapping(cls, kind: str, spec, base: Path) -> LayerSource:
         if kind not in ALL_KINDS:
             raise LayerError(f"unknown layer kind '{kind}'{suggest(kind, ALL_KINDS)}")
         if isinstance(spec, str):
@@ -516,8 +516,7 @@ def canonical_frame(gdf: gpd.GeoDataFrame, src: LayerSource, working_crs,
     Python API). ``keep_index``: keep the frame's own index as the feature id when it is unique
     (otherwise the 1-based row number, as for files).
     """
-    warnings: list[str] = []
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty] if len(gdf) else gdf
+    warnings: list = []  # text, or a Problem naming features
     gdf = _apply_fields(gdf, src)
     if src.oneway_codes:
         gdf, w = _apply_oneway_codes(gdf, src)
@@ -527,6 +526,13 @@ def canonical_frame(gdf: gpd.GeoDataFrame, src: LayerSource, working_crs,
         gdf.index.name = "fid"
     else:
         gdf = _set_index(gdf, src)
+    if len(gdf):  # null / empty geometries: reported with their ids (row numbers in the file), dropped
+        none = gdf.geometry.isna().to_numpy() | gdf.geometry.is_empty.to_numpy()
+        if none.any():
+            warnings.append(Problem(src.kind, "warning", "empty-geometry",
+                                    f"{int(none.sum())} feature(s) have no geometry (null or empty) and are left out",
+                                    list(gdf.index[none]), hint="draw them or delete them in the source data"))
+            gdf = gdf[~none]
     if src.crs:
         gdf = gdf.set_crs(as_crs(src.crs), allow_override=True)
     elif gdf.crs is None:
@@ -536,9 +542,14 @@ def canonical_frame(gdf: gpd.GeoDataFrame, src: LayerSource, working_crs,
             b = gdf.total_bounds if len(gdf) else np.array([np.nan] * 4)
             guess, why = guess_crs_from_coordinates(b[[0, 2]], b[[1, 3]])
             if guess is None or guess.is_geographic:
+                china = bool(np.isfinite(b).all() and 73 <= b[0] and b[2] <= 136 and 3 <= b[1] and b[3] <= 54)
+                phone = (" If the points were taken from a phone map app (Amap/高德, Tencent) their coordinates "
+                         "are GCJ-02, shifted about 500 m from the true position: add 'datum: gcj02' instead."
+                         if china else "")
                 raise LayerError(
                     f"layer '{src.kind}': {src.path.name} has no CRS ({why}). Add 'crs:' to the layer "
-                    "in the recipe, e.g. crs: EPSG:4490 for CGCS2000 longitude/latitude or EPSG:4545."
+                    "in the recipe, e.g. crs: EPSG:4490 for CGCS2000 longitude/latitude (GPS: EPSG:4326) or "
+                    f"EPSG:4545.{phone}"
                 )
             warnings.append(f"layer '{src.kind}': no CRS in {src.path.name}; {why}")
             gdf = gdf.set_crs(guess)

@@ -30,7 +30,7 @@ def _strip_layer(kind: str, exc) -> str:
     """The message without its ``layer 'kind': `` prefix (the problem table names the layer)."""
     msg = str(exc)
     prefix = f"layer '{kind}': "
-    return msg[len(prefix):] if msg.startswith(prefix) else msg
+    return msg.removeprefix(prefix)
 
 
 def _working_crs(sources: dict[str, LayerSource], crs):
@@ -112,6 +112,9 @@ def load_layers(sources: dict[str, LayerSource], crs=None, strict: bool = True) 
             layers.problems.append(Problem(kind, "error", "unreadable", _strip_layer(kind, exc)))
             continue
         for w in warns:
+            if isinstance(w, Problem):
+                layers.problems.append(w)
+                continue
             code = "direction-codes" if "oneway_codes" in w else "crs-guessed"
             layers.problems.append(Problem(kind, "warning", code, w))
         raw[kind] = gdf
@@ -229,7 +232,8 @@ def layers_from_frames(frames: dict, crs=None, dem=None, fields: dict | None = N
     for kind, gdf in frames.items():
         src = LayerSource(kind, Path(f"the {kind} GeoDataFrame"), fields=dict((fields or {}).get(kind, {})))
         try:
-            raw[kind], _ = canonical_frame(gdf, src, working, keep_index=True)
+            raw[kind], warns = canonical_frame(gdf, src, working, keep_index=True)
+            layers.problems.extend(w for w in warns if isinstance(w, Problem))
         except LayerError as exc:
             layers.problems.append(Problem(kind, "error", "unreadable", _strip_layer(kind, exc)))
     extent = _validate_all(layers, raw)

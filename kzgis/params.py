@@ -8,9 +8,28 @@ Each analysis declares its parameters as a frozen dataclass with defaults (units
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import typing
 
 from ._errors import RecipeError, suggest
+
+
+def _key(where: str) -> str:
+    """The parameter name of a location such as ``analyses.response.breaks_min[1]``."""
+    return re.sub(r"\[\d+\]$", "", where).rsplit(".", 1)[-1]
+
+
+def _number_range(value: float, where: str, key: str | None = None) -> float:
+    """NaN and +-inf are never a planning number; grades are 0..100 %, speeds are > 0."""
+    key = _key(where) if key is None else key
+    if not math.isfinite(value):
+        raise RecipeError(f"{where}: expected a finite number, got {value!r} (NaN and infinity are not allowed)")
+    if "grade" in key and key.endswith("_pct") and not 0 <= value <= 100:
+        raise RecipeError(f"{where}: a grade must be between 0 and 100 %, got {value:g}")
+    if ("speed" in key or key.endswith("_kmh")) and not value > 0:
+        raise RecipeError(f"{where}: a speed (or speed factor) must be greater than 0, got {value:g}")
+    return value
 
 
 def _check(value, tp, where: str):
@@ -41,14 +60,18 @@ def _check(value, tp, where: str):
     if origin is dict:
         if not isinstance(value, dict):
             raise RecipeError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
+        key = _key(where)
+        for k, v in value.items():
+            if isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)):
+                _number_range(float(v), f"{where}.{k}", key)
         return dict(value)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RecipeError(f"{where}: expected a number, got {type(value).__name__} {value!r}")
-        return float(value)
+        return _number_range(float(value), where)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
                 return int(value)
             raise RecipeError(f"{where}: expected a whole number, got {type(value).__name__} {value!r}")
         return value

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -193,7 +193,7 @@ def write_tables(results: dict, path: Path) -> list[str]:
 
 
 def _counts(frame) -> int:
-    return int(len(frame)) if frame is not None else 0
+    return len(frame) if frame is not None else 0
 
 
 def _inputs(recipe: Recipe) -> list[Path]:
@@ -314,7 +314,7 @@ def _network_outputs(ctx, layers, results, counts):
         ctx.warn(w)
     if net.issues is not None:  # also when empty: the checks ran and found nothing
         results["network_issues"] = net.issues
-        counts["network_issues"] = int(len(net.issues))
+        counts["network_issues"] = len(net.issues)
     return block
 
 
@@ -438,10 +438,10 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         "kzgis_version": __version__,
         "recipe": str(recipe.path) if recipe.path else None,
         "name": recipe.name,
-        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "crs": layers.crs.to_string(),
         "towns": list(towns) if towns else None,
-        "layers": {k: (int(len(v)) if k != "dem" else {"shape": list(v.shape), "cell_m": v.cell_m})
+        "layers": {k: (len(v) if k != "dem" else {"shape": list(v.shape), "cell_m": v.cell_m})
                    for k, v in layers.items()},
         "ran": ran,
         "skipped": skipped,

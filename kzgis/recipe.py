@@ -137,13 +137,84 @@ def parse(data: dict, base: Path, path: Path | None = None) -> Recipe:
                   title=str(data.get("title") or name), towns=towns, raw=data)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue
+        if key in seen:
+            raise RecipeError(f"the key '{key}' is given twice in the same section (lines {seen[key] + 1} and "
+                              f"{key_node.start_mark.line + 1}); keep one of them")
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(raw: bytes, name: str) -> tuple[str, str]:
+    """Text of a recipe file and the encoding used: a BOM first, then UTF-8, then GBK.
+
+    UTF-16 without a BOM is recognised by its NUL bytes. Raises :class:`RecipeError` saying how to
+    save the file as UTF-8 when none fits.
+    """
+    for bom, enc in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(enc), enc
+            except UnicodeDecodeError:
+                break
+    if raw and raw.count(b"\x00") > len(raw) // 4:
+        for enc in ("utf-16-le", "utf-16-be"):
+            try:
+                text = raw.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            if "\x00" not in text:
+                return text, enc
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        first = exc
+    try:
+        return raw.decode("gbk"), "gbk"
+    except UnicodeDecodeError:
+        pass
+    line = raw[:first.start].count(b"\n") + 1
+    raise RecipeError(f"{name}: cannot read the text (line {line} is neither UTF-8 nor GBK). Save the recipe "
+                      "as UTF-8 (in Notepad: Save as > Encoding: UTF-8; in VS Code: 'Save with Encoding')")
+
+
 def load(path) -> Recipe:
-    """Read and validate a recipe file."""
+    """Read and validate a recipe file (UTF-8, or GBK / UTF-16 with a note in the log)."""
     path = Path(path).resolve()
     if not path.exists():
         raise RecipeError(f"recipe not found: {path}")
+    if path.is_dir():
+        raise RecipeError(f"recipe {path} is a folder; give the recipe's .yaml file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecipeError(f"recipe {path}: cannot be read ({exc.strerror or exc})") from exc
+    text, enc = decode_text(raw, path.name)
+    if enc not in ("utf-8", "utf-8-sig"):
+        log.warning("recipe %s is saved as %s; read as such (UTF-8 is recommended)", path.name, enc.upper())
+    text = "".join(ch for ch in text if ch in "\t\n\r" or ch >= " ")  # stray control characters
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path.name}: not valid YAML: {exc}") from exc
+    except RecipeError as exc:
+        raise RecipeError(f"{path.name}: {exc}") from exc
     return parse(data or {}, path.parent, path)

@@ -39,7 +39,7 @@ class DEM:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def read(cls, path, working_crs, crs=None, resolution_m: float | None = None) -> "DEM":
+    def read(cls, path, working_crs, crs=None, resolution_m: float | None = None) -> DEM:
         """Read a GeoTIFF and warp it to ``working_crs`` if needed.
 
         Raises :class:`~kzgis._errors.LayerError` naming the file when it is missing, empty, corrupt,

@@ -7,6 +7,9 @@ listed in ``summary.json`` and the report.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -17,9 +20,74 @@ from .layers import KINDS, Problem
 _BASE = {"MultiPoint": "Point", "MultiLineString": "LineString", "MultiPolygon": "Polygon"}
 
 
-def _coerce(series: pd.Series, dtype: str) -> pd.Series:
+#: unit words accepted after a number, by the unit suffix of the canonical field name
+_UNITS = {
+    "_m": ("m", "米", "公尺", "meter", "meters", "metre", "metres"),
+    "_m3": ("m3", "立方米", "立方", "方", "cbm"),
+    "_mm": ("mm", "毫米"),
+    "_kv": ("kv", "千伏"),
+    "population": ("人", "口", "人口", "persons", "people"),
+}
+_APPROX = ("约", "大约", "大概", "近", "~", "≈", "about", "approx.", "approx", "ca.", "ca")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([, \u00a0\u2009\u202f']\d{3})+(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _units_for(field: str) -> tuple[str, ...]:
+    for suffix in ("_m3", "_mm", "_kv", "_m"):
+        if field.endswith(suffix):
+            return _UNITS[suffix]
+    return _UNITS.get(field, ())
+
+
+def parse_number(value, field: str = ""):
+    """A number typed the way people type it, or NaN.
+
+    Accepts thousands separators (``"1,200"``, ``"1 200"``), full-width digits (``"１２００"``),
+    an approximation word (``"约4米"``), a unit suffix in the field's own unit (``"4m"``, ``"4 米"``
+    for ``width_m``; ``"DN150"``/``"150mm"`` for ``diameter_mm``; ``"1.2万"`` people for
+    ``population``). Anything else (other units, ranges, words) is NaN.
+    """
+    if value is None or isinstance(value, bool):
+        return np.nan
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    if not text:
+        return np.nan
+    for word in _APPROX:
+        if text.startswith(word):
+            text = text[len(word):].strip()
+            break
+    if field == "diameter_mm" and text.startswith("dn"):
+        text = text[2:].strip()
+    scale = 1.0
+    for unit in sorted(_units_for(field), key=len, reverse=True):
+        if text.endswith(unit):
+            text = text[: -len(unit)].strip()
+            break
+    if field == "population" and text.endswith("万"):
+        scale, text = 10000.0, text[:-1].strip()
+    text = text.rstrip("左右").strip() if text.endswith("左右") else text
+    if _THOUSANDS.match(text):
+        text = re.sub(r"[, \u00a0\u2009\u202f']", "", text)
+    if not _PLAIN.match(text):
+        return np.nan
+    return float(text) * scale
+
+
+def _to_numbers(series: pd.Series, field: str) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of a column and a mask of the values that were text read as numbers."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(float), np.zeros(len(series), bool)
+    vals = series.map(lambda v: parse_number(v, field)).astype(float)
+    texty = series.map(lambda v: isinstance(v, str) and not _PLAIN.match(v.strip() or "x")).to_numpy(bool)
+    return vals, texty & vals.notna().to_numpy()
+
+
+def _coerce(series: pd.Series, dtype: str, field: str = "") -> pd.Series:
     if dtype in ("float", "int"):
-        return pd.to_numeric(series, errors="coerce")
+        return _to_numbers(series, field)[0]
     if dtype == "bool":
         def b(v):
             if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -27,6 +95,79 @@ def _coerce(series: pd.Series, dtype: str) -> pd.Series:
             return str(v).strip().lower() in ("1", "true", "yes", "y", "是", "t", "-1")
         return series.map(b).astype(bool)
     return series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+
+
+def _nan_vertices(gdf, add):
+    """Vertices with NaN coordinates: removed from lines (the feature kept when 2 vertices remain),
+    other geometries with one are left out; every feature is named."""
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad_v = np.isnan(coords).any(axis=1)
+    if not bad_v.any():
+        return gdf
+    feats = np.unique(owner[bad_v])
+    repaired, dropped = [], []
+    new = geoms.copy()
+    for i in feats:
+        g = geoms[i]
+        if shapely.get_type_id(g) in (1, 5):
+            parts = []
+            for part in shapely.get_parts(g):
+                c = shapely.get_coordinates(part)
+                c = c[~np.isnan(c).any(axis=1)]
+                if len(c) >= 2:
+                    parts.append(shapely.LineString(c))
+            if parts:
+                new[i] = parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
+                repaired.append(i)
+                continue
+        dropped.append(i)
+    gdf = gdf.copy()
+    gdf[gdf.geometry.name] = gpd.GeoSeries(new, index=gdf.index, crs=gdf.crs)
+    if repaired:
+        add("warning", "nan-vertex", f"{len(repaired)} line(s) have vertices with missing (NaN) coordinates; those "
+            "vertices were removed", gdf.index[repaired], hint="check the lines in the source data")
+    if dropped:
+        add("warning", "nan-vertex", f"{len(dropped)} feature(s) have missing (NaN) coordinates and are left out",
+            gdf.index[dropped], hint="fix their coordinates in the source data")
+        keep = np.ones(len(gdf), bool)
+        keep[dropped] = False
+        gdf = gdf[keep]
+    return gdf
+
+
+def _clean_text(kind, gdf, add):
+    """Control and bidirectional-override characters removed from every text column (named)."""
+    from ._text import clean, has_bad
+
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        ser = gdf[col]
+        if not (ser.dtype == object or pd.api.types.is_string_dtype(ser.dtype)):
+            continue
+        bad = ser.map(has_bad).to_numpy(bool)
+        if bad.any():
+            gdf = gdf.copy() if gdf is not None else gdf
+            gdf[col] = ser.map(clean)
+            add("warning", "control-characters", f"{int(bad.sum())} value(s) held control or bidirectional-override "
+                "characters (invisible; they can disguise text or break files); removed", gdf.index[bad],
+                str(col), hint="remove them in the source data")
+    return gdf
+
+
+def _unit_words(field: str) -> str:
+    if field == "population":
+        return " (persons, e.g. 1200)"
+    for suffix, words in ((("_m3",), "m³"), (("_mm",), "mm"), (("_kv",), "kV"), (("_m",), "metres")):
+        if field.endswith(suffix):
+            return f" in {words} as the field name says (e.g. 4.5, not '约4.5米')"
+    return ""
+
+
+def _short(v, n: int = 30) -> str:
+    t = str(v)
+    return t if len(t) <= n else t[:n] + "..."
 
 
 def validate_layer(kind: str, gdf: gpd.GeoDataFrame, extent=None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -65,6 +206,9 @@ def validate_layer(kind: str, gdf: gpd.GeoDataFrame, extent=None) -> tuple[gpd.G
         add("error", "duplicate-id", f"{len(dup)} feature id(s) occur more than once", dup,
             hint="make the id field unique or drop 'id_field' to number rows")
 
+    gdf = _nan_vertices(gdf, add)
+    gdf = _clean_text(kind, gdf, add)
+
     # coordinates that reprojection could not map (inf/NaN) cannot be repaired: report and drop them
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     xy_bounds = shapely.bounds(geoms)
@@ -74,6 +218,16 @@ def validate_layer(kind: str, gdf: gpd.GeoDataFrame, extent=None) -> tuple[gpd.G
             "working CRS", gdf.index[broken], hint="check the layer's CRS and whether x and y are swapped")
         gdf = gdf[~broken]
         geoms = geoms[~broken]
+
+    # zero-length lines (every vertex at one point): their own message, dropped
+    is_line = np.isin(shapely.get_type_id(geoms), (1, 5))
+    zero = is_line & (shapely.length(geoms) == 0)
+    if zero.any():
+        add("warning", "zero-length", f"{int(zero.sum())} line(s) have zero length (every vertex at the same point) "
+            "and are left out", gdf.index[zero], hint="delete them in the source data, or redraw them if they "
+            "should be real lines")
+        gdf = gdf[~zero]
+        geoms = geoms[~zero]
 
     # geometry validity: repair and count
     invalid = ~shapely.is_valid(geoms)
@@ -109,12 +263,30 @@ def validate_layer(kind: str, gdf: gpd.GeoDataFrame, extent=None) -> tuple[gpd.G
                          f"(columns here: {', '.join(map(str, others[:12]))})")
             continue
         raw = gdf[f.name]
-        val = _coerce(raw, f.dtype)
         if f.dtype in ("float", "int"):
-            notnum = raw.notna() & val.isna()
+            val, from_text = _to_numbers(raw, f.name)
+            blank = raw.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
+                            or (isinstance(v, str) and not v.strip())).to_numpy(bool)
+            val = val.where(~np.isinf(val.to_numpy()), np.nan)  # +-inf is not a planning number
+            notnum = ~blank & val.isna().to_numpy()
+            unit = _unit_words(f.name)
             if notnum.any():
-                add("warning", "not-a-number", f"{notnum.sum()} value(s) are not numbers and are treated as missing",
-                    gdf.index[notnum], f.name, hint="use numbers in metres / units named by the field")
+                i = int(np.flatnonzero(notnum)[0])
+                add("warning", "not-a-number",
+                    f"{kind}.{f.name}: {int(notnum.sum())} value(s) not numbers, e.g. feature {gdf.index[i]} "
+                    f"'{_short(raw.iloc[i])}'; they are treated as missing", gdf.index[notnum], f.name,
+                    hint=f"write plain numbers{unit}")
+            if from_text.any():
+                i = int(np.flatnonzero(from_text)[0])
+                add("warning", "number-from-text",
+                    f"{kind}.{f.name}: {int(from_text.sum())} value(s) written as text were read as numbers, e.g. "
+                    f"feature {gdf.index[i]} '{_short(raw.iloc[i])}' -> {val.iloc[i]:g}", gdf.index[from_text],
+                    f.name, hint=f"check them; write plain numbers{unit}")
+            if kind == "settlements" and f.name == "population" and val.isna().any():
+                n = int(val.isna().sum())
+                add("warning", "no-population", f"{n} of {len(val)} settlements have no population: population "
+                    "totals and rankings leave them out", gdf.index[val.isna()], f.name,
+                    hint="fill the population (persons) of each settlement")
             if f.required and val.isna().any():
                 add("error", "missing-value", f"{val.isna().sum()} feature(s) have no {f.name}",
                     gdf.index[val.isna()], f.name, hint="fill the value or drop the features")
@@ -124,12 +296,14 @@ def validate_layer(kind: str, gdf: gpd.GeoDataFrame, extent=None) -> tuple[gpd.G
             if out.any():
                 rng = f"{f.min if f.min is not None else '-inf'}..{f.max if f.max is not None else 'inf'}"
                 add("error", "out-of-range", f"{out.sum()} value(s) outside {rng}", gdf.index[out], f.name,
-                    hint="correct the values (units are metres, m3, mm as the field name says)")
-        elif f.required:
-            empty = val.isna() | (val.astype(str).str.strip() == "")
-            if empty.any():
-                add("error", "missing-value", f"{empty.sum()} feature(s) have an empty {f.name}",
-                    gdf.index[empty], f.name, hint="fill the value")
+                    hint=f"correct the values{unit or ' (units as the field name says)'}")
+        else:
+            val = _coerce(raw, f.dtype, f.name)
+            if f.required:
+                empty = val.isna() | (val.astype(str).str.strip() == "")
+                if empty.any():
+                    add("error", "missing-value", f"{empty.sum()} feature(s) have an empty {f.name}",
+                        gdf.index[empty], f.name, hint="fill the value")
         gdf = gdf.assign(**{f.name: val})
 
     # lies outside the study area?

@@ -238,11 +238,13 @@ def _sources_text(layers) -> str:
 
 
 def _file_name(town: str, used: set) -> str:
+    from .._text import safe_filename
+
     base = re.sub(r"[^\w\u3400-\u9fff-]+", "_", str(town)).strip("_") or "town"
-    name = f"town_{base}.html"
+    name = safe_filename(f"town_{base}", ".html")  # long names: shortened with a stable hash
     i = 2
     while name in used:
-        name = f"town_{base}_{i}.html"
+        name = safe_filename(f"town_{base}_{i}", ".html")
         i += 1
     used.add(name)
     return name

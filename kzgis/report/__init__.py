@@ -32,8 +32,11 @@ __all__ = ["ReportOptions", "town_chapters", "write_report"]
 
 def _safe(name: str) -> str:
     """A file-name-safe township name (path separators and reserved characters replaced)."""
+    from .._text import safe_filename
+
     s = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip().strip(".")
-    return s or "未命名"
+    # the longest suffix is "_消防专篇汇总.docx" (27 bytes): keep the whole name within 255 bytes
+    return safe_filename(s, max_bytes=200) if s else "未命名"
 
 
 def _choose_towns(run: RunData, towns, opts: ReportOptions) -> list[str]:
