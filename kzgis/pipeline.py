@@ -374,7 +374,8 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         except KzgisError as exc:
             raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {exc}") from exc
         except Exception as exc:
-            log.error("step %s failed unexpectedly", name, exc_info=True)
+            # the traceback goes to the run's kzgis.log (INFO) only; the terminal gets one line
+            log.info("step %s failed unexpectedly", name, exc_info=True)
             err = AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {type(exc).__name__}: "
                                 f"{_one_line(exc)}")
             err.unexpected = True  # a kzgis defect: the CLI asks the user to report it

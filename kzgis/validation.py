@@ -29,8 +29,8 @@ _UNITS = {
     "population": ("人", "口", "人口", "persons", "people"),
 }
 _APPROX = ("约", "大约", "大概", "近", "~", "≈", "about", "approx.", "approx", "ca.", "ca")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([, \u00a0\u2009\u202f']\d{3})+(\.\d+)?$")
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([, \u00a0\u2009\u202f']\d{3})+(\.\d+)?$", re.ASCII)
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
 
 def _units_for(field: str) -> tuple[str, ...]:

@@ -499,3 +499,294 @@ def test_dem_partial_coverage_grade_unknown_and_counted(world, capsys):
     assert "outside-dem" in text and "roads" in text
     s = DEM.outside_share(dem, roads.geometry)
     assert s[0] == pytest.approx(0.0) and s[1] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# recipes: encodings, duplicate keys, NaN / inf / out-of-range numbers
+
+
+_RECIPE = """name: 甲镇
+crs: EPSG:4545
+layers:
+  county: data/county.gpkg
+  roads: data/roads.gpkg
+  stations: data/stations.gpkg
+  settlements: data/settlements.gpkg
+analyses:
+  access: {}
+outputs: {dir: out, maps: false}
+"""
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk", "utf-16", "utf-16-le", "utf-32"])
+def test_recipe_in_other_encodings_is_read(world, capsys, encoding):
+    world.write_bytes(_RECIPE.encode(encoding))
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0, text
+    s = json.loads((world.parent / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert s["name"] == "甲镇"
+
+
+def test_recipe_in_unknown_encoding_says_how_to_save(world, capsys):
+    world.write_bytes(b"name: \xff\xfe\xfd\x80\x80\nanalyses: {access: {}}\n\xa0\xff")
+    before = _snapshot(*_guarded(world))
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 2 and "r.yaml" in text and "Save the recipe as UTF-8" in text
+    assert _snapshot(*_guarded(world)) == before
+
+
+@pytest.mark.parametrize("snippet, message", [
+    ("analyses:\n  access: {}\n  access: {}\n", "the key 'access' is given twice"),
+    ("name: a\nname: b\nanalyses: {access: {}}\n", "the key 'name' is given twice"),
+    ("analyses:\n  response: {breaks_min: [5, 10], breaks_min: [20]}\n", "the key 'breaks_min' is given twice"),
+    ("analyses:\n  response: {breaks_min: [.nan, 10]}\n", r"analyses.response.breaks_min\[0\]: expected a finite number"),
+    ("analyses:\n  response: {turnout_min: .inf}\n", "analyses.response.turnout_min: expected a finite number"),
+    ("analyses:\n  response: {turnout_min: -.inf}\n", "expected a finite number"),
+    ("network: {standard_grade_max_pct: 150}\nanalyses: {access: {}}\n",
+     "network.standard_grade_max_pct: a grade must be between 0 and 100"),
+    ("network: {small_grade_max_pct: -1}\nanalyses: {access: {}}\n", "network.small_grade_max_pct: a grade"),
+    ("network: {speed_kmh: {国道: 0}}\nanalyses: {access: {}}\n", "network.speed_kmh.国道: a speed"),
+    ("network: {min_speed_kmh: -5}\nanalyses: {access: {}}\n", "network.min_speed_kmh: a speed"),
+    ("network: {narrow_speed_factor: .nan}\nanalyses: {access: {}}\n", "network.narrow_speed_factor: expected a finite"),
+    ("analyses:\n  helicopter: {cruise_kmh: 0}\n", "analyses.helicopter.cruise_kmh: a speed"),
+])
+def test_bad_recipe_numbers_and_keys(world, capsys, snippet, message):
+    base = "crs: EPSG:4545\nlayers: {roads: data/roads.gpkg}\noutputs: {dir: out, maps: false}\n"
+    world.write_text(base + snippet, encoding="utf-8")
+    before = _snapshot(*_guarded(world))
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 2
+    assert __import__("re").search(message, text), text
+    assert _snapshot(*_guarded(world)) == before
+
+
+def test_summary_json_is_strict(world):
+    s = (world.parent / "out" / "summary.json").read_text(encoding="utf-8")
+    assert "NaN" not in s and "Infinity" not in s
+    json.loads(s, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    assert pipeline.strict_json({"a": float("nan"), "b": [np.float32("inf"), 1.5]}) == \
+        '{\n  "a": null,\n  "b": [\n    null,\n    1.5\n  ]\n}'
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers typed the way people type them; missing population; geometries
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("1,200", 1200.0), ("1 200", 1200.0), ("１２００", 1200.0), ("约1200", 1200.0), ("1200人", 1200.0),
+    ("1.2万", 12000.0), ("12,345.5", 12345.5),
+])
+def test_population_typed_as_text_is_parsed_and_named(world, capsys, typed, expected):
+    root = world.parent
+    s = gpd.GeoDataFrame({"name": ["甲村", "乙村"], "population": [typed, "20"], "town": ["甲镇", "甲镇"]},
+                         geometry=[Point(X0 + 400, Y0 + 10), Point(X0 - 300, Y0)], crs=CRS)
+    s.to_file(root / "data" / "settlements.gpkg")
+    from kzgis.load import load_layers
+
+    layers = load_layers(recipe.load(world).layers, CRS)
+    assert layers["settlements"]["population"].tolist() == [expected, 20.0]
+    msgs = [str(p) for p in layers.problems if p.code == "number-from-text"]
+    assert len(msgs) == 1 and "settlements.population: 1 value(s) written as text" in msgs[0]
+    assert f"feature 1 '{typed}'" in msgs[0]
+
+
+@pytest.mark.parametrize("typed, expected", [("约4米", 4.0), ("4m", 4.0), ("4.5 米", 4.5), ("３．５", 3.5)])
+def test_width_with_unit_is_parsed(world, typed, expected):
+    root = world.parent
+    roads = gpd.GeoDataFrame({"name": ["r1", "r2"], "width_m": [typed, "3"]},
+                             geometry=[LineString([(X0 - 500, Y0), (X0 + 500, Y0)]),
+                                       LineString([(X0, Y0), (X0, Y0 + 500)])], crs=CRS)
+    roads.to_file(root / "data" / "roads.gpkg")
+    from kzgis.load import load_layers
+
+    layers = load_layers(recipe.load(world).layers, CRS)
+    assert layers["roads"]["width_m"].tolist() == [expected, 3.0]
+
+
+@pytest.mark.parametrize("typed", ["约1200户", "unknown", "4-5", "1,5"])
+def test_population_not_a_number_is_counted_and_named(world, capsys, typed):
+    root = world.parent
+    s = gpd.GeoDataFrame({"name": ["甲村", "乙村", "丙村"], "population": ["10", typed, typed], "town": ["甲镇"] * 3},
+                         geometry=[Point(X0 + 400, Y0 + 10), Point(X0 - 300, Y0), Point(X0 - 200, Y0)], crs=CRS)
+    s.to_file(root / "data" / "settlements.gpkg")
+    rc, text = _run_cli(capsys, ["layers", "check", str(world)])
+    assert rc == 0
+    assert f"settlements.population: 2 value(s) not numbers, e.g. feature 2 '{typed}'" in text
+    assert "2 of 3 settlements have no population" in text
+    assert "metres" not in text.split("population")[-1].split("\n")[0]  # the hint speaks of persons
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0
+    s = json.loads((root / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any("2 of 3 settlements have no population" in w for w in s["warnings"])
+
+
+@pytest.mark.parametrize("case, code, fids", [
+    ("null-geometry", "empty-geometry", [2]),
+    ("empty-geometry", "empty-geometry", [2]),
+    ("nan-vertex", "nan-vertex", [2]),
+    ("all-nan", "nan-vertex", [2]),
+    ("zero-length", "zero-length", [2]),
+])
+def test_bad_road_geometries_are_reported_with_ids(world, capsys, case, code, fids):
+    import shapely
+
+    root = world.parent
+    bad = {"null-geometry": None, "empty-geometry": shapely.LineString(),
+           "nan-vertex": LineString([(X0, Y0), (np.nan, np.nan), (X0, Y0 + 500)]),
+           "all-nan": LineString([(np.nan, np.nan), (np.nan, np.nan)]),
+           "zero-length": LineString([(X0 + 1, Y0 + 1), (X0 + 1, Y0 + 1)])}[case]
+    roads = gpd.GeoDataFrame({"name": ["r1", "r2"], "width_m": [6.0, 3.0]},
+                             geometry=[LineString([(X0 - 500, Y0), (X0 + 500, Y0)]), bad], crs=CRS)
+    roads.to_file(root / "data" / "roads.gpkg")
+    rc, text = _run_cli(capsys, ["layers", "check", str(world)])
+    assert rc == 0
+    line = [ln for ln in text.splitlines() if code in ln]
+    assert line and "roads" in line[0] and all(str(f) in line[0] for f in fids)
+    if case == "zero-length":
+        assert "self-intersection" not in text
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0
+
+
+def test_gcj02_hint_for_lonlat_points_without_crs(world, capsys):
+    root = world.parent
+    (root / "data" / "hydrants.csv").write_text("经度,纬度\n108.40,31.18\n108.41,31.19\n", encoding="utf-8")
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["layers"]["hydrants"] = "data/hydrants.csv"
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["layers", "check", str(world)])
+    assert rc == 1
+    assert "hydrants" in text and "hydrants.csv" in text and "EPSG:4490" in text
+    assert "datum: gcj02" in text and "500 m" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# safe outputs: spreadsheet formulas, control and bidi characters, long names
+
+
+_NASTY = ['=HYPERLINK("http://evil","点我")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("name", _NASTY)
+def test_xlsx_text_is_never_a_formula(world, capsys, name):
+    import openpyxl
+
+    root = world.parent
+    s = gpd.GeoDataFrame({"name": [name, "乙村"], "population": [10.0, 20.0], "town": ["甲镇", "甲镇"]},
+                         geometry=[Point(X0 + 400, Y0 + 10), Point(X0 - 300, Y0)], crs=CRS)
+    s.to_file(root / "data" / "settlements.gpkg")
+    rc, _ = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0
+    wb = openpyxl.load_workbook(root / "out" / "tables.xlsx")
+    found = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if cell.value == name:
+                    assert cell.data_type == "s"
+                    found += 1
+    assert found >= 1
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x00", "\x1b", "\u202e", "\u2066", "\u202a"])
+def test_control_and_bidi_characters_removed_everywhere(world, capsys, char):
+    import openpyxl
+
+    root = world.parent
+    name = f"甲{char}村"
+    s = gpd.GeoDataFrame({"name": [name, "乙村"], "population": [10.0, 20.0], "town": [f"甲{char}镇", "甲镇"]},
+                         geometry=[Point(X0 + 400, Y0 + 10), Point(X0 - 300, Y0)], crs=CRS)
+    s.to_file(root / "data" / "settlements.gpkg")
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["outputs"] = {"dir": "out", "maps": True, "report": True}
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0, text
+    out = root / "out"
+    wb = openpyxl.load_workbook(out / "tables.xlsx")
+    cells = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert ("甲村" in cells or char == "\x00") and not any(char in c for c in cells)  # GDAL cuts at NUL
+    import pyogrio
+
+    for layer, _ in pyogrio.list_layers(out / "results.gpkg"):
+        df = pyogrio.read_dataframe(out / "results.gpkg", layer=layer, read_geometry=False)
+        for col in df.columns:
+            assert not df[col].map(lambda v: isinstance(v, str) and char in v).any(), (layer, col)
+    for p in out.rglob("*"):
+        if p.is_file() and p.suffix in (".html", ".json", ".docx"):
+            data = p.read_bytes()
+            if p.suffix == ".docx":
+                import zipfile
+
+                with zipfile.ZipFile(p) as z:
+                    data = b"".join(z.read(n) for n in z.namelist() if n.endswith(".xml"))
+            assert char.encode("utf-8") not in data.replace(b"\\u", b""), p
+        assert char not in p.name
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert char == "\x00" or any("control or bidirectional-override" in w and "name" in w for w in s["warnings"])
+
+
+def test_long_township_name_gets_a_short_file_name(world, capsys):
+    root = world.parent
+    town = "很长的乡镇名称" * 20  # 420 bytes of UTF-8
+    s = gpd.GeoDataFrame({"name": ["甲村", "乙村"], "population": [10.0, 20.0], "town": [town, town]},
+                         geometry=[Point(X0 + 400, Y0 + 10), Point(X0 - 300, Y0)], crs=CRS)
+    s.to_file(root / "data" / "settlements.gpkg")
+    gpd.GeoDataFrame({"town": [town]}, crs=CRS, geometry=[Polygon(
+        [(X0 - 900, Y0 - 900), (X0 + 900, Y0 - 900), (X0 + 900, Y0 + 900), (X0 - 900, Y0 + 900)])]).to_file(
+        root / "data" / "boundary.gpkg")
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["layers"]["boundary"] = "data/boundary.gpkg"
+    rec["outputs"] = {"dir": "out", "maps": True, "report": True}
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0, text
+    names = [p.name for p in (root / "out").rglob("*")]
+    assert all(len(n.encode("utf-8")) <= 255 for n in names)
+    assert any(n.startswith("town_很长的乡镇名称") and n.endswith(".html") for n in names)
+    from kzgis._text import safe_filename
+
+    a, b = safe_filename("镇" * 100 + "甲", ".html"), safe_filename("镇" * 100 + "乙", ".html")
+    assert a != b and len(a.encode()) <= 200 and a == safe_filename("镇" * 100 + "甲", ".html")
+
+
+# ---------------------------------------------------------------------------------------------
+# the last-resort handler
+
+
+def test_internal_error_is_one_line_and_logged(world, capsys, monkeypatch):
+    from kzgis import cli
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("division by zero deep inside")
+
+    monkeypatch.setattr(pipeline, "run", boom)
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 3
+    assert "internal error: ZeroDivisionError" in text and "please report" in text
+    log = Path(os.environ["KZGIS_LOG"])
+    assert str(log) in text
+    assert "Traceback" in log.read_text(encoding="utf-8") and "boom" in log.read_text(encoding="utf-8")
+    # -v shows the traceback
+    rc = cli.main(["run", str(world), "--quiet", "-v"])
+    assert rc == 3 and "Traceback" in capsys.readouterr().err
+
+
+def test_unexpected_error_inside_a_step_asks_for_a_report(world, capsys, monkeypatch):
+    from kzgis.analyses import access
+
+    def broken(*a, **k):
+        raise KeyError("some_column")
+
+    import dataclasses
+
+    from kzgis import analysis as an
+
+    monkeypatch.setitem(an.REGISTRY, "access", dataclasses.replace(an.get("access"), func=broken))
+    before = _snapshot(*_guarded(world))
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 3
+    assert "step 'access'" in text and "KeyError" in text and "please report" in text
+    assert _snapshot(*_guarded(world)) == before
+    del access
