@@ -210,7 +210,9 @@ def load(path) -> Recipe:
     text, enc = decode_text(raw, path.name)
     if enc not in ("utf-8", "utf-8-sig"):
         log.warning("recipe %s is saved as %s; read as such (UTF-8 is recommended)", path.name, enc.upper())
-    text = "".join(ch for ch in text if ch in "\t\n\r" or ch >= " ")  # stray control characters
+    from ._text import clean
+
+    text = clean(text)  # stray control and bidirectional-override characters
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
