@@ -790,3 +790,34 @@ def test_unexpected_error_inside_a_step_asks_for_a_report(world, capsys, monkeyp
     assert "step 'access'" in text and "KeyError" in text and "please report" in text
     assert _snapshot(*_guarded(world)) == before
     del access
+
+
+def test_helicopter_names_forest_the_dem_does_not_cover(world, capsys):
+    """The forest lies half outside the DEM: the township's shares are said to be understated."""
+    root = world.parent
+    _write_dem(root / "data" / "dem.tif", X0 - 1000, Y0 + 1000, 100, 200)  # covers x < X0 only
+    gpd.GeoDataFrame({"name": ["林"]}, crs=CRS, geometry=[Polygon(
+        [(X0 - 800, Y0 - 800), (X0 + 800, Y0 - 800), (X0 + 800, Y0 + 800), (X0 - 800, Y0 + 800)])]).to_file(
+        root / "data" / "forest.gpkg")
+    gpd.GeoDataFrame({"name": ["塘"], "depth_m": [5.0]}, crs=CRS, geometry=[Point(X0 - 500, Y0 - 500).buffer(60)]).to_file(
+        root / "data" / "water.gpkg")
+    rec = yaml.safe_load(world.read_text(encoding="utf-8"))
+    rec["layers"].update({"dem": "data/dem.tif", "forest": "data/forest.gpkg", "water_bodies": "data/water.gpkg"})
+    rec["analyses"] = {"helicopter": {}}
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0, text
+    s = json.loads((root / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any(w.startswith("helicopter: 1.3 km² of forest lies outside the DEM") for w in s["warnings"])
+    assert any("[outside-dem]" in w and "forest" in w for w in s["warnings"])
+    # with townships: the township is named
+    gpd.GeoDataFrame({"town": ["甲镇"]}, crs=CRS, geometry=[Polygon(
+        [(X0 - 1000, Y0 - 1000), (X0 + 1000, Y0 - 1000), (X0 + 1000, Y0 + 1000), (X0 - 1000, Y0 + 1000)])]).to_file(
+        root / "data" / "boundary.gpkg")
+    rec["layers"]["boundary"] = "data/boundary.gpkg"
+    world.write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    rc, text = _run_cli(capsys, ["run", str(world), "--quiet"])
+    assert rc == 0, text
+    s = json.loads((root / "out" / "summary.json").read_text(encoding="utf-8"))
+    msg = [w for w in s["warnings"] if w.startswith("helicopter: the DEM does not cover")]
+    assert msg and "甲镇" in msg[0] and "50%" in msg[0] and "understated" in msg[0]

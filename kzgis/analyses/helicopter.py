@@ -387,6 +387,23 @@ def _geoms(ctx, kind):
     return ctx.layers[kind].geometry.to_numpy() if ctx.layers.has(kind) else np.zeros(0, dtype=object)
 
 
+def _warn_dem_gaps(ctx, dem, grid, unit_names) -> None:
+    """Name the units whose forest the DEM does not cover: their shares would read as a bare 0 %."""
+    if not len(grid.xy):
+        return
+    out = ~np.isfinite(dem.sample(grid.xy[:, 0], grid.xy[:, 1]))
+    lost = out & (grid.unit < 0)
+    if lost.any():  # e.g. the units are the DEM's own extent
+        ctx.warn(f"helicopter: {lost.sum() * grid.cell_km2:.1f} km² of forest lies outside the DEM and outside "
+                 "every unit: it is not counted in any cover share. Use a DEM that covers the whole area")
+    for u, name in enumerate(unit_names):
+        mine = grid.unit == u
+        if mine.any() and out[mine].mean() > 0.05:
+            ctx.warn(f"helicopter: the DEM does not cover {out[mine].mean():.0%} of the forest of {name} "
+                     f"({out[mine].sum() * grid.cell_km2:.1f} km²): water bodies and pads there cannot be checked, "
+                     "so its cover shares are understated (not a true 0 %). Use a DEM that covers the whole area")
+
+
 @register("helicopter", title_zh="直升机取水点与停机坪", needs=("water_bodies", "dem", "forest"),
           optional=("power_lines", "roads", "boundary", "mountain_units", "settlements", "urban_area", "rivers"),
           params=HelicopterParams, results=RESULTS)
@@ -418,6 +435,7 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
 
     # -- usefulness and cover ----------------------------------------------------------------------
     grid = _heli_cover.ForestGrid.build(forest_geoms, units.geometry.to_numpy(), p.cover_cell_m)
+    _warn_dem_gaps(ctx, dem, grid, unit_names)
     site_idx = np.flatnonzero(scr["passed"].to_numpy())
     site_xy = np.column_stack([scr["dip_x"].to_numpy()[site_idx], scr["dip_y"].to_numpy()[site_idx]])
     radius_m = p.dip_radius_km * 1000.0
