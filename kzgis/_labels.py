@@ -26,6 +26,9 @@ COLUMNS_ZH = {
     "road_m": "距道路（米）", "nearest_dip_site_km": "距取水点（公里）", "source": "数据来源",
     "volume_m3": "容积（立方米）", "diameter_mm": "管径（毫米）", "lift_m": "吸水高度（米）",
     "settlements": "居民点数", "share": "比例", "scenario": "情景",
+    "walk_m": "路端后步行（米）", "bottleneck_width_assumed": "瓶颈宽度为推定值", "action": "建议措施",
+    "width_assumed": "宽度为推定值", "width_assumed_m": "推定宽度路段长度（米）",
+    "road_km_width_assumed": "推定宽度道路（公里）", "width_assumed_share": "推定宽度道路比例",
 }
 
 # result columns added by the analyses
@@ -126,6 +129,7 @@ VALUES_ZH = {
     "best_vehicle": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车",
                      "none": "消防车辆无法到达"},
     "status": {"existing": "现状", "planned": "规划", "ok": "完好", "broken": "损坏"},
+    "action": {"widen": "拓宽", "survey width first": "先实测路宽（现状宽度为推定值）"},
     "kind": {"road_entry": "进入林区必经道口", "village_exit": "毗邻林区的村镇出入口", "work_site": "林区作业点",
              "forest_edge": "易发火险林缘", "hydrant": "消火栓", "fire_pool": "消防水池",
              "water_intake": "天然水源取水点", "wharf": "消防车取水码头", "full_time": "政府专职消防队",
@@ -201,7 +205,8 @@ PARAMS_ZH = {
     "structure_profile_grade_pct": "疑似桥隧判定剖面纵坡（%）", "motorcycle_on_paths": "消防摩托车可走人行道路",
     # access
     "upgrade_width_m": "道路拓宽目标宽度（米）", "dead_end_max_m": "尽头路需设回车场的长度（米）",
-    "turnaround_search_m": "回车场搜索距离（米）", "access_tolerance_m": "居民点到达判定容差（米）",
+    "turnaround_search_m": "回车场搜索距离（米）", "on_road_m": "居民点视为位于道路旁的距离（米）",
+    "walk_speed_kmh": "路端后携装步行速度（公里/小时）", "planned_stations": "规划队站参与现状计算",
     "max_upgrades": "拓宽建议最大条数", "rank_by": "拓宽排序依据", "upgrade_min_width_m": "可拓宽道路最小现状宽度（米）",
     "station_status": "参与计算的队站状态",
     # response

@@ -54,6 +54,10 @@ _RULES = [
     Rule("turnout_min", 1.0, "min", "GB 51080-2015 4.1.3; 建标152-2017", "V1", "出动时间"),
     Rule("urban_response_min", 5.0, "min", "GB 51080-2015 4.1.3", "V1", "城市消防站接警到达辖区边缘时间"),
     Rule("truck_speed_urban_kmh", 30.0, "km/h", "建标152-2017 commentary", "M", "城区消防车行驶速度"),
+    Rule("on_road_m", 50.0, "m", "assumption: a settlement this close to a road a vehicle may use is reached by "
+         "that vehicle; farther, the crew walks the rest", "A", "居民点视为位于道路旁的距离"),
+    Rule("walk_speed_kmh", 3.0, "km/h", "assumption: fire crew on foot carrying hose and tools on rural paths",
+         "A", "消防员携装步行速度"),
     Rule("homes_to_forest_m", 300.0, "m", "GB 50039-2010 ch.3", "V2", "村庄与林区边缘距离（宜）"),
     Rule("forest_prevention_zone_m", 100.0, "m", "开州区2023年森林防火禁火令", "V1", "森林防火区外延距离"),
     Rule("barrier_urban_m", 200.0, "m", "开州府办发〔2023〕47号 task 8", "V1", "面向城区林火阻隔带宽度（林缘向内）"),

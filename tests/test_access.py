@@ -21,7 +21,7 @@ def gdf(geoms, **cols):
     return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=CRS)
 
 
-def run(roads, settlements, stations=None, boundary=None, dem=None, turnarounds=None, **params):
+def run(roads, settlements, stations=None, boundary=None, dem=None, turnarounds=None, network_params=None, **params):
     ly = Layers(CRS)
     ly["roads"] = roads
     ly["settlements"] = settlements
@@ -32,7 +32,7 @@ def run(roads, settlements, stations=None, boundary=None, dem=None, turnarounds=
         ly["dem"] = dem
     if turnarounds is not None:
         ly["turnarounds"] = turnarounds
-    ctx = Context(ly)
+    ctx = Context(ly, network_params=network_params)
     return run_access(ctx, from_mapping(AccessParams, params, "analyses.access")), ctx
 
 
@@ -173,12 +173,15 @@ def test_towns_split_road_km_at_the_boundary_and_count_settlements():
 def test_polygon_settlements_and_station_status_filter():
     village = shapely.box(X0 + 1380, Y0 + 10, X0 + 1420, Y0 + 50)
     stations = gdf([P(0, 0), P(1500, 0)], name=["温泉", "雪宝山"], status=["existing", "planned"])
+    # planned stations are not sources of today's answer (issue 13 §5): only 温泉, behind the bridge
     res, _ = run(bridge_roads(), gdf([village], name=["面村"]), stations=stations)
     s = res["access_settlements"]
-    assert s["best_vehicle"].iloc[0] == "standard"  # the planned station sits on the village road
+    assert s["best_vehicle"].iloc[0] == "small" and s["nearest_station"].iloc[0] == "温泉"
     assert s.geometry.iloc[0].geom_type == "Polygon"
-    res2, _ = run(bridge_roads(), gdf([village], name=["面村"]), stations=stations, station_status=["existing"])
-    assert res2["access_settlements"]["best_vehicle"].iloc[0] == "small"
+    res1, _ = run(bridge_roads(), gdf([village], name=["面村"]), stations=stations, planned_stations=True)
+    assert res1["access_settlements"]["best_vehicle"].iloc[0] == "standard"  # 雪宝山 sits on the village road
+    res2, _ = run(bridge_roads(), gdf([village], name=["面村"]), stations=stations, station_status=["planned"])
+    assert res2["access_settlements"]["best_vehicle"].iloc[0] == "standard"  # an explicit list is obeyed
 
 
 def test_registered_with_its_needs_and_params():
@@ -225,5 +228,69 @@ def test_a_wider_road_slightly_farther_away_still_counts():
                   gdf([P(510, 290)], name=["坡上村"]))
     assert res2["access_settlements"]["best_vehicle"].iloc[0] == "small"
     res3, _ = run(gdf([L((0, 0), (1000, 0)), L((500, 0), (500, 300))], width_m=[6.0, 3.0]),
-                  gdf([P(510, 290)], name=["坡上村"]), access_tolerance_m=300.0)
+                  gdf([P(510, 290)], name=["坡上村"]), on_road_m=300.0)
     assert res3["access_settlements"]["best_vehicle"].iloc[0] == "standard"
+
+
+def test_the_bottleneck_agrees_with_the_best_vehicle():
+    # issue 13 §5: 5 m from a 2 m path, 38 m from a 6 m road: a standard truck reaches it (<= 50 m),
+    # so the bottleneck is the 6 m road, not the path beside the village (was: 'standard' with 2 m)
+    roads = gdf([L((0, 0), (1000, 0)), L((500, 0), (500, 60))], width_m=[6.0, 2.0], name=["县道", "小路"])
+    res, _ = run(roads, gdf([P(505, 38)], name=["路边村"]))
+    s = res["access_settlements"].iloc[0]
+    assert s["best_vehicle"] == "standard" and s["walk_m"] == 0 and s["snap_m"] == pytest.approx(38.0)
+    assert (s["bottleneck_kind"], s["bottleneck_width_m"]) == ("width", 6.0)
+    # 60 m from the 6 m road: the standard truck stops 60 m away; a motorcycle rides the path to it
+    res, _ = run(roads, gdf([P(505, 60)], name=["坡上村"]))
+    s = res["access_settlements"].iloc[0]
+    assert s["best_vehicle"] == "motorcycle" and s["bottleneck_width_m"] == 2.0
+
+
+def test_settlement_off_every_road_is_reached_on_foot_from_the_road_end():
+    # 300 m north of a 6 m 县道 (35 km/h); station at x = 0: drive 500 m, walk 300 m at 3 km/h (50 m/min)
+    roads = gdf([L((0, 0), (1000, 0))], width_m=[6.0], road_class=["县道"])
+    res, ctx = run(roads, gdf([P(500, 300), P(500, 700)], name=["山上村", "太远村"]))
+    s = res["access_settlements"].set_index("name")
+    assert s.loc["山上村", "best_vehicle"] == "standard" and s.loc["山上村", "walk_m"] == pytest.approx(300.0)
+    assert s.loc["山上村", "time_min_standard"] == pytest.approx(0.5 / 35 * 60 + 300 / 50.0)
+    assert s.loc["山上村", "time_min_motorcycle"] == pytest.approx(0.5 / 35 * 60 + 300 / 50.0)
+    assert s.loc["太远村", "best_vehicle"] == "none" and np.isnan(s.loc["太远村", "walk_m"])  # 700 m > snap_max_m
+    assert any("on foot" in w and "山上村" in w for w in ctx.warnings)
+    res, _ = run(roads, gdf([P(500, 300)], name=["山上村"]), walk_speed_kmh=6.0)
+    assert res["access_settlements"]["time_min_standard"].iloc[0] == pytest.approx(0.5 / 35 * 60 + 300 / 100.0)
+
+
+def assumed_bridge_roads():
+    # as bridge_roads, but the bridge's width was never surveyed: 村道 default, fixed here at 3.5 m
+    r = bridge_roads()
+    r["width_m"] = [6.0, np.nan, 5.0]
+    r["road_class"] = ["县道", "村道", "村道"]
+    return r
+
+
+def test_results_say_which_widths_are_assumed():
+    from kzgis.network import NetworkParams
+
+    npar = NetworkParams(default_width_m={"村道": 3.5})
+    boundary = gpd.GeoDataFrame({"town": ["甲镇", "乙镇"]},
+                                geometry=[shapely.box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 100),
+                                          shapely.box(X0 + 500, Y0 - 100, X0 + 2000, Y0 + 100)], crs=CRS)
+    sett = gdf([P(100, 10), P(1400, 20)], name=["甲村", "乙村"], population=[10.0, 100.0])
+    res, ctx = run(assumed_bridge_roads(), sett, boundary=boundary, network_params=npar)
+    s = res["access_settlements"].set_index("name")
+    # 乙村's best route is capped by the bridge, whose 3.5 m is a default
+    assert s.loc["乙村", "best_vehicle"] == "small" and s.loc["乙村", "bottleneck_width_m"] == 3.5
+    assert bool(s.loc["乙村", "bottleneck_width_assumed"]) and not bool(s.loc["甲村", "bottleneck_width_assumed"])
+    up = res["access_upgrades"].iloc[0]
+    assert (up["action"], up["width_assumed_m"], up["length_m"]) == ("survey width first", 30.0, 30.0)
+    # 30 m of 1,500 m road assumed: 乙镇 0.03 of 1.0 km, 甲镇 none
+    t = res["access_towns"].set_index("town")
+    assert t.loc["乙镇", "road_km_width_assumed"] == pytest.approx(0.03)
+    assert t.loc["乙镇", "width_assumed_share"] == pytest.approx(0.03)
+    assert t.loc["甲镇", "width_assumed_share"] == 0.0
+    assert bool(res["access_roads"]["width_assumed"].tolist() == [False, True, False])
+    assert any("0.0 km of 1.5 km" in w and "(2%)" in w for w in ctx.warnings)
+    # surveyed: plain "widen", no warning
+    res, ctx = run(bridge_roads(), sett, boundary=boundary)
+    assert res["access_upgrades"]["action"].tolist() == ["widen"]
+    assert not any("assumed width" in w for w in ctx.warnings)

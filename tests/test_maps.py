@@ -239,6 +239,32 @@ def test_time_bins_and_missing():
     assert all("radius" in s for s in c.styles)
 
 
+def test_settlement_response_colour_by_time_shape_by_best_vehicle_dash_on_foot():
+    # issue 13 §7: colour = time of the best vehicle, shape = that vehicle, dashed = walks from the road end
+    gdf = _gdf({"time_min": [3.0, 12.0, 12.0, 45.0, np.nan],
+                "vehicle_class": ["standard", "small", "motorcycle", "standard", "none"],
+                "walk_m": [0.0, 0.0, 0.0, 300.0, np.nan]}, [Point(i, 0) for i in range(5)])
+    c = S.classify("response_settlements", gdf, "point")
+    st = [c.styles[i] for i in c.index]
+    assert "symbol" not in st[0] and st[0]["fillColor"] == "#1a9850" and "dashArray" not in st[0]
+    assert (st[1]["symbol"], st[1]["fillColor"]) == ("square", "#fee08b")
+    assert (st[2]["symbol"], st[2]["fillColor"]) == ("triangle", "#fee08b")
+    assert st[3]["fillColor"] == "#67001f" and st[3]["dashArray"] == "3 2"
+    assert st[4]["fillColor"] == "#000000" and "symbol" not in st[4]  # 无法到达: no vehicle at all
+    labels = [lab for lab, _ in c.legend]
+    assert labels == ["≤5 分钟", "10–15 分钟", ">30 分钟", "无法到达", "标准消防车到达（圆）", "小型消防车到达（方块）",
+                      "消防摩托车到达（三角）", "车辆至路端后步行（虚线框）"]
+    # the standard-truck view is its own layer, drawn from the same result
+    from kzgis.maps._build import collect
+    from kzgis.layers import Layers
+    res = gpd.GeoDataFrame({"time_min": [3.0], "time_min_standard": [np.nan], "vehicle_class": ["small"],
+                            "walk_m": [0.0]}, geometry=[Point(537000, 3448000)], crs="EPSG:4545")
+    keys = [it.key for it in collect(Layers("EPSG:4545"), {"response_settlements": res})]
+    assert keys == ["response_settlements", "response_settlements_standard"]
+    std = S.classify("response_settlements_standard", res, "point")
+    assert std.legend[0][0].startswith("标准消防车无法到达")
+
+
 def test_isochrone_ramp_orders_colours_and_draws_big_rings_first():
     gdf = _gdf({"break_min": [10, 5, 15]}, [Point(0, 0).buffer(r) for r in (2, 1, 3)])
     c = S.classify("response_isochrones", gdf, "polygon")

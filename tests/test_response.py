@@ -211,11 +211,66 @@ def test_vehicle_class_restriction_narrow_road():
     assert std.bounds[2] == pytest.approx(X0 + 1000 + 100, abs=1e-6)
     assert small.bounds[2] == pytest.approx(X0 + 2000 + 100, abs=1e-6)
     s = res["response_settlements"].iloc[0]
-    # standard trucks stop 400 m short (the settlement snaps to the wide edge's end, within 500 m)
-    assert s.time_min == pytest.approx(1 + 1000 / v_m_per_min("县道"), abs=1e-9)
     # small trucks drive on; a road narrower than class minimum + 1 m is slowed (engine's narrow factor)
     narrow_v = v_m_per_min("县道") * PARAMS.narrow_speed_factor
-    assert s.time_min_small == pytest.approx(1 + 1000 / v_m_per_min("县道") + 400 / narrow_v, abs=1e-9)
+    t_small = 1 + 1000 / v_m_per_min("县道") + 400 / narrow_v
+    assert s.time_min_small == pytest.approx(t_small, abs=1e-9)
+    # standard trucks stop at the wide edge's end, hypot(400, 20) = 400.5 m (> 50 m) from the
+    # village: the crew walks that at 3 km/h (50 m/min), about 8 min more
+    walk = math.hypot(400, 20)
+    assert s.time_min_standard == pytest.approx(1 + 1000 / v_m_per_min("县道") + walk / 50.0, abs=1e-9)
+    # the village is shown by the best vehicle that reaches it on the road: the small truck
+    assert s.vehicle_class == "small" and s.time_min == pytest.approx(t_small, abs=1e-9)
+    assert s.walk_m == 0 and s.snap_m == pytest.approx(20.0)
+
+
+def off_road_case():
+    # a 2 km 县道 (6.5 m) and a 400 m footpath (步道, 2 m: motorcycles only) north from x = 1000
+    r = roads([L((0, 0), (2000, 0)), L((1000, 0), (1000, 400))], road_class=["县道", "步道"], width_m=[6.5, 2.0])
+    se = frame([P(300, 40), P(1000, 420), P(1600, 300), P(1000, 1200)], name=["路旁", "坡顶", "山腰", "远"],
+               town="镇", population=[1.0, 2.0, 3.0, 4.0])
+    return context(r, stations([P(0, 0)], ["甲"]), settlements=se)
+
+
+def test_off_road_stretch_is_walked_and_the_best_vehicle_is_shown():
+    res = run(off_road_case(), breaks_min=[5, 10])
+    s = res["response_settlements"].set_index("name")
+    v = v_m_per_min("县道")
+    walk = 3.0 * 1000 / 60  # 50 m/min
+    moto = PARAMS.speed_kmh["步道"] * 1000 / 60 * PARAMS.narrow_speed_factor  # 2 m < 1.5 + 1 m: narrow
+    # 路旁: 40 m from the road (<= 50 m: on the road), every class drives to it
+    assert (s.loc["路旁", "vehicle_class"], s.loc["路旁", "walk_m"]) == ("standard", 0.0)
+    assert s.loc["路旁", "time_min"] == pytest.approx(1 + 300 / v, abs=1e-9)
+    # 坡顶: trucks stop 420 m below it; a motorcycle rides the path to 20 m from it
+    t_moto = 1 + 1000 / v + 400 / moto
+    assert s.loc["坡顶", "vehicle_class"] == "motorcycle"
+    assert s.loc["坡顶", "time_min"] == pytest.approx(t_moto, abs=1e-9) and s.loc["坡顶", "walk_m"] == 0
+    assert s.loc["坡顶", "time_min_standard"] == pytest.approx(1 + 1000 / v + 420 / walk, abs=1e-9)
+    assert s.loc["坡顶", "time_min_motorcycle"] == pytest.approx(t_moto, abs=1e-9)
+    # 山腰: 300 m from every road: road end + 300 m on foot, by the quickest (all equal: standard first)
+    assert (s.loc["山腰", "vehicle_class"], s.loc["山腰", "walk_m"]) == ("standard", pytest.approx(300.0))
+    assert s.loc["山腰", "time_min"] == pytest.approx(1 + 1600 / v + 300 / walk, abs=1e-9)
+    assert not s.loc["山腰", "within_5"] and s.loc["山腰", "within_10"]  # 1 + 2.7 + 6 min
+    # 远: 800 m from the nearest road (> snap_max_m 500 m): no vehicle reaches it
+    assert s.loc["远", "vehicle_class"] == "none" and np.isnan(s.loc["远", "time_min"])
+    assert np.isnan(s.loc["远", "time_min_motorcycle"])
+    # the township table counts by the best vehicle: 3 of 4 within 15 min (远 unreached)
+    t = res["response_towns"].set_index("town")
+    assert t.loc["镇", "settlements_within_15"] == 3 and t.loc["镇", "unreached"] == 1
+
+
+def test_on_road_tolerance_and_walk_speed_are_recipe_parameters():
+    v = v_m_per_min("县道")
+    res = run(off_road_case(), breaks_min=[10], walk_speed_kmh=6.0, on_road_m=500.0)
+    s = res["response_settlements"].set_index("name")
+    # 坡顶 is now "on the road" for trucks (420 <= 500 m): standard, no walk
+    assert s.loc["坡顶", "vehicle_class"] == "standard" and s.loc["坡顶", "walk_m"] == 0
+    assert s.loc["坡顶", "time_min"] == pytest.approx(1 + 1000 / v, abs=1e-9)
+    res = run(off_road_case(), breaks_min=[10], walk_speed_kmh=6.0)
+    s = res["response_settlements"].set_index("name")
+    assert s.loc["山腰", "time_min"] == pytest.approx(1 + 1600 / v + 300 / 100.0, abs=1e-9)
+    with pytest.raises(RecipeError, match="walk_speed_kmh"):
+        from_mapping(ResponseParams, {"walk_speed_kmh": 0}, "analyses.response")
 
 
 def test_station_mid_edge_reaches_both_ways():
@@ -481,7 +536,7 @@ def two_station_case(**more):
 
 def test_settlements_nearest_and_second_station():
     ctx, xs = two_station_case()
-    res = run(ctx, breaks_min=[5, 10, 15])
+    res = run(ctx, breaks_min=[5, 10, 15], planned_stations=True)
     v = v_m_per_min("县道")
     s = res["response_settlements"].set_index("name")
     for name, x in zip("abcd", xs):
@@ -497,9 +552,30 @@ def test_settlements_nearest_and_second_station():
     assert zones.loc["甲", "settlements"] == 2 and zones.loc["乙", "population"] == 700.0
 
 
+def test_planned_stations_are_not_sources_of_todays_answers():
+    # issue 13 §5: 乙 is planned; by default only 甲 answers, the scenario table keeps both
+    ctx, xs = two_station_case()
+    res = run(ctx, breaks_min=[5, 10, 15])
+    v = v_m_per_min("县道")
+    s = res["response_settlements"].set_index("name")
+    for name, x in zip("abcd", xs):
+        assert s.loc[name, "station"] == "甲" and pd.isna(s.loc[name, "station_2"])
+        assert s.loc[name, "time_min"] == pytest.approx(1 + x / v, abs=1e-9)
+    assert set(res["response_zones"].station) == {"甲"}
+    assert set(res["response_isochrones"].station) == {"甲"}
+    sc = res["response_scenarios"].set_index("scenario")
+    assert list(sc.index) == ["existing", "existing+planned"]
+    assert sc.loc["existing+planned", "stations"] == "甲, 乙"
+    # only planned stations left: a clear error
+    only = context(straight_road(), stations([P(0, 0)], ["新"], status="规划"))
+    with pytest.raises(AnalysisError, match="planned_stations: true"):
+        run(only, breaks_min=[10])
+    assert len(run(only, breaks_min=[10], planned_stations=True)["response_isochrones"])
+
+
 def test_towns_and_scenario_gain_from_planned_station():
     ctx, xs = two_station_case()
-    res = run(ctx, breaks_min=[5, 10], summary_breaks_min=[5, 10])
+    res = run(ctx, breaks_min=[5, 10], summary_breaks_min=[5, 10], planned_stations=True)
     v = v_m_per_min("县道")
     t_exist = {n: 1 + x / v for n, x in zip("abcd", xs)}
     t_plan = {n: min(1 + x / v, 1 + (10000 - x) / v) for n, x in zip("abcd", xs)}

@@ -4,17 +4,24 @@ For every settlement, from the brigades (``stations``) over the road network
 (:mod:`kzgis.network`):
 
 - ``best_vehicle``: the best class (standard fire truck, small fire truck, fire motorcycle) that
-  can reach it, and the travel time for each class that can (from the nearest station). A class
-  reaches a settlement (point, or the representative point of a polygon) when it can drive to a
-  point on a road it may use at most ``access_tolerance_m`` (50 m, A) farther from the settlement
-  than the settlement's nearest road usable by any vehicle (its access road), and never farther
-  than ``snap_max_m``. Settlements farther than ``snap_max_m`` from every usable road are reported.
+  reaches it, and the travel time for each class (from the nearest station), with the rules of
+  :mod:`kzgis.analyses._reach` shared with ``response``: a class reaches a settlement (point, or a
+  point inside a polygon) when it can drive to a road point within ``on_road_m`` (rule, 50 m, A)
+  of it; farther (up to ``snap_max_m``) the crew walks the rest at ``walk_speed_kmh``, the walk
+  is added to that class's time (``time_min_<class>``) and, when no class gets within
+  ``on_road_m``, ``best_vehicle`` is the quickest road end and ``walk_m`` says how far is on
+  foot. ``none`` only where no vehicle gets within ``snap_max_m`` or no route exists (reported).
+  Planned stations are not sources unless ``planned_stations`` (or ``station_status``) asks.
 - the **bottleneck**: the road edge whose width caps the best route. It is a maximum-bottleneck
   (widest-path) computation, not a shortest path: ``bottleneck_width_m`` is the largest width
   ``w`` such that the settlement can be reached over roads all at least ``w`` wide, using only
   roads whose grade a standard truck may climb (grade as a hard limit; one-way respected).
   ``bottleneck_edge`` is the narrowest edge of one such widest route (the first found by the
-  capacity sweep, see :meth:`kzgis.network.RoadNetwork.widest`).
+  capacity sweep, see :meth:`kzgis.network.RoadNetwork.widest`). The route ends where the best
+  vehicle stops (its road point), so the bottleneck agrees with ``best_vehicle``: a standard-truck
+  settlement never shows a 2 m bottleneck from a footpath beside it.
+  ``bottleneck_width_assumed`` is True when that edge's width was not measured
+  (``width_source`` not surveyed / tagged): the class then rests on a default width.
   Where no route within the standard grade limit exists, the cap is the grade:
   ``bottleneck_kind`` = ``grade`` and the edge is the steepest of the least-steep route
   (``bottleneck_grade_pct``).
@@ -25,8 +32,12 @@ For every settlement, from the brigades (``stations``) over the road network
   when a ``turnarounds`` point layer has a point within ``turnaround_search_m`` of its end.
 - road km by vehicle class and settlements by best class per township (``boundary`` layer when
   present, else the settlements' ``town`` field).
+- road km with assumed widths per township (``road_km_width_assumed``, ``width_assumed_share``)
+  and district-wide in a warning.
 - a ranked **upgrade list**: road sections to widen to 4 m, each with the settlements and
-  population it unlocks for standard trucks. Greedy: each entry is the set of below-standard
+  population it unlocks for standard trucks. ``action`` is ``widen`` where every edge's width
+  was measured and ``survey width first`` where some width is a default (``width_assumed_m``):
+  nobody should widen a road whose width nobody knows. Greedy: each entry is the set of below-standard
   edges on the cheapest route (least length to widen, grade within the standard limit) to some
   settlement, chosen for the most population unlocked per km widened (``rank_by: total`` for the
   most population), and each entry assumes the ones above it are done. The unlocked counts are
@@ -48,6 +59,7 @@ from .._errors import AnalysisError
 from .._geom import as_points
 from ..analysis import Context, register
 from ..network import NONE, VEHICLE_CLASSES, RoadNetwork
+from . import _reach
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +72,13 @@ class AccessParams:
     dead_end_max_m: float = rules.value("dead_end_turnaround_m")
     #: a ``turnarounds`` point this close to a dead end's end serves it (m; A)
     turnaround_search_m: float = 20.0
-    #: a vehicle class reaches a settlement when it can drive to a point at most this much farther
-    #: from the settlement than the settlement's nearest road usable by any vehicle (m; A)
-    access_tolerance_m: float = 50.0
+    #: a vehicle class reaches a settlement when it can drive to a road point this close to it; farther,
+    #: the crew walks the rest (m; rule on_road_m, shared with response)
+    on_road_m: float = rules.value("on_road_m")
+    #: walking speed over the off-road stretch (km/h; rule walk_speed_kmh)
+    walk_speed_kmh: float = rules.value("walk_speed_kmh")
+    #: count planned stations (status 规划/planned) as sources (ignored when station_status is given)
+    planned_stations: bool = False
     #: how many upgrade entries to list at most
     max_upgrades: int = 30
     #: "per_km" (population unlocked per km widened) or "total" (population unlocked)
@@ -77,6 +93,10 @@ class AccessParams:
             raise ValueError(f"rank_by: expected 'per_km' or 'total', got {self.rank_by!r}")
         if self.max_upgrades < 0:
             raise ValueError("max_upgrades: must be >= 0")
+        if not self.on_road_m >= 0:
+            raise ValueError(f"on_road_m: must be >= 0, got {self.on_road_m}")
+        if not self.walk_speed_kmh > 0:
+            raise ValueError(f"walk_speed_kmh: must be positive, got {self.walk_speed_kmh}")
 
 
 def _points(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -89,16 +109,6 @@ def _restrict(snapped: pd.DataFrame, w: np.ndarray) -> pd.DataFrame:
     ok = s["ok"].to_numpy(bool)
     e = np.where(ok, s["edge"].to_numpy(), 0).astype(np.int64)
     s["ok"] = ok & np.isfinite(w[e])
-    return s
-
-
-def _within(snapped: pd.DataFrame, max_m: np.ndarray) -> pd.DataFrame:
-    """Snapped points with ``ok`` False (and no edge) where farther than their own limit."""
-    s = snapped.copy()
-    far = ~(s["snap_m"].to_numpy(float) <= max_m + 1e-9)
-    s.loc[far, "ok"] = False
-    s.loc[far, "edge"] = -1
-    s.loc[far, ["offset_m", "x", "y"]] = np.nan
     return s
 
 
@@ -163,8 +173,13 @@ def dead_ends(net: RoadNetwork, max_m: float, turnaround_points=None, search_m: 
 # bottlenecks
 
 
-def bottlenecks(net: RoadNetwork, st_geoms, se_geoms) -> pd.DataFrame:
-    """Widest-path bottleneck per settlement (see the module docstring). Aligned to ``se_geoms``."""
+def bottlenecks(net: RoadNetwork, st_geoms, se_geoms, ends: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Widest-path bottleneck per settlement (see the module docstring). Aligned to ``se_geoms``.
+
+    ``ends`` (a snapped frame aligned to ``se_geoms``): where each settlement's best vehicle stops;
+    rows with ``ok`` take that road point as the route's end, the others the settlement's nearest
+    road point the computation may use.
+    """
     p = net.params
     ed = net.edges
     width = ed["width_m"].to_numpy(float)
@@ -175,7 +190,7 @@ def bottlenecks(net: RoadNetwork, st_geoms, se_geoms) -> pd.DataFrame:
                         "bottleneck_edge": -1}, index=se_geoms.index)
     out["bottleneck_kind"] = out["bottleneck_kind"].astype(object)
     st = net.snap(st_geoms, mask=usable)
-    se = net.snap(se_geoms, mask=usable)
+    se = _ends(net.snap(se_geoms, mask=usable), ends, usable)
     W, edge = net.widest(st, se, width, usable, return_edges=True)
     hit = np.isfinite(W)
     out.loc[hit, "bottleneck_kind"] = "width"
@@ -187,7 +202,7 @@ def bottlenecks(net: RoadNetwork, st_geoms, se_geoms) -> pd.DataFrame:
         usable_g = ~barred & (width >= p.motorcycle_width_m - 1e-9)
         steep = -np.nan_to_num(g, nan=0.0)
         st2 = net.snap(st_geoms, mask=usable_g)
-        se2 = net.snap(se_geoms[rest], mask=usable_g)
+        se2 = _ends(net.snap(se_geoms, mask=usable_g), ends, usable_g)[rest]
         Wg, edge_g = net.widest(st2, se2, steep, usable_g, return_edges=True)
         ok = np.isfinite(Wg)
         idx = se_geoms.index[rest][ok]
@@ -195,6 +210,25 @@ def bottlenecks(net: RoadNetwork, st_geoms, se_geoms) -> pd.DataFrame:
         out.loc[idx, "bottleneck_grade_pct"] = -Wg[ok]
         out.loc[idx, "bottleneck_edge"] = edge_g[ok]
     out["bottleneck_edge"] = out["bottleneck_edge"].astype(np.int64)
+    assumed = _reach.width_assumed(ed["width_source"]) if "width_source" in ed else np.zeros(len(ed), bool)
+    be = out["bottleneck_edge"].to_numpy()
+    out["bottleneck_width_assumed"] = (out["bottleneck_kind"].to_numpy(object) == "width") & (be >= 0) & \
+        assumed[np.maximum(be, 0)]
+    return out
+
+
+def _ends(nearest: pd.DataFrame, ends: pd.DataFrame | None, usable: np.ndarray) -> pd.DataFrame:
+    """Targets: the best vehicle's road point where it lies on a usable edge, else the nearest one."""
+    if ends is None:
+        return nearest
+    e = ends["edge"].to_numpy()
+    ok = ends["ok"].to_numpy(bool) & (e >= 0)
+    ok &= usable[np.where(ok, e, 0).astype(np.int64)]
+    out = nearest.copy()
+    for c in ("edge", "offset_m", "snap_m", "x", "y", "ok"):
+        out[c] = np.where(ok, ends[c].to_numpy(), out[c].to_numpy())
+    out["edge"] = out["edge"].astype(np.int64)
+    out["ok"] = out["ok"].astype(bool)
     return out
 
 
@@ -218,6 +252,7 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
     std_w = np_.standard_width_m
     target_w = max(p.upgrade_width_m, std_w)
     length = net._len
+    assumed = _reach.width_assumed(ed["width_source"]) if "width_source" in ed else np.zeros(len(ed), bool)
     st = net.snap(st_geoms, mask=eligible)
     se = net.snap(se_geoms, mask=eligible)
     reached = np.asarray(already, bool).copy()
@@ -267,6 +302,7 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
         reached |= newly
         rank_of[newly] = rank
         merged = shapely.line_merge(shapely.union_all(net._geoms[proj]))
+        assumed_m = float(length[proj][assumed[proj]].sum())
         entries.append({
             "rank": rank, "length_m": float(length[proj].sum()),
             "settlements_unlocked": int(newly.sum()), "population_unlocked": float(weight[newly].sum()),
@@ -274,10 +310,11 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
             "edges": ",".join(map(str, proj)), "runs": int(shapely.get_num_geometries(merged)),
             "widen_from_m": float(old_w.min()), "road_names": "、".join(sorted({str(x) for x in
                                                                           ed["name"].to_numpy()[proj] if x is not None and x == x})),
+            "width_assumed_m": assumed_m, "action": "survey width first" if assumed_m > 0 else "widen",
             "geometry": merged,
         })
     cols = ["rank", "length_m", "settlements_unlocked", "population_unlocked", "settlement_names", "edges", "runs",
-            "widen_from_m", "road_names"]
+            "widen_from_m", "road_names", "width_assumed_m", "action"]
     if entries:
         up = gpd.GeoDataFrame(entries, geometry="geometry", crs=net.crs)
     else:
@@ -292,6 +329,7 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
 def _towns(ctx, net: RoadNetwork, sett: pd.DataFrame) -> pd.DataFrame:
     ed = net.edges
     classes = list(VEHICLE_CLASSES) + [NONE]
+    assumed = _reach.width_assumed(ed["width_source"]) if "width_source" in ed else np.zeros(len(ed), bool)
     rows = {}
     if ctx.layers.has("boundary"):
         b = ctx.layers["boundary"]
@@ -299,21 +337,30 @@ def _towns(ctx, net: RoadNetwork, sett: pd.DataFrame) -> pd.DataFrame:
         tree = shapely.STRtree(np.asarray(b.geometry.values, dtype=object))
         ei, bi = tree.query(net._geoms, predicate="intersects")
         inter = shapely.length(shapely.intersection(net._geoms[ei], np.asarray(b.geometry.values, dtype=object)[bi]))
-        df = pd.DataFrame({"town": bt[bi], "vc": ed["vehicle_class"].to_numpy(object)[ei], "km": inter / 1000.0})
+        df = pd.DataFrame({"town": bt[bi], "vc": ed["vehicle_class"].to_numpy(object)[ei], "km": inter / 1000.0,
+                           "assumed": assumed[ei]})
         km = df.pivot_table(index="town", columns="vc", values="km", aggfunc="sum", fill_value=0.0)
+        akm = df[df["assumed"]].groupby("town")["km"].sum()
         for t in bt:
             rows.setdefault(t, {})
         for t, r in km.iterrows():
             for c in classes:
                 rows[t][f"road_km_{c}"] = float(r.get(c, 0.0))
+            rows[t]["road_km_width_assumed"] = float(akm.get(t, 0.0))
     else:
         km = ed.groupby("vehicle_class")["length_m"].sum() / 1000.0
         rows["全区"] = {f"road_km_{c}": float(km.get(c, 0.0)) for c in classes}
+        rows["全区"]["road_km_width_assumed"] = float(ed["length_m"].to_numpy(float)[assumed].sum()) / 1000.0
     towns = pd.DataFrame.from_dict(rows, orient="index")
     for c in classes:
         col = f"road_km_{c}"
         towns[col] = towns[col].fillna(0.0) if col in towns else 0.0
     towns["road_km_total"] = towns[[f"road_km_{c}" for c in classes]].sum(axis=1)
+    towns["road_km_width_assumed"] = towns["road_km_width_assumed"].fillna(0.0) \
+        if "road_km_width_assumed" in towns else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        towns["width_assumed_share"] = np.where(towns["road_km_total"] > 0,
+                                                towns["road_km_width_assumed"] / towns["road_km_total"], np.nan)
     s = sett.copy()
     whole = "全区"
     if ctx.layers.has("boundary"):
@@ -354,8 +401,15 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     stations = ctx.layers["stations"]
     if p.station_status and "status" in stations:
         stations = stations[stations["status"].isin(p.station_status)]
+    elif not p.planned_stations and "status" in stations:
+        planned = _reach.station_status(stations["status"])[0] == "planned"
+        if planned.any():
+            log.info("access: planned station(s) left out (planned_stations: false): %s",
+                     ", ".join(map(str, stations.loc[planned, "name"] if "name" in stations else stations.index[planned])))
+        stations = stations[~planned]
     if not len(stations):
-        raise AnalysisError("access: no stations left (check station_status in the recipe)")
+        raise AnalysisError("access: no stations left (check station_status in the recipe, or set planned_stations: "
+                            "true when every station is planned)")
     st_pts = _points(stations)
     se_pts = _points(sett)
     names = sett["name"].astype(str).to_numpy() if "name" in sett else sett.index.astype(str).to_numpy()
@@ -366,38 +420,51 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     out["town"] = sett["town"] if "town" in sett else None
     if "population" in sett:
         out["population"] = sett["population"]
-    best = np.full(len(sett), NONE, dtype=object)
-    snap_m = np.full(len(sett), np.nan)
-    nearest = np.full(len(sett), None, dtype=object)
     far = net.snap(se_pts, None)
-    # per-point limit: the nearest usable road + the tolerance, within snap_max_m
-    reach_m = np.minimum(far["snap_m"].to_numpy(float) + p.access_tolerance_m, net.params.snap_max_m)
+    # per class: drive to the class's nearest road point, walk the rest beyond on_road_m (see _reach)
+    ends = _reach.road_ends(net, se_pts, p.on_road_m, p.walk_speed_kmh)
+    times, source = {}, {}
     for vc in VEHICLE_CLASSES:
         st_sn = net.snap(st_pts, vc)
         bad = ~st_sn["ok"].to_numpy(bool)
         if bad.any() and vc == "standard":
             ctx.warn(f"access: station(s) {', '.join(st_names[bad][:10])} are farther than "
                      f"{net.params.snap_max_m:g} m from any standard-truck road")
-        se_sn = _within(net.snap(se_pts, vc), reach_m)
-        r = net.nearest_source_to(st_sn, se_sn, vc, "time_min")
-        t = r["cost"].to_numpy(float)
-        out[f"time_min_{vc}"] = np.where(np.isfinite(t), t, np.nan)
-        newly = (best == NONE) & np.isfinite(t)
-        best[newly] = vc
-        snap_m[newly] = se_sn["snap_m"].to_numpy()[newly]
-        src = r["source"].to_numpy()
-        nearest[newly] = st_names[src[newly]]
-    snap_m = np.where(best == NONE, far["snap_m"].to_numpy(), snap_m)
+        r = net.nearest_source_to(st_sn, ends.snapped[vc], vc, "time_min")
+        t = r["cost"].to_numpy(float) + np.nan_to_num(ends.walk_min[vc], nan=np.inf)
+        times[vc] = np.where(np.isfinite(t), t, np.nan)
+        source[vc] = r["source"].to_numpy()
+        out[f"time_min_{vc}"] = times[vc]
+    best, _, walk = _reach.best_of(times, ends.walk_m)
+    nearest = np.full(len(sett), None, dtype=object)
+    snap_m = far["snap_m"].to_numpy(float).copy()
+    best_end = ends.snapped["standard"].copy()
+    best_end["ok"] = False
+    for vc in VEHICLE_CLASSES:
+        k = best == vc
+        if k.any():
+            nearest[k] = st_names[source[vc][k]]
+            snap_m[k] = ends.snapped[vc]["snap_m"].to_numpy(float)[k]
+            for c in best_end.columns:
+                best_end[c] = np.where(k, ends.snapped[vc][c].to_numpy(), best_end[c].to_numpy())
+    best_end["edge"] = best_end["edge"].astype(np.int64)
+    best_end["ok"] = best_end["ok"].astype(bool)
     off_road = ~far["ok"].to_numpy(bool)
     if off_road.any():
         ctx.warn(f"access: {int(off_road.sum())} settlement(s) are farther than {net.params.snap_max_m:g} m "
                  f"from any usable road (e.g. {', '.join(names[off_road][:5])}); they are reported as 'none'")
+    foot = np.nan_to_num(walk, nan=0.0) > 0
+    if foot.any():
+        ctx.warn(f"access: {int(foot.sum())} settlement(s) are more than {p.on_road_m:g} m from every road a fire "
+                 f"vehicle may use; they are reached from the road end on foot (walk_m), e.g. "
+                 f"{', '.join(names[foot][:5])}")
     out["best_vehicle"] = best
+    out["walk_m"] = walk
     out["nearest_station"] = nearest
     out["snap_m"] = snap_m
     out["snap_ok"] = ~off_road
 
-    bn = bottlenecks(net, st_pts, se_pts)
+    bn = bottlenecks(net, st_pts, se_pts, ends=best_end)
     out = out.join(bn)
 
     # dead ends
@@ -407,8 +474,7 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     for d, edges, flag in zip(de["dead_end"], de["edges"], de["flagged"]):
         if flag:
             edge_de[edges] = d
-    std_sn = _within(net.snap(se_pts, "standard"), reach_m)
-    se_edge = std_sn["edge"].to_numpy()
+    se_edge = ends.snapped["standard"]["edge"].to_numpy()
     via = np.where((best == "standard") & (se_edge >= 0), edge_de[np.maximum(se_edge, 0)], -1)
     out["via_dead_end"] = via
     flagged = de[de["flagged"]].copy()
@@ -433,6 +499,14 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     roads = net.edges.copy()
     roads.insert(0, "edge", np.arange(len(roads)))
     roads["dead_end"] = edge_de
+    assumed = _reach.width_assumed(roads["width_source"]) if "width_source" in roads else np.zeros(len(roads), bool)
+    roads["width_assumed"] = assumed
+    total_km = float(roads["length_m"].sum()) / 1000.0
+    assumed_km = float(roads["length_m"].to_numpy(float)[assumed].sum()) / 1000.0
+    if assumed_km > 0:
+        ctx.warn(f"access: {assumed_km:.1f} km of {total_km:.1f} km of road ({assumed_km / total_km:.0%}) have an "
+                 "assumed width (no surveyed width: class default); the vehicle classes on them, the bottlenecks and "
+                 "the upgrade list rest on those defaults (per township: access_towns.width_assumed_share)")
     sett_gdf = gpd.GeoDataFrame(out, geometry=sett.geometry.values, crs=net.crs)
     towns = _towns(ctx, net, sett_gdf)
     counts = pd.Series(best).value_counts().to_dict()

@@ -25,11 +25,15 @@ the working CRS:
     how much of the road around a station the circle pretends to serve and the network really does.
     ``area_share`` (share of the circle's area inside the service area) is given beside it.
 ``response_settlements``
-    Per settlement: nearest station by total response time (turnout included), ``time_min``, the
-    second station ``station_2`` / ``time_min_2`` (backup), ``within_<b>`` per break, the time by
-    each further vehicle class (``time_min_small``...) and the time with existing stations only
-    (``time_min_existing``). Settlements farther than the network's ``snap_max_m`` from a road the
-    class may use get no time (reported in the warnings).
+    Per settlement, by the **best vehicle class that reaches it** (``vehicle_class``; see
+    :mod:`kzgis.analyses._reach`: the best class that drives to within ``on_road_m`` of it, else
+    the quickest road end + walk): nearest station by total response time (turnout, drive and
+    the walk from the road end included), ``time_min``, the off-road walk ``walk_m`` (0 on the
+    road), the second station ``station_2`` / ``time_min_2`` (backup), ``within_<b>`` per
+    break, each class's own time (``time_min_standard``, ``time_min_small``,
+    ``time_min_motorcycle``; walk included, NaN where the class does not get within
+    ``snap_max_m``) and the best time with existing stations only (``time_min_existing``).
+    ``vehicle_class`` is ``none`` and the time blank only where no vehicle reaches at all.
 ``response_towns``
     Per township: settlements and population, and how many / what share are within the summary
     breaks (default 15 and 30 min).
@@ -46,9 +50,10 @@ the working CRS:
 
 Stations: ``name``, optional ``short`` (used as the ``station`` label when present and unique),
 ``status`` ``existing`` / ``planned`` (also 现状/已建 and 规划/拟建/在建). The main outputs use
-all stations of the layer (existing and planned) with the recipe's additions and removals.
-Vehicle classes: isochrones and radii for each class in ``vehicle_classes``; zones, settlements,
-scenarios and siting for the first one.
+the existing stations of the layer (planned ones too with ``planned_stations: true``) with the
+recipe's additions and removals; the scenario table always compares existing and existing +
+planned. Vehicle classes: isochrones and radii for each class in ``vehicle_classes``; zones and
+siting for the first one; settlements, townships and scenarios by the best vehicle of all three.
 """
 
 from __future__ import annotations
@@ -65,15 +70,15 @@ from .. import rules
 from .._errors import AnalysisError, suggest
 from .._geom import as_points
 from ..analysis import register
+from ..network import VEHICLE_CLASSES
+from . import _reach
 from . import _response_geom as geom
 from ._response_siting import solve_siting
 
 log = logging.getLogger(__name__)
 
-_PLANNED = {"planned", "planning", "proposed", "规划", "拟建", "在建", "新建", "待建", "计划"}
 #: times within this of a break count as within it (floating-point noise of summed edge times)
 _EPS = 1e-9
-_EXISTING = {"existing", "built", "现状", "已建", "现有", "建成"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,12 @@ class ResponseParams:
     siting_time_min: float = 15.0
     #: candidate sites: auto (candidate_sites layer, else township_seats), candidate_sites, township_seats
     siting_candidates: str = "auto"
+    #: a settlement this close to a road a vehicle may use is reached by it; farther, the crew walks (m)
+    on_road_m: float = field(default_factory=lambda: rules.value("on_road_m"))
+    #: walking speed of the crew over the off-road stretch (km/h)
+    walk_speed_kmh: float = field(default_factory=lambda: rules.value("walk_speed_kmh"))
+    #: count planned stations (status 规划/planned) as sources of the main outputs (today's answers)
+    planned_stations: bool = False
 
     def __post_init__(self):
         from ..network import VEHICLE_CLASSES
@@ -156,6 +167,10 @@ class ResponseParams:
             raise ValueError(f"siting_k: must be >= 1, got {self.siting_k}")
         if self.siting_time_min <= self.turnout_min:
             raise ValueError(f"siting_time_min: must exceed the turnout time ({self.turnout_min:g} min)")
+        if not self.on_road_m >= 0:
+            raise ValueError(f"on_road_m: must be >= 0, got {self.on_road_m}")
+        if not self.walk_speed_kmh > 0:
+            raise ValueError(f"walk_speed_kmh: must be positive, got {self.walk_speed_kmh}")
         opts = ("auto", "candidate_sites", "township_seats")
         if self.siting_candidates not in opts:
             raise ValueError(f"siting_candidates: '{self.siting_candidates}' unknown{suggest(self.siting_candidates, opts)}")
@@ -199,17 +214,8 @@ def _station_table(ctx, p: ResponseParams) -> gpd.GeoDataFrame:
         labels = names
     if len(set(labels)) != len(labels):
         labels = [f"{n} ({fid})" for n, fid in zip(names, st.index)]
-    statuses = []
-    unknown = set()
     raw = st["status"] if "status" in st else pd.Series([None] * len(st), index=st.index)
-    for v in raw:
-        s = _text(v).lower()
-        if s in _PLANNED:
-            statuses.append("planned")
-        else:
-            if s and s not in _EXISTING:
-                unknown.add(s)
-            statuses.append("existing")
+    statuses, unknown = _reach.station_status(raw)
     if unknown:
         ctx.warn(f"response: station status {sorted(unknown)} not recognised; treated as existing "
                  "(use existing or planned)")
@@ -246,7 +252,15 @@ def _station_table(ctx, p: ResponseParams) -> gpd.GeoDataFrame:
                                 f"{suggest(nm, list(table['label']) + list(table['name']))}")
         removed |= set(table.index[m])
     table["in_main"] = ~table.index.isin(list(removed))
+    planned = table["status"].to_numpy() == "planned"
+    if not p.planned_stations and planned.any():
+        table.loc[planned, "in_main"] = False
+        log.info("response: planned station(s) %s left out of today's answers (planned_stations: false); "
+                 "see response_scenarios", ", ".join(table.loc[planned, "label"]))
     if not table["in_main"].any():
+        if planned.any() and not p.planned_stations:
+            raise AnalysisError("response: every station left is planned; set planned_stations: true to count "
+                                "planned stations, or give existing ones")
         raise AnalysisError("remove_stations: every station was removed; keep at least one")
     return table
 
@@ -354,12 +368,15 @@ def run_response(ctx, p: ResponseParams) -> dict:
     turnout = p.turnout_min
     out: dict = {}
 
-    # drive times from every station, per vehicle class (unlimited: cheap, reused by everything)
+    # drive times from every station, per vehicle class (unlimited: cheap, reused by everything);
+    # every class for the settlements' best vehicle, the recipe's classes for the service areas
     snapped, costs = {}, {}
-    for vc in p.vehicle_classes:
+    for vc in dict.fromkeys(p.vehicle_classes + VEHICLE_CLASSES):
         sn = net.snap(stations.geometry, vehicle_class=vc)
         bad = ~sn["ok"].to_numpy(bool)
-        if not net.allowed(vc).any():  # one warning, not one "nan m" per station
+        if vc not in p.vehicle_classes:  # computed for the settlements' best vehicle; warned by access
+            bad[:] = False
+        elif not net.allowed(vc).any():  # one warning, not one "nan m" per station
             ctx.warn(f"response: no road carries a {vc} vehicle (see the road-width warnings: widths that are "
                      f"defaults may close whole classes); no station has {vc} reach")
             bad[:] = False
@@ -377,24 +394,30 @@ def run_response(ctx, p: ResponseParams) -> dict:
     settl = _settlement_frame(ctx)
     T = None
     if settl is not None and len(settl):
-        ss = net.snap(settl.geometry, vehicle_class=vc0)
-        far = ~ss["ok"].to_numpy(bool)
-        if far.any():
-            ctx.warn(f"response: {int(far.sum())} settlement(s) farther than {net.params.snap_max_m:g} m from a "
-                     f"road a {vc0} vehicle may use; no response time (e.g. "
-                     f"{', '.join(settl['name'].to_numpy()[far][:5])})")
-        T = np.asarray(net.costs_to(costs[vc0], ss, vc0, "time_min"), dtype=float) + turnout
-        T = np.where(np.isfinite(T), T, np.inf)
+        # per class: drive to the class's road end, walk the rest (see _reach); (stations, settlements)
+        ends = _reach.road_ends(net, settl.geometry, p.on_road_m, p.walk_speed_kmh)
+        T_by = {}
+        for vc in VEHICLE_CLASSES:
+            Tv = np.asarray(net.costs_to(costs[vc], ends.snapped[vc], vc, "time_min"), dtype=float)
+            Tv = Tv + turnout + np.nan_to_num(ends.walk_min[vc], nan=np.inf)[None, :]
+            T_by[vc] = np.where(np.isfinite(Tv), Tv, np.inf)
+        T = T_by[vc0]  # siting: the first class of vehicle_classes
+        ss = ends.snapped[vc0]
 
     zones, zone_roads = _zones(net, stations, main, snapped[vc0], costs[vc0], p)
 
     if T is not None:
-        s_out = _settlements_out(settl, ss, T, stations, main, p)
-        for vc in p.vehicle_classes[1:]:  # time by the other vehicle classes, for comparison
-            sv = net.snap(settl.geometry, vehicle_class=vc)
-            tv = np.asarray(net.costs_to(costs[vc][main], sv, vc, "time_min"), dtype=float).min(axis=0) + turnout
-            s_out.insert(s_out.columns.get_loc("time_min_existing"), f"time_min_{vc}",
-                         np.where(np.isfinite(tv), tv, np.nan))
+        s_out = _settlements_out(settl, ends, T_by, stations, main, p)
+        none = s_out["vehicle_class"].to_numpy() == "none"
+        if none.any():
+            ctx.warn(f"response: {int(none.sum())} settlement(s) no vehicle reaches (no usable road within "
+                     f"{net.params.snap_max_m:g} m, or no route from a station); no response time (e.g. "
+                     f"{', '.join(s_out['name'].to_numpy()[none][:5])})")
+        foot = s_out["walk_m"].to_numpy(float) > 0
+        if foot.any():
+            ctx.warn(f"response: {int(foot.sum())} settlement(s) are more than {p.on_road_m:g} m from every road a "
+                     f"fire vehicle may use; their times include the walk from the road end at "
+                     f"{p.walk_speed_kmh:g} km/h (walk_m)")
         out["response_settlements"] = s_out
         counts = s_out.groupby("station").agg(settlements=("name", "size"), population=("population", "sum"))
         zones["settlements"] = zones["station"].map(counts["settlements"]).fillna(0).astype(int)
@@ -405,14 +428,14 @@ def run_response(ctx, p: ResponseParams) -> dict:
 
     if T is not None:
         scen = _scenarios(stations, main, p)
-        T_all, labels_all = T, labels
+        T_all, labels_all = T_by, labels
         if p.siting != "none":
-            siting, Tc, chosen = _siting(ctx, net, stations, main, T, settl, ss, p)
+            siting, Tc_by, chosen = _siting(ctx, net, stations, main, T, settl, ends, p)
             out["response_siting"] = siting
-            T_all = np.vstack([T, Tc])
+            T_all = {vc: np.vstack([T_by[vc], Tc_by[vc]]) for vc in T_by}
             labels_all = np.r_[labels, siting.sort_index()["name"].to_numpy(dtype=object)]
             scen.append((f"siting_{p.siting}", np.r_[main, len(labels) + chosen]))
-        out["response_scenarios"] = _scenario_table(scen, T_all, labels_all, settl, p)
+        out["response_scenarios"] = _scenario_table(scen, T_all, labels_all, settl, ends, p)
     elif p.siting != "none":
         ctx.warn("response: siting needs a settlements layer (the demand); skipped")
     return out
@@ -513,23 +536,48 @@ def _zones(net, stations, main, snapped, costs, p):
     return zones, roads
 
 
-def _settlements_out(settl, ss, T, stations, main, p) -> gpd.GeoDataFrame:
+def _best(T_by: dict, idx, walk_m: dict):
+    """Best vehicle, its time and walk per settlement, with the stations ``idx`` (see _reach)."""
+    idx = np.asarray(idx, dtype=int)
+    times = {vc: (T[idx].min(axis=0) if len(idx) else np.full(T.shape[1], np.inf)) for vc, T in T_by.items()}
+    return _reach.best_of(times, walk_m), times
+
+
+def _settlements_out(settl, ends, T_by, stations, main, p) -> gpd.GeoDataFrame:
     labels = stations["label"].to_numpy(dtype=object)
-    s1, t1, s2, t2 = _nearest_two(T[main], labels[main])
+    (best, t_best, walk), times = _best(T_by, main, ends.walk_m)
     out = settl.copy()
-    out["vehicle_class"] = p.vehicle_classes[0]
+    n = len(out)
+    s1 = np.full(n, None, dtype=object)
+    s2 = np.full(n, None, dtype=object)
+    t1 = np.full(n, np.nan)
+    t2 = np.full(n, np.nan)
+    snap = np.full(n, np.nan)
+    for vc in T_by:
+        k = best == vc
+        if not k.any():
+            continue
+        a1, b1, a2, b2 = _nearest_two(T_by[vc][main][:, k], labels[main])
+        s1[k], t1[k], s2[k], t2[k] = a1, b1, a2, b2
+        snap[k] = ends.snapped[vc]["snap_m"].to_numpy(float)[k]
+    out["vehicle_class"] = best
     out["station"] = s1
     out["time_min"] = t1
+    out["walk_m"] = walk
     out["station_2"] = s2
     out["time_min_2"] = t2
     for b in p.breaks_min:
         out[f"within_{bname(b)}"] = np.nan_to_num(t1, nan=np.inf) <= b + _EPS
+    for vc in VEHICLE_CLASSES:
+        tv = times[vc]
+        out[f"time_min_{vc}"] = np.where(np.isfinite(tv), tv, np.nan)
     existing = np.flatnonzero(stations["status"].to_numpy() == "existing")
-    _, te, _, _ = _nearest_two(T[existing], labels[existing])
+    (_, te, _), _ = _best(T_by, existing, ends.walk_m)
     out["time_min_existing"] = te
-    out["snap_m"] = ss["snap_m"].to_numpy()
-    cols = ["name", "town", "population", "vehicle_class", "station", "time_min", "station_2", "time_min_2"]
-    cols += [f"within_{bname(b)}" for b in p.breaks_min] + ["time_min_existing", "snap_m"]
+    out["snap_m"] = snap
+    cols = ["name", "town", "population", "vehicle_class", "station", "time_min", "walk_m", "station_2", "time_min_2"]
+    cols += [f"within_{bname(b)}" for b in p.breaks_min]
+    cols += [f"time_min_{vc}" for vc in VEHICLE_CLASSES] + ["time_min_existing", "snap_m"]
     return out[cols + ["geometry"]]
 
 
@@ -554,15 +602,14 @@ def _scenarios(stations, main, p):
     return scen
 
 
-def _scenario_table(scen, T, labels, settl, p) -> pd.DataFrame:
-    """District-wide shares per scenario; gains against the first (existing) scenario."""
+def _scenario_table(scen, T_by, labels, settl, ends, p) -> pd.DataFrame:
+    """District-wide shares per scenario (best vehicle); gains against the first (existing) scenario."""
     pop = settl["population"].to_numpy(float)
     rows = []
     base = None
     for name, idx in scen:
         idx = np.asarray(idx, dtype=int)
-        t = T[idx].min(axis=0) if len(idx) else np.full(T.shape[1], np.inf)
-        t = np.where(np.isfinite(t), t, np.nan)
+        (_, t, _), _ = _best(T_by, idx, ends.walk_m)
         r = {"scenario": name, "stations": ", ".join(labels[idx]), "n_stations": int(len(idx)),
              **_shares(t, pop, p.summary_breaks_min)}
         if base is None:
@@ -595,15 +642,22 @@ def _candidates(ctx, p):
                             geometry=pts, crs=ctx.crs)
 
 
-def _siting(ctx, net, stations, main, T, settl, ss, p):
+def _siting(ctx, net, stations, main, T, settl, ends, p):
     vc = p.vehicle_classes[0]
     cand = _candidates(ctx, p)
-    sn = net.snap(cand.geometry, vehicle_class=vc)
+    Tc_by = {}
+    for c in dict.fromkeys((vc,) + VEHICLE_CLASSES):
+        snc = net.snap(cand.geometry, vehicle_class=c)
+        Dc = net.costs_from(snc, c, "time_min")
+        Tcc = np.asarray(net.costs_to(Dc, ends.snapped[c], c, "time_min"), dtype=float) + p.turnout_min
+        Tcc = Tcc + np.nan_to_num(ends.walk_min[c], nan=np.inf)[None, :]  # (C, P)
+        Tc_by[c] = np.where(np.isfinite(Tcc) & snc["ok"].to_numpy(bool)[:, None], Tcc, np.inf)
+        if c == vc:
+            sn = snc
     far = ~sn["ok"].to_numpy(bool)
     if far.any():
         ctx.warn(f"response siting: {int(far.sum())} candidate site(s) too far from a {vc} road; they cannot be chosen")
-    Dc = net.costs_from(sn, vc, "time_min")
-    Tc = np.asarray(net.costs_to(Dc, ss, vc, "time_min"), dtype=float) + p.turnout_min  # (C, P)
+    Tc = Tc_by[vc]
     pop = settl["population"].to_numpy(float)
     weights = None if not np.isfinite(pop).any() else np.nan_to_num(pop)
     what = "population" if weights is not None else "settlements"
@@ -645,4 +699,4 @@ def _siting(ctx, net, stations, main, T, settl, ss, p):
     out["covered_" + what] = float(w[res.covered].sum())
     out["snap_m"] = sn["snap_m"].to_numpy()
     out = out.sort_values(["selected", "rank"], ascending=[False, True], kind="mergesort")
-    return out, Tc, res.selected
+    return out, Tc_by, res.selected

@@ -36,6 +36,9 @@ INPUT_KINDS = ("stations", "micro_stations", "communities", "hydrants", "fire_po
 #: Among each group only the first layer present is shown when the map opens (they overlap).
 EXCLUSIVE = (("response_settlements", "access_settlements", "water_settlements", "settlements"),
              ("response_isochrones", "response_zones", "water_coverage"))
+#: Extra map layers drawn from a result's own columns: result -> (layer key, column it needs).
+#: The standard-truck view of the settlements' response stays a layer of its own (issue 13 §7).
+DERIVED = {"response_settlements": (("response_settlements_standard", "time_min_standard"),)}
 #: An input layer is off when the map opens if a result redraws the same features with more meaning.
 SUPERSEDED = {"roads": "access_roads", "hydrants": "water_sources", "fire_pools": "water_sources",
               "water_intakes": "water_sources", "communities": "micro_communities"}
@@ -202,6 +205,9 @@ def collect(layers, results) -> list[Item]:
         elif crs is not None and frame.crs != crs:
             frame = frame.to_crs(crs)
         items.append(Item(name, frame, True))
+        for view, col in DERIVED.get(name, ()):
+            if col in frame.columns:
+                items.append(Item(view, frame, True))
     return items
 
 

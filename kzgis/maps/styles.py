@@ -54,6 +54,16 @@ PALETTE = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f
            "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#666666"]
 # Sequential green -> yellow -> red, for travel times.
 TIME_RAMP = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
+# Response-time classes of settlements (total minutes, upper bound inclusive).
+TIME_BINS = [(5, "≤5 分钟", "#1a9850"), (10, "5–10 分钟", "#91cf60"), (15, "10–15 分钟", "#fee08b"),
+             (20, "15–20 分钟", "#fc8d59"), (30, "20–30 分钟", "#d73027"), (math.inf, ">30 分钟", "#67001f")]
+# The shape of a settlement point says which vehicle reaches it (its colour says when): a
+# shape_by override applied on top of the colour class (see classify).
+VEHICLE_SHAPES = {
+    "standard": {"label": "标准消防车到达（圆）"},
+    "small": {"label": "小型消防车到达（方块）", "symbol": "square", "size": 11},
+    "motorcycle": {"label": "消防摩托车到达（三角）", "symbol": "triangle", "size": 13},
+}
 
 
 def _line(color, weight=2.0, **kw):
@@ -179,14 +189,17 @@ LAYER_STYLES: dict[str, dict] = {
             "standard": {"label": "标准消防车可达", **_dot("#1a9850", 5.0, stroke="#00441b")},
             "small": {"label": "仅小型消防车可达", **_dot("#fd8d3c", 5.0, stroke="#7f2704")},
             "motorcycle": {"label": "仅消防摩托车可达", **_dot("#d7301f", 5.0, stroke="#67000d")},
-            "none": {"label": "消防车辆无法到达", **_dot("#252525", 5.0, stroke="#ffffff")},
+            "none": {"label": "任何消防车辆均无法到达", **_dot("#252525", 5.0, stroke="#ffffff")},
         },
         "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
                    ("best_vehicle", "可达最优车型"), ("nearest_station", "最近消防队站"),
                    ("time_min_standard", "标准消防车到场（分钟）"), ("time_min_small", "小型消防车到场（分钟）"),
-                   ("time_min_motorcycle", "消防摩托车到场（分钟）"), ("bottleneck_kind", "瓶颈类型"),
-                   ("bottleneck_width_m", "瓶颈路段宽度（米）"), ("bottleneck_grade_pct", "瓶颈路段纵坡（%）")],
-        "values": {"best_vehicle": VEHICLE_ZH, "bottleneck_kind": {"width": "路面宽度", "grade": "纵坡"}},
+                   ("time_min_motorcycle", "消防摩托车到场（分钟）"), ("walk_m", "路端后步行（米）"),
+                   ("bottleneck_kind", "瓶颈类型"), ("bottleneck_width_m", "瓶颈路段宽度（米）"),
+                   ("bottleneck_width_assumed", "瓶颈宽度为推定值"), ("bottleneck_grade_pct", "瓶颈路段纵坡（%）")],
+        "values": {"best_vehicle": VEHICLE_ZH, "bottleneck_kind": {"width": "路面宽度", "grade": "纵坡"},
+                   "bottleneck_width_assumed": YES_NO},
+        "dash_by": "walk_m", "dash_label": "车辆至路端后步行（虚线框）",
         "tip": ["name", "best_vehicle"],
     },
     "access_upgrades": {
@@ -256,17 +269,33 @@ LAYER_STYLES: dict[str, dict] = {
         "tip": ["name", "selected"],
     },
     "response_settlements": {
-        "title": "居民点到场时间", "group": "response", "order": 77, "by": "time_min",
-        "bins": [(5, "≤5 分钟", "#1a9850"), (10, "5–10 分钟", "#91cf60"), (15, "10–15 分钟", "#fee08b"),
-                 (20, "15–20 分钟", "#fc8d59"), (30, "20–30 分钟", "#d73027"),
-                 (math.inf, ">30 分钟", "#67001f")],
+        "title": "居民点到场时间（可达最优车型）", "group": "response", "order": 77, "by": "time_min",
+        "bins": TIME_BINS,
         "bin_style": {"weight": 1.0, "color": "#333333", "radius": 4.5, "fill": True, "fillOpacity": 0.95},
         "missing": {"label": "无法到达", **_dot("#000000", 4.5, stroke="#ffffff")},
+        # colour = time of the best vehicle that reaches the settlement; shape = that vehicle;
+        # dashed outline = the vehicle stops at the road end and the crew walks the rest
+        "shape_by": "vehicle_class", "shapes": VEHICLE_SHAPES, "dash_by": "walk_m",
+        "dash_label": "车辆至路端后步行（虚线框）",
         "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
-                   ("station", "首到消防队站"), ("time_min", "到场时间（分钟）"),
-                   ("station_2", "第二到场队站"), ("time_min_2", "第二到场时间（分钟）"),
-                   ("time_min_existing", "仅现状队站时（分钟）")],
-        "tip": ["name", "time_min"], "tip_format": "{name} · {time_min} 分钟",
+                   ("vehicle_class", "可达最优车型"), ("station", "首到消防队站"), ("time_min", "到场时间（分钟）"),
+                   ("walk_m", "路端后步行（米）"), ("station_2", "第二到场队站"), ("time_min_2", "第二到场时间（分钟）"),
+                   ("time_min_standard", "标准消防车（分钟）"), ("time_min_small", "小型消防车（分钟）"),
+                   ("time_min_motorcycle", "消防摩托车（分钟）"), ("time_min_existing", "仅现状队站时（分钟）")],
+        "values": {"vehicle_class": VEHICLE_ZH},
+        "tip": ["name", "time_min", "vehicle_class"], "tip_format": "{name} · {time_min} 分钟 · {vehicle_class}",
+    },
+    # the standard-truck view of the same settlements (derived by the maps from response_settlements)
+    "response_settlements_standard": {
+        "title": "居民点到场时间（标准消防车）", "group": "response", "order": 76, "by": "time_min_standard",
+        "show": False, "bins": TIME_BINS,
+        "bin_style": {"weight": 1.0, "color": "#333333", "radius": 4.5, "fill": True, "fillOpacity": 0.95},
+        "missing": {"label": "标准消防车无法到达（见可达最优车型图层）", **_dot("#000000", 4.5, stroke="#ffffff")},
+        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
+                   ("time_min_standard", "标准消防车到场（分钟）"), ("vehicle_class", "可达最优车型"),
+                   ("time_min", "最优车型到场（分钟）")],
+        "values": {"vehicle_class": VEHICLE_ZH},
+        "tip": ["name", "time_min_standard"], "tip_format": "{name} · 标准消防车 {time_min_standard} 分钟",
     },
 
     # ---------------------------------------------------------------- water
@@ -801,8 +830,10 @@ def _geom_default(style: dict, geom_kind: str) -> dict:
 
 
 def style_columns(rule: dict) -> list[str]:
-    """The columns :func:`classify` reads for a rule (``by``, ``size_by``, ``sort_desc``)."""
-    cols = [rule.get("by"), (rule.get("size_by") or (None,))[0], rule.get("sort_desc")]
+    """The columns :func:`classify` reads for a rule (``by``, ``size_by``, ``sort_desc``, ``shape_by``,
+    ``dash_by``)."""
+    cols = [rule.get("by"), (rule.get("size_by") or (None,))[0], rule.get("sort_desc"), rule.get("shape_by"),
+            rule.get("dash_by")]
     return list(dict.fromkeys(c for c in cols if c))
 
 
@@ -901,12 +932,57 @@ def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
             r = lo + (hi - lo) * np.sqrt(np.clip(np.nan_to_num(v, nan=0.0), 0, top) / top)
             radius = np.round(r, 1)
 
+    if geom_kind == "point" and n and (rule.get("shape_by") in gdf.columns or rule.get("dash_by") in gdf.columns):
+        index, styles, legend = _shape_and_dash(rule, gdf, np.asarray(index, dtype=int), styles, legend)
+
     order = None
     if rule.get("sort_desc") and rule["sort_desc"] in gdf.columns:
         key = pd.to_numeric(gdf[rule["sort_desc"]], errors="coerce").fillna(0).to_numpy()
         order = np.argsort(-key, kind="stable")
     return Classified(index=np.asarray(index, dtype=int), styles=styles, legend=legend, radius=radius,
                       order=order)
+
+
+def _shape_and_dash(rule, gdf, index, styles, legend):
+    """Second and third visual variables on top of the colour class of point layers.
+
+    ``shape_by`` (a column) with ``shapes`` (value -> style overrides such as ``symbol``): the
+    feature keeps its class colour and takes the shape of its value. ``dash_by`` (a numeric
+    column): where it is > 0 the outline is dashed. The legend gains one neutral entry per shape
+    present and one for the dashed outline.
+    """
+    n = len(gdf)
+    shapes = rule.get("shapes", {})
+    sb, db = rule.get("shape_by"), rule.get("dash_by")
+    keys = gdf[sb].map(value_key).to_numpy(object) if sb in gdf.columns else np.full(n, "", dtype=object)
+    keys = np.where(np.isin(keys, list(shapes)), keys, "")
+    dash = (pd.to_numeric(gdf[db], errors="coerce").fillna(0).to_numpy(float) > 0) if db in gdf.columns else \
+        np.zeros(n, dtype=bool)
+    combo = pd.MultiIndex.from_arrays([index, keys, dash])
+    codes, uniq = pd.factorize(combo)
+    new_styles = []
+    for base, key, dashed in uniq:
+        st = dict(styles[base])
+        if key:
+            st.update(_strip(shapes[key]))
+            if "symbol" in st:  # icons: the class colour fills the shape, a dark outline
+                st["fillColor"] = st.get("fillColor", st.get("color"))
+                st["color"] = "#333333"
+        if dashed:
+            if "symbol" in st:
+                st["dashed"] = True
+            else:
+                st.update({"dashArray": "3 2", "weight": 1.6})
+        new_styles.append(st)
+    legend = list(legend)
+    neutral = {"color": "#333333", "fillColor": "#ffffff", "weight": 1.2, "radius": 4.5, "fill": True,
+               "fillOpacity": 1.0}
+    for key, st in shapes.items():
+        if (keys == key).any():
+            legend.append((st.get("label", key), {**neutral, **_strip(st)}))
+    if dash.any():
+        legend.append((rule.get("dash_label", "虚线框"), {**neutral, "dashArray": "3 2", "weight": 1.6}))
+    return codes.astype(int), new_styles, legend
 
 
 # ------------------------------------------------------------------------------------------------
@@ -979,7 +1055,7 @@ def swatch_svg(style: dict, geom_kind: str) -> str:
         r = min(float(style.get("radius", 4.5)), 7.0)
         fc = escape(str(style.get("fillColor", c)), quote=True)
         return (f'<svg width="18" height="16"><circle cx="9" cy="8" r="{r}" '
-                f'fill="{fc}" stroke="{c}" stroke-width="{min(w, 2.0)}"/></svg>')
+                f'fill="{fc}" stroke="{c}" stroke-width="{min(w, 2.0)}"{dash_attr}/></svg>')
     if geom_kind == "line" or not style.get("fill", True):
         return (f'<svg width="28" height="14"><line x1="2" y1="7" x2="26" y2="7" '
                 f'stroke="{c}" stroke-width="{min(w, 5.0)}" stroke-opacity="{style.get("opacity", 1)}"'

@@ -420,6 +420,13 @@ def _an_access(c: _Ctx, s):
            + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.table(f"{c.town}居民点消防车可达情况", ["可达最优车型", "居民点数", "人口", "占比"], rows, key="access_summary",
             total_row=True)
+    if "walk_m" in acc.columns:
+        foot = _n(acc["walk_m"]).fillna(0.0) > 0
+        if foot.any():
+            on_road = c.run.param("access", "on_road_m", _rules.value("on_road_m"))
+            b.para(f"其中{int(foot.sum())}处居民点距任何消防车辆可通行道路超过{num(on_road)}米，车辆只能停于路端，"
+                   f"其余路程需携装步行（到场时间已计入步行，{b.cite('walk_speed_kmh', '按')}）。")
+    _assumed_widths(c)
     c.figure(f"{c.town}消防车通行分析图", _figures.fig_access, key="access")
     worse = acc[bv != "standard"].copy()
     if len(worse):
@@ -427,8 +434,9 @@ def _an_access(c: _Ctx, s):
         worse = worse.sort_values(["_o", "bottleneck_width_m"] if "bottleneck_width_m" in worse.columns else ["_o"])
         if "upgrade_rank" in worse.columns:
             worse["upgrade_rank"] = _n(worse["upgrade_rank"]).where(lambda v: v > 0)
-        cols = [x for x in ("name", "best_vehicle", "bottleneck_kind", "bottleneck_width_m", "bottleneck_grade_pct",
-                            "time_min_small", "time_min_motorcycle", "upgrade_rank") if x in worse.columns]
+        cols = [x for x in ("name", "best_vehicle", "bottleneck_kind", "bottleneck_width_m", "bottleneck_width_assumed",
+                            "bottleneck_grade_pct", "time_min_small", "time_min_motorcycle", "upgrade_rank")
+                if x in worse.columns]
         show, note = _limited(b, worse, c.opts, "access_settlements")
         b.para(f"标准消防车无法到达的居民点及其通行瓶颈见{b.next_table}。瓶颈指从消防队站出发、纵坡不超过"
                f"{_rules.value('truck_grade_max_pct'):g}%的最宽路线上最窄的路段（无此类路线时为最陡路段），"
@@ -440,8 +448,28 @@ def _an_access(c: _Ctx, s):
                 note=note, key="access_worse")
 
 
+def _assumed_widths(c: _Ctx) -> None:
+    """Say how much of the township's road width is assumed; above half, the chapter rests on it."""
+    roads = c.td.result_clip("access_roads")
+    if roads is None or "width_assumed" not in roads.columns or not len(roads):
+        return
+    ln = roads.geometry.length.to_numpy(float)
+    assumed = roads["width_assumed"].fillna(False).astype(bool).to_numpy()
+    total = float(ln.sum())
+    if total <= 0 or not assumed.any():
+        return
+    share = float(ln[assumed].sum()) / total
+    txt = (f"{c.town}道路中约{num(ln[assumed].sum() / 1000.0, 1)}公里（{share:.0%}）无实测路宽，按道路等级推定；"
+           "依据推定路宽得出的通行车型、瓶颈和拓宽建议应先实测路宽核实。")
+    if share > 0.5:
+        txt += "推定路宽的道路超过一半，本节（消防车通行分析）及消防车通道规划的结论主要建立在推定路宽之上，仅供参考。"
+    c.b.para(txt, "note")
+
+
 def _vehicle_label(run: RunData) -> str:
     rs = run.result("response_settlements")
+    if rs is not None and "walk_m" in rs.columns:
+        return "可达最优车型"  # each settlement by the best vehicle that reaches it
     vc = None
     if rs is not None and "vehicle_class" in rs.columns and rs["vehicle_class"].notna().any():
         vc = str(rs["vehicle_class"].dropna().iloc[0])
@@ -467,25 +495,55 @@ def _an_response(c: _Ctx, s):
         cum += int(sel.sum())
         rows.append([label, str(int(sel.sum())), num(pop[sel].sum()) if pop is not None else "—", pct(cum, total)])
     unre = ~np.isfinite(t)
-    rows.append([f"{veh}无法到达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—", "—"])
+    best = "walk_m" in rs.columns
+    rows.append(["任何消防车辆均无法到达" if best else f"{veh}无法到达", str(int(unre.sum())),
+                 num(pop[unre].sum()) if pop is not None else "—", "—"])
     rows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", "—"])
     fin = t[np.isfinite(t)]
     ref = _rules.value("urban_response_min")
     turnout = run.param("response", "turnout_min")
     incl = f"，含出动时间{num(turnout)}分钟" if turnout is not None else ""
-    txt = (f"以{veh}计，按道路等级和纵坡确定的行驶速度，沿道路网络计算各消防队站（含规划队站）到辖区{total}处居民点的"
-           f"接警到场时间（从接警起算{incl}）。")
+    planned = run.param("response", "planned_stations")
+    which = "各消防队站（含规划队站）" if planned or planned is None and not best else "各现状消防队站"
+    if best:
+        on_road = run.param("response", "on_road_m", _rules.value("on_road_m"))
+        walk = run.param("response", "walk_speed_kmh", _rules.value("walk_speed_kmh"))
+        txt = (f"按道路等级和纵坡确定的行驶速度，沿道路网络计算{which}到辖区{total}处居民点的接警到场时间（从接警起算{incl}），"
+               f"每处居民点按可到达的最优车型计（依次为标准消防车、小型消防车、消防摩托车）；居民点距该车型可通行道路超过"
+               f"{num(on_road)}米的，车辆停于路端，到场时间计入携装步行（{num(walk)}公里/小时，本工具假设）。")
+    else:
+        txt = (f"以{veh}计，按道路等级和纵坡确定的行驶速度，沿道路网络计算{which}到辖区{total}处居民点的"
+               f"接警到场时间（从接警起算{incl}）。")
     if len(fin):
         txt += (f"可到达的{len(fin)}处居民点中，到场时间中位数约{num(float(fin.median()), 1)}分钟，最长约"
                 f"{num(float(fin.max()), 1)}分钟，{num(ref)}分钟内可到达的{int((t <= ref).sum())}处")
     if unre.any():
-        txt += (f"；{int(unre.sum())}处居民点{veh}无法到达（道路宽度或纵坡不满足，小型消防车、消防摩托车的到场时间见"
-                f"二（一）消防车通行分析）")
+        if best:
+            txt += f"；{int(unre.sum())}处居民点任何消防车辆均无法到达（附近无可通行道路或路网不连通）"
+        else:
+            txt += (f"；{int(unre.sum())}处居民点{veh}无法到达（道路宽度或纵坡不满足，小型消防车、消防摩托车的到场时间见"
+                    f"二（一）消防车通行分析）")
     b.para(txt + f"，分布见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.para(f"参照标准：{b.cite('urban_response_min', '为')}。该指标适用于城市消防站辖区，乡镇及农村地区无强制到场时限，"
            f"此处作为衡量消防力量覆盖的参照。", "note")
     b.table(f"{c.town}居民点接警到场时间分布（{veh}）", ["到场时间", "居民点数", "人口", "累计比例"], rows,
             key="response_bins", total_row=True)
+    if best and "vehicle_class" in rs.columns:
+        vcs = rs["vehicle_class"].fillna("none").astype(str)
+        wk = _n(rs["walk_m"]).fillna(0.0) > 0
+        vrows = []
+        for vc in ("standard", "small", "motorcycle"):
+            sel = (vcs == vc) & np.isfinite(t)
+            vrows.append([value_zh("vehicle_class", vc), str(int(sel.sum())),
+                          num(pop[sel].sum()) if pop is not None else "—", str(int((sel & wk).sum())),
+                          num(float(t[sel].median()), 1) if sel.any() else "—"])
+        vrows.append(["任何消防车辆均无法到达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—",
+                      "—", "—"])
+        vrows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", str(int((wk & ~unre).sum())),
+                      num(float(fin.median()), 1) if len(fin) else "—"])
+        b.para(f"各居民点可到达的最优车型见{b.next_table}；标准消防车到达情况另见地图图层“居民点到场时间（标准消防车）”。")
+        b.table(f"{c.town}居民点按可达最优车型统计", ["最优车型", "居民点数", "人口", "其中需路端后步行", "到场时间中位数（分钟）"],
+                vrows, key="response_vehicles", total_row=True)
     c.figure(f"{c.town}接警到场时间分析图", _figures.fig_response, run.breaks, key="response")
     if "station" in rs.columns and rs["station"].notna().any():
         g = rs.assign(_t=t.where(np.isfinite(t)))
@@ -801,17 +859,22 @@ def _pl_roads(c: _Ctx, s):
         b.para(f"{c.town}范围内无建议拓宽的路段：标准消防车已可到达全部居民点，或无法通过拓宽道路改善。")
     else:
         up = up.sort_values("rank") if "rank" in up.columns else up
-        cols = [x for x in ("rank", "road_names", "widen_from_m", "length_m", "settlements_unlocked", "settlement_names",
-                            "population_unlocked") if x in up.columns]
+        cols = [x for x in ("rank", "road_names", "action", "widen_from_m", "length_m", "settlements_unlocked",
+                            "settlement_names", "population_unlocked") if x in up.columns]
         show, note = _limited(b, up, c.opts, "access_upgrades")
         ln = _n(up["length_m"]) if "length_m" in up.columns else (up.geometry.length if is_geo(up) else None)
         unl = _n(up["settlements_unlocked"]).sum() if "settlements_unlocked" in up.columns else None
         b.para(f"按每公里拓宽受益人口由多到少排序，建议将以下{len(up)}段道路拓宽至不小于{b.rule_value('truck_road_width_m')}"
                + (f"，合计约{num(ln.sum() / 1000, 2)}公里" if ln is not None else "")
                + (f"，依次实施后标准消防车可新增到达居民点{num(unl)}处" if unl is not None else "") + f"，见{b.next_table}。")
+        if "action" in up.columns and (up["action"].astype(str) == "survey width first").any():
+            n_sv = int((up["action"].astype(str) == "survey width first").sum())
+            b.para(f"其中{n_sv}段的现状宽度为按道路等级推定的数值（无实测），应先实测路宽，确认不足"
+                   f"{b.rule_value('truck_road_width_m')}后再实施拓宽。", "note")
         note = (note + " " if note else "") + ("序号为全区统一排序；受益居民点和人口为按序号依次实施后的新增数；"
                                                "跨乡镇（街道）路段计入各相关乡镇（街道）。")
         heads = {"widen_from_m": "现状宽度（米）", "length_m": "拓宽长度（米）", "settlements_unlocked": "受益居民点数",
+                 "action": "建议措施",
                  "settlement_names": "受益居民点", "population_unlocked": "受益人口", "rank": "序号",
                  "road_names": "道路名称"}
         b.table(f"{c.town}建议拓宽的消防车通道", [heads.get(x, header_zh(x)) for x in cols],

@@ -864,11 +864,22 @@ def _isochrones(run):
         iso = iso[iso["ring"].astype(str) == "disk"]
     rs0 = run.result("response_settlements")
     if "vehicle_class" in iso.columns:
-        vc = (str(rs0["vehicle_class"].dropna().iloc[0]) if rs0 is not None and "vehicle_class" in rs0.columns
-              and rs0["vehicle_class"].notna().any() else "standard")
+        if rs0 is not None and "walk_m" in rs0.columns:  # settlements by best vehicle: the recipe's first class
+            classes = run.param("response", "vehicle_classes")
+            vc = str(classes[0]) if classes else "standard"
+        else:
+            vc = (str(rs0["vehicle_class"].dropna().iloc[0]) if rs0 is not None and "vehicle_class" in rs0.columns
+                  and rs0["vehicle_class"].notna().any() else "standard")
         if (iso["vehicle_class"].astype(str) == vc).any():
             iso = iso[iso["vehicle_class"].astype(str) == vc]
     return iso, col
+
+
+def _marker_handle(marker):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], ls="none", marker=marker, markersize=math.sqrt(18) + 1, markerfacecolor="#ffffff",
+                  markeredgecolor="black")
 
 
 @_styled
@@ -892,15 +903,27 @@ def fig_response(td, dpi, stamp, breaks):
 
         t = _derived(run, "response_times",
                      lambda: pd.to_numeric(rs["time_min"], errors="coerce").fillna(np.inf).to_numpy())
+        # colour: time of the best vehicle that reaches it; shape: that vehicle (circle when the
+        # result has no vehicle per settlement)
+        vc = (rs["vehicle_class"].astype(str).to_numpy() if "walk_m" in rs.columns and "vehicle_class" in rs.columns
+              else np.full(len(rs), "standard", dtype=object))
+        shapes = (("standard", "o"), ("small", "s"), ("motorcycle", "^"))
         lo = -math.inf
         edges = list(breaks) + [math.inf]
         for i, hi in enumerate(edges):
             sel = (t > lo) & (t <= hi) & np.isfinite(t)
             label = f"居民点：≤{hi:g}分钟" if lo == -math.inf else (
                 f"居民点：{lo:g}～{hi:g}分钟" if math.isfinite(hi) else f"居民点：>{lo:g}分钟")
-            m.points(rs, where=sel, color=cmap(0.95 - 0.85 * i / max(len(edges) - 1, 1)), size=18, edge="black",
-                     label=label)
+            colour = cmap(0.95 - 0.85 * i / max(len(edges) - 1, 1))
+            for c, mk in shapes:
+                m.points(rs, where=sel & (vc == c), color=colour, marker=mk, size=18, edge="black",
+                         label=label if c == "standard" else "")
             lo = hi
+        if "walk_m" in rs.columns:
+            for c, mk in shapes[1:]:
+                if (np.isfinite(t) & (vc == c)).any():
+                    m._legend(_marker_handle(mk), f"居民点：{VALUES_ZH['vehicle_class'][c]}到达",
+                              ("point", "#ffffff", mk, 18, "black"))
         m.points(rs, where=~np.isfinite(t), color="#000000", marker="x", size=18, edge="none",
                  label="居民点：无法到达")
     _stations(m, td)
