@@ -225,8 +225,8 @@ def test_vehicle_class_restriction_narrow_road():
 
 
 def off_road_case():
-    # a 2 km 县道 (6.5 m) and a 400 m footpath (步道, 2 m: motorcycles only) north from x = 1000
-    r = roads([L((0, 0), (2000, 0)), L((1000, 0), (1000, 400))], road_class=["县道", "步道"], width_m=[6.5, 2.0])
+    # a 2 km 县道 (6.5 m) and a 400 m farm track (机耕道, 2 m: motorcycles only) north from x = 1000
+    r = roads([L((0, 0), (2000, 0)), L((1000, 0), (1000, 400))], road_class=["县道", "机耕道"], width_m=[6.5, 2.0])
     se = frame([P(300, 40), P(1000, 420), P(1600, 300), P(1000, 1200)], name=["路旁", "坡顶", "山腰", "远"],
                town="镇", population=[1.0, 2.0, 3.0, 4.0])
     return context(r, stations([P(0, 0)], ["甲"]), settlements=se)
@@ -237,11 +237,11 @@ def test_off_road_stretch_is_walked_and_the_best_vehicle_is_shown():
     s = res["response_settlements"].set_index("name")
     v = v_m_per_min("县道")
     walk = 3.0 * 1000 / 60  # 50 m/min
-    moto = PARAMS.speed_kmh["步道"] * 1000 / 60 * PARAMS.narrow_speed_factor  # 2 m < 1.5 + 1 m: narrow
+    moto = PARAMS.speed_kmh["机耕道"] * 1000 / 60 * PARAMS.narrow_speed_factor  # 2 m < 1.5 + 1 m: narrow
     # 路旁: 40 m from the road (<= 50 m: on the road), every class drives to it
     assert (s.loc["路旁", "vehicle_class"], s.loc["路旁", "walk_m"]) == ("standard", 0.0)
     assert s.loc["路旁", "time_min"] == pytest.approx(1 + 300 / v, abs=1e-9)
-    # 坡顶: trucks stop 420 m below it; a motorcycle rides the path to 20 m from it
+    # 坡顶: trucks stop 420 m below it; a motorcycle rides the track to 20 m from it
     t_moto = 1 + 1000 / v + 400 / moto
     assert s.loc["坡顶", "vehicle_class"] == "motorcycle"
     assert s.loc["坡顶", "time_min"] == pytest.approx(t_moto, abs=1e-9) and s.loc["坡顶", "walk_m"] == 0

@@ -27,12 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..network import NONE, VEHICLE_CLASSES
+from ..network import ASSUMED_WIDTH_SOURCES, NONE, VEHICLE_CLASSES
 
 PLANNED = {"planned", "planning", "proposed", "规划", "拟建", "在建", "新建", "待建", "计划"}
 EXISTING = {"existing", "built", "现状", "已建", "现有", "建成"}
-#: width sources that are measured (surveyed, or a width tag); every other source is assumed
-MEASURED_WIDTH = ("surveyed", "tag", "width")
 
 
 def _text(v) -> str:
@@ -56,9 +54,10 @@ def station_status(raw) -> tuple[np.ndarray, set]:
 
 
 def width_assumed(width_source) -> np.ndarray:
-    """True where a road's width was not measured (class default, lanes, unknown...)."""
-    ws = pd.Series(width_source, dtype=object).map(_text).str.lower()
-    return ~ws.str.startswith(MEASURED_WIDTH).to_numpy(bool)
+    """True where a road's width is a default, not surveyed or tagged (``network.ASSUMED_WIDTH_SOURCES``:
+    class default, unknown; the older spelling "class default" too)."""
+    ws = pd.Series(width_source, dtype=object).map(_text).str.lower().str.replace(" ", "_")
+    return ws.isin(ASSUMED_WIDTH_SOURCES).to_numpy(bool)
 
 
 def walk_speed_m_per_min(walk_speed_kmh: float) -> float:
