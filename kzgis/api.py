@@ -201,7 +201,7 @@ def access(roads: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, stations: gpd
     >>> sorted(res)
     ['access_dead_ends', 'access_roads', 'access_settlements', 'access_towns', 'access_upgrades', 'network_issues']
     >>> res["access_settlements"][["name", "best_vehicle"]].to_dict("list")
-    {'name': ['青龙村', '桂花湾', '白鹤村', '南岸'], 'best_vehicle': ['standard', 'small', 'small', 'standard']}
+    {'name': ['青龙村', '桂花湾', '白鹤村', '南岸'], 'best_vehicle': ['small', 'small', 'motorcycle', 'standard']}
     >>> kzgis.access(w["roads"], w["settlements"], w["stations"], rank_bi="total")
     Traceback (most recent call last):
     ...

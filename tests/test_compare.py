@@ -56,8 +56,9 @@ def test_changed_rows_are_exactly_those_the_new_station_reaches(runs, tmp_path):
     assert rs.key == ("name", "town")
     t = rs.table.set_index("name")
     # 丙村 (11.9 km from the old station, 0.9 km from the new one) now within 15 minutes;
-    # 甲村 only gains a second station; 乙村 (on a 3.5 m lane: no standard truck) is unchanged
-    assert set(t.index) == {"甲村", "丙村"}
+    # 甲村 and 乙村 (on a 3.5 m lane: shown by its best vehicle, the small truck) only gain a second station
+    assert set(t.index) == {"甲村", "乙村", "丙村"}
+    assert t.loc["乙村", "changed_columns"] == "station_2, time_min_2"
     assert t.loc["丙村", "change"] == "improved"
     assert (t.loc["丙村", "within_15_before"], t.loc["丙村", "within_15_after"]) == (False, True)
     assert (t.loc["丙村", "station_before"], t.loc["丙村", "station_after"]) == ("温泉专职队", "新站")
@@ -77,12 +78,12 @@ def test_outputs_xlsx_gpkg_html_summary(runs, tmp_path):
     ws = wb["response_settlements"]
     header = [c.value for c in ws[1]]
     assert header[:3] == ["名称", "乡镇（街道）", "变化"] or "变化" in header
-    assert ws.max_row == 3  # header + 甲村 + 丙村
+    assert ws.max_row == 4  # header + 甲村 + 乙村 + 丙村
     ch = gpd.read_file(out / "changes.gpkg", layer="response_settlements")
-    assert sorted(ch["name"]) == ["丙村", "甲村"] and ch.crs.to_epsg() == 4545
+    assert sorted(ch["name"]) == ["丙村", "乙村", "甲村"] and ch.crs.to_epsg() == 4545
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))  # strict JSON
     assert summary["summary_zh"].startswith("新增消防站1处后")
-    assert summary["layers"]["response_settlements"]["improved"] == 2
+    assert summary["layers"]["response_settlements"]["improved"] == 3
     html = (out / "compare.html").read_text(encoding="utf-8")
     assert "新增消防站1处后" in html and "http://" not in html.replace("http://www.w3.org", "")
     assert (out / ".kzgis-output").exists()
