@@ -459,3 +459,31 @@ def test_labels_draw_what_annotate_with_a_halo_draws(tmp_path):
                                          color="#c00000", zorder=9,
                                          path_effects=[pe.withStroke(linewidth=2, foreground="white")]))
         assert new.png() == old.png()
+
+
+def test_best_vehicle_walks_and_assumed_widths_are_said(tmp_path):
+    # issue 13 §1/§7: response by the best vehicle (a table per vehicle class equal to the result);
+    # upgrades on an assumed width say "survey width first"; above half the road length on assumed
+    # widths, the access section says its conclusions rest on assumptions
+    ctx, res, rec = make_case(tmp_path)
+    rs = res["response_settlements"]
+    rs["vehicle_class"] = ["standard", "small", "motorcycle", "standard", "none"]
+    rs["walk_m"] = [0.0, 0.0, 120.0, 0.0, math.nan]
+    res["access_roads"]["width_assumed"] = [True, True, False]  # 甲镇: all its 5 km of road
+    res["access_upgrades"]["action"] = ["survey width first", "widen"]
+    write_report(ctx, res, tmp_path / "report", rec)
+    doc = open_docx(tmp_path / "report" / "甲镇_消防专篇.docx")
+    rows = find_table(doc, "居民点按可达最优车型统计")
+    mine = rs[rs["town"] == "甲镇"]
+    assert row(rows, "标准消防车")[1:4] == ["1", "100", "0"]
+    assert row(rows, "消防摩托车")[1:4] == ["1", "300", "1"]  # 丙村 walks 120 m from the road end
+    assert row(rows, "合计")[1] == str(len(mine))
+    rows = find_table(doc, "居民点接警到场时间分布")
+    assert row(rows, "任何消防车辆均无法到达")[1] == "0"
+    text = section_text(doc, "（一）消防车通行分析")
+    assert "无实测路宽" in text and "主要建立在推定路宽之上" in text
+    rows = find_table(doc, "建议拓宽的消防车通道")
+    assert "建议措施" in rows[0]
+    assert [r[rows[0].index("建议措施")] for r in rows[1:]] == ["先实测路宽（现状宽度为推定值）"]
+    doc = open_docx(tmp_path / "report" / "乙镇_消防专篇.docx")
+    assert row(find_table(doc, "居民点接警到场时间分布"), "任何消防车辆均无法到达")[1:3] == ["1", "500"]
