@@ -161,6 +161,19 @@ def node_lines(lines, tolerance_m: float, level=None, no_join=None, f_level=None
             "u": node_of_vid[vid[start_pos]], "v": node_of_vid[vid[end_pos]], "node_xy": node_xy}
 
 
+def _place_ids(kx, ky) -> np.ndarray:
+    """One id per distinct (kx, ky) grid key (int64 arithmetic when it fits, else row-wise unique)."""
+    if not len(kx):
+        return np.zeros(0, np.int64)
+    x0, y0 = int(kx.min()), int(ky.min())
+    span_y = int(ky.max()) - y0 + 1
+    if (int(kx.max()) - x0 + 1) * span_y < 2**62:
+        _, ids = np.unique((kx - x0) * span_y + (ky - y0), return_inverse=True)
+    else:
+        _, ids = np.unique(np.stack([kx, ky], axis=1), axis=0, return_inverse=True)
+    return ids.ravel().astype(np.int64)
+
+
 def _join_keys(kx, ky, line_of, first, last, level, no_join, f_level, t_level, join):
     """An integer per vertex occurrence: occurrences at the same place join only with equal keys.
 
@@ -185,8 +198,7 @@ def _join_keys(kx, ky, line_of, first, last, level, no_join, f_level, t_level, j
     if no_join is not None:
         alone |= ~end & np.asarray(no_join, bool)[line_of]
     # the place of each occurrence
-    _, place = np.unique(np.stack([kx, ky], axis=1), axis=0, return_inverse=True)
-    place = place.ravel()
+    place = _place_ids(kx, ky)
     n_place = int(place.max()) + 1
     if join == "endpoints":
         has_end = np.zeros(n_place, bool)
@@ -235,14 +247,18 @@ def snap_dangles(lines, snap_m: float, near_m: float, tolerance_m: float, target
     exy = shapely.get_coordinates(ends)
     xy = shapely.get_coordinates(lines)
 
+    def grid(a):
+        return np.floor(a[:, 0] / tol + 0.5).astype(np.int64), np.floor(a[:, 1] / tol + 0.5).astype(np.int64)
+
     def key(a):
-        return list(zip(np.floor(a[:, 0] / tol + 0.5).astype(np.int64).tolist(),
-                        np.floor(a[:, 1] / tol + 0.5).astype(np.int64).tolist()))
+        gx, gy = grid(a)
+        return list(zip(gx.tolist(), gy.tolist()))
 
     # occurrences of each rounded place over all vertices (a closed line's ends count twice)
-    vk = pd.Series(key(xy)).value_counts()
+    gx, gy = grid(np.concatenate([xy, exy]))
+    place = _place_ids(gx, gy)
+    occ = np.bincount(place[:len(xy)], minlength=int(place.max()) + 1)[place[len(xy):]]
     ek = key(exy)
-    occ = vk.reindex(pd.Index(ek, tupleize_cols=False)).to_numpy()
     dangling = occ == 1
     if not dangling.any():
         return lines, empty, empty.copy()

@@ -103,42 +103,45 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
         struct = e["structure"].to_numpy(object) != ""
         lv = np.asarray(levels, float)  # NaN: a line whose ends lie on different levels
         tree = shapely.STRtree(net._geoms)
-        i1, i2 = tree.query(net._geoms, predicate="crosses")
+        i1, i2 = tree.query(net._geoms, predicate="intersects")
         k = (i1 < i2) & ~struct[i1] & ~struct[i2] & (lv[i1] == lv[i2])
         i1, i2 = i1[k], i2[k]
         if len(i1):
+            # intersection points of every candidate pair (vectorised), minus those at the pair's nodes
             inter = shapely.intersection(net._geoms[i1], net._geoms[i2])
+            parts, pair = shapely.get_parts(inter, return_index=True)
+            pt = shapely.get_type_id(parts) == 0
+            parts, pair = parts[pt], pair[pt]
+            xy = shapely.get_coordinates(parts)
             tol = max(net.params.node_tolerance_m, 1e-6)
-            nodes_xy = net.nodes[["x", "y"]].to_numpy()
-            seen = set()
-            for a_, b_, g in zip(i1, i2, inter):
-                for p in shapely.get_parts(g):
-                    if shapely.get_type_id(p) != 0:
-                        continue
-                    xy = np.array(p.coords[0])
-                    ends = nodes_xy[[net._u[a_], net._v[a_], net._u[b_], net._v[b_]]]
-                    here = (round(xy[0] / tol), round(xy[1] / tol))
-                    if (np.hypot(*(ends - xy).T) <= tol).any() or here in seen:
-                        continue  # at a node, or already reported (duplicate lines)
-                    seen.add(here)
-                    add("unsplit_crossing", p, fid[a_], fid[b_],
-                        note="两条道路相交但无公共节点，未连通：平交请在交点加节点；立交请标注桥梁/隧道或层级")
+            nxy = net.nodes[["x", "y"]].to_numpy()
+            a_, b_ = i1[pair], i2[pair]
+            at_node = np.zeros(len(xy), bool)
+            for ends in (net._u[a_], net._v[a_], net._u[b_], net._v[b_]):
+                at_node |= np.hypot(*(nxy[ends] - xy).T) <= tol
+            keep = ~at_node
+            xy, a_, b_ = xy[keep], a_[keep], b_[keep]
+            # once per place (duplicate lines cross the same road at the same point)
+            _, first = np.unique(np.round(xy / tol).astype(np.int64), axis=0, return_index=True)
+            for j in np.sort(first):
+                add("unsplit_crossing", shapely.Point(xy[j]), fid[a_[j]], fid[b_[j]],
+                    note="两条道路相交但无公共节点，未连通：平交请在交点加节点；立交请标注桥梁/隧道或层级")
         # small components: every connected part but the largest (by length)
         n_comp, labels = components(net)
         if n_comp > 1:
             comp_len, lab_e = _component_lengths(net, labels, n_comp)
             big = int(np.argmax(comp_len))
-            order = np.argsort(lab_e, kind="stable")
-            cuts = np.searchsorted(lab_e[order], np.arange(n_comp + 1))
-            for c in range(n_comp):
-                if c == big:
-                    continue
-                members = order[cuts[c]:cuts[c + 1]]
-                if not len(members):
-                    continue
-                add("small_component", shapely.multilinestrings(list(net._geoms[members])), fid[members[0]],
-                    length_m=comp_len[c],
-                    note=f"与主路网不连通的道路片段（{len(members)} 段，{comp_len[c]:.0f} m）")
+            n_edges = np.bincount(lab_e, minlength=n_comp)
+            # each small part is drawn at the middle of its longest edge
+            by = pd.DataFrame({"c": lab_e, "L": net._len}).sort_values(["c", "L"], ascending=[True, False],
+                                                                        kind="stable")
+            longest = by[~by["c"].duplicated()]
+            longest = longest[longest["c"] != big]
+            e_long = longest.index.to_numpy()
+            mids = shapely.line_interpolate_point(net._geoms[e_long], 0.5, normalized=True)
+            for c, ei, m in zip(longest["c"].to_numpy(), e_long, mids):
+                add("small_component", m, fid[ei], length_m=comp_len[c],
+                    note=f"与主路网不连通的道路片段（{n_edges[c]} 段，{comp_len[c]:.0f} m）")
     out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=ISSUE_COLUMNS), geometry=geoms if geoms else [],
                            crs=net.crs)
     return out

@@ -61,6 +61,11 @@ def parse_directions(values) -> tuple[np.ndarray, list[str]]:
         that were not understood (read as two-way; the caller warns).
     """
     arr = np.asarray(values, dtype=object)
+    if len(arr) > 64:  # parse each distinct value once
+        codes, uniq = pd.factorize(pd.Series(arr, dtype=object), use_na_sentinel=True)
+        if len(uniq) < len(arr) // 2:
+            d_uniq, unknown = parse_directions(np.concatenate([np.asarray(uniq, dtype=object), [None]]))
+            return d_uniq[np.where(codes >= 0, codes, len(uniq))], unknown
     out = np.full(len(arr), "both", dtype=object)
     texts = ["" if _is_missing(v) else _text(v) for v in arr]
     yes_no_column = any(t in _YES_NO for t in texts)
@@ -86,8 +91,22 @@ def parse_directions(values) -> tuple[np.ndarray, list[str]]:
 # widths
 
 
+def _by_distinct(f, values) -> np.ndarray:
+    """``f`` applied to each distinct value once (long columns repeat a few values)."""
+    arr = np.asarray(values, dtype=object)
+    if len(arr) <= 64 or any(isinstance(v, list) for v in arr[:64]):
+        return f(arr)
+    codes, uniq = pd.factorize(pd.Series(arr, dtype=object), use_na_sentinel=True)
+    out = f(np.concatenate([np.asarray(uniq, dtype=object), [None]]))
+    return out[np.where(codes >= 0, codes, len(uniq))]
+
+
 def parse_width(values) -> np.ndarray:
     """Width values ("5", "3.5 m", "12'", "4;5", 4.5) -> metres (NaN when unreadable or not positive)."""
+    return _by_distinct(_parse_width, values)
+
+
+def _parse_width(values) -> np.ndarray:
     def one(v):
         if _is_missing(v):
             return np.nan
@@ -168,6 +187,10 @@ PEDESTRIAN_ZH = {"人行道", "步行道", "步道", "游步道", "台阶", "梯
 
 def is_pedestrian(raw_class) -> np.ndarray:
     """True where the raw class (OSM highway or Chinese class word) is a foot way."""
+    return _by_distinct(_is_pedestrian, raw_class)
+
+
+def _is_pedestrian(raw_class) -> np.ndarray:
     words = PEDESTRIAN_OSM | PEDESTRIAN_ZH
     return np.array([not _is_missing(v) and str(v[0] if isinstance(v, list) and v else v).strip().lower() in words
                      for v in raw_class], dtype=bool)

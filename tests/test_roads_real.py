@@ -514,3 +514,10 @@ def test_layers_check_prints_the_network(tmp_path, capsys):
     assert "road network: 6 nodes, 4 edges, 1.47 km, 2 connected part(s)" in out
     assert "km by width source: class_default 0.3, surveyed 1.17" in out
     assert "topology issues: " in out and "孤岛村" in out
+
+
+def test_long_direction_columns_parse_like_short_ones():
+    short = ["yes", "-1", "N", "B", 2, None, True, "反向"]
+    out, unknown = parse_directions(short * 20)  # the distinct values are parsed once
+    ref, ref_unknown = parse_directions(short)
+    assert list(out) == list(ref) * 20 and unknown == ref_unknown == ["2"]
