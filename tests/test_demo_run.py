@@ -63,6 +63,33 @@ def test_report_sections_and_numbers_match_results(run):
     assert int(rows["合计"][2]) == int(acc["population"].sum())
 
 
+def test_report_checkpoint_and_pad_tables_match_results(run):
+    # issue 20: the recommended checkpoints with their reasons, the optional road crossings as
+    # one row per item, and the pad footprint apart from its candidate area
+    import docx
+
+    doc = docx.Document(run.out_dir / "report" / f"{TOWN}_消防专篇.docx")
+    cp = gpd.read_file(run.out_dir / "results.gpkg", layer="checkpoints")
+    town = gpd.read_file(run.out_dir / "results.gpkg", layer="checkpoints")
+    town = town[town["town"] == TOWN]
+    rec = town[town["recommend"] != "optional"].sort_values("rank")
+    table = _table_after(doc, "规划森林防火检查站（建议设置）")
+    assert len(table) - 1 == len(rec) > 0
+    assert [r[-3] for r in table[1:]] == list(rec["reason"])
+    assert {r[1] for r in table[1:]} <= {"标准检查站", "简易检查站"}
+    opt = town[town["recommend"] == "optional"]
+    if len(opt):
+        table = _table_after(doc, "可选森林防火检查站（过境道路）")
+        assert len(table) - 1 == opt["item"].nunique()
+        assert sum(int(r[3]) for r in table[1:]) == len(opt)
+    assert len(cp) >= len(town)
+    pads = gpd.read_file(run.out_dir / "results.gpkg", layer="heli_pads")
+    assert (pads["pad_area_m2"] == 2500.0).all() and (pads["candidate_area_m2"] >= 2500.0).all()
+    table = _table_after(doc, "规划直升机取水点和停机坪")
+    pad_rows = [r for r in table[1:] if r[0] == "停机坪"]
+    assert pad_rows and all(r[2] == "2500" and "可选坪址范围" in r[3] for r in pad_rows)
+
+
 def test_tables_xlsx_matches_results(run):
     sheets = pd.read_excel(run.out_dir / "tables.xlsx", sheet_name=None)
     acc = gpd.read_file(run.out_dir / "results.gpkg", layer="access_settlements")

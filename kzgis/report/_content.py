@@ -695,8 +695,8 @@ def _an_checkpoints(c: _Ctx, s):
         return
     b.para(f"按{SEED}第8项任务，检查站设在进入林区的必经道口、毗邻林区的城镇和村庄集中出入口、林区内较为集中的生产作业场地"
            f"和容易发生火险的林缘等区域。本次在道路网上求出从居民点和消防队站进入每片林区必须经过的最少道口（必经道口），"
-           f"以及毗邻林区的村镇出入口；国家标准未规定检查站间距，相距{b.rule_value('checkpoint_group_m')}以内的点位合并"
-           f"（本工具假设）。")
+           f"以及毗邻林区的村镇出入口；一处检查站只控制其所在道路，必经道口按道路逐条设站；国家标准未规定检查站间距，"
+           f"村口与其进山路线上相距{b.rule_value('checkpoint_group_m')}以内的必经道口或同一道路上的村口合并（本工具假设）。")
     if not len(cp):
         b.para(f"{c.town}范围内未识别出需设检查站的道口。")
         return
@@ -719,8 +719,7 @@ def _an_checkpoints(c: _Ctx, s):
         b.para(f"按后方居民点、林区作业点和易发火林缘排序，建议设置标准检查站{n_std}处、简易检查站{n_simple}处"
                f"（后方人口不少于{b.rule_value('checkpoint_standard_pop')}或位于国道、省道、县道的为标准检查站）"
                + (f"；过境道路穿越林区、后方无居民点和林区作业点的{n_items}项（{len(opt)}个出入口）列为可选，"
-                  f"宜设宣传牌或纳入巡护。" if len(opt) else "。")
-               + "必经道口按道路逐条设站，不按直线距离合并。")
+                  f"宜设宣传牌或纳入巡护。" if len(opt) else "。"))
     if c.opts.figures and td.result("barrier_bands") is None:
         c.figure(f"{c.town}森林防火检查站分布图", _figures.fig_forest, key="forest")
 
@@ -1078,12 +1077,13 @@ def _pl_checkpoints_ranked(c: _Ctx, cp, ll):
     for _, grp in opt.groupby(key, sort=False):
         r0 = grp.iloc[0]
         ends = "；".join(f"{num(x, 6)}, {num(y, 6)}" for x, y in zip(grp["lon"], grp["lat"])) if ll else "—"
-        road = r0.get("road_name") if pd.notna(r0.get("road_name")) else r0.get("road_class")
+        names = [r.get("road_name") if pd.notna(r.get("road_name")) else r.get("road_class") for _, r in grp.iterrows()]
+        road = "、".join(dict.fromkeys(str(x) for x in names if pd.notna(x))) or None
         rows.append([str(len(rows) + 1), _cell("road_name", road), _cell("forest_block", r0.get("forest_block")),
                      str(len(grp)), ends, _cell("reason", r0.get("reason"))])
     b.para(f"过境道路穿越林区、后方无居民点和林区作业点的{len(rows)}项列为可选检查站，每项列出道路进出林区的各出入口，"
            f"见{b.next_table}。")
-    b.table(f"{c.town}可选森林防火检查站（过境道路）", ["序号", "道路", "林区编号", "出入口数", "出入口经纬度（WGS84）", "理由"],
+    b.table(f"{c.town}可选森林防火检查站（过境道路）", ["序号", "道路", "林区编号", "本镇出入口数", "出入口经纬度（WGS84）", "理由"],
             rows, key="checkpoints_optional")
 
 
