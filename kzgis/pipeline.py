@@ -97,6 +97,23 @@ def _one_line(exc) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
+def _data_gaps(layers) -> dict:
+    """How much of the input the totals cannot count (issue 12: no silent wrong answers)."""
+    gaps = {}
+    if layers.has("settlements"):
+        s = layers["settlements"]
+        pop = s["population"] if "population" in s else None
+        gaps["settlements_without_population"] = int(len(s) if pop is None else pop.isna().sum())
+        gaps["settlements"] = int(len(s))
+    counted = {}
+    for p in layers.problems:
+        if p.code in ("empty-geometry", "nan-vertex", "zero-length", "not-a-number", "control-characters"):
+            key = f"{p.layer}.{p.code}"
+            counted[key] = counted.get(key, 0) + len(p.fids)
+    gaps["features_reported"] = counted
+    return gaps
+
+
 def _nothing_ran(skipped: dict, layers) -> str:
     vector = [k for k, v in layers.items() if k != "dem"]
     empty = [k for k in vector if len(layers[k]) == 0]
@@ -452,6 +469,7 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         "counts": counts,
         "outputs": outputs,
         "warnings": ctx.warnings,
+        "data_gaps": _data_gaps(layers),
         "timings_s": timings,
     }
     (tmp / "summary.json").write_text(strict_json(summary), encoding="utf-8")

@@ -618,6 +618,8 @@ def test_population_not_a_number_is_counted_and_named(world, capsys, typed):
     assert rc == 0
     s = json.loads((root / "out" / "summary.json").read_text(encoding="utf-8"))
     assert any("2 of 3 settlements have no population" in w for w in s["warnings"])
+    assert s["data_gaps"]["settlements_without_population"] == 2 and s["data_gaps"]["settlements"] == 3
+    assert s["data_gaps"]["features_reported"]["settlements.not-a-number"] == 2
 
 
 @pytest.mark.parametrize("case, code, fids", [
