@@ -104,14 +104,14 @@ def first_draw(path: Path, shot: Path | None = None) -> dict:
                     r.abort()
 
             page.route("**/*", route)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
             t = time.perf_counter()
             page.goto(path.resolve().as_uri(), wait_until="load", timeout=180_000)
             page.wait_for_function("window.kz && window.kz.ready === true", timeout=180_000)
             page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             res["first_draw_s"] = time.perf_counter() - t
-            cdp = page.context.new_cdp_session(page)
             cdp.send("HeapProfiler.collectGarbage")
-            cdp.send("Performance.enable")
             m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
             res["heap_mb"] = m.get("JSHeapUsedSize", float("nan")) / 1e6
             res["task_s"] = m.get("TaskDuration", float("nan"))  # main-thread busy time (less load-dependent)
