@@ -129,9 +129,11 @@ def test_dense_county_map_in_chromium(tmp_path, dense):
             page.route("**/*", route)
             page.goto((tmp_path / "county.html").as_uri())
             page.wait_for_function("window.kz && window.kz.ready === true", timeout=30_000)
+            page.wait_for_timeout(500)  # the opening fit's zoom animation ends
             js = page.evaluate
             js("() => kz.map.setZoom(11, {animate: false})")  # the small district fits at 13.75
-            page.wait_for_timeout(300)
+            page.wait_for_function("""() => { const g = kz.overlays.find(o => o._kzSpec && o._kzSpec.key ===
+                'access_settlements'); return g._kzShown && g._kzShown !== g._kzDetail; }""", timeout=20_000)
             # settlements aggregated: fewer circles than points, each cluster's tooltip counts its points
             n_shown = js("""() => { const g = kz.overlays.find(o => o._kzSpec && o._kzSpec.key === 'access_settlements');
                 let n = 0, total = 0; g._kzShown.eachLayer(l => { n++;
@@ -145,8 +147,7 @@ def test_dense_county_map_in_chromium(tmp_path, dense):
             assert js(minor_on) is False
             assert page.locator('#kz-legend [data-kz-layer="access_roads"]').is_visible()
             js(f"() => kz.map.setZoom({DN.DETAIL_ZOOM}, {{animate: false}})")
-            page.wait_for_timeout(300)
-            assert js(minor_on) is True
+            page.wait_for_function(minor_on, timeout=20_000)
             # from DETAIL_ZOOM every settlement is its own marker with its popup
             n = js("""() => { const g = kz.overlays.find(o => o._kzSpec && o._kzSpec.key === 'access_settlements');
                 return g._kzShown === g._kzDetail ? g._kzDetail.getLayers().length : -1; }""")
@@ -154,7 +155,7 @@ def test_dense_county_map_in_chromium(tmp_path, dense):
             js("""() => { const g = kz.overlays.find(o => o._kzSpec && o._kzSpec.key === 'access_settlements');
                 const l = g._kzDetail.getLayers()[0]; kz.map.setView(l.getLatLng(), 14, {animate: false});
                 l.openPopup(); }""")
-            page.wait_for_timeout(300)
+            page.locator(".leaflet-popup-content").wait_for(timeout=20_000)
             assert "村" in page.locator(".leaflet-popup-content").inner_text()
         finally:
             b.close()
