@@ -50,14 +50,53 @@ HEAP_MB = 300
 
 #: the child: run the CLI, then write its own peak RSS (kB) where the parent reads it
 CHILD = """
-import resource, sys
+import json, logging, resource, sys, threading, time
+import kzgis.maps, kzgis.pipeline, kzgis.report
 from kzgis.cli import main
+
+# peak resident memory per step: a thread samples /proc/self/statm; the step is known from the
+# pipeline's "running NAME" log lines and from wrappers around the output writers
+step, peak, page = ["layers"], {}, resource.getpagesize()
+
+
+def sample():
+    while True:
+        with open("/proc/self/statm") as f:
+            mib = int(f.read().split()[1]) * page / 2**20
+        peak[step[0]] = max(peak.get(step[0], 0.0), mib)
+        time.sleep(0.2)
+
+
+class Steps(logging.Handler):
+    def emit(self, rec):
+        msg = rec.getMessage()
+        if msg.startswith("running "):
+            step[0] = msg.split()[1]
+
+
+def mark(name, fn):
+    def wrapped(*a, **k):
+        step[0] = name
+        return fn(*a, **k)
+    return wrapped
+
+
+logging.getLogger("kzgis.pipeline").addHandler(Steps())
+logging.getLogger("kzgis.pipeline").setLevel(logging.INFO)
+kzgis.pipeline.write_gpkg = mark("results.gpkg", kzgis.pipeline.write_gpkg)
+kzgis.pipeline.write_tables = mark("tables.xlsx", kzgis.pipeline.write_tables)
+kzgis.maps.write_maps = mark("maps", kzgis.maps.write_maps)
+kzgis.report.write_report = mark("report", kzgis.report.write_report)
+threading.Thread(target=sample, daemon=True).start()
 rc = 1
 try:
     rc = main(sys.argv[2:])
 finally:
     u = resource.getrusage(resource.RUSAGE_SELF)
-    open(sys.argv[1], "w").write(f"{u.ru_maxrss} {u.ru_utime + u.ru_stime}")
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    open(sys.argv[1], "w").write(json.dumps({"maxrss_kb": u.ru_maxrss, "cpu_s": u.ru_utime + u.ru_stime,
+                                             "children_cpu_s": c.ru_utime + c.ru_stime,
+                                             "children_maxrss_kb": c.ru_maxrss, "steps_mib": peak}))
 sys.exit(rc)
 """
 
@@ -72,10 +111,11 @@ def run_recipe(recipe: Path, out: Path, only: str | None) -> tuple[float, dict |
     t = time.perf_counter()
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
-    rss, cpu = float("nan"), float("nan")
+    rss, cpu, usage = float("nan"), float("nan"), {}
     if rss_file.exists():
-        kb, cpu_s = rss_file.read_text().split()
-        rss, cpu = float(kb) / 1024, float(cpu_s)
+        usage = json.loads(rss_file.read_text())
+        rss, cpu = usage["maxrss_kb"] / 1024, usage["cpu_s"] + usage["children_cpu_s"]
+    run_recipe.usage = usage
     summary = out / "summary.json"
     if p.returncode != 0 or not summary.exists():
         return wall, None, rss, cpu, (p.stderr or p.stdout)[-3000:]
@@ -172,9 +212,16 @@ def one_size(edges: int, a, base: Path, say) -> dict | None:
         flag = "" if tgt is None else (f"<= {tgt:>3d}  " + ("ok" if v <= tgt else "OVER"))
         label = "gpkg + xlsx" if k == "files" else k
         say(f"   {label:14s} {v:8.2f}  {flag}")
-    say(f"   {'wall':14s} {wall:8.2f}  (fresh process: start-up + imports + the run; {cpu:.1f} s of CPU, "
+    say(f"   {'wall':14s} {wall:8.2f}  (fresh process: start-up + imports + the run; {cpu:.1f} s of CPU with the report workers, "
         f"load average {os.getloadavg()[0]:.1f} after)")
     say(f"   peak RSS {rss:,.0f} MiB (target <= {RSS_TARGET_MB:,} MB: {'ok' if rss <= RSS_TARGET_MB else 'OVER'})")
+    usage = getattr(run_recipe, "usage", {})
+    if usage.get("steps_mib"):
+        say("   peak RSS by step (MiB, sampled every 0.2 s): " + ", ".join(
+            f"{k} {v:,.0f}" for k, v in usage["steps_mib"].items()))
+    if usage.get("children_maxrss_kb"):
+        say(f"   largest child process (report workers): {usage['children_maxrss_kb'] / 1024:,.0f} MiB, "
+            f"their CPU {usage['children_cpu_s']:.1f} s")
 
     maps = sorted((out / "maps").glob("*.html")) if (out / "maps").exists() else []
     county = out / "maps" / "county.html"

@@ -95,8 +95,12 @@ def _col_letter(i: int) -> str:
     return s
 
 
-def _sheet_xml(df: pd.DataFrame) -> str:
-    cols = [_cells(df.iloc[:, j]) for j in range(df.shape[1])]
+#: rows formatted at a time (bounds the memory a big sheet takes while it is written)
+CHUNK_ROWS = 20_000
+
+
+def _write_sheet(f, df: pd.DataFrame):
+    """Write one worksheet's XML to the open zip member ``f``, ``CHUNK_ROWS`` rows at a time."""
     header = "".join('<c t="inlineStr" s="1"><is><t xml:space="preserve">' + t + "</t></is></c>"
                      for t in _text(pd.Series([str(c) for c in df.columns], dtype=object)))
     widths = []
@@ -105,16 +109,21 @@ def _sheet_xml(df: pd.DataFrame) -> str:
         sample = int(sample) if pd.notna(sample) else 0
         w = max(len(str(c)) * 2 + 2, min(sample + 2, 40), 8)
         widths.append(f'<col min="{j + 1}" max="{j + 1}" width="{min(w, 60)}" customWidth="1"/>')
-    rows = ['<row r="1">' + header + "</row>"]
-    rows += [f'<row r="{i + 2}">' + "".join(r) + "</row>" for i, r in enumerate(zip(*cols))] if cols else []
     last = f"{_col_letter(max(df.shape[1] - 1, 0))}{len(df) + 1}"
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f'<dimension ref="A1:{last}"/>'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-            'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-            + ("<cols>" + "".join(widths) + "</cols>" if widths else "")
-            + "<sheetData>" + "".join(rows) + "</sheetData></worksheet>")
+    f.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<dimension ref="A1:{last}"/>'
+             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+             'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+             + ("<cols>" + "".join(widths) + "</cols>" if widths else "")
+             + '<sheetData><row r="1">' + header + "</row>").encode("utf-8"))
+    if df.shape[1]:
+        for start in range(0, len(df), CHUNK_ROWS):
+            sub = df.iloc[start:start + CHUNK_ROWS]
+            cols = [_cells(sub.iloc[:, j]) for j in range(sub.shape[1])]
+            f.write("".join(f'<row r="{start + i + 2}">' + "".join(r) + "</row>"
+                            for i, r in enumerate(zip(*cols))).encode("utf-8"))
+    f.write(b"</sheetData></worksheet>")
 
 
 def sheet_names(names) -> list[str]:
@@ -162,7 +171,8 @@ def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], path: Path | str) -> Path
     wb_sheets, wb_rels = [], []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for i, ((_, df), name) in enumerate(zip(sheets, names), start=1):
-            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(df))
+            with z.open(f"xl/worksheets/sheet{i}.xml", "w") as f:
+                _write_sheet(f, df)
             ct.append(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
                       'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
             esc = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

@@ -82,3 +82,14 @@ def test_round_trip_property(tmp_path_factory, rows):
         else:
             assert gf == pytest.approx(f, rel=1e-15, abs=0)
         assert gi == i
+
+
+def test_rows_written_in_chunks_come_back_in_order(tmp_path, monkeypatch):
+    import kzgis._xlsx as X
+
+    monkeypatch.setattr(X, "CHUNK_ROWS", 3)
+    df = pd.DataFrame({"i": np.arange(10), "s": [f"行{i}" for i in range(10)]})
+    p = write_xlsx([("t", df)], tmp_path / "t.xlsx")
+    rows = _read(p, "t")
+    assert rows[0] == ["i", "s"] and rows[1:] == [[i, f"行{i}"] for i in range(10)]
+    assert openpyxl.load_workbook(p)["t"].dimensions == "A1:B11"
