@@ -315,6 +315,11 @@ class RunCache:
             self._display[key] = D.DisplayLayer(it.key, gdf, S.rule_for(it.key))
         return self._display[key]
 
+    def forget(self, tolerance_m: float):
+        """Drop every layer's geometries and GeoJSON prepared for this display tolerance."""
+        for layer in self._display.values():
+            layer.forget(tolerance_m)
+
     def hillshade(self, dem) -> D.HillshadeSource:
         if self._hillshade is None or self._hillshade.dem is not dem:
             self._hillshade = D.HillshadeSource(dem)
@@ -603,10 +608,15 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
                 break
             log.warning("maps: county map is %.1f MB (> %.1f MB) at a %.0f m display tolerance; simplifying more",
                         size_mb, opts.max_size_mb, tol)
+            if tol != opts.simplify_town_m:
+                cache.forget(tol)
             tol = max(tol * 3, 5.0)
             px = max(int(px * 0.7), 400)
         (out_dir / "county.html").write_text(html, encoding="utf-8")
         written_county = out_dir / "county.html"
+        del html
+        if opts.townships and tol != opts.simplify_town_m:
+            cache.forget(tol)
 
     if opts.townships and boundary is not None:
         wanted = None

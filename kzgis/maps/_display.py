@@ -257,6 +257,15 @@ class DisplayLayer:
     def _variant(self, kind: str, tolerance_m: float):
         return "point" if kind == "point" else (float(tolerance_m) if tolerance_m and tolerance_m > 0 else 0.0)
 
+    def forget(self, tolerance_m: float):
+        """Drop what was prepared for one display tolerance (the county map's, once it is written:
+        at county scale these copies of every layer are hundreds of megabytes)."""
+        v = float(tolerance_m)
+        self._geoms.pop(v, None)
+        self._wgs.pop(v, None)
+        for key in [k for k in self._json if k[0] == v]:
+            del self._json[key]
+
     @property
     def tree(self):
         if self._tree is None:
