@@ -36,15 +36,15 @@ def _text(values) -> np.ndarray:
     """XML-escaped text of each value (None for missing); each distinct value escaped once."""
     codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     u = pd.Series(uniq, dtype=object).map(str)
-    u = (u.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
-         .str.replace(">", "&gt;", regex=False))
     if len(u) and u.str.contains(_BAD_XML).any():
         u = u.str.replace(_BAD_XML, "", regex=True)
+    long = (u.str.len() > MAX_TEXT).to_numpy(dtype=bool)
+    if long.any():  # cut before escaping, so no entity is cut in half
+        u[long] = u[long].str.slice(0, MAX_TEXT)
+    u = (u.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
+         .str.replace(">", "&gt;", regex=False))
     if len(u) and u.str.contains("\r", regex=False).any():  # XML parsers turn a bare CR into LF
         u = u.str.replace("\r", "&#13;", regex=False)
-    long = (u.str.len() > MAX_TEXT).to_numpy(dtype=bool)
-    if long.any():
-        u[long] = u[long].str.slice(0, MAX_TEXT)
     table = np.append(u.to_numpy(dtype=object), None)  # code -1 (missing) -> None
     return table[codes]
 

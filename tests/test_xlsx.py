@@ -52,6 +52,8 @@ def test_control_characters_dropped_long_text_cut_empty_sheets(tmp_path):
     rows = _read(p, "a")
     assert rows[1] == ["abc\td\ne\r"]
     assert len(rows[2][0]) == MAX_TEXT
+    p2 = write_xlsx([("a", pd.DataFrame({"t": ["x&" * MAX_TEXT]}))], tmp_path / "amp.xlsx")
+    assert _read(p2, "a")[1][0] == ("x&" * MAX_TEXT)[:MAX_TEXT]  # cut before escaping: valid XML
     assert _read(p, "empty") == [["c"]]
     assert openpyxl.load_workbook(p).sheetnames == ["a", "empty", "none"]
     with zipfile.ZipFile(p) as z:
