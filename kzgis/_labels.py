@@ -153,6 +153,8 @@ VALUES_ZH = {
     "depth_status": {"ok": "满足", "shallow": "水深不足", "unknown": "水深未知"},
     "facing": {"urban": "面向城区", "town": "面向乡镇", "settlement": "面向居民点", "village": "面向村庄"},
     "recommend": {"standard": "标准检查站", "simple": "简易检查站", "optional": "可选"},
+    "road_vehicle_class": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车"},
+    "band_ends": {"round": "圆弧端部（含两端半圆）", "flat": "平直端部"},
     "item_kind": {"entry": "进入林区必经道口", "road_crossing": "过境道路穿越林区", "forest_road": "进山道路入口",
                   "village_exit": "毗邻林区的村镇出入口"},
 }
@@ -169,6 +171,9 @@ COLUMNS_ZH.update({
     "recommend": "建议", "item_kind": "检查站类别", "item": "清单项", "reason": "理由",
     "work_sites_behind": "后方林区作业点", "fire_risk_edge": "通往易发火林缘", "cut_points": "控制道口数",
     "merged": "合并的道口数", "work_sites": "林区作业点数",
+    "pad_area_m2": "停机坪面积（平方米）", "candidate_area_m2": "可选坪址范围（平方米）",
+    "road_vehicle_class": "道路可通行车型", "approach_power_blocked": "被电力线横穿的进近方向数",
+    "band_ends": "阻隔带端部",
 })
 
 #: Vehicle classes best first (as in kzgis.network.VEHICLE_CLASSES) plus "none".
