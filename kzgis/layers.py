@@ -402,7 +402,7 @@ def _whole_ways(edges):
         first = grp.iloc[0]
         ow = first.get("oneway")
         merged = shapely.line_merge(shapely.multilinestrings(list(grp.geometry.values)),
-                                    directed=bool(ow is True or ow == "True"))
+                                    directed=str(ow).strip().lower() in ("true", "1", "yes"))
         rows.append({**{c: first[c] for c in grp.columns if c != "geometry"}, "geometry": merged})
     return gpd.GeoDataFrame(rows, columns=list(edges.columns), geometry="geometry", crs=edges.crs)
 

@@ -521,3 +521,19 @@ def test_long_direction_columns_parse_like_short_ones():
     out, unknown = parse_directions(short * 20)  # the distinct values are parsed once
     ref, ref_unknown = parse_directions(short)
     assert list(out) == list(ref) * 20 and unknown == ref_unknown == ["2"]
+
+
+def test_osm_xml_whole_one_way_ways_keep_their_travel_direction():
+    from pathlib import Path
+
+    osm = Path(__file__).resolve().parent / "data" / "osm"
+    xml = read_osm_roads(osm / "village.osm")
+    pbf = read_osm_roads(osm / "village.osm.pbf")
+    assert len(xml) == len(pbf) == 18
+    for frame in (xml, pbf):
+        frame["osmid"] = frame["osmid"].astype(str)
+    a = xml[xml["oneway"]].set_index("osmid").geometry
+    b = pbf[pbf["oneway"]].set_index("osmid").geometry
+    assert sorted(a.index) == sorted(b.index) and len(a) == 3
+    for k in a.index:  # same vertices in the same (travel) order, oneway=-1 turned round in both
+        assert np.allclose(shapely.get_coordinates(a[k]), shapely.get_coordinates(b[k]), atol=1e-7)
