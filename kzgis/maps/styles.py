@@ -490,15 +490,15 @@ LAYER_STYLES: dict[str, dict] = {
         "values": {"status": {"existing": "现状", "chosen": "规划新增"}}, "tip": ["site", "visible_forest_km2"],
     },
     "monitor_blind_spots": {
-        "title": "林火监控盲区（≥1平方公里）", "group": "monitor", "order": 26,
+        "title": "林火监控盲区（≥1平方公里）", "group": "monitor", "order": 26, "show_county": False,
         "default": _fill("#e31a1c", 0.3, stroke="#b10026", weight=1.0, dashArray="3 3"),
         "fields": [("area_km2", "面积（平方公里）")], "tip": ["area_km2"], "tip_format": "监控盲区 {area_km2} 平方公里",
     },
     "monitor_sites": {
         "title": "林火监控点", "group": "monitor", "order": 90, "by": "status", "label": ("name",),
+        "exclude": {"status": ["candidate"]},  # the unchosen candidates are in results.gpkg / tables.xlsx
         "classes": {"existing": {"label": "现状监控点", **_sym("triangle", "#08519c", 15, fill="#6baed6")},
-                    "chosen": {"label": "规划新增监控点", **_sym("star", "#54278f", 17, fill="#bcbddc")},
-                    "candidate": {"label": "候选监控点（未选）", **_sym("triangle", "#969696", 11, fill="#ffffff")}},
+                    "chosen": {"label": "规划新增监控点", **_sym("star", "#54278f", 17, fill="#bcbddc")}},
         "fields": [("name", "名称"), ("status", "类型"), ("chosen", "规划选定"), ("rank", "选定次序"),
                    ("added_forest_km2", "新增可视林地（平方公里）"), ("visible_forest_km2", "可视林地（平方公里）"),
                    ("elevation_m", "海拔（米）"), ("mast_m", "架设高度（米）"), ("range_km", "监测距离（公里）")],
