@@ -1,13 +1,13 @@
 # kzgis: two commands for a new user.
 #   make demo   creates .venv if missing, installs kzgis, runs the Kaizhou demo recipe
-#   make test   installs the test dependencies into the same venv and runs every test
+#   make test   installs the test dependencies into the same venv and runs every test (ruff and mypy included)
 #   make bench, make bench-county EDGES=25k,50k,100k   benchmarks (not tests)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= out/kaizhou
 
-.PHONY: demo test bench bench-county install install-test clean qgis-plugin
+.PHONY: demo test lint bench bench-county install install-test clean qgis-plugin
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q
+
+# ruff + mypy alone (make test runs them too, in tests/test_code_style.py)
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check kzgis tests benchmarks qgis_plugin
+	$(PY) -m mypy
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m benchmarks

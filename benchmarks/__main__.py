@@ -147,7 +147,7 @@ def at_nodes(net: RoadNetwork, nodes, vehicle_class: str) -> pd.DataFrame:
     from there kzgis's costs equal a plain Dijkstra from the node.
     """
     e_ok = np.flatnonzero(net.allowed(vehicle_class))
-    u, v, L = net._u[e_ok], net._v[e_ok], net._len[e_ok]
+    u, v, L = net.edge_u[e_ok], net.edge_v[e_ok], net.edge_length_m[e_ok]
     first_u = pd.Series(np.arange(len(e_ok))).groupby(u).first()
     first_v = pd.Series(np.arange(len(e_ok))).groupby(v).first()
     edge, off = [], []

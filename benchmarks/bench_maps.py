@@ -111,7 +111,7 @@ class Timers:
 
 
 def timed_run(pkg: str, layers, results, out: Path, rec) -> tuple[float, dict]:
-    from pathlib import Path as P
+    import pathlib
 
     import branca.element
 
@@ -132,7 +132,7 @@ def timed_run(pkg: str, layers, results, out: Path, rec) -> tuple[float, dict]:
     T.wrap(branca.element.Figure, "render", "render")
     for f in ("inline", "external_references", "licence_comment"):
         T.wrap(assets, f, "inline")
-    T.wrap(P, "write_text", "write")
+    T.wrap(pathlib.Path, "write_text", "write")
     opts = sys.modules[pkg].MapOptions.from_mapping(rec.outputs.maps)
     try:
         t = time.perf_counter()

@@ -35,13 +35,13 @@ def components(net) -> tuple[int, np.ndarray]:
     n = net.n_nodes
     if n == 0:
         return 0, np.zeros(0, np.int64)
-    g = csr_matrix((np.ones(len(net._u)), (net._u, net._v)), shape=(n, n))
+    g = csr_matrix((np.ones(len(net.edge_u)), (net.edge_u, net.edge_v)), shape=(n, n))
     return connected_components(g, directed=False)
 
 
 def _component_lengths(net, labels, n_comp):
-    lab_e = labels[net._u] if len(net._u) else np.zeros(0, np.int64)
-    return np.bincount(lab_e, weights=net._len, minlength=n_comp), lab_e
+    lab_e = labels[net.edge_u] if len(net.edge_u) else np.zeros(0, np.int64)
+    return np.bincount(lab_e, weights=net.edge_length_m, minlength=n_comp), lab_e
 
 
 def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gpd.GeoDataFrame:
@@ -83,32 +83,32 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
         sus = np.flatnonzero(e["grade_source"].to_numpy(object) == "suspected_structure")
         dem_g = e["grade_dem_max_pct"].to_numpy(float)
         for i in sus:
-            add("suspected_structure", net._geoms[i], fid[i], length_m=net._len[i],
+            add("suspected_structure", net.edge_geoms[i], fid[i], length_m=net.edge_length_m[i],
                 note=f"DEM 剖面坡度 {dem_g[i]:.0f}%，两端坡度 {e['grade_max_pct'].iat[i]:.1f}%：疑似桥梁/隧道或 DEM 误差，"
                      "按两端高程计坡度，请实地核实")
         # duplicate edges: same ends, same course
-        a = np.minimum(net._u, net._v)
-        b = np.maximum(net._u, net._v)
+        a = np.minimum(net.edge_u, net.edge_v)
+        b = np.maximum(net.edge_u, net.edge_v)
         key = pd.DataFrame({"a": a, "b": b})
         dup_groups = key[key.duplicated(["a", "b"], keep=False)].groupby(["a", "b"]).groups  # labels = edge ids
         for idx in dup_groups.values():
             idx = np.sort(np.asarray(idx))
             first = idx[0]
             for j in idx[1:]:
-                if abs(net._len[j] - net._len[first]) <= 1.0 and \
-                        shapely.hausdorff_distance(net._geoms[j], net._geoms[first]) <= 1.0:
-                    add("duplicate_edge", net._geoms[j], fid[j], fid[first], length_m=net._len[j],
+                if abs(net.edge_length_m[j] - net.edge_length_m[first]) <= 1.0 and \
+                        shapely.hausdorff_distance(net.edge_geoms[j], net.edge_geoms[first]) <= 1.0:
+                    add("duplicate_edge", net.edge_geoms[j], fid[j], fid[first], length_m=net.edge_length_m[j],
                         note="与另一道路重复（同起止点、同走向）")
         # crossings without a junction, where neither line is a bridge/tunnel and levels agree
         struct = e["structure"].to_numpy(object) != ""
         lv = np.asarray(levels, float)  # NaN: a line whose ends lie on different levels
-        tree = shapely.STRtree(net._geoms)
-        i1, i2 = tree.query(net._geoms, predicate="intersects")
+        tree = shapely.STRtree(net.edge_geoms)
+        i1, i2 = tree.query(net.edge_geoms, predicate="intersects")
         k = (i1 < i2) & ~struct[i1] & ~struct[i2] & (lv[i1] == lv[i2])
         i1, i2 = i1[k], i2[k]
         if len(i1):
             # intersection points of every candidate pair (vectorised), minus those at the pair's nodes
-            inter = shapely.intersection(net._geoms[i1], net._geoms[i2])
+            inter = shapely.intersection(net.edge_geoms[i1], net.edge_geoms[i2])
             parts, pair = shapely.get_parts(inter, return_index=True)
             pt = shapely.get_type_id(parts) == 0
             parts, pair = parts[pt], pair[pt]
@@ -117,7 +117,7 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
             nxy = net.nodes[["x", "y"]].to_numpy()
             a_, b_ = i1[pair], i2[pair]
             at_node = np.zeros(len(xy), bool)
-            for ends in (net._u[a_], net._v[a_], net._u[b_], net._v[b_]):
+            for ends in (net.edge_u[a_], net.edge_v[a_], net.edge_u[b_], net.edge_v[b_]):
                 at_node |= np.hypot(*(nxy[ends] - xy).T) <= tol
             keep = ~at_node
             xy, a_, b_ = xy[keep], a_[keep], b_[keep]
@@ -133,12 +133,12 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
             big = int(np.argmax(comp_len))
             n_edges = np.bincount(lab_e, minlength=n_comp)
             # each small part is drawn at the middle of its longest edge
-            by = pd.DataFrame({"c": lab_e, "L": net._len}).sort_values(["c", "L"], ascending=[True, False],
+            by = pd.DataFrame({"c": lab_e, "L": net.edge_length_m}).sort_values(["c", "L"], ascending=[True, False],
                                                                         kind="stable")
             longest = by[~by["c"].duplicated()]
             longest = longest[longest["c"] != big]
             e_long = longest.index.to_numpy()
-            mids = shapely.line_interpolate_point(net._geoms[e_long], 0.5, normalized=True)
+            mids = shapely.line_interpolate_point(net.edge_geoms[e_long], 0.5, normalized=True)
             for c, ei, m in zip(longest["c"].to_numpy(), e_long, mids):
                 add("small_component", m, fid[ei], length_m=comp_len[c],
                     note=f"与主路网不连通的道路片段（{n_edges[c]} 段，{comp_len[c]:.0f} m）")
@@ -163,7 +163,7 @@ def build_warnings(net, has_dem: bool, closed_km: float = 0.0) -> list[str]:
     out: list[str] = []
     if not len(e):
         return out
-    L = net._len
+    L = net.edge_length_m
     total = L.sum()
     src = e["width_source"].to_numpy(object)
     assumed = np.isin(src, _network.ASSUMED_WIDTH_SOURCES)
@@ -237,7 +237,7 @@ def build_warnings(net, has_dem: bool, closed_km: float = 0.0) -> list[str]:
 def network_summary(net) -> dict:
     """The ``network`` block of summary.json: size, connectivity, km by class/width source, speeds."""
     e = net.edges
-    L = net._len
+    L = net.edge_length_m
     total = float(L.sum())
     n_comp, labels = components(net)
     share = 1.0
@@ -321,7 +321,7 @@ def settlement_warnings(net, settlements, stations=None) -> list[str]:
         comp_len, _ = _component_lengths(net, labels, n_comp)
         big = int(np.argmax(comp_len))
         lab = np.full(len(s), -1)
-        lab[ok] = labels[net._u[e_of[ok].astype(np.int64)]]
+        lab[ok] = labels[net.edge_u[e_of[ok].astype(np.int64)]]
         small = ok & (lab != big) & (lab >= 0)
         if small.any():
             shown = "、".join(names[small][:10]) + (f" (+{small.sum() - 10} more)" if small.sum() > 10 else "")
@@ -331,9 +331,9 @@ def settlement_warnings(net, settlements, stations=None) -> list[str]:
     # directed reachability over the roads any vehicle may use
     n = net.n_nodes
     eids = np.flatnonzero(allowed)
-    two = eids[~net._oneway[eids]]
-    src = np.concatenate([net._u[eids], net._v[two]])
-    dst = np.concatenate([net._v[eids], net._u[two]])
+    two = eids[~net.edge_oneway[eids]]
+    src = np.concatenate([net.edge_u[eids], net.edge_v[two]])
+    dst = np.concatenate([net.edge_v[eids], net.edge_u[two]])
     G = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
     if stations is not None and len(stations):
         st = net.snap(stations.geometry.representative_point(), None)
@@ -341,7 +341,7 @@ def settlement_warnings(net, settlements, stations=None) -> list[str]:
         if not len(st):
             return out
         se = st["edge"].to_numpy(np.int64)
-        starts = np.unique(np.concatenate([net._v[se], net._u[se[~net._oneway[se]]]]))
+        starts = np.unique(np.concatenate([net.edge_v[se], net.edge_u[se[~net.edge_oneway[se]]]]))
     else:
         _, slab = connected_components(G, directed=True, connection="strong")
         big_s = np.argmax(np.bincount(slab))
@@ -351,13 +351,13 @@ def settlement_warnings(net, settlements, stations=None) -> list[str]:
         if reach[s0]:
             continue
         reach[breadth_first_order(G, int(s0), directed=True, return_predecessors=False)] = True
-    und = csr_matrix((np.ones(len(eids)), (net._u[eids], net._v[eids])), shape=(n, n))
+    und = csr_matrix((np.ones(len(eids)), (net.edge_u[eids], net.edge_v[eids])), shape=(n, n))
     _, ulab = connected_components(und, directed=False)
     start_comps = set(ulab[starts].tolist())
     eo = e_of[ok].astype(np.int64)
     # a settlement on edge e is reached when u is reached (or v, on a two-way edge)
-    hit = reach[net._u[eo]] | (reach[net._v[eo]] & ~net._oneway[eo])
-    same_part = np.isin(ulab[net._u[eo]], list(start_comps))
+    hit = reach[net.edge_u[eo]] | (reach[net.edge_v[eo]] & ~net.edge_oneway[eo])
+    same_part = np.isin(ulab[net.edge_u[eo]], list(start_comps))
     against = np.zeros(len(s), bool)
     against[np.flatnonzero(ok)] = ~hit & same_part & allowed[eo]
     if against.any():

@@ -67,7 +67,7 @@ class Run:
     layers: dict = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path) -> "Run":
+    def read(cls, path) -> Run:
         import pyogrio
 
         from . import _outdir
@@ -424,7 +424,7 @@ def _write_html(diffs: list[LayerDiff], path: Path, a: Run, b: Run, sentences: l
     data = json.dumps(feats, ensure_ascii=False).replace("</", "<\\/")
     html = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>规划实施对比</title>
-<style>{_assets._css("leaflet/leaflet.css")}
+<style>{_assets.read_css("leaflet/leaflet.css")}
 body{{margin:0;font-family:"Noto Sans CJK SC",sans-serif}} #map{{height:62vh}}
 .box{{padding:8px 14px}} table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ccc;padding:2px 6px}}
 .legend span{{margin-right:12px}} .legend i{{display:inline-block;width:11px;height:11px;border-radius:6px;margin-right:4px}}
@@ -435,7 +435,7 @@ body{{margin:0;font-family:"Noto Sans CJK SC",sans-serif}} #map{{height:62vh}}
 <div class="legend">{legend}<span><i style="background:#888;border-radius:0;height:3px"></i>道路（后）</span></div></div>
 <div id="map"></div>
 <div class="box"><table><tr><th>图层</th><th>前</th><th>后</th><th>变化</th><th>改善</th><th>变差</th><th>新增</th><th>删除</th></tr>{rows}</table></div>
-<script>{_assets._js("leaflet/leaflet.js")}</script>
+<script>{_assets.read_js("leaflet/leaflet.js")}</script>
 <script>
 var feats = {data};
 var colours = {json.dumps(_COLOURS)};

@@ -403,6 +403,7 @@ class RoadNetwork:
         self._len = edges["length_m"].to_numpy(float)
         self._oneway = edges["oneway"].to_numpy(bool)
         self._geoms = np.asarray(edges.geometry.values, dtype=object)
+        self._width_key: np.ndarray | None = None  # per edge: the key of its default width (from_roads)
         #: what the road data made the build assume (said in the run's warnings)
         self.warnings: list[str] = []
         #: topology findings (GeoDataFrame, see kzgis._net_report.topology_issues) or None
@@ -416,16 +417,42 @@ class RoadNetwork:
     def n_nodes(self) -> int:
         return len(self.nodes)
 
+    # -- edge arrays aligned to ``edges`` (read-only; for callers outside this module) ---------------
+    @property
+    def edge_u(self) -> np.ndarray:
+        """Start node of each edge (int64)."""
+        return self._u
+
+    @property
+    def edge_v(self) -> np.ndarray:
+        """End node of each edge (int64)."""
+        return self._v
+
+    @property
+    def edge_length_m(self) -> np.ndarray:
+        """Length of each edge in metres."""
+        return self._len
+
+    @property
+    def edge_oneway(self) -> np.ndarray:
+        """True where an edge may only be driven u -> v."""
+        return self._oneway
+
+    @property
+    def edge_geoms(self) -> np.ndarray:
+        """The edges' LineStrings (object array, oriented u -> v)."""
+        return self._geoms
+
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_layers(cls, layers, params: NetworkParams | None = None) -> "RoadNetwork":
+    def from_layers(cls, layers, params: NetworkParams | None = None) -> RoadNetwork:
         """Build from ``layers["roads"]`` and, when loaded, ``layers["dem"]``."""
         if not layers.has("roads"):
             raise NetworkError("the road network needs a 'roads' layer: add one to the recipe's layers:")
         return cls.from_roads(layers["roads"], dem=layers.get("dem"), params=params)
 
     @classmethod
-    def from_roads(cls, roads: gpd.GeoDataFrame, dem=None, params: NetworkParams | None = None) -> "RoadNetwork":
+    def from_roads(cls, roads: gpd.GeoDataFrame, dem=None, params: NetworkParams | None = None) -> RoadNetwork:
         """Build the network from road lines.
 
         Parameters
@@ -443,8 +470,15 @@ class RoadNetwork:
         GeoDataFrame of topology findings (see :mod:`kzgis._net_report`).
         """
         from . import _net_report
-        from ._road_attrs import (is_pedestrian, parse_directions, parse_flag_structure, parse_lanes,
-                                  parse_level, parse_width, structure_from_names)
+        from ._road_attrs import (
+            is_pedestrian,
+            parse_directions,
+            parse_flag_structure,
+            parse_lanes,
+            parse_level,
+            parse_width,
+            structure_from_names,
+        )
 
         params = params or NetworkParams()
         crs = require_projected(roads.crs, "the road network")
@@ -507,10 +541,11 @@ class RoadNetwork:
         structure = bridge | tunnel
         level = parse_level(col("layer")) if "layer" in cols else np.full(n_roads, np.nan)
         has_elev = "f_elev" in cols or "t_elev" in cols
-        f_elev = parse_level(col("f_elev")) if has_elev else None
-        t_elev = parse_level(col("t_elev")) if has_elev else None
+        f_elev: np.ndarray | None = None
+        t_elev: np.ndarray | None = None
         if has_elev:  # a reversed line swaps its end levels
-            f_elev, t_elev = np.where(reverse, t_elev, f_elev), np.where(reverse, f_elev, t_elev)
+            fe, te = parse_level(col("f_elev")), parse_level(col("t_elev"))
+            f_elev, t_elev = np.where(reverse, te, fe), np.where(reverse, fe, te)
         pedestrian = is_pedestrian(raw_class) | np.isin(road_class, ("台阶",))
         turn = col("turnaround")
         turnaround = np.zeros(n_roads, bool) if "turnaround" not in cols else pd.Series(turn, dtype=object).map(
@@ -595,7 +630,7 @@ class RoadNetwork:
         out = cls(nodes, edges, params, crs)
         # the level of each road for the crossing report (NaN: its ends' levels differ, skip it)
         rep_level = np.nan_to_num(level)
-        if has_elev:
+        if f_elev is not None and t_elev is not None:
             fz, tz = np.nan_to_num(f_elev), np.nan_to_num(t_elev)
             rep_level = np.where(fz == tz, fz, np.nan)
         out._width_key = np.where([isinstance(v, str) and v.strip().lower() in OSM_WIDTH_RULE for v in raw_class],
@@ -925,7 +960,7 @@ class RoadNetwork:
             cache[key] = SegmentGrid(self._geoms[allowed])
         return cache[key]
 
-    def prepare(self, vehicle_class: str | None = None, weight: str = "time_min") -> "RoadNetwork":
+    def prepare(self, vehicle_class: str | None = None, weight: str = "time_min") -> RoadNetwork:
         """Build now what the first routing and snapping calls for a class would build (cached).
 
         The per-class weights, the class's directed graph (CSR), its snapping index and the
@@ -1273,7 +1308,7 @@ class RoadNetwork:
         T = len(tg)
         costs = np.full(T, np.inf)
         sources = np.full(T, -1, dtype=np.int64)
-        lists = [[] for _ in range(T)]
+        lists: list[list[int]] = [[] for _ in range(T)]
         if ok.any() and tok.any():
             dist, pred, srcs = self._run(sn, w, min_only=True)
             pos = np.flatnonzero(ok)

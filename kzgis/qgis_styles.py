@@ -144,7 +144,7 @@ def layer_rules(name: str, frame, geom: str) -> list[tuple[str, str, dict]]:
         out.append((f"{q} IS NULL", mstyle.get("label", "无数据"), mstyle))
     elif col is not None and "ramp" in rule:
         vals = sorted(v for v in pd.to_numeric(col, errors="coerce").dropna().unique())
-        colours = map_styles._ramp_colours(rule["ramp"], len(vals))
+        colours = map_styles.ramp_colours(rule["ramp"], len(vals))
         for v, c in zip(vals, colours):
             out.append((f'"{by}" = {float(v)!r}', rule.get("ramp_label", "{v:g}").format(v=v),
                         {**rule.get("ramp_style", {}), "color": c, "fillColor": c}))
@@ -179,7 +179,7 @@ def qml(name: str, frame, geom: str) -> str:
     rules = layer_rules(name, frame, geom)
     rule_xml, sym_xml = [], []
     for i, (expr, label, style) in enumerate(rules):
-        s = map_styles._geom_default(map_styles._strip(style), geom)
+        s = map_styles.geom_default(map_styles.without_label(style), geom)
         attrs = f'key="r{i}" symbol="{i}" label={quoteattr(str(label))}'
         if expr == "ELSE":
             attrs += ' filter="ELSE"'

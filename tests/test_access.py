@@ -6,15 +6,15 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _build import CRS, X0, Y0, L, P
 from affine import Affine
 
 from kzgis import RecipeError
-from kzgis.analysis import Context, get
 from kzgis.analyses.access import AccessParams, run_access
+from kzgis.analysis import Context, get
 from kzgis.layers import Layers
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
-from _build import X0, Y0, CRS, L, P
 
 
 def gdf(geoms, **cols):

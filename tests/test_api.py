@@ -16,8 +16,7 @@ import yaml
 import kzgis
 import kzgis.api
 import kzgis.demo.tiny
-from kzgis import CRSError, LayerError, RecipeError
-from kzgis import pipeline, recipe
+from kzgis import CRSError, LayerError, RecipeError, pipeline, recipe
 from kzgis.demo import tiny_world
 
 ROOT = Path(__file__).resolve().parents[1]

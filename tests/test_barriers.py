@@ -12,9 +12,16 @@ from hypothesis import strategies as st
 
 from kzgis import params as kparams
 from kzgis._errors import RecipeError
+from kzgis.analyses.barriers import (
+    TYPE_BIOLOGICAL,
+    TYPE_ENGINEERED,
+    TYPE_NATURAL,
+    TYPE_ROAD,
+    TYPE_UNKNOWN,
+    BarrierParams,
+    run_barriers,
+)
 from kzgis.analysis import Context, get
-from kzgis.analyses.barriers import (TYPE_BIOLOGICAL, TYPE_ENGINEERED, TYPE_NATURAL, TYPE_ROAD,
-                                     TYPE_UNKNOWN, BarrierParams, run_barriers)
 from kzgis.layers import Layers
 from kzgis.terrain import DEM
 

@@ -14,9 +14,9 @@ from pyproj import Transformer
 
 from kzgis import params as kparams
 from kzgis._errors import RecipeError
-from kzgis.analysis import Context, get
 from kzgis.analyses import checkpoints as ck
 from kzgis.analyses.checkpoints import KIND_CUT, KIND_EXIT, CheckpointParams, run_checkpoints
+from kzgis.analysis import Context, get
 from kzgis.layers import Layers
 
 CRS = "EPSG:4545"

@@ -8,8 +8,8 @@ import shutil
 import geopandas as gpd
 import openpyxl
 import pytest
-
 from _build import CRS, L, P
+
 from kzgis import cli
 from kzgis.compare import CompareError, compare, direction, find_key
 

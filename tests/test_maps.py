@@ -23,10 +23,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from kzgis import RecipeError
 from kzgis.gcj02 import wgs84_to_gcj02
 from kzgis.layers import Layers
-from kzgis.maps import MapOptions, write_maps
-from kzgis.maps import _assets as A
-from kzgis.maps import _display as D
-from kzgis.maps import styles as S
+from kzgis.maps import MapOptions, _assets, _display, styles, write_maps
 from kzgis.terrain import DEM
 
 CRS = "EPSG:4545"
@@ -199,16 +196,16 @@ KNOWN_RESULTS = ("access_roads", "access_settlements", "access_upgrades", "respo
                                                   "fire_pools", "water_intakes", "water_bodies", "rivers", "forest",
                                                   "power_lines", "old_towns", "urban_area"))
 def test_every_layer_has_a_complete_rule(name):
-    rule = S.LAYER_STYLES[name]
+    rule = styles.LAYER_STYLES[name]
     assert re.search(r"[\u4e00-\u9fff]", rule["title"])
-    styles = list(rule.get("classes", {}).values()) + ([rule["default"]] if "default" in rule else [])
+    style_list = list(rule.get("classes", {}).values()) + ([rule["default"]] if "default" in rule else [])
     if "bins" in rule:
-        styles += [{"color": c} for _, _, c in rule["bins"]]
-    assert styles or "ramp" in rule or "palette" in rule
-    for st in styles:
+        style_list += [{"color": c} for _, _, c in rule["bins"]]
+    assert style_list or "ramp" in rule or "palette" in rule
+    for st in style_list:
         assert re.fullmatch(r"#[0-9a-f]{6}", st["color"])
         if "symbol" in st:
-            assert st["symbol"] in S._SYMBOL_SHAPES
+            assert st["symbol"] in styles._SYMBOL_SHAPES
     for key, label in rule.get("classes", {}).items():
         assert label.get("label"), f"{name}.{key} has no legend label"
     for col, label in rule.get("fields", []):
@@ -218,7 +215,7 @@ def test_every_layer_has_a_complete_rule(name):
 def test_vehicle_class_colours_and_legend_only_present_classes():
     gdf = _gdf({"vehicle_class": ["standard", "none", "standard", "hovercraft"]},
                [LineString([(0, i), (1, i)]) for i in range(4)])
-    c = S.classify("access_roads", gdf, "line")
+    c = styles.classify("access_roads", gdf, "line")
     labels = [lab for lab, _ in c.legend]
     assert labels == ["标准消防车可通行（宽≥4米）", "消防车辆不可通行", "道路消防车通行能力"]
     assert c.styles[c.index[0]]["color"] == "#1a9850"
@@ -230,7 +227,7 @@ def test_vehicle_class_colours_and_legend_only_present_classes():
 
 def test_time_bins_and_missing():
     gdf = _gdf({"time_min": [3.0, 5.0, 12.0, 45.0, np.nan]}, [Point(i, 0) for i in range(5)])
-    c = S.classify("response_settlements", gdf, "point")
+    c = styles.classify("response_settlements", gdf, "point")
     got = [c.legend[i][0] for i in c.index]
     # legend lists classes in rule order; each feature points at its own class
     assert [lab for lab, _ in c.legend] == ["≤5 分钟", "10–15 分钟", ">30 分钟", "无法到达"]
@@ -267,26 +264,26 @@ def test_settlement_response_colour_by_time_shape_by_best_vehicle_dash_on_foot()
 
 def test_isochrone_ramp_orders_colours_and_draws_big_rings_first():
     gdf = _gdf({"break_min": [10, 5, 15]}, [Point(0, 0).buffer(r) for r in (2, 1, 3)])
-    c = S.classify("response_isochrones", gdf, "polygon")
+    c = styles.classify("response_isochrones", gdf, "polygon")
     assert [lab for lab, _ in c.legend] == ["到场 ≤5 分钟", "到场 ≤10 分钟", "到场 ≤15 分钟"]
-    assert c.legend[0][1]["fillColor"] == S.TIME_RAMP[0] and c.legend[-1][1]["fillColor"] == S.TIME_RAMP[-1]
+    assert c.legend[0][1]["fillColor"] == styles.TIME_RAMP[0] and c.legend[-1][1]["fillColor"] == styles.TIME_RAMP[-1]
     assert list(gdf["break_min"].to_numpy()[c.order]) == [15, 10, 5]
 
 
 def test_boolean_classes_accept_bools_and_strings():
     gdf = _gdf({"covered": [True, False, "true", "False", None]}, [Point(i, 0) for i in range(5)])
-    c = S.classify("water_settlements", gdf, "point")
+    c = styles.classify("water_settlements", gdf, "point")
     labs = [c.legend[i][0] for i in c.index]
     assert labs[:4] == ["已覆盖", "未覆盖", "已覆盖", "未覆盖"]
-    assert S.format_value(True, "covered", S.LAYER_STYLES["water_settlements"]) == "是"
+    assert styles.format_value(True, "covered", styles.LAYER_STYLES["water_settlements"]) == "是"
 
 
 def test_palette_for_station_zones_and_checkpoint_symbols():
     gdf = _gdf({"station": ["温泉", "岳溪", "温泉"]}, [box(i, 0, i + 1, 1) for i in range(3)])
-    c = S.classify("response_zones", gdf, "polygon")
+    c = styles.classify("response_zones", gdf, "polygon")
     assert [lab for lab, _ in c.legend] == sorted(["温泉", "岳溪"])
     assert c.index[0] == c.index[2] != c.index[1]
-    cp = S.classify("checkpoints", _gdf({"kind": ["必经道口", "mystery", "村口"]}, [Point(i, i) for i in range(3)]),
+    cp = styles.classify("checkpoints", _gdf({"kind": ["必经道口", "mystery", "村口"]}, [Point(i, i) for i in range(3)]),
                     "point")
     assert [lab for lab, _ in cp.legend] == ["进入林区必经道口", "村镇出入口（临林）", "其他卡点"]
     assert all(s["symbol"] == "triangle" for s in cp.styles)
@@ -294,45 +291,45 @@ def test_palette_for_station_zones_and_checkpoint_symbols():
 
 def test_display_frame_rules():
     iso = _gdf({"break_min": [5, 5], "ring": ["disk", "0-5"]}, [Point(0, 0).buffer(1)] * 2)
-    assert list(S.display_frame("response_isochrones", iso)["ring"]) == ["0-5"]  # nested disks not drawn
+    assert list(styles.display_frame("response_isochrones", iso)["ring"]) == ["0-5"]  # nested disks not drawn
     wb = _gdf({"area_ok": [True, True, False], "depth_ok": [True, None, True]}, [Point(i, 0).buffer(1) for i in range(3)])
-    assert list(S.display_frame("heli_water_bodies", wb)["passed"]) == [True, True, False]  # unknown depth passes
+    assert list(styles.display_frame("heli_water_bodies", wb)["passed"]) == [True, True, False]  # unknown depth passes
     pads = _gdf({"rank": [1, 2]}, [box(0, 0, 40, 40), box(100, 0, 140, 40)])
-    pts = S.display_frame("heli_pads", pads)
+    pts = styles.display_frame("heli_pads", pads)
     assert list(pts.geom_type) == ["Point", "Point"]
-    c = S.classify("heli_pads", pts, "point")
+    c = styles.classify("heli_pads", pts, "point")
     assert [lab for lab, _ in c.legend] == ["首选起降点（各单元第1）", "备选起降点"]
     assert c.styles[0]["symbol"] == "helipad" and c.styles[0]["fillColor"] == "#ffffff"
 
 
 def test_unknown_layer_gets_default_rule_and_all_columns():
     gdf = _gdf({"foo": ["x"], "bar_m": [1.5]}, [Point(0, 0)])
-    rule = S.rule_for("brand_new_result")
+    rule = styles.rule_for("brand_new_result")
     assert rule["title"] == "brand_new_result"
-    c = S.classify("brand_new_result", gdf, "point")
+    c = styles.classify("brand_new_result", gdf, "point")
     assert c.styles[0]["radius"] > 0 and c.styles[0]["fill"] is True
-    assert [col for col, _ in S.popup_fields("brand_new_result", rule, gdf.columns)] == ["foo", "bar_m"]
+    assert [col for col, _ in styles.popup_fields("brand_new_result", rule, gdf.columns)] == ["foo", "bar_m"]
 
 
 def test_settlement_radius_grows_with_population():
     gdf = _gdf({"population": [10.0, 1000.0, np.nan]}, [Point(i, 0) for i in range(3)])
-    c = S.classify("settlements", gdf, "point")
-    assert c.radius[0] < c.radius[1] and c.radius[2] == S.LAYER_STYLES["settlements"]["size_by"][1]
+    c = styles.classify("settlements", gdf, "point")
+    assert c.radius[0] < c.radius[1] and c.radius[2] == styles.LAYER_STYLES["settlements"]["size_by"][1]
 
 
 def test_format_value():
-    assert S.format_value(3.0) == "3"
-    assert S.format_value(3.14159) == "3.1"
-    assert S.format_value(0.123) == "0.12"
-    assert S.format_value(1234.5) == "1234"
-    assert S.format_value(np.nan) == ""
-    assert S.format_value(None) == ""
-    assert S.format_value("small", "vehicle_class", S.LAYER_STYLES["access_roads"]) == "小型消防车"
+    assert styles.format_value(3.0) == "3"
+    assert styles.format_value(3.14159) == "3.1"
+    assert styles.format_value(0.123) == "0.12"
+    assert styles.format_value(1234.5) == "1234"
+    assert styles.format_value(np.nan) == ""
+    assert styles.format_value(None) == ""
+    assert styles.format_value("small", "vehicle_class", styles.LAYER_STYLES["access_roads"]) == "小型消防车"
 
 
 
 def test_format_column_is_format_value_of_each_record():
-    rule = S.LAYER_STYLES["water_sources"]
+    rule = styles.LAYER_STYLES["water_sources"]
     frame = pd.DataFrame({
         "f": [3.0, 3.14159, 0.123, 1234.5, -0.0, -2.25, 1e15, 2.5e16, 99.95, np.nan, np.inf, -np.inf],
         "i": np.arange(-5, 7, dtype=np.int64),
@@ -347,7 +344,7 @@ def test_format_column_is_format_value_of_each_record():
     records = frame.to_dict("records")
     for col in frame.columns:
         for r in (rule, None):
-            assert S.format_column(frame[col], col, r) == [S.format_value(rec[col], col, r) for rec in records], col
+            assert styles.format_column(frame[col], col, r) == [styles.format_value(rec[col], col, r) for rec in records], col
 
 
 def _cut_fixture():
@@ -366,7 +363,7 @@ def _cut_fixture():
 
 def test_display_layer_cuts_only_what_crosses_the_clip_edge():
     lines, polys, clip = _cut_fixture()
-    layer = D.DisplayLayer("roads", lines)
+    layer = _display.DisplayLayer("roads", lines)
     v = layer.view(0.0, clip=clip, decimals=9)
     assert layer.attrs["name"].iloc[v.pos].tolist() == ["a", "b", "e"]  # layer order; the point contact is dropped
     assert v.kind == "line"
@@ -375,9 +372,9 @@ def test_display_layer_cuts_only_what_crosses_the_clip_edge():
     for g, r in zip(got, ref.sort_index().geometry):
         assert shapely.hausdorff_distance(g, r) < 1e-8  # the pieces geopandas.clip cuts
     assert shapely.get_num_geometries(got[2]) == 2  # the line leaving and coming back: two pieces, one feature
-    pv = D.DisplayLayer("forest", polys).view(0.0, clip=clip)
+    pv = _display.DisplayLayer("forest", polys).view(0.0, clip=clip)
     assert pv.layer.attrs["name"].iloc[pv.pos].tolist() == ["p", "q"]  # "r" only shares an edge: not drawn
-    whole = D.DisplayLayer("forest", polys).view(0.0)
+    whole = _display.DisplayLayer("forest", polys).view(0.0)
     assert len(whole) == 4 and whole.kind == "polygon"
 
 
@@ -388,7 +385,7 @@ def test_display_layer_views_match_the_whole_layer_inside_the_clip():
     for name, frame in list(results.items()) + [(k, layers[k]) for k in ("roads", "forest", "settlements")]:
         if not isinstance(frame, gpd.GeoDataFrame):
             continue
-        layer = D.DisplayLayer(name, S.display_frame(name, frame))
+        layer = _display.DisplayLayer(name, styles.display_frame(name, frame))
         v = layer.view(2.0, clip=clip, decimals=6)
         inside = shapely.contains_properly(clip, layer.geoms[v.pos])
         # features wholly inside are the whole layer's own simplified geometry
@@ -400,9 +397,9 @@ def test_display_layer_views_match_the_whole_layer_inside_the_clip():
 def test_feature_collection_escapes_and_orders_by_the_rule():
     gdf = _gdf({"break_min": [5, 15, 10], "station": [XSS, "岳溪", "温泉"], "vehicle_class": ["standard"] * 3,
                 "ring": ["0-5", "10-15", "5-10"]}, [Point(0, 0).buffer(r) for r in (1, 3, 2)])
-    layer = D.DisplayLayer("response_isochrones", gdf)
+    layer = _display.DisplayLayer("response_isochrones", gdf)
     v = layer.view(0.0)
-    cls = S.classify("response_isochrones", v.style_frame, v.kind)
+    cls = styles.classify("response_isochrones", v.style_frame, v.kind)
     data = json.loads(layer.collection(v, cls))
     props = [f["properties"] for f in data["features"]]
     assert [p["_s"] for p in props] == [2, 1, 0]  # biggest ring first
@@ -413,10 +410,10 @@ def test_feature_collection_escapes_and_orders_by_the_rule():
 def test_symbol_svgs_are_wellformed():
     import xml.dom.minidom
 
-    for shape in S._SYMBOL_SHAPES:
-        svg = S.symbol_svg({"symbol": shape, "color": "#123456", "fillColor": "#ffffff", "size": 16})
+    for shape in styles._SYMBOL_SHAPES:
+        svg = styles.symbol_svg({"symbol": shape, "color": "#123456", "fillColor": "#ffffff", "size": 16})
         xml.dom.minidom.parseString(svg)
-    svg = S.symbol_svg({"symbol": "circle", "color": '"/><script>', "size": 10})
+    svg = styles.symbol_svg({"symbol": "circle", "color": '"/><script>', "size": 10})
     assert "<script>" not in svg
 
 
@@ -463,7 +460,7 @@ LIBRARY_HOSTS = {"www.w3.org", "leafletjs.com", "bugs.chromium.org", "bugzilla.m
 def test_offline_html_has_no_external_urls(written):
     for name in ("county.html", "town_温泉镇.html", "index.html"):
         html = _html(written, name)
-        refs = A.external_references(html)
+        refs = _assets.external_references(html)
         assert all(r.startswith("local:") for r in refs), refs
         markup = re.sub(r"<script>.*?</script>", "<script></script>", html, flags=re.S)
         assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup, re.I)
@@ -479,10 +476,10 @@ def test_offline_html_has_no_external_urls(written):
 
 
 def test_inlined_css_has_images_as_data_uris():
-    css = A._css("leaflet/leaflet.css")
+    css = _assets.read_css("leaflet/leaflet.css")
     assert "url(images/" not in css and "data:image/png;base64," in css
-    assert "data:image/svg+xml;base64," in A._css("leaflet.fullscreen/Control.FullScreen.css")
-    assert "url(images/" not in A._css("leaflet-measure/leaflet-measure.css")
+    assert "data:image/svg+xml;base64," in _assets.read_css("leaflet.fullscreen/Control.FullScreen.css")
+    assert "url(images/" not in _assets.read_css("leaflet-measure/leaflet-measure.css")
 
 
 def test_external_reference_finder_catches_cdn_links():
@@ -490,7 +487,7 @@ def test_external_reference_finder_catches_cdn_links():
             '<link rel="stylesheet" href="//cdn.example/x.css"><style>.a{background:url(http://x/y.png)}</style>'
             '</head><body><img src="data:image/png;base64,AAAA"><a href="index.html">i</a>'
             '<script>L.tileLayer("https://{s}.tile.osm.org/{z}/{x}/{y}.png")</script></body></html>')
-    refs = A.external_references(html)
+    refs = _assets.external_references(html)
     assert len([r for r in refs if not r.startswith("local:")]) == 4
     assert any(r.startswith("local:") for r in refs)
 
@@ -573,11 +570,11 @@ def test_online_without_tianditu_key_falls_back(tmp_path, monkeypatch):
 
 
 def test_gcj_grid_matches_the_exact_shift_at_kaizhou():
-    grid = D.gcj_grid(107.9, 30.8, 108.9, 31.7)
+    grid = _display.gcj_grid(107.9, 30.8, 108.9, 31.7)
     rng = np.random.default_rng(1)
     lon = rng.uniform(107.9, 108.9, 500)
     lat = rng.uniform(30.8, 31.7, 500)
-    glon, glat = D.grid_shift(grid, lon, lat)
+    glon, glat = _display.grid_shift(grid, lon, lat)
     elon, elat = wgs84_to_gcj02(lon, lat)
     _, _, err = GEOD.inv(glon, glat, elon, elat)
     assert err.max() < 0.5  # metres
@@ -597,7 +594,7 @@ def test_overlay_coordinates_shift_about_500_m_when_amap_is_used(tmp_path):
     lon, lat = round(st.x, 5), round(st.y, 5)
     assert f'"coordinates":[{lon!r},{lat!r}]' in html
     assert math.isclose(lon, st.x, abs_tol=1e-5) and math.isclose(lat, st.y, abs_tol=1e-5)
-    glon, glat = D.grid_shift(cfg["gcj"], lon, lat)
+    glon, glat = _display.grid_shift(cfg["gcj"], lon, lat)
     _, _, shift = GEOD.inv(lon, lat, glon, glat)
     assert 400 < shift < 700
     elon, elat = wgs84_to_gcj02(lon, lat)
@@ -611,15 +608,16 @@ def test_overlay_coordinates_shift_about_500_m_when_amap_is_used(tmp_path):
 def test_hillshade_image_bounds_are_the_dem_extent_in_wgs84():
     layers, _ = make_fixture()
     dem = layers["dem"]
-    uri, ((s, w), (n, e)) = D.hillshade_image(dem, None, max_px=200)
+    uri, ((s, w), (n, e)) = _display.hillshade_image(dem, None, max_px=200)
     assert uri.startswith("data:image/png;base64,")
     corners = gpd.GeoSeries([box(*dem.bounds)], crs=CRS).to_crs("EPSG:4326").total_bounds
     # the Mercator-warped image covers the DEM's footprint (within one 100 m cell)
     assert w <= corners[0] + 1e-3 and s <= corners[1] + 1e-3 and e >= corners[2] - 1e-3 and n >= corners[3] - 1e-3
     assert (corners[0] - w) < 0.002 and (e - corners[2]) < 0.002
-    from PIL import Image
     import base64
     import io
+
+    from PIL import Image
 
     img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert max(img.size) <= 200
@@ -627,8 +625,8 @@ def test_hillshade_image_bounds_are_the_dem_extent_in_wgs84():
 
 def test_hillshade_outside_the_dem_is_skipped():
     layers, _ = make_fixture()
-    assert D.hillshade_image(layers["dem"], (0, 0, 1000, 1000)) is None
-    assert D.HillshadeSource(layers["dem"]).image((0, 0, 1000, 1000)) is None
+    assert _display.hillshade_image(layers["dem"], (0, 0, 1000, 1000)) is None
+    assert _display.HillshadeSource(layers["dem"]).image((0, 0, 1000, 1000)) is None
 
 
 def _png(uri):
@@ -642,9 +640,9 @@ def _png(uri):
 
 def test_hillshade_crops_of_one_warp_match_the_direct_image():
     dem = make_fixture()[0]["dem"]
-    src = D.HillshadeSource(dem)
+    src = _display.HillshadeSource(dem)
     for bounds in [(E0 - 4000, N0 - 3000, E0 + 1000, N0 + 2000), (E0 - 7000, N0 - 6000, E0 - 3000, N0 - 2000), None]:
-        direct, crop = D.hillshade_image(dem, bounds, max_px=1400), src.image(bounds, max_px=1400)
+        direct, crop = _display.hillshade_image(dem, bounds, max_px=1400), src.image(bounds, max_px=1400)
         a, b = _png(direct[0]), _png(crop[0])
         assert abs(a.shape[0] - b.shape[0]) <= 2 and abs(a.shape[1] - b.shape[1]) <= 2
         assert np.allclose(direct[1], crop[1], atol=0.0015)  # bounds within about one 100 m cell

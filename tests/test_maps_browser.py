@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from pyproj import Geod
+from test_maps import COUNTY_OVERLAYS, XSS, XSS_SCRIPT, make_fixture
 
 from kzgis.gcj02 import wgs84_to_gcj02
 from kzgis.maps import MapOptions, write_maps
-
-from test_maps import COUNTY_OVERLAYS, XSS, XSS_SCRIPT, make_fixture
 
 pytestmark = pytest.mark.browser
 

@@ -18,8 +18,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from kzgis.layers import Layers
-from kzgis.maps import MapOptions, write_maps
-from kzgis.maps import _dense as DN
+from kzgis.maps import MapOptions, _dense, write_maps
 
 CRS = "EPSG:4545"
 E0, N0 = 540000.0, 3450000.0
@@ -61,7 +60,7 @@ def dense_fixture():
 
 @pytest.fixture
 def dense(monkeypatch):
-    monkeypatch.setattr(DN, "DENSE_FEATURES", 10)
+    monkeypatch.setattr(_dense, "DENSE_FEATURES", 10)
 
 
 def _packed(html):
@@ -83,7 +82,7 @@ def test_county_map_generalises_dense_layers_township_maps_keep_them(tmp_path, d
     feats = packed["access_roads"]["features"]
     assert all(f["geometry"]["type"] == "MultiLineString" for f in feats)
     main = [f for f in feats if "_z" not in f["properties"]]
-    minor = [f for f in feats if f["properties"].get("_z") == DN.MINOR_ZOOM]
+    minor = [f for f in feats if f["properties"].get("_z") == _dense.MINOR_ZOOM]
     assert len(main) == 1 and len(main[0]["geometry"]["coordinates"]) == 2  # the two 县道
     assert sum(len(f["geometry"]["coordinates"]) for f in minor) == 20
     assert "2 段" in main[0]["properties"]["_t"] and "10.0 公里" in main[0]["properties"]["_t"]
@@ -146,7 +145,7 @@ def test_dense_county_map_in_chromium(tmp_path, dense):
                        "return g.hasLayer(g._kzMinor); }"
             assert js(minor_on) is False
             assert page.locator('#kz-legend [data-kz-layer="access_roads"]').is_visible()
-            js(f"() => kz.map.setZoom({DN.DETAIL_ZOOM}, {{animate: false}})")
+            js(f"() => kz.map.setZoom({_dense.DETAIL_ZOOM}, {{animate: false}})")
             page.wait_for_function(minor_on, timeout=20_000)
             # from DETAIL_ZOOM every settlement is its own marker with its popup
             n = js("""() => { const g = kz.overlays.find(o => o._kzSpec && o._kzSpec.key === 'access_settlements');

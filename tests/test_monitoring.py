@@ -5,12 +5,12 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+from _build import CRS, X0, Y0, box
 from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter
 
-from _build import CRS, X0, Y0, box
 from kzgis.viewshed import curvature_drop_m, line_of_sight, viewshed
 
 # ------------------------------------------------------------------------------------------------

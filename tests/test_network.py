@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _build import CRS, X0, Y0, L, P
 from affine import Affine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,6 @@ from kzgis import CRSError, NetworkError, RecipeError
 from kzgis.network import NetworkParams, RoadNetwork
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
-from _build import X0, Y0, CRS, L, P
 
 
 def roads(geoms, **cols):

@@ -18,10 +18,8 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
-
 from _build import CRS, L, P
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,8 @@ import pytest
 import yaml
 from shapely.geometry import Point, Polygon
 
-from kzgis import AnalysisError, RecipeError
+from kzgis import AnalysisError, RecipeError, pipeline, recipe
 from kzgis import analysis as an
-from kzgis import pipeline, recipe
 from kzgis.cli import main
 
 CRS = "EPSG:4545"

@@ -13,8 +13,7 @@ from kzgis import RecipeError
 from kzgis import recipe as _recipe
 from kzgis.analysis import Context
 from kzgis.layers import Layers
-from kzgis.report import write_report
-from kzgis.report import _figures
+from kzgis.report import _figures, write_report
 from kzgis.report._model import num, source_zh
 
 CRS = "EPSG:4545"
@@ -412,7 +411,7 @@ def test_figures_of_a_township_share_one_figure_and_match_fresh_ones(tmp_path):
     td = TownData(run, run.scope(["乙镇"]))
     status = _figures.fig_status(td, 60, "示意数据")
     access = _figures.fig_access(td, 60, "示意数据")  # drawn on the same figure, status layers removed
-    assert len([k for k in td._cache if k[0] == "figure"]) == 1
+    assert len([k for k in td.cache if k[0] == "figure"]) == 1
     fresh = TownData(run, run.scope(["乙镇"]))
     assert _figures.fig_access(fresh, 60, "示意数据") == access  # legend from the cache: same pixels
     assert status != access

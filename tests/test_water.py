@@ -10,19 +10,19 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _build import CRS, X0, Y0, L, P, box
 from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kzgis import RecipeError
-from kzgis.analysis import Context, get
 from kzgis.analyses._water_graph import Intervals, SplitGraph, cut_lines
 from kzgis.analyses.water import WaterParams, run_water
+from kzgis.analysis import Context, get
 from kzgis.layers import Layers
 from kzgis.network import NetworkParams, RoadNetwork
 from kzgis.params import from_mapping
 from kzgis.terrain import DEM
-from _build import X0, Y0, CRS, L, P, box
 
 
 def gdf(geoms, index=None, **cols):

@@ -24,7 +24,7 @@ class ForestGrid:
         return self.cell_m * self.cell_m / 1e6
 
     @classmethod
-    def build(cls, forest_geoms, unit_geoms, cell_m: float) -> "ForestGrid":
+    def build(cls, forest_geoms, unit_geoms, cell_m: float) -> ForestGrid:
         import shapely
         from affine import Affine
         from rasterio.features import rasterize

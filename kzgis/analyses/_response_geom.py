@@ -162,19 +162,26 @@ def first_due_pieces(net, node_costs, station_costs, snapped_stations, vehicle_c
         costs, owners = [], []
         for x in pts:
             if x == 0.0 and x not in cuts:
-                costs.append(node_min[u_all[e]]); owners.append(node_own[u_all[e]])
+                costs.append(node_min[u_all[e]])
+                owners.append(node_own[u_all[e]])
             elif x == float(L_all[e]) and x not in cuts:
-                costs.append(node_min[v_all[e]]); owners.append(node_own[v_all[e]])
+                costs.append(node_min[v_all[e]])
+                owners.append(node_own[v_all[e]])
             else:
                 at = here[np.isclose(np.clip(st_off[here], 0.0, L_all[e]), x)]
                 col = SC[:, at].min(axis=1)
-                costs.append(col.min()); owners.append(int(col.argmin()))
+                costs.append(col.min())
+                owners.append(int(col.argmin()))
         for i in range(len(pts) - 1):
             if pts[i + 1] - pts[i] <= 0:
                 continue
-            seg_e.append(np.array([e])); seg_a.append(np.array([pts[i]])); seg_b.append(np.array([pts[i + 1]]))
-            seg_ca.append(np.array([costs[i]])); seg_oa.append(np.array([owners[i]]))
-            seg_cb.append(np.array([costs[i + 1]])); seg_ob.append(np.array([owners[i + 1]]))
+            seg_e.append(np.array([e]))
+            seg_a.append(np.array([pts[i]]))
+            seg_b.append(np.array([pts[i + 1]]))
+            seg_ca.append(np.array([costs[i]]))
+            seg_oa.append(np.array([owners[i]]))
+            seg_cb.append(np.array([costs[i + 1]]))
+            seg_ob.append(np.array([owners[i + 1]]))
     e = np.concatenate(seg_e).astype(np.int64)
     a = np.concatenate(seg_a)
     b = np.concatenate(seg_b)
@@ -295,10 +302,10 @@ def zone_polygons(lines, owner, n_owners: int, trim_m: float, spacing_m: float):
         got = shapely.intersection(shapely.union_all(mine), contested)
         out.append(shapely.union_all([exclusive[s], got]))
     # tidy: drop slivers left between neighbours, keep polygons only
-    return [_polygonal(p) for p in out]
+    return [polygonal(p) for p in out]
 
 
-def _polygonal(g):
+def polygonal(g):
     if g.is_empty:
         return shapely.Polygon()
     if g.geom_type in ("Polygon", "MultiPolygon"):

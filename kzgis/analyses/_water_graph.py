@@ -46,7 +46,7 @@ class Intervals:
     end: np.ndarray
 
     @classmethod
-    def make(cls, edge, start, end) -> "Intervals":
+    def make(cls, edge, start, end) -> Intervals:
         edge = np.asarray(edge, dtype=np.int64).ravel()
         start = np.asarray(start, dtype=float).ravel()
         end = np.asarray(end, dtype=float).ravel()
@@ -54,11 +54,11 @@ class Intervals:
         return cls(edge[keep], start[keep], end[keep])
 
     @classmethod
-    def empty(cls) -> "Intervals":
+    def empty(cls) -> Intervals:
         return cls.make([], [], [])
 
     @classmethod
-    def whole(cls, edges, lengths) -> "Intervals":
+    def whole(cls, edges, lengths) -> Intervals:
         edges = np.asarray(edges, dtype=np.int64)
         return cls.make(edges, np.zeros(len(edges)), np.asarray(lengths, float)[edges])
 
@@ -69,12 +69,12 @@ class Intervals:
     def length_m(self) -> float:
         return float(np.sum(self.end - self.start))
 
-    def concat(self, other: "Intervals") -> "Intervals":
+    def concat(self, other: Intervals) -> Intervals:
         return Intervals.make(np.concatenate([self.edge, other.edge]),
                               np.concatenate([self.start, other.start]),
                               np.concatenate([self.end, other.end]))
 
-    def norm(self) -> "Intervals":
+    def norm(self) -> Intervals:
         """Sorted, disjoint union (touching or overlapping pieces merged)."""
         if len(self) == 0:
             return self
@@ -89,12 +89,12 @@ class Intervals:
         first = np.flatnonzero(new)
         return Intervals(e[first], a[first], np.maximum.reduceat(b, first))
 
-    def _pairs(self, other: "Intervals"):
+    def _pairs(self, other: Intervals):
         left = pd.DataFrame({"edge": self.edge, "a1": self.start, "b1": self.end})
         right = pd.DataFrame({"edge": other.edge, "a2": other.start, "b2": other.end})
         return left.merge(right, on="edge", how="inner")
 
-    def intersect(self, other: "Intervals") -> "Intervals":
+    def intersect(self, other: Intervals) -> Intervals:
         if len(self) == 0 or len(other) == 0:
             return Intervals.empty()
         m = self._pairs(other)
@@ -102,7 +102,7 @@ class Intervals:
         hi = np.minimum(m["b1"].to_numpy(), m["b2"].to_numpy())
         return Intervals.make(m["edge"].to_numpy(), lo, hi).norm()
 
-    def complement(self, lengths) -> "Intervals":
+    def complement(self, lengths) -> Intervals:
         """The rest of the edges *that appear in this set* (gaps between and around pieces)."""
         if len(self) == 0:
             return self
@@ -117,7 +117,7 @@ class Intervals:
         tail = Intervals.make(e[last], b[last], lengths[e[last]])
         return gaps.concat(tail).norm()
 
-    def subtract(self, other: "Intervals", lengths) -> "Intervals":
+    def subtract(self, other: Intervals, lengths) -> Intervals:
         """``self`` minus ``other``."""
         if len(self) == 0 or len(other) == 0:
             return self
@@ -244,16 +244,16 @@ class SplitGraph:
         self._inc = pieces[o]
         self._inc_ptr = np.searchsorted(ends[o], np.arange(self.n + 1))
         self._csr = {}
-        self._masks = {}
+        self.masks = {}
 
     # -- graphs ---------------------------------------------------------------------------------
     def add_mask(self, name: str, sub_mask) -> None:
         """Register a subgraph (a boolean mask over :attr:`sub`) under ``name``."""
-        self._masks[name] = np.asarray(sub_mask, dtype=bool)
+        self.masks[name] = np.asarray(sub_mask, dtype=bool)
         self._csr.pop(name, None)
 
     def _entries(self, name):
-        s = self.sub if name is None else self.sub[self._masks[name]]
+        s = self.sub if name is None else self.sub[self.masks[name]]
         a, b, w = s["a"].to_numpy(), s["b"].to_numpy(), s["w"].to_numpy()
         loop = a == b
         a, b, w = a[~loop], b[~loop], w[~loop]

@@ -124,7 +124,7 @@ def dead_ends(net: RoadNetwork, max_m: float, turnaround_points=None, search_m: 
     (longer than ``max_m`` without a turnaround).
     """
     A = np.flatnonzero(net.allowed("standard"))
-    u, v = net._u, net._v
+    u, v = net.edge_u, net.edge_v
     n = net.n_nodes
     ends = np.concatenate([u[A], v[A]])
     inc_edge = np.concatenate([A, A])
@@ -133,7 +133,7 @@ def dead_ends(net: RoadNetwork, max_m: float, turnaround_points=None, search_m: 
     ends_s, inc_s = ends[o], inc_edge[o]
     start = np.searchsorted(ends_s, np.arange(n))
     stop = np.searchsorted(ends_s, np.arange(n), side="right")
-    length = net._len
+    length = net.edge_length_m
     turn_edge = net.edges["turnaround"].to_numpy(bool) if "turnaround" in net.edges else np.zeros(len(length), bool)
     rows, seen = [], set()
     for leaf in np.flatnonzero(deg == 1):
@@ -251,7 +251,7 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
     eligible = ~barred & ~(g > np_.standard_grade_max_pct) & (width >= p.upgrade_min_width_m)
     std_w = np_.standard_width_m
     target_w = max(p.upgrade_width_m, std_w)
-    length = net._len
+    length = net.edge_length_m
     assumed = _reach.width_assumed(ed["width_source"]) if "width_source" in ed else np.zeros(len(ed), bool)
     st = net.snap(st_geoms, mask=eligible)
     se = net.snap(se_geoms, mask=eligible)
@@ -301,7 +301,7 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
             break
         reached |= newly
         rank_of[newly] = rank
-        merged = shapely.line_merge(shapely.union_all(net._geoms[proj]))
+        merged = shapely.line_merge(shapely.union_all(net.edge_geoms[proj]))
         assumed_m = float(length[proj][assumed[proj]].sum())
         entries.append({
             "rank": rank, "length_m": float(length[proj].sum()),
@@ -335,8 +335,8 @@ def _towns(ctx, net: RoadNetwork, sett: pd.DataFrame) -> pd.DataFrame:
         b = ctx.layers["boundary"]
         bt = b["town"].astype(str).to_numpy()
         tree = shapely.STRtree(np.asarray(b.geometry.values, dtype=object))
-        ei, bi = tree.query(net._geoms, predicate="intersects")
-        inter = shapely.length(shapely.intersection(net._geoms[ei], np.asarray(b.geometry.values, dtype=object)[bi]))
+        ei, bi = tree.query(net.edge_geoms, predicate="intersects")
+        inter = shapely.length(shapely.intersection(net.edge_geoms[ei], np.asarray(b.geometry.values, dtype=object)[bi]))
         df = pd.DataFrame({"town": bt[bi], "vc": ed["vehicle_class"].to_numpy(object)[ei], "km": inter / 1000.0,
                            "assumed": assumed[ei]})
         km = df.pivot_table(index="town", columns="vc", values="km", aggfunc="sum", fill_value=0.0)
@@ -483,7 +483,7 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     flagged["edges"] = flagged["edges"].map(lambda es: ",".join(map(str, es)))
     dead_gdf = gpd.GeoDataFrame(
         flagged.drop(columns=["flagged"]),
-        geometry=[shapely.line_merge(shapely.union_all(net._geoms[list(map(int, s.split(",")))])) for s in flagged["edges"]],
+        geometry=[shapely.line_merge(shapely.union_all(net.edge_geoms[list(map(int, s.split(",")))])) for s in flagged["edges"]],
         crs=net.crs)
 
     # upgrades

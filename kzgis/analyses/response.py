@@ -460,7 +460,7 @@ def _isochrones(net, stations, main, snapped, costs, p) -> gpd.GeoDataFrame:
             rows.append({**base, "ring": "disk", "road_m": road_m, "area_m2": poly.area, "geometry": poly})
             if p.rings:
                 ring = poly if prev_poly is None else shapely.difference(poly, prev_poly)
-                ring = geom._polygonal(ring)
+                ring = geom.polygonal(ring)
                 rows.append({**base, "ring": f"{prev_b:g}-{b:g}", "road_m": np.nan, "area_m2": ring.area,
                              "geometry": ring})
             prev_b, prev_poly = b, poly

@@ -541,11 +541,11 @@ def _settlements_layer(G, sett, s_town, s_snap, s_node, s_off, s_pop, use, use_n
 
 def _spacing_gaps(G, use, use_node, is_h, egeoms, p, crs):
     cols = ["hydrant_a", "hydrant_b", "spacing_m", "length_m", "limit_m"]
-    if not is_h.any() or "builtup" not in G._masks or not G._masks["builtup"].any():
+    if not is_h.any() or "builtup" not in G.masks or not G.masks["builtup"].any():
         return _empty(cols, crs)
     hid = np.flatnonzero(is_h)
     dist, label, pred = G.nearest(use_node[hid], subgraph="builtup", predecessors=True)
-    sub = G.sub[G._masks["builtup"]]
+    sub = G.sub[G.masks["builtup"]]
     a, b, w = sub["a"].to_numpy(), sub["b"].to_numpy(), sub["w"].to_numpy()
     la, lb = label[a], label[b]
     P = dist[a] + w + dist[b]

@@ -43,7 +43,7 @@ def _power_lines(ctx: Ctx):
                 lines.append({"kv": kv, "geom": part})
     ctx.power = lines
     # a pond right next to the 110 kV line (a dip site that fails the no-power-line rule)
-    line = next(l["geom"] for l in lines if l["kv"] == 110)
+    line = next(item["geom"] for item in lines if item["kv"] == 110)
     roads, rtree = _road_tree(ctx)
     g = ctx.grid
     vill = shapely.MultiPoint(list(ctx.villages.geometry))

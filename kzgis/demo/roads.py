@@ -467,7 +467,7 @@ def _finish_roads(ctx: Ctx, rg: RoadGraph, seat_node, vnode):
     lines += _old_town_lanes(ctx, rng)
 
     # spurs (dead ends 30-200 m) at villages
-    geoms = [shapely.LineString(l["pts"]) for l in lines]
+    geoms = [shapely.LineString(item["pts"]) for item in lines]
     tree = shapely.STRtree(geoms)
     water = shapely.union_all([ctx.lake] + [r["poly"] for r in ctx.reservoirs]
                               + [shapely.LineString(r["line"]).buffer(r["width"] / 2 + 5) for r in ctx.rivers])
@@ -514,7 +514,7 @@ def _node_lines(lines):
     """Split lines where they cross or touch another line's interior, at shared exact points."""
     import shapely
 
-    geoms = [shapely.LineString(l["pts"]) for l in lines]
+    geoms = [shapely.LineString(item["pts"]) for item in lines]
     tree = shapely.STRtree(geoms)
     a_idx, b_idx = tree.query(geoms, predicate="intersects")
     cuts = {i: [] for i in range(len(lines))}
@@ -537,11 +537,11 @@ def _node_lines(lines):
                     continue
                 cuts[i].append((geoms[i].project(P), pt))
     out = []
-    for i, l in enumerate(lines):
+    for i, item in enumerate(lines):
         if not cuts[i]:
-            out.append(l)
+            out.append(item)
             continue
-        pts = l["pts"]
+        pts = item["pts"]
         s = _cumlen(pts)
         cs = sorted(set(cuts[i]))
         pieces = []
@@ -561,7 +561,7 @@ def _node_lines(lines):
         for pc in pieces:
             pc = np.asarray(pc)
             if len(pc) >= 2 and _cumlen(pc)[-1] > 0.05:
-                d = dict(l)
+                d = dict(item)
                 d["pts"] = pc
                 out.append(d)
     return out
@@ -603,12 +603,12 @@ def _sections(ctx: Ctx, lines, rng):
     import shapely
 
     rows = []
-    for l in lines:
-        pts = l["pts"]
+    for item in lines:
+        pts = item["pts"]
         s = _cumlen(pts)
         L = s[-1]
         cuts = [0]
-        if L > 1500 and not l.get("oldtown"):
+        if L > 1500 and not item.get("oldtown"):
             target = 0.0
             while True:
                 target += float(rng.uniform(300, 1500))
@@ -618,16 +618,16 @@ def _sections(ctx: Ctx, lines, rng):
                 if 0 < j < len(pts) - 1 and j > cuts[-1]:
                     cuts.append(j)
         cuts.append(len(pts) - 1)
-        base_w = WIDTH_BY_CLASS[l["cls"]](rng)
-        if l.get("urban"):
-            base_w = rng.uniform(14.0, 24.0) if l["cls"] == "县道" else rng.uniform(6.0, 12.0)
-        if l.get("oldtown"):
+        base_w = WIDTH_BY_CLASS[item["cls"]](rng)
+        if item.get("urban"):
+            base_w = rng.uniform(14.0, 24.0) if item["cls"] == "县道" else rng.uniform(6.0, 12.0)
+        if item.get("oldtown"):
             base_w = float(rng.choice([2.5, 3.0, 3.5, 4.5, 6.0]))
         for a, b in zip(cuts[:-1], cuts[1:]):
             w = base_w * rng.uniform(0.9, 1.1) if a > 0 else base_w
-            rows.append({"pts": pts[a: b + 1], "cls": l["cls"], "name": l["name"], "width": round(float(w), 1),
-                         "oneway": 0, "urban": l.get("urban", False), "spur": l.get("spur", False),
-                         "oldtown": l.get("oldtown", False), "bridge": False})
+            rows.append({"pts": pts[a: b + 1], "cls": item["cls"], "name": item["name"], "width": round(float(w), 1),
+                         "oneway": 0, "urban": item.get("urban", False), "spur": item.get("spur", False),
+                         "oldtown": item.get("oldtown", False), "bridge": False})
     # narrow bridges / segments on the only way to some villages: pick village-road sections that are
     # graph bridges and cut a 30-80 m narrow piece out of the middle
     import networkx as nx

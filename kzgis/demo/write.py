@@ -141,7 +141,7 @@ def _write_all(ctx: Ctx, out: Path) -> dict[str, Path]:
                               ["volume_m3", "source"]), "Point")
 
     it = ctx.intakes
-    ig = _gdf([{"kind": k, "lift_m": l, "source": SYN} for _, k, l in it], [q for q, _, _ in it], ["kind", "lift_m", "source"])
+    ig = _gdf([{"kind": k, "lift_m": lift, "source": SYN} for _, k, lift in it], [q for q, _, _ in it], ["kind", "lift_m", "source"])
     ig["lift_m"] = ig["lift_m"].astype("float64")
     w("water_intakes.gpkg", ig, "Point")
 
@@ -149,7 +149,7 @@ def _write_all(ctx: Ctx, out: Path) -> dict[str, Path]:
     w("water_mains.gpkg", _gdf([{"diameter_mm": d, "source": SYN} for _, d in mains], [ln for ln, _ in mains],
                                ["diameter_mm", "source"]), "LineString")
 
-    w("power_lines.gpkg", _gdf([{"voltage_kv": l["kv"], "source": SYN} for l in ctx.power], [l["geom"] for l in ctx.power],
+    w("power_lines.gpkg", _gdf([{"voltage_kv": item["kv"], "source": SYN} for item in ctx.power], [item["geom"] for item in ctx.power],
                                ["voltage_kv", "source"]), "LineString")
 
     w("old_towns.gpkg", gpd.GeoDataFrame({"name": ["温泉古镇"], "source": [SYN]}, geometry=_round_polys([ctx.old_town]), crs=CRS),

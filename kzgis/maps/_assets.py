@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from functools import lru_cache
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -53,8 +53,8 @@ def asset_path(rel: str) -> Path:
     return p
 
 
-@lru_cache(maxsize=None)
-def _js(rel: str) -> str:
+@cache
+def read_js(rel: str) -> str:
     text = asset_path(rel).read_text(encoding="utf-8")
     # a literal "</script" would end the inline element early
     return text.replace("</script", "<\\/script")
@@ -65,8 +65,8 @@ def _data_uri(path: Path) -> str:
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-@lru_cache(maxsize=None)
-def _css(rel: str) -> str:
+@cache
+def read_css(rel: str) -> str:
     path = asset_path(rel)
     text = path.read_text(encoding="utf-8")
 
@@ -86,8 +86,8 @@ def _css(rel: str) -> str:
 
 def inline(html: str) -> str:
     """Replace every ``kzasset:`` script/stylesheet reference by the file's content."""
-    html = _SCRIPT_RE.sub(lambda m: f"<script>/* {m.group(1)} */\n{_js(m.group(1))}\n</script>", html)
-    html = _LINK_RE.sub(lambda m: f"<style>/* {m.group(1)} */\n{_css(m.group(1))}\n</style>", html)
+    html = _SCRIPT_RE.sub(lambda m: f"<script>/* {m.group(1)} */\n{read_js(m.group(1))}\n</script>", html)
+    html = _LINK_RE.sub(lambda m: f"<style>/* {m.group(1)} */\n{read_css(m.group(1))}\n</style>", html)
     if PREFIX in html:
         left = re.findall(PREFIX + r'[^"\s]*', html)
         raise AssetError(f"asset references left after inlining: {sorted(set(left))}")

@@ -20,11 +20,7 @@ from folium.map import Layer
 from folium.plugins import Fullscreen, MeasureControl
 from folium.template import Template
 
-from . import _assets as A
-from . import _dense as DN
-from . import _display as D
-from . import _html as H
-from . import styles as S
+from . import _assets, _dense, _display, _html, styles
 from ._options import MapOptions
 
 log = logging.getLogger(__name__)
@@ -72,19 +68,19 @@ TILES = {
 
 
 class _Map(folium.Map):
-    default_js = [("leaflet", A.LEAFLET_JS)]
-    default_css = [("leaflet_css", A.LEAFLET_CSS)]
+    default_js = [("leaflet", _assets.LEAFLET_JS)]
+    default_css = [("leaflet_css", _assets.LEAFLET_CSS)]
 
 
 class _Runtime(JSCSSMixin, MacroElement):
     _template = Template("")
-    default_js = [("kzmap", A.KZMAP_JS)]
-    default_css = [("kzmap_css", A.KZMAP_CSS)]
+    default_js = [("kzmap", _assets.KZMAP_JS)]
+    default_css = [("kzmap_css", _assets.KZMAP_CSS)]
 
 
 class _Fullscreen(Fullscreen):
-    default_js = [("leaflet_fullscreen", A.FULLSCREEN_JS)]
-    default_css = [("leaflet_fullscreen_css", A.FULLSCREEN_CSS)]
+    default_js = [("leaflet_fullscreen", _assets.FULLSCREEN_JS)]
+    default_css = [("leaflet_fullscreen_css", _assets.FULLSCREEN_CSS)]
 
 
 class _Measure(MeasureControl):
@@ -102,8 +98,8 @@ class _Measure(MeasureControl):
         {% endmacro %}
         """
     )
-    default_js = [("leaflet_measure_js", A.MEASURE_JS)]
-    default_css = [("leaflet_measure_css", A.MEASURE_CSS)]
+    default_js = [("leaflet_measure_js", _assets.MEASURE_JS)]
+    default_css = [("leaflet_measure_css", _assets.MEASURE_CSS)]
 
 
 class _Raw(Element):
@@ -260,7 +256,7 @@ def _default_visibility(items: list[Item], county: bool = False) -> dict[str, bo
     keys = {it.key for it in items}
     show = {}
     for it in items:
-        rule = S.rule_for(it.key)
+        rule = styles.rule_for(it.key)
         show[it.key] = rule.get("show", True) and not (county and rule.get("show_county") is False)
     for group in EXCLUSIVE:
         present = [k for k in group if k in keys]
@@ -273,9 +269,9 @@ def _default_visibility(items: list[Item], county: bool = False) -> dict[str, bo
 
 
 def _overlay_sort_key(it: Item):
-    rule = S.rule_for(it.key)
+    rule = styles.rule_for(it.key)
     group = rule.get("group", "other") if it.is_result else "base"
-    gi = S.GROUP_ORDER.index(group) if group in S.GROUP_ORDER else len(S.GROUP_ORDER)
+    gi = styles.GROUP_ORDER.index(group) if group in styles.GROUP_ORDER else len(styles.GROUP_ORDER)
     return (gi, -rule.get("order", 60))
 
 
@@ -285,7 +281,7 @@ def _overlay_sort_key(it: Item):
 
 @dataclass
 class MapPlan:
-    page: H.PageInfo
+    page: _html.PageInfo
     tolerance_m: float
     clip: object = None  # projected polygon (township + margin)
     focus: object = None  # projected polygon (the township itself)
@@ -304,15 +300,15 @@ class RunCache:
         self._display: dict = {}
         self._hillshade = None
 
-    def display(self, it: Item, outline: bool) -> D.DisplayLayer:
+    def display(self, it: Item, outline: bool) -> _display.DisplayLayer:
         key = (it.key, it.is_result, outline)
         if key not in self._display:
-            gdf = S.display_frame(it.key, it.gdf)
+            gdf = styles.display_frame(it.key, it.gdf)
             if outline:
                 # outline-only polygons (county, townships) on township maps: clip their boundary
                 # lines, so the clip edge does not show up as a boundary
                 gdf = gdf.set_geometry(gdf.geometry.boundary)
-            self._display[key] = D.DisplayLayer(it.key, gdf, S.rule_for(it.key))
+            self._display[key] = _display.DisplayLayer(it.key, gdf, styles.rule_for(it.key))
         return self._display[key]
 
     def forget(self, tolerance_m: float):
@@ -320,9 +316,9 @@ class RunCache:
         for layer in self._display.values():
             layer.forget(tolerance_m)
 
-    def hillshade(self, dem) -> D.HillshadeSource:
+    def hillshade(self, dem) -> _display.HillshadeSource:
         if self._hillshade is None or self._hillshade.dem is not dem:
-            self._hillshade = D.HillshadeSource(dem)
+            self._hillshade = _display.HillshadeSource(dem)
         return self._hillshade
 
 
@@ -340,10 +336,10 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
     prepared = []
     keys = {it.key for it in items}
     for it in sorted(items, key=_overlay_sort_key):
-        if clip is None and not it.is_result and DN.SUPERSEDED_DENSE.get(it.key) in keys \
-                and len(it.gdf) > DN.DENSE_FEATURES:
+        if clip is None and not it.is_result and _dense.SUPERSEDED_DENSE.get(it.key) in keys \
+                and len(it.gdf) > _dense.DENSE_FEATURES:
             continue  # a dense input layer that a result redraws: township maps only
-        layer = cache.display(it, outline=bool(S.rule_for(it.key).get("outline")) and clip is not None)
+        layer = cache.display(it, outline=bool(styles.rule_for(it.key).get("outline")) and clip is not None)
         view = layer.view(plan.tolerance_m, clip=clip, decimals=plan.decimals)
         if not len(view):
             continue
@@ -351,14 +347,14 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
 
     # extent: the clip polygon, else the county/boundary, else everything drawn
     if clip is not None:
-        ext = shapely.total_bounds(D.to_wgs84([shapely.box(*shapely.bounds(clip))], crs))
+        ext = shapely.total_bounds(_display.to_wgs84([shapely.box(*shapely.bounds(clip))], crs))
     else:
         frames = [v for it, _, v in prepared if it.key in ("county", "boundary")] or [v for _, _, v in prepared]
         if frames:
             b = np.array([f.total_bounds for f in frames])
             ext = np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
         elif layers.get("dem") is not None:
-            ext = shapely.total_bounds(D.to_wgs84([shapely.box(*layers["dem"].bounds)], crs))
+            ext = shapely.total_bounds(_display.to_wgs84([shapely.box(*layers["dem"].bounds)], crs))
         else:
             ext = np.array([108.0, 30.8, 108.9, 31.7])  # Kaizhou
     west, south, east, north = (float(v) for v in ext)
@@ -392,7 +388,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
                     opt["subdomains"] = subs
                 tiles.append(f"L.tileLayer({json.dumps(u)}, {json.dumps(opt, ensure_ascii=False)})")
             js = tiles[0] if len(tiles) == 1 else "L.layerGroup([" + ", ".join(tiles) + "])"
-            _JsLayer(D.script_safe(js), name=title, overlay=False, show=(tk == first)).add_to(m)
+            _JsLayer(_display.script_safe(js), name=title, overlay=False, show=(tk == first)).add_to(m)
             if gcj:
                 gcj_names.append(title)
 
@@ -403,13 +399,13 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
     for it, layer, view in prepared:
         rule = layer.rule
         kind = view.kind
-        cls = S.classify(it.key, view.style_frame, kind)
-        styles = []
+        cls = styles.classify(it.key, view.style_frame, kind)
+        leaflet_styles = []
         for st in cls.styles:
             st = dict(st)
             if "symbol" in st:
-                st["icon"] = S.symbol_svg(st)
-            styles.append(st)
+                st["icon"] = styles.symbol_svg(st)
+            leaflet_styles.append(st)
         fields = layer.fields
         title = rule.get("title", it.key)
         name = escape(title)
@@ -418,36 +414,36 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         used_names.add(name)
         group = rule.get("group", "other") if it.is_result else "base"
         spec = {"key": it.key, "name": name, "group": group, "order": rule.get("order", 60),
-                "interactive": rule.get("interactive", True), "styles": styles,
+                "interactive": rule.get("interactive", True), "styles": leaflet_styles,
                 "fields": [escape(lab) for _, lab in fields]}
         labels = plan.clip is not None or rule.get("label_county", False)  # point labels: township maps
-        if clip is None and DN.is_dense(view):  # county map: generalised, compressed, built when shown
+        if clip is None and _dense.is_dense(view):  # county map: generalised, compressed, built when shown
             if kind == "line":
-                data = DN.lines_by_class(view, cls, plan.decimals)
+                data = _dense.lines_by_class(view, cls, plan.decimals)
                 spec["noPopup"] = True
             else:
                 data = layer.collection(view, cls, labels=labels)
                 if kind == "point":
-                    spec["cluster"] = {"detailZoom": DN.DETAIL_ZOOM, "cellPx": 56,
+                    spec["cluster"] = {"detailZoom": _dense.DETAIL_ZOOM, "cellPx": 56,
                                        "labels": [escape(str(lab)) for lab, _ in cls.legend]}
                 else:
                     spec["interactive"] = False
-            js = f"kz.packed({json.dumps(DN.pack(data))}, {D._safe_json(spec)})"
+            js = f"kz.packed({json.dumps(_dense.pack(data))}, {_display.safe_json(spec)})"
         else:
             data = layer.collection(view, cls, labels=labels)
-            js = f"kz.overlay({data}, {D._safe_json(spec)})"
+            js = f"kz.overlay({data}, {_display.safe_json(spec)})"
         visible = show.get(it.key, True)
         _JsLayer(js, name=name, overlay=True, show=visible).add_to(m)
         control_names.append(name)
         if it.key not in ("county", "boundary"):
-            legend_sections.append(H.LegendSection(it.key, title, kind, cls.legend, show=visible))
+            legend_sections.append(_html.LegendSection(it.key, title, kind, cls.legend, show=visible))
         else:
-            legend_sections.append(H.LegendSection(it.key, title, "line", cls.legend[:1], show=visible))
+            legend_sections.append(_html.LegendSection(it.key, title, "line", cls.legend[:1], show=visible))
 
     # label layers (township names, settlement names)
     for data, css, lname, lshow in plan.label_points:
         spec = {"key": "labels:" + lname, "name": escape(lname), "group": "base", "order": 200, "css": css}
-        _JsLayer(f"kz.labels({data}, {D._safe_json(spec)})", name=escape(lname), overlay=True,
+        _JsLayer(f"kz.labels({data}, {_display.safe_json(spec)})", name=escape(lname), overlay=True,
                  show=lshow).add_to(m)
         control_names.append(escape(lname))
 
@@ -456,13 +452,13 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         cb = shapely.bounds(clip)
         big = max(cb[2] - cb[0], cb[3] - cb[1])  # beyond the hillshade (35 % pad) and the screen
         outside = shapely.box(cb[0] - big, cb[1] - big, cb[2] + big, cb[3] + big).difference(plan.focus)
-        og = shapely.to_geojson(D._round_coords(D.to_wgs84([outside], crs), 5)[0])
+        og = shapely.to_geojson(_display.round_coords(_display.to_wgs84([outside], crs), 5)[0])
         spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,
                 "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.5}],
                 "fields": []}
         data = '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":' + og + \
                ',"properties":{"_s":0}}]}'
-        _JsLayer(f"kz.overlay({data}, {D._safe_json(spec)})", name="本乡镇以外（淡化）", overlay=True,
+        _JsLayer(f"kz.overlay({data}, {_display.safe_json(spec)})", name="本乡镇以外（淡化）", overlay=True,
                  show=True, control=False).add_to(m)
 
     # DEM hillshade, the offline basemap
@@ -476,7 +472,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         else:
             import geopandas as gpd
 
-            hb = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=D.WGS84).to_crs(dem.crs).total_bounds
+            hb = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=_display.WGS84).to_crs(dem.crs).total_bounds
             pad = 0.03 * max(hb[2] - hb[0], hb[3] - hb[1])
             hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
         img = cache.hillshade(dem).image(hb, max_px=plan.hillshade_px)
@@ -485,7 +481,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
             spec = {"key": "hillshade", "name": "地形晕渲（DEM）", "group": "base", "order": 1}
             js = (f"kz.register(L.imageOverlay({json.dumps(uri)}, {json.dumps(ib)}, "
                   f"{{opacity: {0.95 if not online else 0.55}, interactive: false, className: 'kz-hillshade'}}), "
-                  f"{D._safe_json(spec)})")
+                  f"{_display.safe_json(spec)})")
             _JsLayer(js, name="地形晕渲（DEM）", overlay=True, show=not online).add_to(m)
             control_names.append("地形晕渲（DEM）")
             drew_hillshade = True
@@ -498,24 +494,24 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
 
     note = (("底图：数字高程模型地形晕渲（离线）" if drew_hillshade else "无 DEM：无地形晕渲底图（离线）") if not online else
             "切换到高德底图时，专题图层自动由CGCS2000偏移到GCJ-02显示")
-    body = H.title_block(plan.page) + H.legend(legend_sections, note=note)
-    cfg = {"review": plan.page.review, "groups": S.GROUP_ZH, "bounds": bounds,
+    body = _html.title_block(plan.page) + _html.legend(legend_sections, note=note)
+    cfg = {"review": plan.page.review, "groups": styles.GROUP_ZH, "bounds": bounds,
            "gcjBases": gcj_names, "startGcj": online and opts.basemap == "amap"}
     if gcj_names:
-        cfg["gcj"] = D.gcj_grid(west, south, east, north)
+        cfg["gcj"] = _display.gcj_grid(west, south, east, north)
     gk = _gk_params(crs)
     if gk:
         cfg["gk"] = gk
-    _Chrome(body, lc.get_name(), D._safe_json(cfg)).add_to(m)
+    _Chrome(body, lc.get_name(), _display.safe_json(cfg)).add_to(m)
 
     html = fig.render()
-    html = A.inline(html)
+    html = _assets.inline(html)
     html = html.replace("<html>", '<html lang="zh-CN">', 1)
-    html = html + "\n" + A.licence_comment() + "\n"
+    html = html + "\n" + _assets.licence_comment() + "\n"
     if opts.offline:
-        bad = [r for r in A.external_references(html) if not r.startswith("local:")]
+        bad = [r for r in _assets.external_references(html) if not r.startswith("local:")]
         if bad:
-            raise A.AssetError(f"offline map still refers to external resources: {bad[:5]}")
+            raise _assets.AssetError(f"offline map still refers to external resources: {bad[:5]}")
     return html, control_names
 
 
@@ -579,7 +575,7 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
     review = opts.review_text
 
     def page(subtitle, nav):
-        return H.PageInfo(title=H.main_title(base_title), subtitle=subtitle, sources=sources,
+        return _html.PageInfo(title=_html.main_title(base_title), subtitle=subtitle, sources=sources,
                           date=date, synthetic=synthetic, review=review, nav=nav, online=not opts.offline)
 
     boundary = layers["boundary"] if hasattr(layers, "has") and layers.has("boundary") else None
@@ -589,14 +585,14 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
     town_files = []
     cache = RunCache(layers)
     if boundary is not None:
-        bw = boundary.to_crs(D.WGS84)
+        bw = boundary.to_crs(_display.WGS84)
         town_names = bw["town"].astype(str)
         town_points = shapely.point_on_surface(np.asarray(bw.geometry.values, dtype=object))
 
     if opts.county and not towns_only:
         labels = ()
         if boundary is not None:
-            labels = ((D.label_collection(town_points, town_names.tolist()), "", "乡镇（街道）名称", True),)
+            labels = ((_display.label_collection(town_points, town_names.tolist()), "", "乡镇（街道）名称", True),)
         tol = opts.simplify_m
         px = opts.hillshade_px
         for attempt in range(5):
@@ -641,7 +637,7 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
         if label_src is not None:
             src_geoms = np.asarray(label_src.geometry.values, dtype=object)
             src_tree = shapely.STRtree(src_geoms)
-            src_points = D.to_wgs84(shapely.point_on_surface(src_geoms), label_src.crs)
+            src_points = _display.to_wgs84(shapely.point_on_surface(src_geoms), label_src.crs)
             src_names = label_src["name"].astype(str).to_numpy(dtype=object)
         pending = []
         for town in all_towns:
@@ -654,12 +650,12 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
             clip = geom.buffer(opts.margin_m)
             shapely.prepare(clip)
             near = np.sort(town_tree.query(clip, predicate="intersects"))
-            labels = [(D.label_collection(town_points[near], town_names.iloc[near].tolist()), "",
+            labels = [(_display.label_collection(town_points[near], town_names.iloc[near].tolist()), "",
                        "乡镇（街道）名称", True)]
             if label_src is not None:
                 sub = np.sort(src_tree.query(clip, predicate="intersects"))
                 if len(sub):
-                    labels.append((D.label_collection(src_points[sub], src_names[sub].tolist()), "kz-label-small",
+                    labels.append((_display.label_collection(src_points[sub], src_names[sub].tolist()), "kz-label-small",
                                    "居民点名称", True))
             fname = _file_name(town, used)
             if town_runner is not None:
@@ -680,10 +676,10 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
     titles = []
     for it in items:
         if it.is_result:
-            t = S.rule_for(it.key).get("title", it.key)
+            t = styles.rule_for(it.key).get("title", it.key)
             if t not in titles:
                 titles.append(t)
-    index = H.index_page(
+    index = _html.index_page(
         base_title, date, sources, synthetic, review,
         (written_county.name, written_county.stat().st_size) if written_county else None,
         [(t, p.name, p.stat().st_size) for t, p in town_files], opts.offline, titles,

@@ -26,7 +26,7 @@ import gzip
 import numpy as np
 import shapely
 
-from . import _display as D
+from . import _display
 
 #: a layer with more features than this is drawn generalised on the county map
 DENSE_FEATURES = 2500
@@ -73,11 +73,11 @@ def lines_by_class(view, cls, decimals: int) -> str:
             parts = parts[shapely.get_type_id(parts) == 1]
             if not len(parts):
                 continue
-            geom = shapely.multilinestrings(D._round_coords(parts, decimals))
+            geom = shapely.multilinestrings(_display._round_coords(parts, decimals))
             label = labels[s] if s < len(labels) else ""
             what = "（村道、机耕道等，放大后显示）" if low else ""
             tip = f"{label}{what}：{int(m.sum()):,} 段，{float(length_km[m].sum()):,.1f} 公里（逐段属性见乡镇图）"
             feats.append('{"type":"Feature","geometry":' + shapely.to_geojson(geom) + ',"properties":{"_s":'
                          + str(int(s)) + (f',"_z":{MINOR_ZOOM}' if low else "")
-                         + ',"_t":' + D.script_safe(D._json_str(D.escape(tip))) + "}}")
+                         + ',"_t":' + _display.script_safe(_display._json_str(_display.escape(tip))) + "}}")
     return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"

@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from ..gcj02 import wgs84_to_gcj02
-from . import styles as S
+from . import styles
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ def geom_kind(gdf) -> str:
     return kind_of_types(shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)))
 
 
-def _round_coords(values, decimals: int):
+def round_coords(values, decimals: int):
     return shapely.transform(values, lambda c: np.round(c, decimals))
 
 
-def _safe_json(obj) -> str:
+def safe_json(obj) -> str:
     """JSON that can sit inside a <script> element (no '<', '>', '&', U+2028/9 literally)."""
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return script_safe(s)
@@ -150,7 +150,7 @@ class LayerView:
     """What one map draws of a :class:`DisplayLayer`: feature positions, their GeoJSON geometry
     (WGS84, rounded), the attribute rows and the geometry kind."""
 
-    def __init__(self, layer: "DisplayLayer", pos, geojson, kind: str, wgs=None):
+    def __init__(self, layer: DisplayLayer, pos, geojson, kind: str, wgs=None):
         self.layer = layer
         self.pos = pos
         self.geojson = geojson
@@ -203,13 +203,13 @@ class DisplayLayer:
             frame = frame[keep]
             arr = arr[keep]
         self.name = name
-        self.rule = rule if rule is not None else S.rule_for(name)
+        self.rule = rule if rule is not None else styles.rule_for(name)
         self.crs = frame.crs
         self.geoms = arr
         self.types = shapely.get_type_id(arr)
         self.attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        self.fields = S.popup_fields(name, self.rule, self.attrs.columns)
-        self.style_attrs = self.attrs[[c for c in S.style_columns(self.rule) if c in self.attrs.columns]]
+        self.fields = styles.popup_fields(name, self.rule, self.attrs.columns)
+        self.style_attrs = self.attrs[[c for c in styles.style_columns(self.rule) if c in self.attrs.columns]]
         self._tree = None
         self._tr = None
         self._geoms: dict = {}  # variant -> projected display geometries
@@ -251,7 +251,7 @@ class DisplayLayer:
     def _geojson(self, variant, decimals: int):
         key = (variant, decimals)
         if key not in self._json:
-            self._json[key] = shapely.to_geojson(_round_coords(self._wgs84(variant), decimals))
+            self._json[key] = shapely.to_geojson(round_coords(self._wgs84(variant), decimals))
         return self._json[key]
 
     def _variant(self, kind: str, tolerance_m: float):
@@ -315,7 +315,7 @@ class DisplayLayer:
         pos = np.concatenate([inner, cross])
         wgs = np.concatenate([self._wgs84(variant)[inner], pieces_wgs])
         gj = np.concatenate([self._geojson(variant, decimals)[inner],
-                             shapely.to_geojson(_round_coords(pieces_wgs, decimals))])
+                             shapely.to_geojson(round_coords(pieces_wgs, decimals))])
         keep = ~shapely.is_empty(wgs)
         order = np.argsort(pos[keep], kind="stable")
         return LayerView(self, pos[keep][order], gj[keep][order], kind, wgs[keep][order])
@@ -333,12 +333,12 @@ class DisplayLayer:
     def _make_properties(self, labels: bool) -> list[str]:
         rule, attrs, n = self.rule, self.attrs, len(self.attrs)
         fields = self.fields
-        tip_cols = S.tooltip_columns(rule, fields)
+        tip_cols = styles.tooltip_columns(rule, fields)
         label_cols = list(rule.get("label", ())) if labels else []
         text: dict[str, list[str]] = {}
         for c in [c for c, _ in fields] + tip_cols + label_cols:
             if c not in text:
-                text[c] = S.format_column(attrs[c], c, rule) if c in attrs.columns else [""] * n
+                text[c] = styles.format_column(attrs[c], c, rule) if c in attrs.columns else [""] * n
 
         def enc(values: list[str]) -> list[str]:
             cache: dict[str, str] = {}
@@ -351,8 +351,8 @@ class DisplayLayer:
             return out
 
         shown = [text[c] for c in tip_cols]
-        tips = [S.tooltip_from_shown(rule, tip_cols, dict(zip(tip_cols, vals))) for vals in zip(*shown)] \
-            if tip_cols else [S.tooltip_from_shown(rule, tip_cols, {})] * n
+        tips = [styles.tooltip_from_shown(rule, tip_cols, dict(zip(tip_cols, vals))) for vals in zip(*shown)] \
+            if tip_cols else [styles.tooltip_from_shown(rule, tip_cols, {})] * n
         parts = [[(',"_t":' + j) if t else "" for t, j in zip(tips, enc(tips))]]
         if fields:
             cols = [enc(text[c]) for c, _ in fields]
@@ -362,7 +362,7 @@ class DisplayLayer:
             parts.append([(',"_l":' + j) if lab else "" for lab, j in zip(labs, enc(labs))])
         return ["".join(p) + "}" for p in zip(*parts)]
 
-    def collection(self, view: LayerView, cls: "S.Classified", labels: bool = True) -> str:
+    def collection(self, view: LayerView, cls: styles.Classified, labels: bool = True) -> str:
         """GeoJSON text (script-safe) of a view, each feature carrying only:
 
         ``_s`` style index, ``_r`` radius (sized points), ``_t`` tooltip HTML, ``_p`` popup values
@@ -388,12 +388,12 @@ class DisplayLayer:
 
 def label_collection(points_wgs, texts, decimals: int = 5) -> str:
     """GeoJSON of label points (``_l`` = escaped text)."""
-    geoms = _round_coords(np.asarray(points_wgs, dtype=object), decimals)
+    geoms = round_coords(np.asarray(points_wgs, dtype=object), decimals)
     out = []
     for g, t in zip(shapely.to_geojson(geoms), texts):
         if g is None or not t:
             continue
-        out.append('{"type":"Feature","geometry":' + g + ',"properties":' + _safe_json({"_l": escape(str(t))}) + "}")
+        out.append('{"type":"Feature","geometry":' + g + ',"properties":' + safe_json({"_l": escape(str(t))}) + "}")
     return '{"type":"FeatureCollection","features":[' + ",".join(out) + "]}"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from . import styles as S
+from . import styles
 
 
 def main_title(title: str) -> str:
@@ -66,7 +66,7 @@ def legend(sections: list[LegendSection], note: str = "") -> str:
     body = []
     for sec in sections:
         items = "".join(
-            f'<div class="kz-litem"><span class="kz-sw">{S.swatch_svg(style, sec.geom)}</span>'
+            f'<div class="kz-litem"><span class="kz-sw">{styles.swatch_svg(style, sec.geom)}</span>'
             f"<span>{escape(str(label))}</span></div>"
             for label, style in sec.entries
         )

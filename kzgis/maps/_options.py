@@ -56,7 +56,7 @@ class MapOptions:
     synthetic: str | bool = "auto"
 
     @classmethod
-    def from_mapping(cls, value) -> "MapOptions":
+    def from_mapping(cls, value) -> MapOptions:
         """``True``/``False``/``None``/a mapping -> options; every problem reported in one RecipeError."""
         if value is None or value is True:
             return cls()

@@ -794,11 +794,11 @@ class Classified:
     labels: list[str] = field(default_factory=list)
 
 
-def _strip(style: dict) -> dict:
+def without_label(style: dict) -> dict:
     return {k: v for k, v in style.items() if k != "label"}
 
 
-def _ramp_colours(ramp: list[str], n: int) -> list[str]:
+def ramp_colours(ramp: list[str], n: int) -> list[str]:
     if n <= 1:
         return [ramp[0]]
     idx = np.linspace(0, len(ramp) - 1, n)
@@ -813,7 +813,7 @@ def _ramp_colours(ramp: list[str], n: int) -> list[str]:
     return out
 
 
-def _geom_default(style: dict, geom_kind: str) -> dict:
+def geom_default(style: dict, geom_kind: str) -> dict:
     """Complete a style for the geometry it is applied to (points need a radius, polygons a fill)."""
     s = dict(style)
     if geom_kind == "point" and "symbol" not in s:
@@ -852,7 +852,7 @@ def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
     index = np.zeros(n, dtype=int)
 
     def add(label, style):
-        styles.append(_geom_default(_strip(style), geom_kind))
+        styles.append(geom_default(without_label(style), geom_kind))
         legend.append((label, styles[-1]))
         return len(styles) - 1
 
@@ -892,7 +892,7 @@ def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
     elif col is not None and "ramp" in rule:
         vals = pd.to_numeric(col, errors="coerce")
         uniq = sorted(v for v in vals.dropna().unique())
-        colours = _ramp_colours(rule["ramp"], len(uniq))
+        colours = ramp_colours(rule["ramp"], len(uniq))
         slot = {}
         for v, c in zip(uniq, colours):
             slot[v] = add(rule.get("ramp_label", "{v:g}").format(v=v),

@@ -25,8 +25,8 @@ from .. import __version__
 from .. import rules as _rules
 from .._labels import VALUES_ZH, VEHICLE_ORDER, header_zh, value_zh
 from . import _figures, _village
-from ._data import RunData, TownData, time_bins, town_facts
 from ._appendix import appendix
+from ._data import RunData, TownData, time_bins, town_facts
 from ._model import Builder, Document, crs_zh, num, pct, source_zh
 from ._options import ReportOptions
 from ._scope import is_geo
@@ -381,7 +381,7 @@ def _near_forest(settlements, forest, dist_m: float) -> int | None:
 # -- 二、分析 ----------------------------------------------------------------------------------
 
 
-def _settlement_result(c: "_Ctx", analysis: str, name: str, cols: list[str], what: str):
+def _settlement_result(c: _Ctx, analysis: str, name: str, cols: list[str], what: str):
     """The township's rows of a per-settlement result, or None after saying why the section is empty
     (analysis not run, columns missing, or no settlement in this township)."""
     frame = c.td.result(name)

@@ -210,37 +210,37 @@ class TownData:
     def __init__(self, run: RunData, scope: Scope):
         self.run = run
         self.scope = scope
-        self._cache: dict = {}
+        self.cache: dict = {}
 
     def layer(self, kind: str):
         key = ("layer", kind)
-        if key not in self._cache:
+        if key not in self.cache:
             f = self.run.layer(kind)
-            self._cache[key] = select(f, self.scope, index=self.run.index(f)) if f is not None else None
-        return self._cache[key]
+            self.cache[key] = select(f, self.scope, index=self.run.index(f)) if f is not None else None
+        return self.cache[key]
 
     def layer_clip(self, kind: str):
         key = ("clip", kind)
-        if key not in self._cache:
+        if key not in self.cache:
             f = self.run.layer(kind)
-            self._cache[key] = clip(f, self.scope, self.run.index(f)) if f is not None else None
-        return self._cache[key]
+            self.cache[key] = clip(f, self.scope, self.run.index(f)) if f is not None else None
+        return self.cache[key]
 
     def result(self, name: str):
         """Result rows in the scope; ``None`` when the result is absent or cannot be assigned to townships."""
         key = ("result", name)
-        if key not in self._cache:
+        if key not in self.cache:
             f = self.run.result(name)
-            self._cache[key] = (select(f, self.scope, self.run.town_col(name), self.run.index(f))
+            self.cache[key] = (select(f, self.scope, self.run.town_col(name), self.run.index(f))
                                 if f is not None else None)
-        return self._cache[key]
+        return self.cache[key]
 
     def result_clip(self, name: str):
         key = ("rclip", name)
-        if key not in self._cache:
+        if key not in self.cache:
             f = self.run.result(name)
-            self._cache[key] = clip(f, self.scope, self.run.index(f)) if f is not None and is_geo(f) else None
-        return self._cache[key]
+            self.cache[key] = clip(f, self.scope, self.run.index(f)) if f is not None and is_geo(f) else None
+        return self.cache[key]
 
     def population(self, frame) -> pd.Series | None:
         """Population of result rows: their own column, else the settlements layer's by index or (town, name)."""
@@ -291,9 +291,9 @@ def time_bins(breaks) -> list[tuple[str, float, float]]:
 
 def town_facts(td: TownData) -> dict:
     """Every number the county summary rolls up for one township (``None`` = not available)."""
-    if "facts" not in td._cache:
-        td._cache["facts"] = _town_facts(td)
-    return dict(td._cache["facts"])
+    if "facts" not in td.cache:
+        td.cache["facts"] = _town_facts(td)
+    return dict(td.cache["facts"])
 
 
 def _town_facts(td: TownData) -> dict:

@@ -15,7 +15,6 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
-
 from shapely.geometry import box as box_
 
 from .._labels import VALUES_ZH, VEHICLE_ORDER, value_zh
@@ -713,14 +712,14 @@ def _col(run, frame, name: str, column: str, fill):
 def _base(td, dpi, stamp, hillshade=True):
     run, scope = td.run, td.scope
     key = ("figure", dpi, stamp, hillshade)
-    m = td._cache.get(key)
+    m = td.cache.get(key)
     if m is None:
-        m = MapFigure(scope.polygon, dpi=dpi, stamp=stamp, cache=td._cache.setdefault("figure_views", {}))
+        m = MapFigure(scope.polygon, dpi=dpi, stamp=stamp, cache=td.cache.setdefault("figure_views", {}))
         if hillshade:
             hs = run_hillshade(run)
             if hs is not None:
                 m.raster(*hs)
-        td._cache[key] = m
+        td.cache[key] = m
     else:
         m.reset()
     b = run.layer("boundary")

@@ -50,7 +50,7 @@ class ReportOptions:
             raise ValueError("html and docx are both false: nothing to write")
 
     @classmethod
-    def from_value(cls, value) -> "ReportOptions":
+    def from_value(cls, value) -> ReportOptions:
         """``True``/``None`` -> defaults; a mapping is checked key by key (unknown keys name the closest)."""
         if value is None or value is True:
             return cls()

@@ -17,9 +17,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 PROVIDER_ID = "kzgis"
 PROVIDER_NAME = "kzgis 农村消防规划"
