@@ -71,6 +71,22 @@ def _private_attrs_by_module() -> dict[str, set[str]]:
     return own
 
 
+def test_no_private_names_of_imported_kzgis_modules():
+    """``mod._name`` where ``mod`` is a kzgis module imported by name (``from . import _display``)."""
+    bad = []
+    for p in _py_files("kzgis"):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        modules = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                   and (n.level > 0 or (n.module or "").startswith("kzgis")) for a in n.names}
+        modules |= {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                    for a in n.names if a.name.startswith("kzgis")}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                bad.append(f"{p.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert bad == [], "private names of other kzgis modules (make them public where needed):\n" + "\n".join(bad)
+
+
 def test_no_private_attributes_of_other_modules():
     """``x._name`` where ``_name`` is private to another kzgis module (set there on self, or defined there)."""
     own = _private_attrs_by_module()

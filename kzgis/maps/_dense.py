@@ -56,7 +56,7 @@ def lines_by_class(view, cls, decimals: int) -> str:
     glance shows the main roads; the village-road mesh appears as one zooms in).
     """
     idx = np.asarray(cls.index)
-    wgs = np.asarray(view._wgs, dtype=object)
+    wgs = np.asarray(view.wgs84, dtype=object)
     labels = [lab for lab, _ in cls.legend]
     length_km = shapely.length(view.layer.geoms[view.pos]) / 1000.0 if len(view) else np.zeros(0)
     attrs = view.layer.attrs
@@ -73,11 +73,11 @@ def lines_by_class(view, cls, decimals: int) -> str:
             parts = parts[shapely.get_type_id(parts) == 1]
             if not len(parts):
                 continue
-            geom = shapely.multilinestrings(_display._round_coords(parts, decimals))
+            geom = shapely.multilinestrings(_display.round_coords(parts, decimals))
             label = labels[s] if s < len(labels) else ""
             what = "（村道、机耕道等，放大后显示）" if low else ""
             tip = f"{label}{what}：{int(m.sum()):,} 段，{float(length_km[m].sum()):,.1f} 公里（逐段属性见乡镇图）"
             feats.append('{"type":"Feature","geometry":' + shapely.to_geojson(geom) + ',"properties":{"_s":'
                          + str(int(s)) + (f',"_z":{MINOR_ZOOM}' if low else "")
-                         + ',"_t":' + _display.script_safe(_display._json_str(_display.escape(tip))) + "}}")
+                         + ',"_t":' + _display.script_safe(_display.json_str(_display.escape(tip))) + "}}")
     return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"

@@ -68,7 +68,7 @@ def safe_json(obj) -> str:
 
 
 #: ``json.dumps(s, ensure_ascii=False)`` of one string, without the encoder set-up per call
-_json_str = json.encoder.encode_basestring
+json_str = json.encoder.encode_basestring
 
 
 def script_safe(s: str) -> str:
@@ -173,6 +173,11 @@ class LayerView:
     def style_frame(self):
         """The columns :func:`styles.classify` reads, of the rows drawn."""
         return self.layer.style_attrs.iloc[self.pos]
+
+    @property
+    def wgs84(self):
+        """The drawn geometries in WGS84 (not rounded)."""
+        return self._wgs
 
     @property
     def total_bounds(self):
@@ -346,7 +351,7 @@ class DisplayLayer:
             for v in values:
                 j = cache.get(v)
                 if j is None:
-                    j = cache[v] = script_safe(_json_str(escape(v)))
+                    j = cache[v] = script_safe(json_str(escape(v)))
                 out.append(j)
             return out
 
