@@ -471,7 +471,7 @@ def micro_stations(roads: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
 
 def building_clusters(buildings: gpd.GeoDataFrame, *, crs: Any = None, layers: dict | None = None,
                       fields: dict | None = None, **params: Any) -> Results:
-    """Building clusters closer than their fire separations, and firebreaks for those over the area limit.
+    """Find building clusters closer than their fire separations, and firebreaks for those over the area limit.
 
     Parameters
     ----------

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 import shapely
 from _build import CRS, X0, L, P, box
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kzgis import RecipeError
 from kzgis.analyses.micro_stations import MicroParams, run_micro_stations
@@ -213,9 +215,6 @@ def test_polygon_communities_snap_from_a_point_inside():
 
 # ---------------------------------------------------------------------------------------------
 # against an independent implementation (networkx on the same lanes)
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @st.composite

@@ -676,7 +676,7 @@ def run_checkpoints(ctx, p: CheckpointParams) -> dict:
     wok = (work_node >= 0) & (work_block > 0)
     np.add.at(weights[:, _W_WORK], work_node[wok], 1.0)
     A = g.adjacency()
-    inc = _incidence(g)
+    _incidence(g)  # build the node-piece incidence once, before the searches below
 
     # entries: nodes touching a piece of a block and a piece that is not of that block
     nb = pd.DataFrame({"node": np.concatenate([g.p0, g.p1]), "block": np.concatenate([g.block, g.block])})
