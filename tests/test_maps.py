@@ -241,7 +241,7 @@ def test_settlement_response_colour_by_time_shape_by_best_vehicle_dash_on_foot()
     gdf = _gdf({"time_min": [3.0, 12.0, 12.0, 45.0, np.nan],
                 "vehicle_class": ["standard", "small", "motorcycle", "standard", "none"],
                 "walk_m": [0.0, 0.0, 0.0, 300.0, np.nan]}, [Point(i, 0) for i in range(5)])
-    c = S.classify("response_settlements", gdf, "point")
+    c = styles.classify("response_settlements", gdf, "point")
     st = [c.styles[i] for i in c.index]
     assert "symbol" not in st[0] and st[0]["fillColor"] == "#1a9850" and "dashArray" not in st[0]
     assert (st[1]["symbol"], st[1]["fillColor"]) == ("square", "#fee08b")
@@ -252,13 +252,13 @@ def test_settlement_response_colour_by_time_shape_by_best_vehicle_dash_on_foot()
     assert labels == ["≤5 分钟", "10–15 分钟", ">30 分钟", "无法到达", "标准消防车到达（圆）", "小型消防车到达（方块）",
                       "消防摩托车到达（三角）", "车辆至路端后步行（虚线框）"]
     # the standard-truck view is its own layer, drawn from the same result
-    from kzgis.maps._build import collect
     from kzgis.layers import Layers
+    from kzgis.maps._build import collect
     res = gpd.GeoDataFrame({"time_min": [3.0], "time_min_standard": [np.nan], "vehicle_class": ["small"],
                             "walk_m": [0.0]}, geometry=[Point(537000, 3448000)], crs="EPSG:4545")
     keys = [it.key for it in collect(Layers("EPSG:4545"), {"response_settlements": res})]
     assert keys == ["response_settlements", "response_settlements_standard"]
-    std = S.classify("response_settlements_standard", res, "point")
+    std = styles.classify("response_settlements_standard", res, "point")
     assert std.legend[0][0].startswith("标准消防车无法到达")
 
 

@@ -402,7 +402,6 @@ def run_response(ctx, p: ResponseParams) -> dict:
             Tv = Tv + turnout + np.nan_to_num(ends.walk_min[vc], nan=np.inf)[None, :]
             T_by[vc] = np.where(np.isfinite(Tv), Tv, np.inf)
         T = T_by[vc0]  # siting: the first class of vehicle_classes
-        ss = ends.snapped[vc0]
 
     zones, zone_roads = _zones(net, stations, main, snapped[vc0], costs[vc0], p)
 

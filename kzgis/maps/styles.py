@@ -964,7 +964,7 @@ def _shape_and_dash(rule, gdf, index, styles, legend):
     for base, key, dashed in uniq:
         st = dict(styles[base])
         if key:
-            st.update(_strip(shapes[key]))
+            st.update(without_label(shapes[key]))
             if "symbol" in st:  # icons: the class colour fills the shape, a dark outline
                 st["fillColor"] = st.get("fillColor", st.get("color"))
                 st["color"] = "#333333"
@@ -979,7 +979,7 @@ def _shape_and_dash(rule, gdf, index, styles, legend):
                "fillOpacity": 1.0}
     for key, st in shapes.items():
         if (keys == key).any():
-            legend.append((st.get("label", key), {**neutral, **_strip(st)}))
+            legend.append((st.get("label", key), {**neutral, **without_label(st)}))
     if dash.any():
         legend.append((rule.get("dash_label", "虚线框"), {**neutral, "dashArray": "3 2", "weight": 1.6}))
     return codes.astype(int), new_styles, legend
