@@ -87,9 +87,9 @@ def test_round_trip_property(tmp_path_factory, rows):
 
 
 def test_rows_written_in_chunks_come_back_in_order(tmp_path, monkeypatch):
-    import kzgis._xlsx as X
+    from kzgis import _xlsx
 
-    monkeypatch.setattr(X, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(_xlsx, "CHUNK_ROWS", 3)
     df = pd.DataFrame({"i": np.arange(10), "s": [f"行{i}" for i in range(10)]})
     p = write_xlsx([("t", df)], tmp_path / "t.xlsx")
     rows = _read(p, "t")
