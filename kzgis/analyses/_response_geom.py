@@ -299,10 +299,33 @@ def zone_polygons(lines, owner, n_owners: int, trim_m: float, spacing_m: float):
         if len(mine) == 0:
             out.append(exclusive[s])
             continue
-        got = shapely.intersection(shapely.union_all(mine), contested)
-        out.append(shapely.union_all([exclusive[s], got]))
+        got = _safe_intersection(_union_cells(mine), contested)
+        out.append(_safe_union([exclusive[s], got]))
     # tidy: drop slivers left between neighbours, keep polygons only
     return [polygonal(p) for p in out]
+
+
+def _union_cells(cells):
+    """Union of Voronoi cells: they tile the plane edge to edge, so a coverage union (exact and robust);
+    a plain union can fail with a GEOS TopologyException on near-coincident vertices."""
+    try:
+        return shapely.coverage_union_all(cells)
+    except shapely.errors.GEOSException:
+        return _safe_union(cells)
+
+
+def _safe_union(geoms):
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:  # robustness: snap to a 1 mm grid and retry
+        return shapely.union_all(shapely.make_valid(np.asarray(geoms, dtype=object)), grid_size=1e-3)
+
+
+def _safe_intersection(a, b):
+    try:
+        return shapely.intersection(a, b)
+    except shapely.errors.GEOSException:
+        return shapely.intersection(shapely.make_valid(a), shapely.make_valid(b), grid_size=1e-3)
 
 
 def polygonal(g):
