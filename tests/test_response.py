@@ -748,3 +748,25 @@ def test_without_settlements_only_the_maps_layers():
     assert {"response_isochrones", "response_zones", "response_radii"} <= set(res)
     assert "response_settlements" not in res and "response_siting" not in res
     assert any("siting needs a settlements layer" in w for w in ctx.warnings)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([math.nan, 0.0, 5.0, 20.0]), st.sampled_from([math.nan, 0.0, 60.0, 300.0])),
+                min_size=3, max_size=3))
+def test_best_vehicle_rule_property(cls):
+    # per class (time, walk) for one settlement; NaN time = the class does not get there
+    from kzgis.analyses._reach import best_of
+
+    order = ["standard", "small", "motorcycle"]
+    times = {vc: np.array([t if not math.isnan(w) else math.nan]) for vc, (t, w) in zip(order, cls)}
+    walks = {vc: np.array([w]) for vc, (_, w) in zip(order, cls)}
+    best, t, w = best_of(times, walks)
+    reach = [(vc, tt, ww) for vc, (tt, ww) in zip(order, cls) if not math.isnan(tt) and not math.isnan(ww)]
+    on_road = [r for r in reach if r[2] == 0]
+    if on_road:  # the first class in order that drives to it
+        assert (best[0], t[0], w[0]) == (on_road[0][0], on_road[0][1], 0.0)
+    elif reach:  # else the quickest road end + walk, ties to the better class
+        q = min(reach, key=lambda r: (r[1], order.index(r[0])))
+        assert (best[0], t[0], w[0]) == q
+    else:
+        assert best[0] == "none" and math.isnan(t[0]) and math.isnan(w[0])
