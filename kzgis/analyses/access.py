@@ -32,8 +32,8 @@ For every settlement, from the brigades (``stations``) over the road network
   when a ``turnarounds`` point layer has a point within ``turnaround_search_m`` of its end.
 - road km by vehicle class and settlements by best class per township (``boundary`` layer when
   present, else the settlements' ``town`` field).
-- road km with assumed widths per township (``road_km_width_assumed``, ``width_assumed_share``)
-  and district-wide in a warning.
+- road km with assumed widths per township (``road_km_width_assumed``, ``width_assumed_share``;
+  the district-wide km and share are in the network's warning).
 - a ranked **upgrade list**: road sections to widen to 4 m, each with the settlements and
   population it unlocks for standard trucks. ``action`` is ``widen`` where every edge's width
   was measured and ``survey width first`` where some width is a default (``width_assumed_m``):
@@ -500,13 +500,7 @@ def run_access(ctx: Context, p: AccessParams) -> dict:
     roads.insert(0, "edge", np.arange(len(roads)))
     roads["dead_end"] = edge_de
     assumed = _reach.width_assumed(roads["width_source"]) if "width_source" in roads else np.zeros(len(roads), bool)
-    roads["width_assumed"] = assumed
-    total_km = float(roads["length_m"].sum()) / 1000.0
-    assumed_km = float(roads["length_m"].to_numpy(float)[assumed].sum()) / 1000.0
-    if assumed_km > 0:
-        ctx.warn(f"access: {assumed_km:.1f} km of {total_km:.1f} km of road ({assumed_km / total_km:.0%}) have an "
-                 "assumed width (no surveyed width: class default); the vehicle classes on them, the bottlenecks and "
-                 "the upgrade list rest on those defaults (per township: access_towns.width_assumed_share)")
+    roads["width_assumed"] = assumed  # the district-wide km and share: the network's own warning
     sett_gdf = gpd.GeoDataFrame(out, geometry=sett.geometry.values, crs=net.crs)
     towns = _towns(ctx, net, sett_gdf)
     counts = pd.Series(best).value_counts().to_dict()
