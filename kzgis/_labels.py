@@ -103,13 +103,20 @@ _VEHICLE_ZH = {"standard": "标准消防车", "small": "小型消防车", "motor
                "total": "合计"}
 
 
-def header_zh(column: str) -> str:
+def header_zh(column: str, layer: str | None = None) -> str:
     """``"time_min" -> "到场时间（分钟）"``; unknown columns are returned unchanged.
 
+    With ``layer`` (a result layer name), the label declared in :mod:`kzgis.schema` wins.
     Families of columns are labelled by pattern: ``within_15`` -> 15分钟内到场,
     ``road_km_small`` -> 小型消防车道路（公里）, ``population_standard`` -> 标准消防车可达人口.
     """
     column = str(column)
+    if layer is not None:
+        from .schema import label_zh
+
+        declared = label_zh(layer, column)
+        if declared:
+            return declared
     if column in COLUMNS_ZH:
         return COLUMNS_ZH[column]
     for prefix, fmt in _PATTERNS:

@@ -246,6 +246,13 @@ def _cmd_analyses(args) -> int:
         if spec.optional:
             print(f"  uses if given: {', '.join(spec.optional)}")
         print(f"  result layers: {', '.join(spec.results)}")
+        if args.name:
+            from . import schema
+
+            text = schema.describe(name)
+            print("  result schema:" if text else "  result schema: not declared yet (kzgis/schema.py)")
+            if text:
+                print(text)
         print("  parameters (default):")
         for f in dataclasses.fields(spec.params):
             default = f.default if f.default is not dataclasses.MISSING else (

@@ -1,0 +1,235 @@
+"""One result schema: each analysis declares its result layers once (issue 16 §3).
+
+A :class:`ResultLayer` names the layer (as in ``results.gpkg``), its analysis, geometry, Chinese
+title, description and its :class:`Column` s (name, kind, unit, Chinese label, description).
+:func:`check` compares a result frame with its declaration (the test suite runs it on every declared
+result), ``kzgis analyses NAME`` prints it, and :func:`label_zh` gives the column label per layer
+(``_labels.header_zh`` reads it when it is given the layer).
+
+Declared so far: the ``access`` analysis. The other analyses' layers follow the same way (their
+labels still come from :mod:`kzgis._labels`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+KINDS = ("int", "float", "str", "bool")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One result column: ``kind`` is int, float, str or bool; ``unit`` as in the name (m, min, %)."""
+
+    name: str
+    kind: str
+    unit: str = ""
+    label_zh: str = ""
+    description: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name}: kind '{self.kind}' is not one of {KINDS}")
+
+
+@dataclass(frozen=True)
+class ResultLayer:
+    """One result layer of an analysis (``geometry`` None: a table without geometry)."""
+
+    name: str
+    analysis: str
+    geometry: str | None
+    title_zh: str
+    description: str
+    columns: tuple[Column, ...]
+
+    def column(self, name: str) -> Column:
+        """The declared column ``name`` (KeyError when it is not declared)."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name}: no column '{name}' declared")
+
+
+LAYERS: dict[str, ResultLayer] = {}
+
+
+def declare(*layers: ResultLayer) -> None:
+    """Register result layers (once each)."""
+    for layer in layers:
+        if layer.name in LAYERS and LAYERS[layer.name] != layer:
+            raise ValueError(f"result layer '{layer.name}' is declared twice")
+        names = [c.name for c in layer.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"result layer '{layer.name}': a column is declared twice")
+        LAYERS[layer.name] = layer
+
+
+def for_analysis(analysis: str) -> list[ResultLayer]:
+    """The declared result layers of an analysis, in declaration order."""
+    return [lay for lay in LAYERS.values() if lay.analysis == analysis]
+
+
+def label_zh(layer: str, column: str) -> str | None:
+    """The Chinese label of ``column`` in result ``layer``, or None when not declared."""
+    lay = LAYERS.get(layer)
+    if lay is None:
+        return None
+    for c in lay.columns:
+        if c.name == column:
+            return c.label_zh or None
+    return None
+
+
+def _kind_ok(series: pd.Series, kind: str) -> bool:
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(series)
+    if kind == "int":
+        return pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if kind == "float":
+        return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    return (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+            or series.isna().all())
+
+
+def check(name: str, frame) -> list[str]:
+    """Differences between result ``frame`` and the declaration of layer ``name`` ([] = conforms)."""
+    lay = LAYERS[name]
+    problems = []
+    geom_col = getattr(frame, "_geometry_column_name", None) if hasattr(frame, "geometry") else None
+    cols = [c for c in frame.columns if c != geom_col]
+    declared = [c.name for c in lay.columns]
+    for c in cols:
+        if c not in declared:
+            problems.append(f"{name}: column '{c}' is not declared (add it to kzgis/schema.py)")
+    for c in lay.columns:
+        if c.name not in frame.columns:
+            problems.append(f"{name}: declared column '{c.name}' is missing")
+        elif len(frame) and not _kind_ok(frame[c.name], c.kind):
+            problems.append(f"{name}: column '{c.name}' is {frame[c.name].dtype}, declared {c.kind}")
+    if lay.geometry is None and geom_col is not None and geom_col in frame.columns:
+        problems.append(f"{name}: declared as a table but has geometry")
+    if lay.geometry is not None:
+        if geom_col is None or geom_col not in frame.columns:
+            problems.append(f"{name}: declared with {lay.geometry} geometry but has none")
+        elif len(frame):
+            types = set(frame.geometry.geom_type.dropna()) - {lay.geometry, "Multi" + lay.geometry}
+            if types:
+                problems.append(f"{name}: geometry {sorted(types)}, declared {lay.geometry}")
+    return problems
+
+
+def describe(analysis: str) -> str:
+    """The declared result layers of an analysis as text (``kzgis analyses NAME``)."""
+    lines = []
+    for lay in for_analysis(analysis):
+        geom = lay.geometry or "table"
+        lines.append(f"  {lay.name} ({geom}) {lay.title_zh}: {lay.description}")
+        for c in lay.columns:
+            unit = f" [{c.unit}]" if c.unit else ""
+            desc = f"  {c.description}" if c.description else ""
+            lines.append(f"    {c.name:<28} {c.kind:<5}{unit:<7} {c.label_zh}{desc}")
+    return "\n".join(lines)
+
+
+declare(
+    ResultLayer('access_roads', "access", 'LineString', '消防车通行道路',
+                'Every road edge of the network with the vehicle class that may use it (width, grade, one-way, dead ends).',
+                (
+            Column('edge', 'int', '', '路段编号'),
+            Column('u', 'int', '', '起点节点'),
+            Column('v', 'int', '', '终点节点'),
+            Column('length_m', 'float', 'm', '长度（米）'),
+            Column('width_m', 'float', 'm', '宽度（米）'),
+            Column('width_source', 'str', '', '宽度来源'),
+            Column('road_class', 'str', '', '道路等级'),
+            Column('name', 'str', '', '名称'),
+            Column('oneway', 'bool', '', '单行'),
+            Column('grade_max_pct', 'float', '%', '最大纵坡（%）'),
+            Column('grade_mean_pct', 'float', '%', '平均纵坡（%）'),
+            Column('grade_source', 'str', '', '纵坡来源'),
+            Column('grade_dem_max_pct', 'float', '%', 'DEM 剖面最大纵坡（%）'),
+            Column('grade_checked_share', 'float', '', 'DEM 覆盖比例'),
+            Column('structure', 'str', '', '桥隧'),
+            Column('pedestrian', 'bool', '', '人行道路'),
+            Column('turnaround', 'bool', '', '设回车场'),
+            Column('road_fid', 'int', '', '道路要素编号'),
+            Column('vehicle_class', 'str', '', '车型等级'),
+            Column('grade_warning', 'bool', '', '纵坡8%-10%提示'),
+            Column('time_min_standard', 'float', 'min', '标准消防车到场时间（分钟）'),
+            Column('time_min_small', 'float', 'min', '小型消防车到场时间（分钟）'),
+            Column('time_min_motorcycle', 'float', 'min', '消防摩托车到场时间（分钟）'),
+            Column('dead_end', 'int', '', '尽头路'),
+            Column('width_assumed', 'bool', '', '宽度为推定值'),
+                )),
+    ResultLayer('access_settlements', "access", 'Point', '居民点消防车可达性',
+                'Each settlement: the best vehicle class that reaches it, times by class from the nearest station, and the bottleneck of its best route.',
+                (
+            Column('name', 'str', '', '名称'),
+            Column('town', 'str', '', '乡镇（街道）'),
+            Column('population', 'float', '', '人口'),
+            Column('time_min_standard', 'float', 'min', '标准消防车到场时间（分钟）'),
+            Column('time_min_small', 'float', 'min', '小型消防车到场时间（分钟）'),
+            Column('time_min_motorcycle', 'float', 'min', '消防摩托车到场时间（分钟）'),
+            Column('best_vehicle', 'str', '', '可达最优车型'),
+            Column('walk_m', 'float', 'm', '路端后步行（米）'),
+            Column('nearest_station', 'str', '', '最近消防队站'),
+            Column('snap_m', 'float', 'm', '距道路（米）'),
+            Column('snap_ok', 'bool', '', '已接入路网'),
+            Column('bottleneck_kind', 'str', '', '瓶颈类型'),
+            Column('bottleneck_width_m', 'float', 'm', '瓶颈路段宽度（米）'),
+            Column('bottleneck_grade_pct', 'float', '%', '瓶颈纵坡（%）'),
+            Column('bottleneck_edge', 'int', '', '瓶颈路段编号'),
+            Column('bottleneck_width_assumed', 'bool', '', '瓶颈宽度为推定值'),
+            Column('via_dead_end', 'int', '', '仅经尽头路可达'),
+            Column('upgrade_rank', 'int', '', '拓宽序号'),
+                )),
+    ResultLayer('access_upgrades', "access", 'LineString', '道路拓宽建议',
+                'Ranked road sections to widen, each with the settlements and population it unlocks for standard trucks (each assumes the ones above are done).',
+                (
+            Column('rank', 'int', '', '序号'),
+            Column('length_m', 'float', 'm', '长度（米）'),
+            Column('settlements_unlocked', 'int', '', '受益居民点数'),
+            Column('population_unlocked', 'float', '', '受益人口'),
+            Column('settlement_names', 'str', '', '相关居民点'),
+            Column('edges', 'str', '', '路段'),
+            Column('runs', 'int', '', '连续路段'),
+            Column('widen_from_m', 'float', 'm', '现状宽度（米）'),
+            Column('road_names', 'str', '', '道路名称'),
+            Column('width_assumed_m', 'float', 'm', '推定宽度路段长度（米）'),
+            Column('action', 'str', '', '建议措施'),
+                )),
+    ResultLayer('access_towns', "access", None, '乡镇通行统计',
+                'Road km by vehicle class and settlements / population by best class, per township.',
+                (
+            Column('town', 'str', '', '乡镇（街道）'),
+            Column('road_km_standard', 'float', 'km', '标准消防车道路（公里）'),
+            Column('road_km_small', 'float', 'km', '小型消防车道路（公里）'),
+            Column('road_km_motorcycle', 'float', 'km', '消防摩托车道路（公里）'),
+            Column('road_km_none', 'float', 'km', '消防车辆不可通行道路（公里）'),
+            Column('road_km_width_assumed', 'float', 'km', '推定宽度道路（公里）'),
+            Column('road_km_total', 'float', 'km', '道路合计（公里）'),
+            Column('width_assumed_share', 'float', '', '推定宽度道路比例'),
+            Column('settlements_standard', 'int', '', '标准消防车可达居民点数'),
+            Column('population_standard', 'float', '', '标准消防车可达人口'),
+            Column('settlements_small', 'int', '', '小型消防车可达居民点数'),
+            Column('population_small', 'float', '', '小型消防车可达人口'),
+            Column('settlements_motorcycle', 'int', '', '消防摩托车可达居民点数'),
+            Column('population_motorcycle', 'float', '', '消防摩托车可达人口'),
+            Column('settlements_none', 'int', '', '消防车辆不可达居民点数'),
+            Column('population_none', 'float', '', '消防车辆不可达人口'),
+            Column('settlements', 'int', '', '居民点数'),
+                )),
+    ResultLayer('access_dead_ends', "access", 'LineString', '尽头路',
+                'Standard-truck dead ends longer than the turnaround limit, from the road end back to the first junction.',
+                (
+            Column('dead_end', 'int', '', '尽头路'),
+            Column('edges', 'str', '', '路段'),
+            Column('length_m', 'float', 'm', '长度（米）'),
+            Column('end_node', 'int', '', '尽头节点'),
+            Column('junction_node', 'int', '', '交叉口节点'),
+            Column('turnaround', 'bool', '', '设回车场'),
+            Column('settlements', 'int', '', '居民点数'),
+                )),)
