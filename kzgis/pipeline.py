@@ -200,7 +200,7 @@ def write_tables(results: dict, path: Path) -> list[str]:
         if isinstance(frame, gpd.GeoDataFrame):
             df = df.drop(columns=[frame.geometry.name], errors="ignore")
         df = _clean_columns(df.reset_index(drop=not _named_index(df)))
-        df = df.rename(columns={c: header_zh(c) for c in df.columns})
+        df = df.rename(columns={c: header_zh(c, layer=name) for c in df.columns})  # the schema label first
         sheets.append((name, df))
         written.append(name)
     if not sheets:

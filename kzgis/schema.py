@@ -4,7 +4,7 @@ A :class:`ResultLayer` names the layer (as in ``results.gpkg``), its analysis, g
 title, description and its :class:`Column` s (name, kind, unit, Chinese label, description).
 :func:`check` compares a result frame with its declaration (the test suite runs it on every declared
 result), ``kzgis analyses NAME`` prints it, and :func:`label_zh` gives the column label per layer
-(``_labels.header_zh`` reads it when it is given the layer).
+(``_labels.header_zh`` reads it when it is given the layer; tables.xlsx headers use it).
 
 Declared so far: the ``access`` analysis. The other analyses' layers follow the same way (their
 labels still come from :mod:`kzgis._labels`).

@@ -71,3 +71,22 @@ def test_cli_prints_the_schema(capsys):
     assert "result schema:" in out and "bottleneck_width_m" in out and "瓶颈路段宽度（米）" in out
     assert main(["analyses", "water"]) == 0
     assert "not declared yet" in capsys.readouterr().out
+
+
+def test_tables_xlsx_headers_come_from_the_schema(access_results, tmp_path, monkeypatch):
+    """A label declared for one layer only is what tables.xlsx shows for that layer's sheet."""
+    import dataclasses
+
+    import openpyxl
+
+    from kzgis import pipeline
+
+    lay = schema.LAYERS["access_towns"]
+    cols = tuple(dataclasses.replace(c, label_zh="测试标签") if c.name == "settlements" else c for c in lay.columns)
+    monkeypatch.setitem(schema.LAYERS, "access_towns", dataclasses.replace(lay, columns=cols))
+    pipeline.write_tables({"access_towns": access_results["access_towns"],
+                           "access_dead_ends": access_results["access_dead_ends"]}, tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "t.xlsx", read_only=True)
+    towns = [c.value for c in next(wb["access_towns"].iter_rows(max_row=1))]
+    dead = [c.value for c in next(wb["access_dead_ends"].iter_rows(max_row=1))]
+    assert "测试标签" in towns and "居民点数" in dead and "测试标签" not in dead
