@@ -1,17 +1,15 @@
 """Layer loading from real formats, and every validation finding with its message."""
 
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from shapely.geometry import LineString, Point, Polygon
 
 from kzgis import LayerError
 from kzgis.gcj02 import wgs84_to_gcj02
-from kzgis.layers import LayerSource, read_layer, read_osm_roads
+from kzgis.layers import LayerSource, read_layer
 from kzgis.load import load_layers
 from kzgis.validation import problems_table, validate_layer
 
