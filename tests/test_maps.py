@@ -248,6 +248,10 @@ def test_settlement_response_colour_by_time_shape_by_best_vehicle_dash_on_foot()
     assert (st[2]["symbol"], st[2]["fillColor"]) == ("triangle", "#fee08b")
     assert st[3]["fillColor"] == "#67001f" and st[3]["dashArray"] == "3 2"
     assert st[4]["fillColor"] == "#000000" and "symbol" not in st[4]  # 无法到达: no vehicle at all
+    # a label per style (the county map's cluster tooltips name the styles they aggregate)
+    assert len(c.labels) == len(c.styles)
+    assert c.labels[c.index[1]] == "10–15 分钟 · 小型消防车到达（方块）"
+    assert c.labels[c.index[3]] == ">30 分钟 · 标准消防车到达（圆） · 车辆至路端后步行（虚线框）"
     labels = [lab for lab, _ in c.legend]
     assert labels == ["≤5 分钟", "10–15 分钟", ">30 分钟", "无法到达", "标准消防车到达（圆）", "小型消防车到达（方块）",
                       "消防摩托车到达（三角）", "车辆至路端后步行（虚线框）"]

@@ -425,7 +425,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
                 data = layer.collection(view, cls, labels=labels)
                 if kind == "point":
                     spec["cluster"] = {"detailZoom": _dense.DETAIL_ZOOM, "cellPx": 56,
-                                       "labels": [escape(str(lab)) for lab, _ in cls.legend]}
+                                       "labels": [escape(str(lab)) for lab in cls.labels]}
                 else:
                     spec["interactive"] = False
             js = f"kz.packed({json.dumps(_dense.pack(data))}, {_display.safe_json(spec)})"

@@ -791,7 +791,7 @@ class Classified:
     legend: list[tuple[str, dict]]  # (label, style) in legend order, only classes present
     radius: np.ndarray | None = None  # per-feature radius (points sized by a column)
     order: np.ndarray | None = None  # draw order of features (e.g. big isochrones first)
-    labels: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # a label per style (cluster tooltips)
 
 
 def without_label(style: dict) -> dict:
@@ -932,15 +932,17 @@ def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
             r = lo + (hi - lo) * np.sqrt(np.clip(np.nan_to_num(v, nan=0.0), 0, top) / top)
             radius = np.round(r, 1)
 
+    style_labels = [lab for lab, _ in legend]  # one per style while styles and legend align
     if geom_kind == "point" and n and (rule.get("shape_by") in gdf.columns or rule.get("dash_by") in gdf.columns):
-        index, styles, legend = _shape_and_dash(rule, gdf, np.asarray(index, dtype=int), styles, legend)
+        index, styles, legend, style_labels = _shape_and_dash(rule, gdf, np.asarray(index, dtype=int), styles,
+                                                              legend)
 
     order = None
     if rule.get("sort_desc") and rule["sort_desc"] in gdf.columns:
         key = pd.to_numeric(gdf[rule["sort_desc"]], errors="coerce").fillna(0).to_numpy()
         order = np.argsort(-key, kind="stable")
     return Classified(index=np.asarray(index, dtype=int), styles=styles, legend=legend, radius=radius,
-                      order=order)
+                      order=order, labels=style_labels)
 
 
 def _shape_and_dash(rule, gdf, index, styles, legend):
@@ -960,8 +962,12 @@ def _shape_and_dash(rule, gdf, index, styles, legend):
         np.zeros(n, dtype=bool)
     combo = pd.MultiIndex.from_arrays([index, keys, dash])
     codes, uniq = pd.factorize(combo)
-    new_styles = []
+    new_styles, new_labels = [], []
     for base, key, dashed in uniq:
+        lab = legend[base][0] if base < len(legend) else ""
+        if key and shapes[key].get("label"):
+            lab += " · " + shapes[key]["label"]
+        new_labels.append(lab + (" · " + rule.get("dash_label", "") if dashed else ""))
         st = dict(styles[base])
         if key:
             st.update(without_label(shapes[key]))
@@ -982,7 +988,7 @@ def _shape_and_dash(rule, gdf, index, styles, legend):
             legend.append((st.get("label", key), {**neutral, **without_label(st)}))
     if dash.any():
         legend.append((rule.get("dash_label", "虚线框"), {**neutral, "dashArray": "3 2", "weight": 1.6}))
-    return codes.astype(int), new_styles, legend
+    return codes.astype(int), new_styles, legend, new_labels
 
 
 # ------------------------------------------------------------------------------------------------
