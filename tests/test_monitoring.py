@@ -185,3 +185,15 @@ def test_generated_candidates_are_summits_near_roads():
     c = generate_candidates(ctx.dem, roads, MonitoringParams(candidate_road_max_m=500.0))
     assert len(c) >= 1 and (c["elevation_m"] == 300.0).all()
     assert c.geometry.distance(roads.geometry.iloc[0]).max() <= 500.0
+
+
+def test_per_forest_block_shares():
+    from kzgis.analyses.monitoring import MonitoringParams, run_monitoring
+
+    west = _pts(["西塔"], [(550, 2050)], mast_m=[10.0], range_km=[10.0])
+    out = run_monitoring(_ctx(monitor=west), MonitoringParams(target_m=0.0, target_share=0.0))
+    blocks = out["monitor_blocks"]
+    # one forest block covering the 40 x 40 cells; the west tower sees 21 of 40 columns
+    assert list(blocks["block_id"]) == [1]
+    assert blocks["forest_km2"].iloc[0] == pytest.approx(16.0)
+    assert blocks["share"].iloc[0] == pytest.approx(21 / 40)

@@ -22,8 +22,9 @@ Method
    ``blind_spot_min_km2``.
 
 Results: ``monitor_viewsheds`` (visible forest per site), ``monitor_sites`` (existing and
-candidate sites, chosen, rank, added forest), ``monitor_towns`` (forest, seen, share per township,
-now and with the chosen sites), ``monitor_blind_spots``.
+candidate sites, chosen, rank, added forest), ``monitor_towns`` and ``monitor_blocks`` (forest,
+seen, share per township and per connected forest block, now and with the chosen sites),
+``monitor_blind_spots``.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def _towns(ctx, crs):
 
 @register("monitoring", title_zh="森林防火视频监控覆盖", needs=("forest", "dem"),
           optional=("monitor_sites", "candidate_sites", "roads", "boundary"), params=MonitoringParams,
-          results=("monitor_viewsheds", "monitor_sites", "monitor_towns", "monitor_blind_spots"))
+          results=("monitor_viewsheds", "monitor_sites", "monitor_towns", "monitor_blocks", "monitor_blind_spots"))
 def run_monitoring(ctx, params: MonitoringParams) -> dict:
     """Forest seen by the existing cameras (viewshed), the best new sites, blind spots."""
     dem = ctx.dem
@@ -282,9 +283,36 @@ def run_monitoring(ctx, params: MonitoringParams) -> dict:
                          "seen_after_km2": round(int((m & covered).sum()) * cell_km2, 3),
                          "share_after": round(float((m & covered).sum() / n), 4)})
     town_out = pd.DataFrame(rows_out)
+    block_out = _per_block(ctx, dem, f, covered_now, covered, cell_km2)
     if ctx.towns and len(town_out):
         town_out = town_out[town_out["town"].isin(list(ctx.towns))].reset_index(drop=True)
     share_now, share_after = covered_now.sum() / total, covered.sum() / total
     log.info("monitoring: %d sites, %d chosen, share %.3f -> %.3f", len(sites), len(chosen), share_now, share_after)
     return {"monitor_viewsheds": viewsheds, "monitor_sites": site_out, "monitor_towns": town_out,
-            "monitor_blind_spots": blind_spots}
+            "monitor_blocks": block_out, "monitor_blind_spots": blind_spots}
+
+
+def _per_block(ctx, dem, forest, covered_now, covered, cell_km2) -> gpd.GeoDataFrame:
+    """Forest, seen forest and shares per connected forest block (the blocks of ``checkpoints``)."""
+    from rasterio.features import rasterize
+
+    from ._forest import forest_blocks
+
+    blocks = forest_blocks(ctx)
+    cols = ["block_id", "forest_km2", "seen_km2", "share", "seen_after_km2", "share_after"]
+    if not len(blocks):
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=ctx.crs)
+    ids = rasterize(((g, int(b)) for b, g in zip(blocks.index, blocks.geometry)), out_shape=dem.shape,
+                    transform=dem.transform, fill=0, dtype="int32").ravel()
+    n = np.bincount(ids[forest], minlength=int(blocks.index.max()) + 1)
+    now = np.bincount(ids[forest & covered_now], minlength=len(n))
+    after = np.bincount(ids[forest & covered], minlength=len(n))
+    rows, geoms = [], []
+    for b, g in zip(blocks.index, blocks.geometry):
+        if n[b] == 0:
+            continue  # smaller than a DEM cell or off the DEM
+        rows.append({"block_id": int(b), "forest_km2": round(n[b] * cell_km2, 3),
+                     "seen_km2": round(now[b] * cell_km2, 3), "share": round(now[b] / n[b], 4),
+                     "seen_after_km2": round(after[b] * cell_km2, 3), "share_after": round(after[b] / n[b], 4)})
+        geoms.append(g)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=ctx.crs)
