@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 COLUMNS_ZH = {
+    # forest-fire monitoring
+    "site": "监控点", "visible_forest_km2": "可视林地（平方公里）", "chosen": "规划选定",
+    "added_forest_km2": "新增可视林地（平方公里）", "mast_m": "架设高度（米）", "range_km": "监测距离（公里）",
+    "elevation_m": "海拔（米）", "seen_km2": "现状可视林地（平方公里）", "seen_share": "现状可视林地比例",
+    "seen_after_km2": "规划后可视林地（平方公里）", "seen_share_after": "规划后可视林地比例",
+    "area_km2": "面积（平方公里）",
     "name": "名称", "town": "乡镇（街道）", "population": "人口", "kind": "类型", "status": "状态",
     "station": "消防队站", "station_2": "第二到场队站", "time_min": "到场时间（分钟）",
     "time_min_2": "第二到场时间（分钟）", "vehicle_class": "车型等级", "best_vehicle": "可达最优车型",

@@ -233,3 +233,46 @@ declare(
             Column('turnaround', 'bool', '', '设回车场'),
             Column('settlements', 'int', '', '居民点数'),
                 )),)
+
+
+def _c(name: str, kind: str, unit: str = "", description: str = "") -> Column:
+    """A column labelled as everywhere else (:func:`kzgis._labels.header_zh`)."""
+    from ._labels import header_zh
+
+    return Column(name, kind, unit, header_zh(name), description)
+
+
+_SEEN = (
+    _c("forest_km2", "float", "km2", "forest area on the DEM grid"),
+    _c("seen_km2", "float", "km2", "forest seen by the existing sites"),
+    _c("seen_share", "float", "", "seen_km2 / forest_km2"),
+    _c("seen_after_km2", "float", "km2", "forest seen by the existing and the chosen new sites"),
+    _c("seen_share_after", "float", "", "seen_after_km2 / forest_km2"),
+)
+
+declare(
+    ResultLayer("monitor_viewsheds", "monitoring", "Polygon", "林火监控可视林地",
+                "The forest each existing or chosen camera sees (line of sight on the DEM within its range).",
+                (_c("site", "str", "", "camera name"),
+                 _c("status", "str", "", "existing or chosen"),
+                 _c("visible_forest_km2", "float", "km2", "forest seen by this camera"))),
+    ResultLayer("monitor_sites", "monitoring", "Point", "林火监控点",
+                "Existing cameras and candidate sites: which were chosen, in which order, and what they add.",
+                (_c("name", "str"), _c("status", "str", "", "existing, chosen or candidate"),
+                 _c("chosen", "bool", "", "picked as a new site"),
+                 _c("rank", "int", "", "order of choice (greedy: most forest added first)"),
+                 _c("added_forest_km2", "float", "km2", "forest not seen before that this site adds when chosen"),
+                 _c("visible_forest_km2", "float", "km2", "forest this site sees alone"),
+                 _c("mast_m", "float", "m", "camera height above the ground"),
+                 _c("range_km", "float", "km", "useful range"),
+                 _c("elevation_m", "float", "m", "ground elevation at the site (DEM)"))),
+    ResultLayer("monitor_towns", "monitoring", None, "乡镇林火监控覆盖",
+                "Forest seen per township, now and with the chosen new sites.",
+                (_c("town", "str"),) + _SEEN),
+    ResultLayer("monitor_blocks", "monitoring", "Polygon", "林区监控覆盖率",
+                "Forest seen per connected forest block, now and with the chosen new sites.",
+                (_c("block_id", "int", "", "forest block (as in checkpoints' forest_blocks)"),) + _SEEN),
+    ResultLayer("monitor_blind_spots", "monitoring", "Polygon", "林火监控盲区",
+                "Forest seen by no site (existing and chosen), patches of at least blind_spot_min_km2.",
+                (_c("area_km2", "float", "km2"),)),
+)

@@ -140,14 +140,14 @@ def test_a_ridge_hides_the_other_valley_and_greedy_picks_the_far_side():
     out = run_monitoring(ctx, MonitoringParams(new_sites=1, target_m=0.0))
     towns = out["monitor_towns"].set_index("town")
     # the west camera sees the whole west valley (columns 0-19) and the ridge, nothing east of it
-    assert towns.loc["西镇", "share"] == pytest.approx(1.0)
-    assert towns.loc["东镇", "share"] == pytest.approx(40 / 800)  # only the ridge column (col 20) of 20 columns
+    assert towns.loc["西镇", "seen_share"] == pytest.approx(1.0)
+    assert towns.loc["东镇", "seen_share"] == pytest.approx(40 / 800)  # only the ridge column (col 20) of 20 columns
     sites = out["monitor_sites"].set_index("name")
     assert sites.loc["东1", "chosen"] and not sites.loc["西2", "chosen"]
     assert sites.loc["东1", "rank"] == 1 and sites.loc["东1", "status"] == "chosen"
     # the east candidate adds the 19 east columns (ridge already seen): 19 x 40 cells of 0.01 km2
     assert sites.loc["东1", "added_forest_km2"] == pytest.approx(19 * 40 * 0.01)
-    assert towns.loc["东镇", "share_after"] == pytest.approx(1.0)
+    assert towns.loc["东镇", "seen_share_after"] == pytest.approx(1.0)
     vs = out["monitor_viewsheds"]
     assert set(vs["site"]) == {"西塔", "东1"}
     assert vs.set_index("site").loc["西塔", "visible_forest_km2"] == pytest.approx(21 * 40 * 0.01)
@@ -196,4 +196,16 @@ def test_per_forest_block_shares():
     # one forest block covering the 40 x 40 cells; the west tower sees 21 of 40 columns
     assert list(blocks["block_id"]) == [1]
     assert blocks["forest_km2"].iloc[0] == pytest.approx(16.0)
-    assert blocks["share"].iloc[0] == pytest.approx(21 / 40)
+    assert blocks["seen_share"].iloc[0] == pytest.approx(21 / 40)
+
+
+def test_results_conform_to_the_schema():
+    from kzgis import schema
+    from kzgis.analyses.monitoring import MonitoringParams, run_monitoring
+
+    west = _pts(["西塔"], [(550, 2050)], mast_m=[10.0], range_km=[10.0])
+    cands = _pts(["西2", "东1"], [(1050, 2050), (3050, 2050)])
+    out = run_monitoring(_ctx(monitor=west, candidates=cands), MonitoringParams(new_sites=1, target_m=0.0))
+    assert {lay.name for lay in schema.for_analysis("monitoring")} == set(out)
+    for name, frame in out.items():
+        assert schema.check(name, frame) == [], name

@@ -279,9 +279,9 @@ def run_monitoring(ctx, params: MonitoringParams) -> dict:
             continue
         rows_out.append({"town": name, "forest_km2": round(n * cell_km2, 3),
                          "seen_km2": round(int((m & covered_now).sum()) * cell_km2, 3),
-                         "share": round(float((m & covered_now).sum() / n), 4),
+                         "seen_share": round(float((m & covered_now).sum() / n), 4),
                          "seen_after_km2": round(int((m & covered).sum()) * cell_km2, 3),
-                         "share_after": round(float((m & covered).sum() / n), 4)})
+                         "seen_share_after": round(float((m & covered).sum() / n), 4)})
     town_out = pd.DataFrame(rows_out)
     block_out = _per_block(ctx, dem, f, covered_now, covered, cell_km2)
     if ctx.towns and len(town_out):
@@ -299,7 +299,7 @@ def _per_block(ctx, dem, forest, covered_now, covered, cell_km2) -> gpd.GeoDataF
     from ._forest import forest_blocks
 
     blocks = forest_blocks(ctx)
-    cols = ["block_id", "forest_km2", "seen_km2", "share", "seen_after_km2", "share_after"]
+    cols = ["block_id", "forest_km2", "seen_km2", "seen_share", "seen_after_km2", "seen_share_after"]
     if not len(blocks):
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=ctx.crs)
     ids = rasterize(((g, int(b)) for b, g in zip(blocks.index, blocks.geometry)), out_shape=dem.shape,
@@ -312,7 +312,7 @@ def _per_block(ctx, dem, forest, covered_now, covered, cell_km2) -> gpd.GeoDataF
         if n[b] == 0:
             continue  # smaller than a DEM cell or off the DEM
         rows.append({"block_id": int(b), "forest_km2": round(n[b] * cell_km2, 3),
-                     "seen_km2": round(now[b] * cell_km2, 3), "share": round(now[b] / n[b], 4),
-                     "seen_after_km2": round(after[b] * cell_km2, 3), "share_after": round(after[b] / n[b], 4)})
+                     "seen_km2": round(now[b] * cell_km2, 3), "seen_share": round(now[b] / n[b], 4),
+                     "seen_after_km2": round(after[b] * cell_km2, 3), "seen_share_after": round(after[b] / n[b], 4)})
         geoms.append(g)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=ctx.crs)

@@ -490,12 +490,12 @@ LAYER_STYLES: dict[str, dict] = {
         "values": {"status": {"existing": "现状", "chosen": "规划新增"}}, "tip": ["site", "visible_forest_km2"],
     },
     "monitor_blocks": {
-        "title": "林区监控覆盖率", "group": "monitor", "order": 13, "show": False, "by": "share_after",
+        "title": "林区监控覆盖率", "group": "monitor", "order": 13, "show": False, "by": "seen_share_after",
         "bins": [(0.5, "规划后可视林地 <50%", "#d73027"), (0.9, "50–90%", "#fee08b"), (math.inf, "≥90%", "#1a9850")],
         "bin_style": {"weight": 1.2, "opacity": 0.9, "fill": True, "fillOpacity": 0.15},
-        "fields": [("block_id", "林区编号"), ("forest_km2", "林地（平方公里）"), ("share", "现状可视比例"),
-                   ("share_after", "规划后可视比例")],
-        "tip": ["block_id", "share_after"], "tip_format": "林区{block_id} · 规划后可视 {share_after}",
+        "fields": [("block_id", "林区编号"), ("forest_km2", "林地（平方公里）"), ("seen_share", "现状可视比例"),
+                   ("seen_share_after", "规划后可视比例")],
+        "tip": ["block_id", "seen_share_after"], "tip_format": "林区{block_id} · 规划后可视 {seen_share_after}",
     },
     "monitor_blind_spots": {
         "title": "林火监控盲区（≥1平方公里）", "group": "monitor", "order": 26, "show_county": False,

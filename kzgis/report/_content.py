@@ -807,8 +807,8 @@ def _an_monitoring(c: _Ctx, s):
     sites = td.result("monitor_sites")
     n_exist = int(sites["status"].eq("existing").sum()) if sites is not None and "status" in sites else 0
     b.para(f"{c.town}林地{num(r['forest_km2'], 2)}平方公里；现状监控点{n_exist}处，"
-           f"可视林地{num(r['seen_km2'], 2)}平方公里，占{pct(float(r['share']), 1)}。"
-           + (f"按规划新增监控点后可视林地占{pct(float(r['share_after']), 1)}。" if "share_after" in r else ""))
+           f"可视林地{num(r['seen_km2'], 2)}平方公里，占{pct(float(r['seen_share']), 1)}。"
+           + (f"按规划新增监控点后可视林地占{pct(float(r['seen_share_after']), 1)}。" if "seen_share_after" in r else ""))
     blind = td.result("monitor_blind_spots")
     if blind is not None and len(blind):
         b.para(f"{c.town}范围内面积1平方公里以上的监控盲区{len(blind)}处，合计{num(blind['area_km2'].sum(), 2)}平方公里，"
