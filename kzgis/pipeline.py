@@ -336,22 +336,14 @@ def _network_outputs(ctx, layers, results, counts):
 
 
 def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(), town_runner=None) -> RunResult:
+    """Load the layers, run the analyses, write every output into ``tmp``; the body of :func:`run`."""
     from tqdm import tqdm
 
     timings = {}
     t0 = time.perf_counter()
     towns = tuple(towns) if towns else recipe.towns
     registry = _analysis.load_all()
-    if not recipe.analyses:
-        raise RecipeError(f"recipe {recipe.path.name if recipe.path else ''}: it names no analyses, so there is "
-                          "nothing to write. Add an 'analyses:' section (kzgis analyses lists them); the "
-                          "previous output folder is untouched.")
-    names = [n for n in recipe.analyses if only is None or n in only]
-    if only:
-        for n in only:
-            if n not in recipe.analyses:
-                raise RecipeError(f"--only: analysis '{n}' is not in the recipe{suggest(n, recipe.analyses)}")
-    ordered = _analysis.order(names)
+    ordered = _analyses_to_run(recipe, only)
     show = not quiet and sys.stderr.isatty()
     steps = ["layers"] + ordered + ["outputs"]
     bar = tqdm(total=len(steps), disable=not show, unit="step", desc="kzgis")
@@ -363,12 +355,71 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
     timings["layers"] = round(time.perf_counter() - t0, 3)
     bar.update(1)
 
+    ctx = _new_context(recipe, layers, towns, notes)
+    results: dict = {}
+    ran, skipped, counts, params_used = _run_analyses(recipe, registry, ordered, ctx, results, timings, bar)
+    if not ran:
+        raise AnalysisError(_nothing_ran(skipped, layers))
+    network_block = _network_outputs(ctx, layers, results, counts)
+
+    bar.set_postfix_str("writing outputs")
+    t2 = time.perf_counter()
+    outputs = _write_outputs(recipe, tmp, ctx, results, towns, town_runner, timings)
+    timings["outputs"] = round(time.perf_counter() - t2, 3)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    bar.update(1)
+    bar.close()
+
+    summary = {
+        "kzgis_version": __version__,
+        "recipe": str(recipe.path) if recipe.path else None,
+        "name": recipe.name,
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "crs": layers.crs.to_string(),
+        "towns": list(towns) if towns else None,
+        "layers": _layer_sizes(layers),
+        "ran": ran,
+        "skipped": skipped,
+        "parameters": params_used,
+        "network_parameters": _params.describe(recipe.network, recipe.network_given),
+        "network": network_block,
+        "counts": counts,
+        "outputs": outputs,
+        "warnings": ctx.warnings,
+        "data_gaps": _data_gaps(layers),
+        "timings_s": timings,
+    }
+    (tmp / "summary.json").write_text(strict_json(summary), encoding="utf-8")
+    return RunResult(out_dir=out_dir, results=results, summary=summary, ran=ran, skipped=skipped)
+
+
+def _analyses_to_run(recipe: Recipe, only) -> list[str]:
+    """The recipe's analyses (limited to ``only``) in dependency order; a RecipeError when there are none."""
+    if not recipe.analyses:
+        raise RecipeError(f"recipe {recipe.path.name if recipe.path else ''}: it names no analyses, so there is "
+                          "nothing to write. Add an 'analyses:' section (kzgis analyses lists them); the "
+                          "previous output folder is untouched.")
+    names = [n for n in recipe.analyses if only is None or n in only]
+    if only:
+        for n in only:
+            if n not in recipe.analyses:
+                raise RecipeError(f"--only: analysis '{n}' is not in the recipe{suggest(n, recipe.analyses)}")
+    return _analysis.order(names)
+
+
+def _new_context(recipe: Recipe, layers, towns, notes) -> _analysis.Context:
+    """The analyses' shared context, its warnings started with the folder notes and layer warnings."""
     ctx = _analysis.Context(layers=layers, network_params=recipe.network, towns=towns)
     ctx.warnings.extend(notes)
     for p in layers.problems:
         if p.severity == "warning":
             ctx.warnings.append(str(p))
-    results: dict = {}
+    return ctx
+
+
+def _run_analyses(recipe: Recipe, registry, ordered, ctx, results: dict, timings: dict, bar):
+    """Run each analysis in order (skipping those missing a layer); returns ran, skipped, counts, parameters."""
+    layers = ctx.layers
     ran, skipped, counts, params_used = [], {}, {}, {}
     for name in ordered:
         spec = registry[name]
@@ -385,18 +436,7 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         params = recipe.analyses[name]
         params_used[name] = _params.describe(params, recipe.analyses_given.get(name))
         t1 = time.perf_counter()
-        log.info("running %s", name)
-        try:
-            out = spec.func(ctx, params) or {}
-        except KzgisError as exc:
-            raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {exc}") from exc
-        except Exception as exc:
-            # the traceback goes to the run's kzgis.log (INFO) only; the terminal gets one line
-            log.info("step %s failed unexpectedly", name, exc_info=True)
-            err = AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {type(exc).__name__}: "
-                                f"{_one_line(exc)}")
-            err.unexpected = True  # a kzgis defect: the CLI asks the user to report it
-            raise err from exc
+        out = _run_one(name, spec, ctx, params)
         timings[name] = round(time.perf_counter() - t1, 3)
         for key, frame in out.items():
             if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and frame.geometry.name in frame:
@@ -406,13 +446,28 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         ctx.results.update(out)
         ran.append(name)
         bar.update(1)
+    return ran, skipped, counts, params_used
 
-    if not ran:
-        raise AnalysisError(_nothing_ran(skipped, layers))
-    network_block = _network_outputs(ctx, layers, results, counts)
 
-    bar.set_postfix_str("writing outputs")
-    t2 = time.perf_counter()
+def _run_one(name: str, spec: _analysis.Analysis, ctx, params) -> dict:
+    """One analysis's outputs; its failure becomes an AnalysisError naming the step."""
+    log.info("running %s", name)
+    try:
+        return spec.func(ctx, params) or {}
+    except KzgisError as exc:
+        raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {exc}") from exc
+    except Exception as exc:
+        # the traceback goes to the run's kzgis.log (INFO) only; the terminal gets one line
+        log.info("step %s failed unexpectedly", name, exc_info=True)
+        err = AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {type(exc).__name__}: "
+                            f"{_one_line(exc)}")
+        err.unexpected = True  # a kzgis defect: the CLI asks the user to report it
+        raise err from exc
+
+
+def _write_outputs(recipe: Recipe, tmp: Path, ctx, results: dict, towns, town_runner, timings: dict) -> dict:
+    """Write results.gpkg, tables.xlsx, maps and report into ``tmp``; returns the outputs block."""
+    layers = ctx.layers
     outputs = {}
     split = None  # per-township maps and chapters elsewhere (a Dask cluster)
     if town_runner is not None and (recipe.outputs.maps or recipe.outputs.report):
@@ -422,55 +477,45 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
     if recipe.outputs.tables:
         outputs["tables.xlsx"] = write_tables({k: v for k, v in results.items()}, tmp / "tables.xlsx")
     if recipe.outputs.maps:
-        try:
-            from . import maps as _maps
-        except ImportError:  # maps not installed in this build
-            _maps = None
-        if _maps is not None and hasattr(_maps, "write_maps"):
-            opts = _maps.MapOptions.from_mapping(recipe.outputs.maps)
-            t3 = time.perf_counter()
-            paths = _maps.write_maps(layers, results, tmp / "maps", opts, title=recipe.title, towns=towns,
-                                     town_runner=split and split.maps)
-            timings["maps"] = round(time.perf_counter() - t3, 3)
-            outputs["maps"] = [str(Path(p).relative_to(tmp)) for p in paths]
+        _write_map_outputs(recipe, tmp, layers, results, towns, split, outputs, timings)
     if recipe.outputs.report:
-        try:
-            from . import report as _report
-        except ImportError:
-            _report = None
-        if _report is not None and hasattr(_report, "write_report"):
-            t3 = time.perf_counter()
-            paths = _report.write_report(ctx, results, tmp / "report", recipe, towns=towns,
-                                         options=recipe.outputs.report,
-                                         town_runner=split and split.report)
-            timings["report"] = round(time.perf_counter() - t3, 3)
-            outputs["report"] = [str(Path(p).relative_to(tmp)) for p in paths]
+        _write_report_outputs(recipe, tmp, ctx, results, towns, split, outputs, timings)
     if split is not None:
         split.close()
-    timings["outputs"] = round(time.perf_counter() - t2, 3)
-    timings["total"] = round(time.perf_counter() - t0, 3)
-    bar.update(1)
-    bar.close()
+    return outputs
 
-    summary = {
-        "kzgis_version": __version__,
-        "recipe": str(recipe.path) if recipe.path else None,
-        "name": recipe.name,
-        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "crs": layers.crs.to_string(),
-        "towns": list(towns) if towns else None,
-        "layers": {k: (len(v) if k != "dem" else {"shape": list(v.shape), "cell_m": v.cell_m})
-                   for k, v in layers.items()},
-        "ran": ran,
-        "skipped": skipped,
-        "parameters": params_used,
-        "network_parameters": _params.describe(recipe.network, recipe.network_given),
-        "network": network_block,
-        "counts": counts,
-        "outputs": outputs,
-        "warnings": ctx.warnings,
-        "data_gaps": _data_gaps(layers),
-        "timings_s": timings,
-    }
-    (tmp / "summary.json").write_text(strict_json(summary), encoding="utf-8")
-    return RunResult(out_dir=out_dir, results=results, summary=summary, ran=ran, skipped=skipped)
+
+def _write_map_outputs(recipe: Recipe, tmp: Path, layers, results, towns, split, outputs: dict, timings: dict):
+    """Write the maps into ``tmp/maps`` (when the maps package is there), noting paths and time."""
+    try:
+        from . import maps as _maps
+    except ImportError:  # maps not installed in this build
+        _maps = None
+    if _maps is not None and hasattr(_maps, "write_maps"):
+        opts = _maps.MapOptions.from_mapping(recipe.outputs.maps)
+        t3 = time.perf_counter()
+        paths = _maps.write_maps(layers, results, tmp / "maps", opts, title=recipe.title, towns=towns,
+                                 town_runner=split and split.maps)
+        timings["maps"] = round(time.perf_counter() - t3, 3)
+        outputs["maps"] = [str(Path(p).relative_to(tmp)) for p in paths]
+
+
+def _write_report_outputs(recipe: Recipe, tmp: Path, ctx, results, towns, split, outputs: dict, timings: dict):
+    """Write the report into ``tmp/report`` (when the report package is there), noting paths and time."""
+    try:
+        from . import report as _report
+    except ImportError:
+        _report = None
+    if _report is not None and hasattr(_report, "write_report"):
+        t3 = time.perf_counter()
+        paths = _report.write_report(ctx, results, tmp / "report", recipe, towns=towns,
+                                     options=recipe.outputs.report,
+                                     town_runner=split and split.report)
+        timings["report"] = round(time.perf_counter() - t3, 3)
+        outputs["report"] = [str(Path(p).relative_to(tmp)) for p in paths]
+
+
+def _layer_sizes(layers) -> dict:
+    """The summary's ``layers`` block: feature count per layer, shape and cell size for the DEM."""
+    return {k: (len(v) if k != "dem" else {"shape": list(v.shape), "cell_m": v.cell_m})
+            for k, v in layers.items()}
