@@ -333,6 +333,37 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
     if clip is not None:
         shapely.prepare(clip)
     show = _default_visibility(items, county=clip is None)
+    prepared = _prepare_overlays(items, plan, cache)
+    west, south, east, north = _extent(prepared, layers, clip)
+    bounds = [[south, west], [north, east]]
+
+    fig = Figure(title=escape(plan.page.title + " · " + plan.page.subtitle))
+    m = _Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
+             prefer_canvas=True, control_scale=False, zoom_snap=0.25, zoom_delta=0.5)
+    fig.add_child(m)
+    _Runtime().add_to(m)
+
+    online = not opts.offline
+    gcj_names = _add_basemaps(m, opts) if online else []
+    legend_sections, control_names = _add_overlays(m, prepared, plan, show)
+    control_names += _add_label_layers(m, plan)
+    if plan.focus is not None and clip is not None:
+        _add_focus_mask(m, plan, crs)
+    drew_hillshade = _add_hillshade(m, layers, opts, plan, cache, (west, south, east, north), control_names)
+
+    lc = _LayerControl(position="topright", collapsed=False)
+    lc.add_to(m)
+    _Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏").add_to(m)
+    _Measure(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
+             primary_area_unit="sqmeters", secondary_area_unit="hectares", localization="cn").add_to(m)
+    _add_chrome(m, lc, plan, opts, crs, legend_sections, gcj_names, drew_hillshade, (west, south, east, north),
+                bounds)
+    return _page_html(fig, opts), control_names
+
+
+def _prepare_overlays(items: list[Item], plan: MapPlan, cache: RunCache) -> list[tuple]:
+    """``(item, display layer, view)`` of every layer with something to draw, in layer-control order."""
+    clip = plan.clip
     prepared = []
     keys = {it.key for it in items}
     for it in sorted(items, key=_overlay_sort_key):
@@ -344,8 +375,12 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         if not len(view):
             continue
         prepared.append((it, layer, view))
+    return prepared
 
-    # extent: the clip polygon, else the county/boundary, else everything drawn
+
+def _extent(prepared: list[tuple], layers, clip) -> tuple[float, float, float, float]:
+    """The map's WGS 84 extent: the clip polygon, else the county/boundary, else everything drawn."""
+    crs = layers.crs
     if clip is not None:
         ext = shapely.total_bounds(_display.to_wgs84([shapely.box(*shapely.bounds(clip))], crs))
     else:
@@ -358,41 +393,39 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         else:
             ext = np.array([108.0, 30.8, 108.9, 31.7])  # Kaizhou
     west, south, east, north = (float(v) for v in ext)
-    bounds = [[south, west], [north, east]]
+    return west, south, east, north
 
-    fig = Figure(title=escape(plan.page.title + " · " + plan.page.subtitle))
-    m = _Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
-             prefer_canvas=True, control_scale=False, zoom_snap=0.25, zoom_delta=0.5)
-    fig.add_child(m)
-    _Runtime().add_to(m)
 
-    online = not opts.offline
+def _add_basemaps(m, opts: MapOptions) -> list[str]:
+    """Add the online tile basemaps (the chosen one shown); returns the names of the GCJ-02 ones."""
     gcj_names = []
-    if online:
-        key = opts.resolved_tianditu_key()
-        wanted = opts.basemap
-        if wanted == "tianditu" and not key:
-            log.warning("maps: 天地图 needs a key (outputs.maps.tianditu_key or the environment variable "
-                        "TIANDITU_KEY); showing OpenStreetMap first")
-            wanted = "osm"
-        order = [k for k in ("tianditu_vec", "tianditu_img", "amap", "amap_img", "osm")
-                 if key or not k.startswith("tianditu")]
-        first = {"tianditu": "tianditu_vec", "amap": "amap", "osm": "osm"}[wanted]
-        for tk in order:
-            title, urls, subs, attr, gcj = TILES[tk]
-            tiles = []
-            for u in urls:
-                u = u + key if u.endswith("tk=") else u
-                opt = {"attribution": attr, "maxZoom": 18, "minZoom": 3}
-                if subs:
-                    opt["subdomains"] = subs
-                tiles.append(f"L.tileLayer({json.dumps(u)}, {json.dumps(opt, ensure_ascii=False)})")
-            js = tiles[0] if len(tiles) == 1 else "L.layerGroup([" + ", ".join(tiles) + "])"
-            _JsLayer(_display.script_safe(js), name=title, overlay=False, show=(tk == first)).add_to(m)
-            if gcj:
-                gcj_names.append(title)
+    key = opts.resolved_tianditu_key()
+    wanted = opts.basemap
+    if wanted == "tianditu" and not key:
+        log.warning("maps: 天地图 needs a key (outputs.maps.tianditu_key or the environment variable "
+                    "TIANDITU_KEY); showing OpenStreetMap first")
+        wanted = "osm"
+    order = [k for k in ("tianditu_vec", "tianditu_img", "amap", "amap_img", "osm")
+             if key or not k.startswith("tianditu")]
+    first = {"tianditu": "tianditu_vec", "amap": "amap", "osm": "osm"}[wanted]
+    for tk in order:
+        title, urls, subs, attr, gcj = TILES[tk]
+        tiles = []
+        for u in urls:
+            u = u + key if u.endswith("tk=") else u
+            opt = {"attribution": attr, "maxZoom": 18, "minZoom": 3}
+            if subs:
+                opt["subdomains"] = subs
+            tiles.append(f"L.tileLayer({json.dumps(u)}, {json.dumps(opt, ensure_ascii=False)})")
+        js = tiles[0] if len(tiles) == 1 else "L.layerGroup([" + ", ".join(tiles) + "])"
+        _JsLayer(_display.script_safe(js), name=title, overlay=False, show=(tk == first)).add_to(m)
+        if gcj:
+            gcj_names.append(title)
+    return gcj_names
 
-    # thematic overlays, results first (the layer control lists them in this order)
+
+def _add_overlays(m, prepared: list[tuple], plan: MapPlan, show: dict) -> tuple[list, list[str]]:
+    """Add the thematic overlays, results first; returns their legend sections and control names."""
     legend_sections = []
     control_names = []
     used_names = set()
@@ -400,38 +433,12 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         rule = layer.rule
         kind = view.kind
         cls = styles.classify(it.key, view.style_frame, kind)
-        leaflet_styles = []
-        for st in cls.styles:
-            st = dict(st)
-            if "symbol" in st:
-                st["icon"] = styles.symbol_svg(st)
-            leaflet_styles.append(st)
-        fields = layer.fields
         title = rule.get("title", it.key)
         name = escape(title)
         if name in used_names:
             name = escape(f"{title}（{it.key}）")
         used_names.add(name)
-        group = rule.get("group", "other") if it.is_result else "base"
-        spec = {"key": it.key, "name": name, "group": group, "order": rule.get("order", 60),
-                "interactive": rule.get("interactive", True), "styles": leaflet_styles,
-                "fields": [escape(lab) for _, lab in fields]}
-        labels = plan.clip is not None or rule.get("label_county", False)  # point labels: township maps
-        if clip is None and _dense.is_dense(view):  # county map: generalised, compressed, built when shown
-            if kind == "line":
-                data = _dense.lines_by_class(view, cls, plan.decimals)
-                spec["noPopup"] = True
-            else:
-                data = layer.collection(view, cls, labels=labels)
-                if kind == "point":
-                    spec["cluster"] = {"detailZoom": _dense.DETAIL_ZOOM, "cellPx": 56,
-                                       "labels": [escape(str(lab)) for lab in cls.labels]}
-                else:
-                    spec["interactive"] = False
-            js = f"kz.packed({json.dumps(_dense.pack(data))}, {_display.safe_json(spec)})"
-        else:
-            data = layer.collection(view, cls, labels=labels)
-            js = f"kz.overlay({data}, {_display.safe_json(spec)})"
+        js = _overlay_js(it, layer, view, cls, name, plan)
         visible = show.get(it.key, True)
         _JsLayer(js, name=name, overlay=True, show=visible).add_to(m)
         control_names.append(name)
@@ -439,59 +446,104 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
             legend_sections.append(_html.LegendSection(it.key, title, kind, cls.legend, show=visible))
         else:
             legend_sections.append(_html.LegendSection(it.key, title, "line", cls.legend[:1], show=visible))
+    return legend_sections, control_names
 
-    # label layers (township names, settlement names)
+
+def _overlay_js(it: Item, layer, view, cls, name: str, plan: MapPlan) -> str:
+    """The JavaScript drawing one overlay: plain GeoJSON, or packed and built when shown (dense county)."""
+    rule = layer.rule
+    kind = view.kind
+    clip = plan.clip
+    leaflet_styles = []
+    for st in cls.styles:
+        st = dict(st)
+        if "symbol" in st:
+            st["icon"] = styles.symbol_svg(st)
+        leaflet_styles.append(st)
+    fields = layer.fields
+    group = rule.get("group", "other") if it.is_result else "base"
+    spec = {"key": it.key, "name": name, "group": group, "order": rule.get("order", 60),
+            "interactive": rule.get("interactive", True), "styles": leaflet_styles,
+            "fields": [escape(lab) for _, lab in fields]}
+    labels = plan.clip is not None or rule.get("label_county", False)  # point labels: township maps
+    if clip is None and _dense.is_dense(view):  # county map: generalised, compressed, built when shown
+        if kind == "line":
+            data = _dense.lines_by_class(view, cls, plan.decimals)
+            spec["noPopup"] = True
+        else:
+            data = layer.collection(view, cls, labels=labels)
+            if kind == "point":
+                spec["cluster"] = {"detailZoom": _dense.DETAIL_ZOOM, "cellPx": 56,
+                                   "labels": [escape(str(lab)) for lab in cls.labels]}
+            else:
+                spec["interactive"] = False
+        return f"kz.packed({json.dumps(_dense.pack(data))}, {_display.safe_json(spec)})"
+    data = layer.collection(view, cls, labels=labels)
+    return f"kz.overlay({data}, {_display.safe_json(spec)})"
+
+
+def _add_label_layers(m, plan: MapPlan) -> list[str]:
+    """Add the label layers (township names, settlement names); returns their control names."""
+    names = []
     for data, css, lname, lshow in plan.label_points:
         spec = {"key": "labels:" + lname, "name": escape(lname), "group": "base", "order": 200, "css": css}
         _JsLayer(f"kz.labels({data}, {_display.safe_json(spec)})", name=escape(lname), overlay=True,
                  show=lshow).add_to(m)
-        control_names.append(escape(lname))
+        names.append(escape(lname))
+    return names
 
-    # township focus: fade what lies outside the township
-    if plan.focus is not None and clip is not None:
-        cb = shapely.bounds(clip)
-        big = max(cb[2] - cb[0], cb[3] - cb[1])  # beyond the hillshade (35 % pad) and the screen
-        outside = shapely.box(cb[0] - big, cb[1] - big, cb[2] + big, cb[3] + big).difference(plan.focus)
-        og = shapely.to_geojson(_display.round_coords(_display.to_wgs84([outside], crs), 5)[0])
-        spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,
-                "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.5}],
-                "fields": []}
-        data = '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":' + og + \
-               ',"properties":{"_s":0}}]}'
-        _JsLayer(f"kz.overlay({data}, {_display.safe_json(spec)})", name="本乡镇以外（淡化）", overlay=True,
-                 show=True, control=False).add_to(m)
 
-    # DEM hillshade, the offline basemap
+def _add_focus_mask(m, plan: MapPlan, crs):
+    """Township focus: fade what lies outside the township (a white veil, not in the layer control)."""
+    cb = shapely.bounds(plan.clip)
+    big = max(cb[2] - cb[0], cb[3] - cb[1])  # beyond the hillshade (35 % pad) and the screen
+    outside = shapely.box(cb[0] - big, cb[1] - big, cb[2] + big, cb[3] + big).difference(plan.focus)
+    og = shapely.to_geojson(_display.round_coords(_display.to_wgs84([outside], crs), 5)[0])
+    spec = {"key": "mask", "name": "本乡镇以外", "group": "base", "order": 45, "interactive": False,
+            "styles": [{"stroke": False, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.5}],
+            "fields": []}
+    data = '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":' + og + \
+           ',"properties":{"_s":0}}]}'
+    _JsLayer(f"kz.overlay({data}, {_display.safe_json(spec)})", name="本乡镇以外（淡化）", overlay=True,
+             show=True, control=False).add_to(m)
+
+
+def _add_hillshade(m, layers, opts: MapOptions, plan: MapPlan, cache: RunCache, extent,
+                   control_names: list[str]) -> bool:
+    """Add the DEM hillshade (the offline basemap) when asked and there is a DEM; True when drawn."""
     dem = layers.get("dem") if hasattr(layers, "get") else None
-    drew_hillshade = False
-    if opts.hillshade and dem is not None:
-        hb = shapely.bounds(clip) if clip is not None else None
-        if hb is not None:  # a township: cover the screen around it too
-            pad = 0.35 * max(hb[2] - hb[0], hb[3] - hb[1])
-            hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
-        else:
-            import geopandas as gpd
+    if not (opts.hillshade and dem is not None):
+        return False
+    online = not opts.offline
+    clip = plan.clip
+    hb = shapely.bounds(clip) if clip is not None else None
+    if hb is not None:  # a township: cover the screen around it too
+        pad = 0.35 * max(hb[2] - hb[0], hb[3] - hb[1])
+        hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
+    else:
+        import geopandas as gpd
 
-            hb = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=_display.WGS84).to_crs(dem.crs).total_bounds
-            pad = 0.03 * max(hb[2] - hb[0], hb[3] - hb[1])
-            hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
-        img = cache.hillshade(dem).image(hb, max_px=plan.hillshade_px)
-        if img is not None:
-            uri, ib = img
-            spec = {"key": "hillshade", "name": "地形晕渲（DEM）", "group": "base", "order": 1}
-            js = (f"kz.register(L.imageOverlay({json.dumps(uri)}, {json.dumps(ib)}, "
-                  f"{{opacity: {0.95 if not online else 0.55}, interactive: false, className: 'kz-hillshade'}}), "
-                  f"{_display.safe_json(spec)})")
-            _JsLayer(js, name="地形晕渲（DEM）", overlay=True, show=not online).add_to(m)
-            control_names.append("地形晕渲（DEM）")
-            drew_hillshade = True
+        hb = gpd.GeoSeries([shapely.box(*extent)], crs=_display.WGS84).to_crs(dem.crs).total_bounds
+        pad = 0.03 * max(hb[2] - hb[0], hb[3] - hb[1])
+        hb = (hb[0] - pad, hb[1] - pad, hb[2] + pad, hb[3] + pad)
+    img = cache.hillshade(dem).image(hb, max_px=plan.hillshade_px)
+    if img is None:
+        return False
+    uri, ib = img
+    spec = {"key": "hillshade", "name": "地形晕渲（DEM）", "group": "base", "order": 1}
+    js = (f"kz.register(L.imageOverlay({json.dumps(uri)}, {json.dumps(ib)}, "
+          f"{{opacity: {0.95 if not online else 0.55}, interactive: false, className: 'kz-hillshade'}}), "
+          f"{_display.safe_json(spec)})")
+    _JsLayer(js, name="地形晕渲（DEM）", overlay=True, show=not online).add_to(m)
+    control_names.append("地形晕渲（DEM）")
+    return True
 
-    lc = _LayerControl(position="topright", collapsed=False)
-    lc.add_to(m)
-    _Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏").add_to(m)
-    _Measure(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
-             primary_area_unit="sqmeters", secondary_area_unit="hectares", localization="cn").add_to(m)
 
+def _add_chrome(m, lc, plan: MapPlan, opts: MapOptions, crs, legend_sections, gcj_names, drew_hillshade: bool,
+                extent, bounds):
+    """Add the title block, legend and the page script's configuration (bounds, GCJ-02 grid, GK read-out)."""
+    online = not opts.offline
+    west, south, east, north = extent
     note = (("底图：数字高程模型地形晕渲（离线）" if drew_hillshade else "无 DEM：无地形晕渲底图（离线）") if not online else
             "切换到高德底图时，专题图层自动由CGCS2000偏移到GCJ-02显示")
     body = _html.title_block(plan.page) + _html.legend(legend_sections, note=note)
@@ -504,6 +556,9 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         cfg["gk"] = gk
     _Chrome(body, lc.get_name(), _display.safe_json(cfg)).add_to(m)
 
+
+def _page_html(fig, opts: MapOptions) -> str:
+    """The figure rendered as one self-contained page (assets inlined; offline: no external reference)."""
     html = fig.render()
     html = _assets.inline(html)
     html = html.replace("<html>", '<html lang="zh-CN">', 1)
@@ -512,7 +567,7 @@ def render_map(items: list[Item], layers, opts: MapOptions, plan: MapPlan,
         bad = [r for r in _assets.external_references(html) if not r.startswith("local:")]
         if bad:
             raise _assets.AssetError(f"offline map still refers to external resources: {bad[:5]}")
-    return html, control_names
+    return html
 
 
 def _gk_params(crs) -> dict | None:
@@ -560,30 +615,18 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
 
     Returns the written paths, ``index.html`` first (with ``towns_only``: the township maps only).
     """
-    import geopandas as gpd
-
     opts = opts or MapOptions()
     if not opts.enabled:
         return []
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = collect(layers, results)
-    base_title = opts.title or title or "开州区"
-    date = opts.date or _dt.date.today().isoformat()
-    sources = opts.sources or _sources_text(layers)
-    synthetic = _is_synthetic(layers, results) if opts.synthetic == "auto" else bool(opts.synthetic)
-    review = opts.review_text
-
-    def page(subtitle, nav):
-        return _html.PageInfo(title=_html.main_title(base_title), subtitle=subtitle, sources=sources,
-                          date=date, synthetic=synthetic, review=review, nav=nav, online=not opts.offline)
-
-    boundary = layers["boundary"] if hasattr(layers, "has") and layers.has("boundary") else None
-    if boundary is not None and "town" not in boundary.columns:
-        boundary = None
+    pages = _Pages(opts, title, layers, results)
+    boundary = _town_boundary(layers)
     written_county = None
     town_files = []
     cache = RunCache(layers)
+    town_names = town_points = None
     if boundary is not None:
         bw = boundary.to_crs(_display.WGS84)
         town_names = bw["town"].astype(str)
@@ -593,86 +636,162 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
         labels = ()
         if boundary is not None:
             labels = ((_display.label_collection(town_points, town_names.tolist()), "", "乡镇（街道）名称", True),)
-        tol = opts.simplify_m
-        px = opts.hillshade_px
-        for attempt in range(5):
-            plan = MapPlan(page=page("全域总图", [("地图索引", "index.html")]), tolerance_m=tol,
-                           label_points=labels, hillshade_px=px)
-            html, _names = render_map(items, layers, opts, plan, cache)
-            size_mb = len(html.encode("utf-8")) / 1e6
-            if size_mb <= opts.max_size_mb:
-                break
-            log.warning("maps: county map is %.1f MB (> %.1f MB) at a %.0f m display tolerance; simplifying more",
-                        size_mb, opts.max_size_mb, tol)
-            if tol != opts.simplify_town_m:
-                cache.forget(tol)
-            tol = max(tol * 3, 5.0)
-            px = max(int(px * 0.7), 400)
-        (out_dir / "county.html").write_text(html, encoding="utf-8")
-        written_county = out_dir / "county.html"
-        del html
-        if opts.townships and tol != opts.simplify_town_m:
-            cache.forget(tol)
+        written_county = _write_county_map(items, layers, opts, pages, labels, cache, out_dir)
 
     if opts.townships and boundary is not None:
-        wanted = None
-        for limit in (towns, opts.towns):
-            if limit:
-                names = {str(t) for t in ([limit] if isinstance(limit, str) else limit)}
-                wanted = names if wanted is None else wanted & names
-        all_towns = boundary["town"].dropna().astype(str)
-        if wanted is not None:
-            missing = sorted(wanted - set(all_towns))
-            if missing:
-                log.warning("maps: townships not in the boundary layer: %s", ", ".join(missing))
-        used = {"index.html", "county.html"}
-        seen = set()
-        label_src = None
-        for k in ("settlements", "access_settlements", "response_settlements"):
-            src = layers.get(k) if k in layers else (results or {}).get(k)
-            if isinstance(src, gpd.GeoDataFrame) and "name" in src.columns and len(src):
-                label_src = src
-                break
-        town_tree = shapely.STRtree(np.asarray(boundary.geometry.values, dtype=object))
-        if label_src is not None:
-            src_geoms = np.asarray(label_src.geometry.values, dtype=object)
-            src_tree = shapely.STRtree(src_geoms)
-            src_points = _display.to_wgs84(shapely.point_on_surface(src_geoms), label_src.crs)
-            src_names = label_src["name"].astype(str).to_numpy(dtype=object)
-        pending = []
-        for town in all_towns:
-            if town in seen or (wanted is not None and town not in wanted):
-                continue
-            seen.add(town)
-            geom = shapely.union_all(boundary.geometry[town_names.to_numpy() == town].values)
-            if geom is None or geom.is_empty:
-                continue
-            clip = geom.buffer(opts.margin_m)
-            shapely.prepare(clip)
-            near = np.sort(town_tree.query(clip, predicate="intersects"))
-            labels = [(_display.label_collection(town_points[near], town_names.iloc[near].tolist()), "",
-                       "乡镇（街道）名称", True)]
-            if label_src is not None:
-                sub = np.sort(src_tree.query(clip, predicate="intersects"))
-                if len(sub):
-                    labels.append((_display.label_collection(src_points[sub], src_names[sub].tolist()), "kz-label-small",
-                                   "居民点名称", True))
-            fname = _file_name(town, used)
-            if town_runner is not None:
-                pending.append((town, fname))
-                continue
-            nav = [("地图索引", "index.html")] + ([("全域总图", "county.html")] if opts.county else [])
-            plan = MapPlan(page=page(town, nav), tolerance_m=opts.simplify_town_m, clip=clip, focus=geom,
-                           label_points=tuple(labels), hillshade_px=min(opts.hillshade_px, 1400), decimals=6)
-            html, _ = render_map(items, layers, opts, plan, cache)
-            (out_dir / fname).write_text(html, encoding="utf-8")
-            town_files.append((town, out_dir / fname))
-        if pending:
-            town_runner(pending, out_dir)
-            town_files = [(t, out_dir / f) for t, f in pending]
+        town_files = _write_town_maps(items, layers, results, opts, pages, cache, out_dir, boundary,
+                                      town_names, town_points, towns, town_runner)
     if towns_only:
         return [p for _, p in town_files]
 
+    _write_index(items, layers, opts, pages, written_county, town_files, out_dir)
+    paths = [out_dir / "index.html"]
+    if written_county:
+        paths.append(written_county)
+    paths += [p for _, p in town_files]
+    return paths
+
+
+class _Pages:
+    """What every page of one run shows in its title block: title, sources, date, synthetic flag, review."""
+
+    def __init__(self, opts: MapOptions, title: str, layers, results):
+        self.opts = opts
+        self.base_title = opts.title or title or "开州区"
+        self.date = opts.date or _dt.date.today().isoformat()
+        self.sources = opts.sources or _sources_text(layers)
+        self.synthetic = _is_synthetic(layers, results) if opts.synthetic == "auto" else bool(opts.synthetic)
+        self.review = opts.review_text
+
+    def page(self, subtitle, nav) -> _html.PageInfo:
+        """The title-block information of one map page."""
+        return _html.PageInfo(title=_html.main_title(self.base_title), subtitle=subtitle, sources=self.sources,
+                              date=self.date, synthetic=self.synthetic, review=self.review, nav=nav,
+                              online=not self.opts.offline)
+
+
+def _town_boundary(layers):
+    """The township boundary layer when there is one with a ``town`` column, else None."""
+    boundary = layers["boundary"] if hasattr(layers, "has") and layers.has("boundary") else None
+    if boundary is not None and "town" not in boundary.columns:
+        boundary = None
+    return boundary
+
+
+def _write_county_map(items, layers, opts: MapOptions, pages: _Pages, labels, cache: RunCache,
+                      out_dir: Path) -> Path:
+    """Write ``county.html``, simplifying more (up to 5 tries) while it is over ``max_size_mb``."""
+    tol = opts.simplify_m
+    px = opts.hillshade_px
+    for _attempt in range(5):
+        plan = MapPlan(page=pages.page("全域总图", [("地图索引", "index.html")]), tolerance_m=tol,
+                       label_points=labels, hillshade_px=px)
+        html, _names = render_map(items, layers, opts, plan, cache)
+        size_mb = len(html.encode("utf-8")) / 1e6
+        if size_mb <= opts.max_size_mb:
+            break
+        log.warning("maps: county map is %.1f MB (> %.1f MB) at a %.0f m display tolerance; simplifying more",
+                    size_mb, opts.max_size_mb, tol)
+        if tol != opts.simplify_town_m:
+            cache.forget(tol)
+        tol = max(tol * 3, 5.0)
+        px = max(int(px * 0.7), 400)
+    (out_dir / "county.html").write_text(html, encoding="utf-8")
+    del html
+    if opts.townships and tol != opts.simplify_town_m:
+        cache.forget(tol)
+    return out_dir / "county.html"
+
+
+def _wanted_towns(towns, opts: MapOptions, all_towns) -> set | None:
+    """The township names both ``towns`` and the ``towns`` option ask for (None: all); warns of unknown ones."""
+    wanted = None
+    for limit in (towns, opts.towns):
+        if limit:
+            names = {str(t) for t in ([limit] if isinstance(limit, str) else limit)}
+            wanted = names if wanted is None else wanted & names
+    if wanted is not None:
+        missing = sorted(wanted - set(all_towns))
+        if missing:
+            log.warning("maps: townships not in the boundary layer: %s", ", ".join(missing))
+    return wanted
+
+
+def _label_source(layers, results):
+    """The first settlements layer (input or result) with names, for the settlement labels; else None."""
+    import geopandas as gpd
+
+    for k in ("settlements", "access_settlements", "response_settlements"):
+        src = layers.get(k) if k in layers else (results or {}).get(k)
+        if isinstance(src, gpd.GeoDataFrame) and "name" in src.columns and len(src):
+            return src
+    return None
+
+
+class _SettlementLabels:
+    """Settlement name labels, found by township clip polygon through a spatial index."""
+
+    def __init__(self, src):
+        geoms = np.asarray(src.geometry.values, dtype=object)
+        self.tree = shapely.STRtree(geoms)
+        self.points = _display.to_wgs84(shapely.point_on_surface(geoms), src.crs)
+        self.names = src["name"].astype(str).to_numpy(dtype=object)
+
+    def layer(self, clip):
+        """The label layer of the settlements meeting ``clip``, or None when there are none."""
+        sub = np.sort(self.tree.query(clip, predicate="intersects"))
+        if not len(sub):
+            return None
+        return (_display.label_collection(self.points[sub], self.names[sub].tolist()), "kz-label-small",
+                "居民点名称", True)
+
+
+def _write_town_maps(items, layers, results, opts: MapOptions, pages: _Pages, cache: RunCache, out_dir: Path,
+                     boundary, town_names, town_points, towns, town_runner) -> list[tuple]:
+    """Write one map per wanted township (here, or through ``town_runner``); returns ``(town, path)`` pairs."""
+    all_towns = boundary["town"].dropna().astype(str)
+    wanted = _wanted_towns(towns, opts, all_towns)
+    used = {"index.html", "county.html"}
+    seen = set()
+    label_src = _label_source(layers, results)
+    town_tree = shapely.STRtree(np.asarray(boundary.geometry.values, dtype=object))
+    settlement_labels = _SettlementLabels(label_src) if label_src is not None else None
+    town_files = []
+    pending = []
+    for town in all_towns:
+        if town in seen or (wanted is not None and town not in wanted):
+            continue
+        seen.add(town)
+        geom = shapely.union_all(boundary.geometry[town_names.to_numpy() == town].values)
+        if geom is None or geom.is_empty:
+            continue
+        clip = geom.buffer(opts.margin_m)
+        shapely.prepare(clip)
+        near = np.sort(town_tree.query(clip, predicate="intersects"))
+        labels = [(_display.label_collection(town_points[near], town_names.iloc[near].tolist()), "",
+                   "乡镇（街道）名称", True)]
+        if settlement_labels is not None:
+            extra = settlement_labels.layer(clip)
+            if extra is not None:
+                labels.append(extra)
+        fname = _file_name(town, used)
+        if town_runner is not None:
+            pending.append((town, fname))
+            continue
+        nav = [("地图索引", "index.html")] + ([("全域总图", "county.html")] if opts.county else [])
+        plan = MapPlan(page=pages.page(town, nav), tolerance_m=opts.simplify_town_m, clip=clip, focus=geom,
+                       label_points=tuple(labels), hillshade_px=min(opts.hillshade_px, 1400), decimals=6)
+        html, _ = render_map(items, layers, opts, plan, cache)
+        (out_dir / fname).write_text(html, encoding="utf-8")
+        town_files.append((town, out_dir / fname))
+    if pending:
+        town_runner(pending, out_dir)
+        town_files = [(t, out_dir / f) for t, f in pending]
+    return town_files
+
+
+def _write_index(items, layers, opts: MapOptions, pages: _Pages, written_county, town_files, out_dir: Path):
+    """Write ``index.html``: links to the county and township maps with their sizes, the results drawn."""
     titles = []
     for it in items:
         if it.is_result:
@@ -680,16 +799,11 @@ def write_maps(layers, results, out_dir, opts: MapOptions | None = None, title: 
             if t not in titles:
                 titles.append(t)
     index = _html.index_page(
-        base_title, date, sources, synthetic, review,
+        pages.base_title, pages.date, pages.sources, pages.synthetic, pages.review,
         (written_county.name, written_county.stat().st_size) if written_county else None,
         [(t, p.name, p.stat().st_size) for t, p in town_files], opts.offline, titles,
         hillshade=bool(opts.hillshade and (layers.get("dem") if hasattr(layers, "get") else None) is not None))
     (out_dir / "index.html").write_text(index, encoding="utf-8")
-    paths = [out_dir / "index.html"]
-    if written_county:
-        paths.append(written_county)
-    paths += [p for _, p in town_files]
-    return paths
 
 
 __all__ = ["write_maps", "render_map", "collect", "Element"]
