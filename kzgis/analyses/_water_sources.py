@@ -87,121 +87,12 @@ def evaluate(ctx, net, p) -> pd.DataFrame:
         truck_mask |= net.allowed(vc)
     truck_names = "/".join({"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车"}.get(c, c)
                            for c in p.truck_classes)
-
-    def frame(kind, gdf):
-        pts = _points(gdf.geometry.values)
-        df = pd.DataFrame({"source_kind": kind, "source_id": [f"{k}" for k in gdf.index],
-                           "fid": list(gdf.index),
-                           "name": [_text(v) for v in gdf["name"]] if "name" in gdf else "",
-                           "geometry": pts})
-        return df
-
-    # -- hydrants -----------------------------------------------------------------------------
     if ctx.layers.has("hydrants"):
-        h = ctx.layers["hydrants"]
-        df = frame("hydrant", h)
-        status = [_text(v) for v in h["status"]] if "status" in h else [""] * len(h)
-        df["status"] = status
-        df["reach_m"] = p.hydrant_reach_m
-        snap = net.snap(df["geometry"], mask=hose_mask, max_m=p.hydrant_reach_m)
-        usable, reason = [], []
-        bad_words = tuple(w.lower() for w in p.hydrant_unusable_status)
-        for st, ok, d in zip(status, snap["ok"], snap["snap_m"]):
-            why = []
-            if st and any(w in st.lower() for w in bad_words):
-                why.append(f"状态为“{st}”，不计入 / status '{st}' not counted")
-            if not ok:
-                dd = f"{d:.0f} m" if np.isfinite(d) else "—"
-                why.append(f"{p.hydrant_reach_m:g} m 内无道路（{dd}），保护范围无法沿路计算 / "
-                           f"no road within {p.hydrant_reach_m:g} m ({dd})")
-            usable.append(not why)
-            reason.append("；".join(why) if why else "可用 / usable")
-        rows.append(_placed(df, snap, usable, reason, truck_road=False))
-
-    # -- fire pools -----------------------------------------------------------------------------
-    truck_snap_cache = {}
+        rows.append(_hydrants(ctx, net, p, hose_mask))
     if ctx.layers.has("fire_pools"):
-        fp = ctx.layers["fire_pools"]
-        df = frame("pool", fp)
-        vol = pd.to_numeric(fp["volume_m3"], errors="coerce").to_numpy(float)
-        df["volume_m3"] = vol
-        df["reach_m"] = p.pool_reach_m
-        snap = net.snap(df["geometry"], mask=truck_mask, max_m=p.truck_road_max_m)
-        truck_snap_cache["pool"] = snap
-        usable, reason = [], []
-        for v, ok, d in zip(vol, snap["ok"], snap["snap_m"]):
-            why = []
-            if not np.isfinite(v):
-                why.append("容积未知 / volume unknown")
-            elif v < p.pool_volume_min_m3:
-                why.append(f"容积 {v:g} m³ 小于 {p.pool_volume_min_m3:g} m³ / volume {v:g} m3 < "
-                           f"{p.pool_volume_min_m3:g} m3")
-            if not ok:
-                dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
-                why.append(f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
-                           f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
-            usable.append(not why)
-            reason.append("；".join(why) if why else "可用 / usable")
-        rows.append(_placed(df, snap, usable, reason, truck_road=True))
-
-    # -- natural intakes ------------------------------------------------------------------------
+        rows.append(_fire_pools(ctx, net, p, truck_mask, truck_names))
     if ctx.layers.has("water_intakes"):
-        wi = ctx.layers["water_intakes"]
-        df = frame("natural", wi)
-        df["kind"] = [_text(v) for v in wi["kind"]] if "kind" in wi else ""
-        df["reach_m"] = p.natural_reach_m
-        snap = net.snap(df["geometry"], mask=truck_mask, max_m=p.truck_road_max_m)
-        surveyed = pd.to_numeric(wi["lift_m"], errors="coerce").to_numpy(float) if "lift_m" in wi else \
-            np.full(len(wi), np.nan)
-        lift = surveyed.copy()
-        src = np.where(np.isfinite(surveyed), "surveyed", "unknown").astype(object)
-        road_z = np.full(len(wi), np.nan)
-        water_z = np.full(len(wi), np.nan)
-        dem = ctx.dem
-        need = ~np.isfinite(surveyed) & snap["ok"].to_numpy(bool)
-        if dem is not None and need.any():
-            polys = []
-            for kind in ("water_bodies", "rivers"):
-                if ctx.layers.has(kind):
-                    g = ctx.layers[kind].geometry.values
-                    polys.extend(g[np.isin(shapely.get_type_id(g), (3, 6))])
-            xy = shapely.get_coordinates(np.asarray(df["geometry"].values, dtype=object)[need])
-            wz = water_surface_z(dem, xy, p.water_surface_radius_m, polys)
-            rz = dem.sample(snap["x"].to_numpy(float)[need], snap["y"].to_numpy(float)[need])
-            water_z[need] = wz
-            road_z[need] = rz
-            est = rz - wz
-            ok_est = np.isfinite(est)
-            idx = np.flatnonzero(need)
-            lift[idx[ok_est]] = np.maximum(est[ok_est], 0.0)
-            src[idx[ok_est]] = "dem"
-        df["lift_m"] = lift
-        df["lift_source"] = src
-        df["road_z_m"] = road_z
-        df["water_z_m"] = water_z
-        usable, reason = [], []
-        for lf, ls, ok, d in zip(lift, src, snap["ok"], snap["snap_m"]):
-            why = []
-            if not ok:
-                dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
-                why.append(f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
-                           f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
-            how_zh = {"surveyed": "实测", "dem": "DEM 估算"}.get(ls, "")
-            how_en = {"surveyed": "surveyed", "dem": "DEM"}.get(ls, "")
-            if ls == "unknown":
-                if ok and not p.unknown_lift_usable:
-                    why.append("吸水高度未知（无实测 lift_m，且无 DEM） / suction lift unknown (no lift_m, no DEM)")
-            elif lf > p.suction_lift_max_m + 1e-9:
-                why.append(f"吸水高度 {lf:.1f} m 超过 {p.suction_lift_max_m:g} m（{how_zh}） / "
-                           f"suction lift {lf:.1f} m > {p.suction_lift_max_m:g} m ({how_en})")
-            usable.append(not why)
-            if why:
-                reason.append("；".join(why))
-            elif ls == "unknown":
-                reason.append("可用（吸水高度未知，按参数计入） / usable (lift unknown, counted by parameter)")
-            else:
-                reason.append(f"可用（吸水高度 {lf:.1f} m，{how_zh}） / usable (lift {lf:.1f} m, {how_en})")
-        rows.append(_placed(df, snap, usable, reason, truck_road=True))
+        rows.append(_natural_intakes(ctx, net, p, truck_mask, truck_names))
 
     cols = ["source_kind", "source_id", "fid", "name", "kind", "status", "volume_m3", "lift_m", "lift_source",
             "road_z_m", "water_z_m", "truck_road_m", "usable", "reason", "reach_m", "edge", "offset_m", "init_m",
@@ -215,6 +106,124 @@ def evaluate(ctx, net, p) -> pd.DataFrame:
     out["edge"] = out["edge"].astype(np.int64)
     out["usable"] = out["usable"].astype(bool)
     return out[cols]
+
+
+def _frame(kind, gdf) -> pd.DataFrame:
+    """The common columns of one source layer: kind, id, fid, name and a point geometry."""
+    pts = _points(gdf.geometry.values)
+    df = pd.DataFrame({"source_kind": kind, "source_id": [f"{k}" for k in gdf.index],
+                       "fid": list(gdf.index),
+                       "name": [_text(v) for v in gdf["name"]] if "name" in gdf else "",
+                       "geometry": pts})
+    return df
+
+
+def _hydrants(ctx, net, p, hose_mask) -> pd.DataFrame:
+    """The hydrants with their verdicts: usable unless their status says so or no road is within reach."""
+    h = ctx.layers["hydrants"]
+    df = _frame("hydrant", h)
+    status = [_text(v) for v in h["status"]] if "status" in h else [""] * len(h)
+    df["status"] = status
+    df["reach_m"] = p.hydrant_reach_m
+    snap = net.snap(df["geometry"], mask=hose_mask, max_m=p.hydrant_reach_m)
+    usable, reason = [], []
+    bad_words = tuple(w.lower() for w in p.hydrant_unusable_status)
+    for st, ok, d in zip(status, snap["ok"], snap["snap_m"]):
+        why = []
+        if st and any(w in st.lower() for w in bad_words):
+            why.append(f"状态为“{st}”，不计入 / status '{st}' not counted")
+        if not ok:
+            dd = f"{d:.0f} m" if np.isfinite(d) else "—"
+            why.append(f"{p.hydrant_reach_m:g} m 内无道路（{dd}），保护范围无法沿路计算 / "
+                       f"no road within {p.hydrant_reach_m:g} m ({dd})")
+        usable.append(not why)
+        reason.append("；".join(why) if why else "可用 / usable")
+    return _placed(df, snap, usable, reason, truck_road=False)
+
+
+def _fire_pools(ctx, net, p, truck_mask, truck_names: str) -> pd.DataFrame:
+    """The fire pools with their verdicts: large enough and near a fire-truck road."""
+    fp = ctx.layers["fire_pools"]
+    df = _frame("pool", fp)
+    vol = pd.to_numeric(fp["volume_m3"], errors="coerce").to_numpy(float)
+    df["volume_m3"] = vol
+    df["reach_m"] = p.pool_reach_m
+    snap = net.snap(df["geometry"], mask=truck_mask, max_m=p.truck_road_max_m)
+    usable, reason = [], []
+    for v, ok, d in zip(vol, snap["ok"], snap["snap_m"]):
+        why = []
+        if not np.isfinite(v):
+            why.append("容积未知 / volume unknown")
+        elif v < p.pool_volume_min_m3:
+            why.append(f"容积 {v:g} m³ 小于 {p.pool_volume_min_m3:g} m³ / volume {v:g} m3 < "
+                       f"{p.pool_volume_min_m3:g} m3")
+        if not ok:
+            dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
+            why.append(f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
+                       f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
+        usable.append(not why)
+        reason.append("；".join(why) if why else "可用 / usable")
+    return _placed(df, snap, usable, reason, truck_road=True)
+
+
+def _natural_intakes(ctx, net, p, truck_mask, truck_names: str) -> pd.DataFrame:
+    """The natural intakes with their verdicts: near a fire-truck road, suction lift surveyed or from the DEM."""
+    wi = ctx.layers["water_intakes"]
+    df = _frame("natural", wi)
+    df["kind"] = [_text(v) for v in wi["kind"]] if "kind" in wi else ""
+    df["reach_m"] = p.natural_reach_m
+    snap = net.snap(df["geometry"], mask=truck_mask, max_m=p.truck_road_max_m)
+    surveyed = pd.to_numeric(wi["lift_m"], errors="coerce").to_numpy(float) if "lift_m" in wi else \
+        np.full(len(wi), np.nan)
+    lift = surveyed.copy()
+    src = np.where(np.isfinite(surveyed), "surveyed", "unknown").astype(object)
+    road_z = np.full(len(wi), np.nan)
+    water_z = np.full(len(wi), np.nan)
+    dem = ctx.dem
+    need = ~np.isfinite(surveyed) & snap["ok"].to_numpy(bool)
+    if dem is not None and need.any():
+        polys = []
+        for kind in ("water_bodies", "rivers"):
+            if ctx.layers.has(kind):
+                g = ctx.layers[kind].geometry.values
+                polys.extend(g[np.isin(shapely.get_type_id(g), (3, 6))])
+        xy = shapely.get_coordinates(np.asarray(df["geometry"].values, dtype=object)[need])
+        wz = water_surface_z(dem, xy, p.water_surface_radius_m, polys)
+        rz = dem.sample(snap["x"].to_numpy(float)[need], snap["y"].to_numpy(float)[need])
+        water_z[need] = wz
+        road_z[need] = rz
+        est = rz - wz
+        ok_est = np.isfinite(est)
+        idx = np.flatnonzero(need)
+        lift[idx[ok_est]] = np.maximum(est[ok_est], 0.0)
+        src[idx[ok_est]] = "dem"
+    df["lift_m"] = lift
+    df["lift_source"] = src
+    df["road_z_m"] = road_z
+    df["water_z_m"] = water_z
+    usable, reason = [], []
+    for lf, ls, ok, d in zip(lift, src, snap["ok"], snap["snap_m"]):
+        why = []
+        if not ok:
+            dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
+            why.append(f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
+                       f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
+        how_zh = {"surveyed": "实测", "dem": "DEM 估算"}.get(ls, "")
+        how_en = {"surveyed": "surveyed", "dem": "DEM"}.get(ls, "")
+        if ls == "unknown":
+            if ok and not p.unknown_lift_usable:
+                why.append("吸水高度未知（无实测 lift_m，且无 DEM） / suction lift unknown (no lift_m, no DEM)")
+        elif lf > p.suction_lift_max_m + 1e-9:
+            why.append(f"吸水高度 {lf:.1f} m 超过 {p.suction_lift_max_m:g} m（{how_zh}） / "
+                       f"suction lift {lf:.1f} m > {p.suction_lift_max_m:g} m ({how_en})")
+        usable.append(not why)
+        if why:
+            reason.append("；".join(why))
+        elif ls == "unknown":
+            reason.append("可用（吸水高度未知，按参数计入） / usable (lift unknown, counted by parameter)")
+        else:
+            reason.append(f"可用（吸水高度 {lf:.1f} m，{how_zh}） / usable (lift {lf:.1f} m, {how_en})")
+    return _placed(df, snap, usable, reason, truck_road=True)
 
 
 def _placed(df, snap, usable, reason, truck_road: bool):

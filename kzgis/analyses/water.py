@@ -303,97 +303,22 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     L = edges["length_m"].to_numpy(float)
     egeoms = np.asarray(edges.geometry.values, dtype=object)
     road_fid = edges["road_fid"].to_numpy()
-    layers = ctx.layers
 
-    # -- sources ---------------------------------------------------------------------------------
-    src = _water_sources.evaluate(ctx, net, p)
-    use = src[src["usable"].to_numpy(bool) & (src["edge"].to_numpy() >= 0)].reset_index(drop=True)
-    n_bad = int((~src["usable"]).sum())
-    if n_bad:
-        ctx.warn(f"water: {n_bad} of {len(src)} water sources are not counted (see water_sources.reason)")
+    src, use = _usable_sources(ctx, net, p)
     reach_of = {"hydrant": p.hydrant_reach_m, "pool": p.pool_reach_m, "natural": p.natural_reach_m}
-
-    # -- settlements -----------------------------------------------------------------------------
-    if layers.has("settlements"):
-        sett = layers["settlements"]
-    else:
-        sett = gpd.GeoDataFrame({"name": []}, geometry=[], crs=crs)
-    s_snap = net.snap(sett.geometry, mask=np.ones(m, dtype=bool)) if len(sett) else \
-        pd.DataFrame({"edge": [], "offset_m": [], "snap_m": [], "x": [], "y": [], "ok": []})
-    s_ok = s_snap["ok"].to_numpy(bool) if len(sett) else np.zeros(0, bool)
-    n_far = int((~s_ok).sum())
-    if n_far:
-        ctx.warn(f"water: {n_far} settlement(s) farther than {net.params.snap_max_m:g} m from any road "
-                 "count as not covered")
-    # the settlement's own distance from its road point: the last stretch of every hose run
-    s_off = np.where(s_ok, s_snap["snap_m"].to_numpy(float), np.inf) if len(sett) else np.zeros(0)
-    s_pop = pd.to_numeric(sett["population"], errors="coerce").fillna(0.0).to_numpy(float) \
-        if "population" in sett else np.zeros(len(sett))
+    sett, s_snap, s_ok, s_off, s_pop = _settlement_snaps(ctx, net, crs, m)
     s_town = _settlement_towns(ctx, sett)
 
-    # -- built-up roads --------------------------------------------------------------------------
     bu = _builtup(ctx, p, egeoms, sett)
     if not len(bu):
         ctx.warn("water: no built-up road found (no urban_area / settlement / old_towns overlap the roads); "
                  "spacing gaps and new hydrants are not computed")
+    c_edge, c_off = _candidates(bu, p)
 
-    # -- candidates along built-up roads ---------------------------------------------------------
-    lens = bu.end - bu.start
-    npieces = np.maximum(np.ceil(lens / p.candidate_spacing_m - 1e-9).astype(np.int64), 1) if len(bu) else \
-        np.zeros(0, np.int64)
-    rep = np.repeat(np.arange(len(bu)), npieces + 1)
-    k = np.arange(len(rep)) - np.repeat(np.concatenate([[0], np.cumsum(npieces + 1)[:-1]]), npieces + 1) \
-        if len(rep) else np.zeros(0)
-    c_edge = bu.edge[rep] if len(bu) else np.zeros(0, np.int64)
-    c_off = (bu.start[rep] + lens[rep] * k / npieces[rep]) if len(bu) else np.zeros(0)
-
-    # -- the split graph: sources, settlements, candidates, built-up limits -------------------
-    pts_edge = np.concatenate([use["edge"].to_numpy(np.int64),
-                               s_snap["edge"].to_numpy(np.int64)[s_ok] if len(sett) else np.zeros(0, np.int64),
-                               c_edge, bu.edge, bu.edge]).astype(np.int64)
-    pts_off = np.concatenate([use["offset_m"].to_numpy(float),
-                              s_snap["offset_m"].to_numpy(float)[s_ok] if len(sett) else np.zeros(0),
-                              c_off, bu.start, bu.end])
-    G = SplitGraph(edges["u"].to_numpy(), edges["v"].to_numpy(), L, net.n_nodes, pts_edge, pts_off)
-    n_use, n_s = len(use), int(s_ok.sum())
-    use_node = G.point_node[:n_use]
-    s_node = np.full(len(sett), -1, dtype=np.int64)
-    s_node[s_ok] = G.point_node[n_use:n_use + n_s]
-    cand_node_all = G.point_node[n_use + n_s:n_use + n_s + len(c_edge)]
-    sub = G.sub
-    G.add_mask("builtup", _contains(bu, sub["edge"].to_numpy(), (sub["start"] + sub["end"]).to_numpy() / 2))
-
-    # -- coverage per source (batches of sources that cannot reach the same place) -----------
+    G, use_node, s_node, cand_node_all = _split_graph(net, L, use, sett, s_snap, s_ok, c_edge, c_off, bu)
     init = use["init_m"].to_numpy(float)
-    entry_xy = _entry_xy(egeoms, use)
-    per_iv, per_owner = [], []
-    s_best = np.full(len(sett), np.inf)
-    s_by = np.full(len(sett), -1, dtype=np.int64)
-    for kind in _water_sources.KINDS:
-        idx = np.flatnonzero(use["source_kind"].to_numpy() == kind)
-        if not len(idx):
-            continue
-        R = reach_of[kind]
-        for b in SplitGraph.batches(entry_xy[idx], R):
-            ids = idx[b]
-            dist, label = G.nearest(use_node[ids], limit=R, init=init[ids])
-            iv, lab = G.cover(dist, label, R)
-            per_iv.append(iv)
-            per_owner.append(ids[lab])
-            if len(sett):
-                # the whole hose run: source to its road point + along the roads + road to settlement
-                ds = np.where(s_node >= 0, dist[np.maximum(s_node, 0)] + s_off, np.inf)
-                better = (ds <= R + 1e-9) & (ds < s_best)
-                s_best[better] = ds[better]
-                s_by[better] = ids[label[s_node[better]]]
-    if per_iv:
-        all_iv = Intervals(np.concatenate([x.edge for x in per_iv]), np.concatenate([x.start for x in per_iv]),
-                           np.concatenate([x.end for x in per_iv]))
-        all_owner = np.concatenate(per_owner)
-    else:
-        all_iv, all_owner = Intervals.empty(), np.zeros(0, dtype=np.int64)
-    src_iv, src_owner = _water_greedy.norm_by_owner(all_iv, all_owner, m)
-    covered = all_iv.norm()
+    src_iv, src_owner, covered, s_by = _cover_by_source(G, use, use_node, init, egeoms, reach_of, sett, s_node,
+                                                        s_off, m)
     is_h = use["source_kind"].to_numpy() == "hydrant"
     hk = is_h[src_owner] if len(src_owner) else np.zeros(0, bool)
     hydrant_cover = Intervals(src_iv.edge[hk], src_iv.start[hk], src_iv.end[hk]).norm()
@@ -423,16 +348,122 @@ def run_water(ctx: Context, p: WaterParams) -> dict:
     # -- townships -------------------------------------------------------------------------------------
     towns = _towns_table(ctx, s_town, settlements, s_pop, bu, covered, after_cover, after_settled, egeoms)
 
-    sources_out = gpd.GeoDataFrame(src.drop(columns=["geometry", "edge", "offset_m", "fid"]),
-                                   geometry=list(src["geometry"]), crs=crs)
-    sources_out = sources_out.rename(columns={"init_m": "road_m"})
-    sources_out.attrs["assumptions"] = [r.cite() for r in ASSUMPTIONS.values()]
+    sources_out = _sources_layer(src, crs)
     log.info("water: %d of %d sources usable; %d settlements covered of %d; %d spacing gaps; %d new hydrants",
              len(use), len(src), int(settlements["covered"].sum()) if len(sett) else 0, len(sett), len(gaps),
              len(suggestions))
     return {"water_coverage": coverage, "water_circles": circles, "water_sources": sources_out,
             "water_settlements": settlements, "water_spacing_gaps": gaps, "water_suggestions": suggestions,
             "water_compliance": compliance, "water_towns": towns}
+
+
+def _usable_sources(ctx, net, p):
+    """Every water source with its verdict, and the usable ones that enter a road (warns about the rest)."""
+    src = _water_sources.evaluate(ctx, net, p)
+    use = src[src["usable"].to_numpy(bool) & (src["edge"].to_numpy() >= 0)].reset_index(drop=True)
+    n_bad = int((~src["usable"]).sum())
+    if n_bad:
+        ctx.warn(f"water: {n_bad} of {len(src)} water sources are not counted (see water_sources.reason)")
+    return src, use
+
+
+def _settlement_snaps(ctx, net, crs, m):
+    """The settlements, their road points, which snapped, their distance to the road and their population."""
+    layers = ctx.layers
+    if layers.has("settlements"):
+        sett = layers["settlements"]
+    else:
+        sett = gpd.GeoDataFrame({"name": []}, geometry=[], crs=crs)
+    s_snap = net.snap(sett.geometry, mask=np.ones(m, dtype=bool)) if len(sett) else \
+        pd.DataFrame({"edge": [], "offset_m": [], "snap_m": [], "x": [], "y": [], "ok": []})
+    s_ok = s_snap["ok"].to_numpy(bool) if len(sett) else np.zeros(0, bool)
+    n_far = int((~s_ok).sum())
+    if n_far:
+        ctx.warn(f"water: {n_far} settlement(s) farther than {net.params.snap_max_m:g} m from any road "
+                 "count as not covered")
+    # the settlement's own distance from its road point: the last stretch of every hose run
+    s_off = np.where(s_ok, s_snap["snap_m"].to_numpy(float), np.inf) if len(sett) else np.zeros(0)
+    s_pop = pd.to_numeric(sett["population"], errors="coerce").fillna(0.0).to_numpy(float) \
+        if "population" in sett else np.zeros(len(sett))
+    return sett, s_snap, s_ok, s_off, s_pop
+
+
+def _candidates(bu: Intervals, p) -> tuple[np.ndarray, np.ndarray]:
+    """New-hydrant candidate points (edge, offset) every candidate_spacing_m along the built-up roads."""
+    lens = bu.end - bu.start
+    npieces = np.maximum(np.ceil(lens / p.candidate_spacing_m - 1e-9).astype(np.int64), 1) if len(bu) else \
+        np.zeros(0, np.int64)
+    rep = np.repeat(np.arange(len(bu)), npieces + 1)
+    k = np.arange(len(rep)) - np.repeat(np.concatenate([[0], np.cumsum(npieces + 1)[:-1]]), npieces + 1) \
+        if len(rep) else np.zeros(0)
+    c_edge = bu.edge[rep] if len(bu) else np.zeros(0, np.int64)
+    c_off = (bu.start[rep] + lens[rep] * k / npieces[rep]) if len(bu) else np.zeros(0)
+    return c_edge, c_off
+
+
+def _split_graph(net, L, use, sett, s_snap, s_ok, c_edge, c_off, bu):
+    """The road graph split at sources, settlements, candidates and built-up limits, and those points' nodes."""
+    edges = net.edges
+    pts_edge = np.concatenate([use["edge"].to_numpy(np.int64),
+                               s_snap["edge"].to_numpy(np.int64)[s_ok] if len(sett) else np.zeros(0, np.int64),
+                               c_edge, bu.edge, bu.edge]).astype(np.int64)
+    pts_off = np.concatenate([use["offset_m"].to_numpy(float),
+                              s_snap["offset_m"].to_numpy(float)[s_ok] if len(sett) else np.zeros(0),
+                              c_off, bu.start, bu.end])
+    G = SplitGraph(edges["u"].to_numpy(), edges["v"].to_numpy(), L, net.n_nodes, pts_edge, pts_off)
+    n_use, n_s = len(use), int(s_ok.sum())
+    use_node = G.point_node[:n_use]
+    s_node = np.full(len(sett), -1, dtype=np.int64)
+    s_node[s_ok] = G.point_node[n_use:n_use + n_s]
+    cand_node_all = G.point_node[n_use + n_s:n_use + n_s + len(c_edge)]
+    sub = G.sub
+    G.add_mask("builtup", _contains(bu, sub["edge"].to_numpy(), (sub["start"] + sub["end"]).to_numpy() / 2))
+    return G, use_node, s_node, cand_node_all
+
+
+def _cover_by_source(G, use, use_node, init, egeoms, reach_of, sett, s_node, s_off, m):
+    """Road stretches each source covers (by owner and merged) and the nearest source covering each settlement.
+
+    Sources run in batches of sources that cannot reach the same place.
+    """
+    entry_xy = _entry_xy(egeoms, use)
+    per_iv, per_owner = [], []
+    s_best = np.full(len(sett), np.inf)
+    s_by = np.full(len(sett), -1, dtype=np.int64)
+    for kind in _water_sources.KINDS:
+        idx = np.flatnonzero(use["source_kind"].to_numpy() == kind)
+        if not len(idx):
+            continue
+        R = reach_of[kind]
+        for b in SplitGraph.batches(entry_xy[idx], R):
+            ids = idx[b]
+            dist, label = G.nearest(use_node[ids], limit=R, init=init[ids])
+            iv, lab = G.cover(dist, label, R)
+            per_iv.append(iv)
+            per_owner.append(ids[lab])
+            if len(sett):
+                # the whole hose run: source to its road point + along the roads + road to settlement
+                ds = np.where(s_node >= 0, dist[np.maximum(s_node, 0)] + s_off, np.inf)
+                better = (ds <= R + 1e-9) & (ds < s_best)
+                s_best[better] = ds[better]
+                s_by[better] = ids[label[s_node[better]]]
+    if per_iv:
+        all_iv = Intervals(np.concatenate([x.edge for x in per_iv]), np.concatenate([x.start for x in per_iv]),
+                           np.concatenate([x.end for x in per_iv]))
+        all_owner = np.concatenate(per_owner)
+    else:
+        all_iv, all_owner = Intervals.empty(), np.zeros(0, dtype=np.int64)
+    src_iv, src_owner = _water_greedy.norm_by_owner(all_iv, all_owner, m)
+    return src_iv, src_owner, all_iv.norm(), s_by
+
+
+def _sources_layer(src, crs) -> gpd.GeoDataFrame:
+    """The water_sources output layer: every source, its verdict and its road distance, with the assumptions."""
+    sources_out = gpd.GeoDataFrame(src.drop(columns=["geometry", "edge", "offset_m", "fid"]),
+                                   geometry=list(src["geometry"]), crs=crs)
+    sources_out = sources_out.rename(columns={"init_m": "road_m"})
+    sources_out.attrs["assumptions"] = [r.cite() for r in ASSUMPTIONS.values()]
+    return sources_out
 
 
 # ---------------------------------------------------------------------------------------------
