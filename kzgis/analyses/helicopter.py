@@ -419,8 +419,36 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
         ctx.warn("helicopter: no 'power_lines' layer; dip sites and pads are not checked for power lines")
     units = _units(ctx, p)
     ann = assumptions(p)
+    unit_names = units["unit"].to_numpy()
 
-    # -- screening -------------------------------------------------------------------------------
+    scr, dip_pts, body_unit = _screen(ctx, water, dem, power, units, p)
+
+    # -- usefulness and cover ----------------------------------------------------------------------
+    grid = _heli_cover.ForestGrid.build(forest_geoms, units.geometry.to_numpy(), p.cover_cell_m)
+    _warn_dem_gaps(ctx, dem, grid, unit_names)
+    site_idx = np.flatnonzero(scr["passed"].to_numpy())
+    reach = _site_reach(grid, scr, dip_pts, site_idx, forest_geoms, p)
+    site_unit = body_unit[site_idx]
+    rows, selected_for = _choose_sites(grid, units, reach, scr, site_idx, site_unit, water, p)
+    _warn_short_units(ctx, rows, p)
+    sites = _sites_layer(water, scr, dip_pts, site_idx, site_unit, unit_names, reach, selected_for, crs)
+
+    # -- pads --------------------------------------------------------------------------------------
+    pads = _find_pads(ctx, p, units, sites)
+    unit_tab = _units_layer(rows, units, pads, p, crs)
+
+    bodies = gpd.GeoDataFrame(scr.drop(columns=["dip_x", "dip_y"]), geometry=water.geometry.to_numpy(),
+                              crs=crs, index=water.index)
+    out = {"heli_water_bodies": bodies, "heli_dip_sites": sites, "heli_pads": pads, "heli_units": unit_tab}
+    for gdf in out.values():
+        gdf.attrs["assumptions"] = ann
+    log.info("helicopter: %d of %d water bodies pass, %d sites selected, %d pads",
+             int(scr["passed"].sum()), len(water), int(sites["selected"].sum()), len(pads))
+    return out
+
+
+def _screen(ctx: Context, water, dem, power, units: gpd.GeoDataFrame, p: HelicopterParams):
+    """The screened water bodies with their name and unit, their dip points and each dip point's unit index."""
     scr = screen_water_bodies(water, dem, power, p)
     dip_pts = shapely.points(scr["dip_x"].to_numpy(), scr["dip_y"].to_numpy())
     body_unit = _unit_of(dip_pts, units)
@@ -432,28 +460,24 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
     if n_prov:
         ctx.warn(f"helicopter: {n_prov} dip site(s) pass with unknown water depth (depth_m empty); "
                  "survey the depth before adopting them")
+    return scr, dip_pts, body_unit
 
-    # -- usefulness and cover ----------------------------------------------------------------------
-    grid = _heli_cover.ForestGrid.build(forest_geoms, units.geometry.to_numpy(), p.cover_cell_m)
-    _warn_dem_gaps(ctx, dem, grid, unit_names)
-    site_idx = np.flatnonzero(scr["passed"].to_numpy())
+
+def _site_reach(grid, scr: pd.DataFrame, dip_pts, site_idx, forest_geoms, p: HelicopterParams) -> dict:
+    """Per passing site: the forest cells within the dip radius, their area, mean and nearest distance, round trips."""
     site_xy = np.column_stack([scr["dip_x"].to_numpy()[site_idx], scr["dip_y"].to_numpy()[site_idx]])
     radius_m = p.dip_radius_km * 1000.0
     cells, km2, mean_km = _heli_cover.reach(grid, site_xy, radius_m)
     nearest_km = _heli_water.nearest_distance(dip_pts[site_idx], forest_geoms) / 1000.0
     nearest_km[~np.isfinite(nearest_km)] = np.nan
     per_km = 2.0 / p.cruise_kmh * 60.0  # minutes of round-trip flight per km of distance
-    round_trip = mean_km * per_km + p.dip_drop_min
-    round_trip_nearest = nearest_km * per_km + p.dip_drop_min
+    return {"cells": cells, "km2": km2, "mean_km": mean_km, "nearest_km": nearest_km,
+            "round_trip": mean_km * per_km + p.dip_drop_min,
+            "round_trip_nearest": nearest_km * per_km + p.dip_drop_min}
 
-    site_unit = body_unit[site_idx]
-    provisional = scr["provisional"].to_numpy()[site_idx]
-    site_area = scr["area_m2"].to_numpy()[site_idx]
 
-    def priority(s):
-        rt = round_trip[s]
-        return (bool(provisional[s]), float(rt) if np.isfinite(rt) else np.inf, -float(site_area[s]), int(s))
-
+def _cells_by_unit(grid, cells, site_unit, p: HelicopterParams) -> dict[int, dict[int, np.ndarray]]:
+    """For each unit: the forest cells of that unit each site can reach (only its own unit's sites unless allowed)."""
     by_unit: dict[int, dict[int, np.ndarray]] = {}
     for s, idx in enumerate(cells):
         if idx.size == 0:
@@ -465,6 +489,21 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
             if not p.cover_from_other_units and site_unit[s] != u:
                 continue
             by_unit.setdefault(int(u), {})[s] = idx[u_of == u]
+    return by_unit
+
+
+def _choose_sites(grid, units, reach: dict, scr, site_idx, site_unit, water, p: HelicopterParams):
+    """The sites chosen per unit (greedy forest cover) as one summary row per unit, and the units each site serves."""
+    round_trip = reach["round_trip"]
+    provisional = scr["provisional"].to_numpy()[site_idx]
+    site_area = scr["area_m2"].to_numpy()[site_idx]
+    unit_names = units["unit"].to_numpy()
+
+    def priority(s):
+        rt = round_trip[s]
+        return (bool(provisional[s]), float(rt) if np.isfinite(rt) else np.inf, -float(site_area[s]), int(s))
+
+    by_unit = _cells_by_unit(grid, reach["cells"], site_unit, p)
     selected_for: list[list[str]] = [[] for _ in range(len(site_idx))]
     cell_counts = np.bincount(grid.unit[grid.unit >= 0], minlength=len(units)) if len(grid.unit) else \
         np.zeros(len(units), dtype=int)
@@ -490,52 +529,54 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
             "sites_selected": len(chosen),
             "selected_sites": ", ".join(str(water.index[site_idx[s]]) for s in chosen),
         })
+    return rows, selected_for
 
+
+def _warn_short_units(ctx: Context, rows: list[dict], p: HelicopterParams) -> None:
+    """Warn about the units where too little forest is within the dip radius of a usable site."""
     short = [f"{r['unit']}（{r['forest_km2']:.1f} km²，{r['share_coverable']:.0%}）" for r in rows
              if r["forest_km2"] > 0 and r["share_coverable"] < p.warn_share_below]
     if short:
         ctx.warn(f"helicopter: less than {p.warn_share_below:.0%} of the forest is within {p.dip_radius_km:g} km "
                  f"of a usable dip site in {len(short)} unit(s): {'、'.join(short)}; new water sources "
                  "(or a survey of the failing ones) are needed there")
+
+
+def _sites_layer(water, scr, dip_pts, site_idx, site_unit, unit_names, reach: dict, selected_for,
+                 crs) -> gpd.GeoDataFrame:
+    """The heli_dip_sites layer: every passing dip site, its forest reach, round trips and the units it serves."""
     fids = water.index[site_idx]
     sites = gpd.GeoDataFrame({
         "name": water["name"].to_numpy()[site_idx] if "name" in water else None,
         "unit": [unit_names[u] if u >= 0 else None for u in site_unit],
-        "area_m2": site_area,
+        "area_m2": scr["area_m2"].to_numpy()[site_idx],
         "clear_diameter_m": scr["clear_diameter_m"].to_numpy()[site_idx],
         "depth_m": scr["depth_m"].to_numpy()[site_idx],
         "depth_status": scr["depth_status"].to_numpy()[site_idx],
-        "provisional": provisional,
+        "provisional": scr["provisional"].to_numpy()[site_idx],
         "approach_dirs": scr["approach_dirs"].to_numpy()[site_idx],
         "approach_from": scr["approach_from"].to_numpy()[site_idx],
-        "forest_km2_in_radius": km2,
-        "forest_mean_km": mean_km,
-        "forest_nearest_km": nearest_km,
-        "round_trip_min": round_trip,
-        "round_trip_nearest_min": round_trip_nearest,
+        "forest_km2_in_radius": reach["km2"],
+        "forest_mean_km": reach["mean_km"],
+        "forest_nearest_km": reach["nearest_km"],
+        "round_trip_min": reach["round_trip"],
+        "round_trip_nearest_min": reach["round_trip_nearest"],
         "selected": np.array([bool(x) for x in selected_for], dtype=bool),
         "selected_for": [", ".join(x) for x in selected_for],
     }, geometry=dip_pts[site_idx], crs=crs, index=pd.Index(fids, name=water.index.name or "fid"))
     if "name" not in water:
         sites = sites.drop(columns="name")
+    return sites
 
-    # -- pads --------------------------------------------------------------------------------------
-    pads = _find_pads(ctx, p, units, sites)
+
+def _units_layer(rows: list[dict], units: gpd.GeoDataFrame, pads, p: HelicopterParams, crs) -> gpd.GeoDataFrame:
+    """The heli_units layer: the per-unit rows with the unit outlines, their pad count and the assumptions."""
     pad_counts = pads["unit"].value_counts() if len(pads) else pd.Series(dtype=int)
-
     unit_tab = gpd.GeoDataFrame(rows, geometry=units.geometry.to_numpy(), crs=crs) if rows else \
         gpd.GeoDataFrame(columns=["unit", "geometry"], geometry="geometry", crs=crs)
     unit_tab["pads"] = [int(pad_counts.get(u, 0)) for u in unit_tab["unit"]]
     unit_tab["assumptions"] = _assumption_text(p)
-
-    bodies = gpd.GeoDataFrame(scr.drop(columns=["dip_x", "dip_y"]), geometry=water.geometry.to_numpy(),
-                              crs=crs, index=water.index)
-    out = {"heli_water_bodies": bodies, "heli_dip_sites": sites, "heli_pads": pads, "heli_units": unit_tab}
-    for gdf in out.values():
-        gdf.attrs["assumptions"] = ann
-    log.info("helicopter: %d of %d water bodies pass, %d sites selected, %d pads",
-             int(scr["passed"].sum()), len(water), int(sites["selected"].sum()), len(pads))
-    return out
+    return unit_tab
 
 
 def _find_pads(ctx: Context, p: HelicopterParams, units: gpd.GeoDataFrame, sites: gpd.GeoDataFrame):
