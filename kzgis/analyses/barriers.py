@@ -682,3 +682,35 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
         edges = edges[edges["town"].isin(ctx.towns)]
     log.info("barriers: %d edge stretches, %d bands, %.1f km2", len(edges), len(bands), bands["area_m2"].sum() / 1e6)
     return {"barrier_bands": bands, "barrier_edges": edges, "barrier_towns": _towns_table(bands, edges)}
+
+
+# --- result schema (issue 16 §3) -------------------------------------------------------------
+
+from ..schema import ResultLayer, _c, declare  # noqa: E402
+
+declare(
+    ResultLayer("barrier_bands", "barriers", "Polygon", "林火阻隔带",
+                "Buffer bands along the forest edge facing settlements / the urban area, by barrier type.",
+                (_c("town", "str"), _c("facing", "str", "", "settlement or urban area the band protects"),
+                 _c("width_m", "float", "m", "band width"),
+                 _c("edge_length_m", "float", "m", "forest edge the band runs along"),
+                 _c("area_m2", "float", "m2", "band area"),
+                 _c("slope_mean_deg", "float", "deg", "mean slope inside the band (DEM)"),
+                 _c("barrier_type", "str", "", "engineered, biological, natural, road or undetermined"),
+                 _c("band_ends", "str", "", "how the band ends are drawn"))),
+    ResultLayer("barrier_edges", "barriers", "LineString", "林缘阻隔线",
+                "The forest edge each band runs along.",
+                (_c("band_id", "int", "", "band (row of barrier_bands)"), _c("town", "str"),
+                 _c("facing", "str"), _c("width_m", "float", "m", "band width"),
+                 _c("length_m", "float", "m", "edge length"),
+                 _c("distance_m", "float", "m", "distance from the forest edge to what it faces"),
+                 _c("separated_by", "str", "", "what already separates the edge (river, road ...)"),
+                 _c("barrier_type", "str"))),
+    ResultLayer("barrier_towns", "barriers", None, "乡镇阻隔带统计",
+                "Barrier bands per township: count, edge length and area by barrier type.",
+                (_c("town", "str"), _c("bands", "int"), _c("facing_settlements", "int"),
+                 _c("edge_length_m", "float", "m"), _c("area_m2", "float", "m2"),
+                 _c("area_engineered_m2", "float", "m2"), _c("area_biological_m2", "float", "m2"),
+                 _c("area_natural_m2", "float", "m2"), _c("area_road_m2", "float", "m2"),
+                 _c("area_undetermined_m2", "float", "m2"))),
+)

@@ -428,3 +428,27 @@ def _where(ctx, kind, col, geoms) -> np.ndarray:
     out[qi] = vals[ti]
     return out
 
+
+
+# --- result schema (issue 16 §3) -------------------------------------------------------------
+
+from ..schema import ResultLayer, _c, declare  # noqa: E402
+
+declare(
+    ResultLayer("building_clusters", "building_clusters", "Polygon", "建筑连片密集区",
+                "Buildings closer than their fire separation, joined; those over the area limit and how they are cut.",
+                (_c("cluster_id", "int"), _c("buildings", "int"), _c("footprint_m2", "float", "m2"),
+                 _c("over_limit", "bool"), _c("limit_m2", "float", "m2"), _c("parts", "int"),
+                 _c("cuts", "int"), _c("assumed_grades", "int"), _c("grade_mix", "str"),
+                 _c("town", "str"), _c("old_town", "str"))),
+    ResultLayer("firebreak_suggestions", "building_clusters", "LineString", "防火隔离建议",
+                "Where to cut an over-limit cluster: the gap to widen (or a fire wall) between two parts.",
+                (_c("cluster_id", "int"), _c("part_a", "int"), _c("part_b", "int"),
+                 _c("building_a", "int"), _c("building_b", "int"), _c("gap_m", "float", "m"),
+                 _c("required_m", "float", "m"), _c("shortfall_m", "float", "m"),
+                 _c("measure", "str"))),
+    ResultLayer("building_grades", "building_clusters", None, "建筑耐火等级",
+                "Each building: fire-resistance grade and its basis, cluster and part.",
+                (_c("grade", "int"), _c("grade_basis", "str"), _c("cluster_id", "int"), _c("part", "int"),
+                 _c("area_m2", "float", "m2"))),
+)

@@ -1129,3 +1129,27 @@ def _merge_exits(df: pd.DataFrame, group_m: float, g: _Graph | None = None) -> p
     out["settlement_names"] = names
     out["_pop_served"] = served
     return out[~drop].reset_index(drop=True)
+
+
+# --- result schema (issue 16 §3) -------------------------------------------------------------
+
+from ..schema import ResultLayer, _c, declare  # noqa: E402
+
+declare(
+    ResultLayer("checkpoints", "checkpoints", "Point", "森林防火检查站",
+                "Recommended checkpoints at village exits and forest road entries, ranked, with what lies behind them.",
+                (_c("kind", "str", "", "village_exit or road_entry"), _c("item_kind", "str"),
+                 _c("item", "int"), _c("recommend", "str", "", "checkpoint type"),
+                 _c("reason", "str"), _c("town", "str"), _c("forest_block", "int"),
+                 _c("road_class", "str"), _c("road_name", "str"), _c("settlement_names", "str"),
+                 _c("settlements_behind", "int"), _c("population_behind", "float"),
+                 _c("work_sites_behind", "int"), _c("fire_risk_edge", "bool"),
+                 _c("cut_points", "int"), _c("rank", "int"),
+                 _c("lon", "float", "deg"), _c("lat", "float", "deg"),
+                 _c("lon_cgcs2000", "float", "deg"), _c("lat_cgcs2000", "float", "deg"))),
+    ResultLayer("forest_blocks", "checkpoints", "Polygon", "林区",
+                "Connected forest blocks with their road entries, the checkpoints that close them and work sites inside.",
+                (_c("area_m2", "float", "m2"), _c("entries", "int"), _c("cut_size", "int"),
+                 _c("checkpoints", "int"), _c("merged", "int"), _c("work_sites", "int"),
+                 _c("road_length_m", "float", "m"))),
+)

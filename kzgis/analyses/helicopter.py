@@ -649,3 +649,47 @@ def _find_pads(ctx: Context, p: HelicopterParams, units: gpd.GeoDataFrame, sites
 
 
 __all__ = ["HelicopterParams", "run_helicopter", "screen_water_bodies", "assumptions", "RESULTS"]
+
+
+# --- result schema (issue 16 §3) -------------------------------------------------------------
+
+from ..schema import ResultLayer, _c, declare  # noqa: E402
+
+declare(
+    ResultLayer("heli_water_bodies", "helicopter", "Polygon", "直升机取水水体筛查",
+                "Every water body screened as a bucket dip site: area, clear diameter, depth, approach, power lines.",
+                (_c("name", "str"), _c("unit", "str"), _c("area_m2", "float", "m2"), _c("area_ok", "bool"),
+                 _c("clear_diameter_m", "float", "m"), _c("clear_ok", "bool"),
+                 _c("depth_m", "float", "m"), _c("depth_status", "str"), _c("depth_ok", "bool"),
+                 _c("water_level_m", "float", "m"), _c("approach_dirs", "int"),
+                 _c("approach_from", "str"), _c("approach_best_deg", "float", "deg"),
+                 _c("approach_power_blocked", "int"), _c("approach_ok", "bool"),
+                 _c("power_line_m", "float", "m"), _c("power_ok", "bool"), _c("passed", "bool"),
+                 _c("provisional", "bool"), _c("reason", "str"), _c("reason_zh", "str"),
+                 _c("reason_en", "str"))),
+    ResultLayer("heli_dip_sites", "helicopter", "Point", "直升机取水点",
+                "Water bodies that pass the screen, with the forest in reach and which were selected per unit.",
+                (_c("name", "str"), _c("unit", "str"), _c("area_m2", "float", "m2"),
+                 _c("clear_diameter_m", "float", "m"), _c("depth_m", "float", "m"),
+                 _c("depth_status", "str"), _c("provisional", "bool"), _c("approach_dirs", "int"),
+                 _c("approach_from", "str"), _c("forest_km2_in_radius", "float", "km2"),
+                 _c("forest_mean_km", "float", "km"), _c("forest_nearest_km", "float", "km"),
+                 _c("round_trip_min", "float", "min"), _c("round_trip_nearest_min", "float", "min"),
+                 _c("selected", "bool"), _c("selected_for", "str"))),
+    ResultLayer("heli_pads", "helicopter", "Polygon", "直升机临时停机坪",
+                "Candidate temporary landing pads per unit, ranked.",
+                (_c("unit", "str"), _c("pad_area_m2", "float", "m2"),
+                 _c("candidate_area_m2", "float", "m2"), _c("slope_max_deg", "float", "deg"),
+                 _c("road_m", "float", "m"), _c("road_vehicle_class", "str"),
+                 _c("nearest_dip_site_km", "float", "km"), _c("forest_m", "float", "m"),
+                 _c("x", "float", "m"), _c("y", "float", "m"), _c("score_km", "float", "km"),
+                 _c("rank", "int"))),
+    ResultLayer("heli_units", "helicopter", "Polygon", "直升机取水覆盖",
+                "Per unit (township): forest covered by dip sites before and after the selection, pads, assumptions.",
+                (_c("unit", "str"), _c("forest_km2", "float", "km2"),
+                 _c("forest_covered_before_km2", "float", "km2"), _c("share_before", "float"),
+                 _c("forest_coverable_km2", "float", "km2"), _c("share_coverable", "float"),
+                 _c("forest_covered_km2", "float", "km2"), _c("share_after", "float"),
+                 _c("sites_selected", "int"), _c("selected_sites", "str"), _c("pads", "int"),
+                 _c("assumptions", "str"))),
+)

@@ -493,3 +493,37 @@ def _towns(ctx, communities, st, planned, towns):
         add(name, tarr == name, np.asarray(st_town, dtype=object) == name)
     add("合计", np.ones(len(tarr), bool), np.ones(len(st), bool))
     return pd.DataFrame(rows)
+
+
+# --- result schema (issue 16 §3) -------------------------------------------------------------
+
+from ..schema import ResultLayer, _c, declare  # noqa: E402
+
+declare(
+    ResultLayer("micro_coverage", "micro_stations", "LineString", "微型消防站3分钟覆盖",
+                "The lanes each micro station reaches within the time limit.",
+                (_c("station", "str"), _c("status", "str"), _c("community", "str"), _c("town", "str"),
+                 _c("year", "float"), _c("reached_m", "float", "m"), _c("travel_m", "float", "m"))),
+    ResultLayer("micro_communities", "micro_stations", "Point", "社区微型消防站覆盖",
+                "Each community: covered now, with planned stations and after the suggestions, and the time.",
+                (_c("name", "str"), _c("town", "str"), _c("population", "float"), _c("year", "float"),
+                 _c("covered", "bool"), _c("time_min", "float", "min"), _c("station", "str"),
+                 _c("nearest_station", "str"), _c("covered_planned", "bool"),
+                 _c("time_min_planned", "float", "min"), _c("station_planned", "str"),
+                 _c("covered_after", "bool"), _c("offroad_m", "float", "m"))),
+    ResultLayer("micro_towns", "micro_stations", None, "乡镇微型消防站覆盖统计",
+                "Per township: communities and population covered now, with planned stations and after the suggestions.",
+                (_c("town", "str"), _c("communities", "int"), _c("population", "float"),
+                 _c("stations_existing", "int"), _c("stations_planned", "int"),
+                 _c("communities_covered", "int"), _c("population_covered", "float"),
+                 _c("population_share", "float"), _c("communities_covered_planned", "int"),
+                 _c("population_covered_planned", "float"), _c("population_share_planned", "float"),
+                 _c("communities_covered_after", "int"), _c("population_covered_after", "float"),
+                 _c("population_share_after", "float"), _c("programme_2024", "int"),
+                 _c("programme_2025", "int"))),
+    ResultLayer("micro_suggestions", "micro_stations", "Point", "微型消防站选址建议",
+                "Suggested new micro station sites, most newly covered people first.",
+                (_c("rank", "int"), _c("town", "str"), _c("new_communities", "int"),
+                 _c("new_population", "float"), _c("communities", "str"), _c("road_name", "str"),
+                 _c("edge", "int"), _c("offset_m", "float", "m"))),
+)
