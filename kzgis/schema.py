@@ -6,17 +6,23 @@ title, description and its :class:`Column` s (name, kind, unit, Chinese label, d
 result), ``kzgis analyses NAME`` prints it, and :func:`label_zh` gives the column label per layer
 (``_labels.header_zh`` reads it when it is given the layer; tables.xlsx headers use it).
 
-Declared so far: the ``access`` analysis. The other analyses' layers follow the same way (their
-labels still come from :mod:`kzgis._labels`).
+Each analysis declares its layers beside its code (``access`` and ``monitoring`` here, ``response``
+and ``water`` at the end of their modules). A column whose name holds a placeholder (``within_{n}``,
+see :data:`PLACEHOLDERS`) declares a family of columns that depends on the parameters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 KINDS = ("int", "float", "str", "bool")
+
+#: Placeholders a pattern column's name may hold: ``within_{n}`` is one column per time break
+#: (``within_15``, ``within_7_5``), ``covered_{what}`` is ``covered_population`` or ``covered_settlements``.
+PLACEHOLDERS = {"n": r"\d+(?:_\d+)?", "what": r"population|settlements"}
 
 
 @dataclass(frozen=True)
@@ -28,10 +34,24 @@ class Column:
     unit: str = ""
     label_zh: str = ""
     description: str = ""
+    optional: bool = False  # present only with some inputs (e.g. ``town`` needs a boundary layer)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name}: kind '{self.kind}' is not one of {KINDS}")
+
+    @property
+    def is_pattern(self) -> bool:
+        """True when the name holds a placeholder (a family of columns that depends on parameters)."""
+        return "{" in self.name
+
+    def matches(self, column: str) -> bool:
+        """True when ``column`` is this column (or one of its family, for a pattern column)."""
+        if not self.is_pattern:
+            return column == self.name
+        parts = re.split(r"\{(\w+)\}", self.name)
+        rx = "".join(re.escape(t) if i % 2 == 0 else f"(?:{PLACEHOLDERS[t]})" for i, t in enumerate(parts))
+        return re.fullmatch(rx, str(column)) is not None
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,16 @@ def label_zh(layer: str, column: str) -> str | None:
     for c in lay.columns:
         if c.name == column:
             return c.label_zh or None
+    return None  # pattern columns keep the labels of :func:`kzgis._labels.header_zh` (by prefix)
+
+
+def _declared(lay: ResultLayer, column: str) -> Column | None:
+    for c in lay.columns:
+        if c.name == column:
+            return c
+    for c in lay.columns:
+        if c.is_pattern and c.matches(column):
+            return c
     return None
 
 
@@ -100,14 +130,18 @@ def check(name: str, frame) -> list[str]:
     problems = []
     geom_col = getattr(frame, "_geometry_column_name", None) if hasattr(frame, "geometry") else None
     cols = [c for c in frame.columns if c != geom_col]
-    declared = [c.name for c in lay.columns]
     for c in cols:
-        if c not in declared:
+        col = _declared(lay, c)
+        if col is None:
             problems.append(f"{name}: column '{c}' is not declared (add it to kzgis/schema.py)")
+        elif col.is_pattern and len(frame) and not _kind_ok(frame[c], col.kind):
+            problems.append(f"{name}: column '{c}' is {frame[c].dtype}, declared {col.kind} ({col.name})")
     for c in lay.columns:
-        if c.name not in frame.columns:
+        if c.is_pattern:
+            continue  # a family of columns: present or not depending on parameters
+        if c.name not in frame.columns and not c.optional:
             problems.append(f"{name}: declared column '{c.name}' is missing")
-        elif len(frame) and not _kind_ok(frame[c.name], c.kind):
+        elif c.name in frame.columns and len(frame) and not _kind_ok(frame[c.name], c.kind):
             problems.append(f"{name}: column '{c.name}' is {frame[c.name].dtype}, declared {c.kind}")
     if lay.geometry is None and geom_col is not None and geom_col in frame.columns:
         problems.append(f"{name}: declared as a table but has geometry")
@@ -131,6 +165,8 @@ def describe(analysis: str) -> str:
             unit = f" [{c.unit}]" if c.unit else ""
             desc = f"  {c.description}" if c.description else ""
             lines.append(f"    {c.name:<28} {c.kind:<5}{unit:<7} {c.label_zh}{desc}")
+    if any(c.is_pattern for lay in for_analysis(analysis) for c in lay.columns):
+        lines.append("  ({n}: one column per time break, 15 or 7_5; {what}: population or settlements)")
     return "\n".join(lines)
 
 
@@ -235,11 +271,18 @@ declare(
                 )),)
 
 
-def _c(name: str, kind: str, unit: str = "", description: str = "") -> Column:
-    """A column labelled as everywhere else (:func:`kzgis._labels.header_zh`)."""
+def _c(name: str, kind: str, unit: str = "", description: str = "", optional: bool = False) -> Column:
+    """A column labelled as everywhere else (:func:`kzgis._labels.header_zh`).
+
+    A pattern column (``within_{n}``) is labelled as its members are, with the placeholder kept
+    (``{n}分钟内到场``).
+    """
     from ._labels import header_zh
 
-    return Column(name, kind, unit, header_zh(name), description)
+    if "{n}" in name:
+        label = header_zh(name.replace("{n}", "15")).replace("15", "{n}")
+        return Column(name, kind, unit, label, description, optional)
+    return Column(name, kind, unit, header_zh(name), description, optional)
 
 
 _SEEN = (

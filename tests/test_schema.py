@@ -50,6 +50,10 @@ def test_labels_agree_with_the_shared_labels():
     """Declared labels are what tables/maps/report showed before (outputs unchanged)."""
     for lay in schema.LAYERS.values():
         for c in lay.columns:
+            if "{n}" in c.name:  # a family: its members keep their labels (within_15 -> 15分钟内到场)
+                member = c.name.replace("{n}", "15")
+                assert c.label_zh.replace("{n}", "15") == header_zh(member) == header_zh(member, layer=lay.name)
+                continue
             assert c.label_zh == header_zh(c.name), (lay.name, c.name)
             assert header_zh(c.name, layer=lay.name) == c.label_zh
 
@@ -69,8 +73,9 @@ def test_cli_prints_the_schema(capsys):
     assert main(["analyses", "access"]) == 0
     out = capsys.readouterr().out
     assert "result schema:" in out and "bottleneck_width_m" in out and "瓶颈路段宽度（米）" in out
-    assert main(["analyses", "water"]) == 0
-    assert "not declared yet" in capsys.readouterr().out
+    assert main(["analyses", "response"]) == 0
+    out = capsys.readouterr().out
+    assert "within_{n}" in out and "{n}分钟内到场" in out and "one column per time break" in out
 
 
 def test_tables_xlsx_headers_come_from_the_schema(access_results, tmp_path, monkeypatch):

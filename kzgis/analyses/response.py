@@ -699,3 +699,83 @@ def _siting(ctx, net, stations, main, T, settl, ends, p):
     out["snap_m"] = sn["snap_m"].to_numpy()
     out = out.sort_values(["selected", "rank"], ascending=[False, True], kind="mergesort")
     return out, Tc_by, res.selected
+
+
+# ---------------------------------------------------------------------------------------------
+# result schema (issue 16 §3): what each result layer holds ({n}: one column per time break)
+
+def _declare_results() -> None:
+    from ..schema import ResultLayer, _c, declare
+
+    st = (_c("station", "str", "", "station label"), _c("station_name", "str"),
+          _c("status", "str", "", "existing, planned or candidate"),
+          _c("vehicle_class", "str", "", "standard, small or motorcycle"))
+    shares = (_c("settlements", "int"), _c("population", "float"),
+              _c("settlements_within_{n}", "int", "", "settlements reached within n min"),
+              _c("share_within_{n}", "float", "", "share of settlements reached within n min"),
+              _c("population_within_{n}", "float", "", "population reached within n min"),
+              _c("pop_share_within_{n}", "float", "", "share of population reached within n min"),
+              _c("unreached", "int", "", "settlements no station reaches"),
+              _c("mean_time_min", "float", "min", "mean response time of the reached settlements"))
+    declare(
+        ResultLayer("response_isochrones", "response", "Polygon", "消防队站响应时间圈",
+                    "Service areas along the roads per station, vehicle class and time break (disks or rings).",
+                    st + (_c("break_min", "float", "min", "time break"), _c("ring", "str", "", "disk or ring"),
+                          _c("road_m", "float", "m", "road length reached"), _c("area_m2", "float", "m2"))),
+        ResultLayer("response_zones", "response", "Polygon", "消防队站责任区",
+                    "First-due zones: the roads each station reaches first, with what they serve.",
+                    st + (_c("road_m", "float", "m", "road length of the zone"),
+                          _c("max_time_min", "float", "min", "longest time to a road of the zone"),
+                          _c("area_m2", "float", "m2"), _c("settlements", "int"), _c("population", "float"))),
+        ResultLayer("response_zone_roads", "response", "LineString", "责任区道路",
+                    "The road pieces of each first-due zone, with the time at both ends.",
+                    (_c("station", "str", "", "station label"), _c("edge", "int", "", "network edge"),
+                     _c("road_fid", "int", "", "road feature id"),
+                     _c("start_m", "float", "m", "start along the edge"), _c("end_m", "float", "m", "end along the edge"),
+                     _c("length_m", "float", "m"), _c("time_min_start", "float", "min", "time at the start"),
+                     _c("time_min_end", "float", "min", "time at the end"))),
+        ResultLayer("response_radii", "response", "Polygon", "消防队站服务半径",
+                    "The textbook radius (speed x time) per station, and how much of the road inside it is really reached.",
+                    st + (_c("break_min", "float", "min"), _c("speed_kmh", "float", "km/h", "assumed speed"),
+                          _c("radius_m", "float", "m"), _c("road_m", "float", "m", "road length inside the circle"),
+                          _c("reached_m", "float", "m", "road inside the circle reached in time"),
+                          _c("network_share", "float", "", "reached_m / road_m"),
+                          _c("area_share", "float", "", "share of the circle's area reached"))),
+        ResultLayer("response_settlements", "response", "Point", "居民点到场时间",
+                    "Each settlement: the first and second station to arrive, the time (best vehicle) and per break.",
+                    (_c("name", "str"), _c("town", "str"), _c("population", "float"),
+                     _c("vehicle_class", "str", "", "best vehicle class that reaches it"),
+                     _c("station", "str", "", "first station to arrive"),
+                     _c("time_min", "float", "min", "response time (incl. walk)"),
+                     _c("walk_m", "float", "m", "walk from the road end"),
+                     _c("station_2", "str", "", "second station to arrive"),
+                     _c("time_min_2", "float", "min", "second station's time"),
+                     _c("within_{n}", "bool", "", "reached within n min"),
+                     _c("time_min_standard", "float", "min"), _c("time_min_small", "float", "min"),
+                     _c("time_min_motorcycle", "float", "min"),
+                     _c("time_min_existing", "float", "min", "time from the existing stations only"),
+                     _c("snap_m", "float", "m", "distance to the road"))),
+        ResultLayer("response_towns", "response", None, "乡镇响应统计",
+                    "Settlements and population reached within each summary break, per township.",
+                    (_c("town", "str"),) + shares),
+        ResultLayer("response_scenarios", "response", None, "队站布局方案比较",
+                    "District-wide shares per scenario (existing, existing+planned, recipe), gains against existing.",
+                    (_c("scenario", "str"), _c("stations", "str", "", "station labels"),
+                     _c("n_stations", "int")) + shares
+                    + (_c("gain_settlements_within_{n}", "int", "", "settlements gained against existing"),
+                       _c("gain_population_within_{n}", "float", "", "population gained against existing"))),
+        ResultLayer("response_siting", "response", "Point", "新建队站选址",
+                    "Candidate station sites: which the siting model chose, in which order, and what they add.",
+                    (_c("name", "str"), _c("town", "str"), _c("source", "str", "", "candidate layer"),
+                     _c("fid", "int", "", "feature id in that layer"), _c("model", "str", "", "mclp or lscp"),
+                     _c("vehicle_class", "str"), _c("time_threshold_min", "float", "min"),
+                     _c("selected", "bool"), _c("rank", "float", "", "order of choice (empty: not chosen)"),
+                     _c("new_settlements", "int"), _c("new_population", "float"),
+                     _c("objective", "float"), _c("objective_what", "str"),
+                     _c("pre_covered_{what}", "float", "", "covered by existing stations"),
+                     _c("covered_{what}", "float", "", "covered with the chosen sites"),
+                     _c("snap_m", "float", "m", "distance to the road"))),
+    )
+
+
+_declare_results()

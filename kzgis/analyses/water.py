@@ -784,3 +784,86 @@ def _towns_table(ctx, town, settlements, s_pop, bu, covered, after_cover, after_
         add(name, tarr == name)
     add("合计", np.ones(len(tarr), dtype=bool) if len(tarr) else np.zeros(0, bool))
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# result schema (issue 16 §3): what each result layer holds
+
+def _declare_results() -> None:
+    from ..schema import ResultLayer, _c, declare
+
+    src = (_c("source_kind", "str", "", "hydrant, fire_pool or water_intake"),
+           _c("source_id", "str", "", "feature id in its input layer"))
+    declare(
+        ResultLayer("water_coverage", "water", "Polygon", "消防水源覆盖范围",
+                    "Each usable source's hose coverage: the roads within reach along the network, buffered by the lateral hose distance.",
+                    src + (_c("reach_m", "float", "m", "hose reach along the road"),
+                           _c("road_m", "float", "m", "road length covered"),
+                           _c("lateral_m", "float", "m", "buffer either side of the covered road"))),
+        ResultLayer("water_circles", "water", "Polygon", "消防水源保护半径",
+                    "The textbook circle around each usable source, and how much of the road inside it the hose really reaches.",
+                    src + (_c("radius_m", "float", "m", "circle radius (the reach)"),
+                           _c("road_in_circle_m", "float", "m", "road length inside the circle"),
+                           _c("road_m", "float", "m", "road length reached along the network"),
+                           _c("network_share", "float", "", "road_m / road_in_circle_m"))),
+        ResultLayer("water_sources", "water", "Point", "消防水源",
+                    "Every hydrant, fire pool and natural intake: usable or not, and why (volume, suction lift, truck road).",
+                    src + (_c("name", "str"), _c("kind", "str", "", "kind of natural source"),
+                           _c("status", "str", "", "status as given"),
+                           _c("volume_m3", "float", "m3", "fire pool volume"),
+                           _c("lift_m", "float", "m", "suction lift from the road to the water surface"),
+                           _c("lift_source", "str", "", "where the lift comes from (DEM, field)"),
+                           _c("road_z_m", "float", "m", "road elevation"),
+                           _c("water_z_m", "float", "m", "water surface elevation"),
+                           _c("truck_road_m", "float", "m", "distance to the nearest truck road"),
+                           _c("usable", "bool", "", "counted as a fire water source"),
+                           _c("reason", "str", "", "why usable or not"),
+                           _c("reach_m", "float", "m", "hose reach along the road"),
+                           _c("road_m", "float", "m", "road length covered"))),
+        ResultLayer("water_settlements", "water", "Point", "居民点消防水源覆盖",
+                    "Each settlement: covered or not, by which source, and whether a suggested hydrant would cover it.",
+                    (_c("name", "str"), _c("town", "str"), _c("population", "float"),
+                     _c("covered", "bool", "", "within hose reach of a usable source"),
+                     _c("covered_by", "str", "", "source id that covers it"),
+                     _c("covered_after", "bool", "", "covered once the suggestions are built"),
+                     _c("coverable", "bool", "", "a new hydrant on a reachable road would cover it"),
+                     _c("nearest_source", "str", "", "nearest usable source id"),
+                     _c("nearest_kind", "str", "", "its kind"),
+                     _c("distance_m", "float", "m", "network distance to the nearest source"),
+                     _c("snap_m", "float", "m", "distance to the road"))),
+        ResultLayer("water_spacing_gaps", "water", "LineString", "消火栓间距不足",
+                    "Road stretches in built-up areas where neighbouring hydrants are further apart than the spacing limit.",
+                    (_c("hydrant_a", "str", "", "hydrant id at one end"),
+                     _c("hydrant_b", "str", "", "hydrant id at the other end"),
+                     _c("spacing_m", "float", "m", "spacing along the road"),
+                     _c("length_m", "float", "m", "length of the gap"),
+                     _c("limit_m", "float", "m", "spacing limit"))),
+        ResultLayer("water_suggestions", "water", "Point", "新增消火栓建议",
+                    "Ranked new hydrant sites (greedy: most settlements / built-up road added first).",
+                    (_c("rank", "int", "", "order of choice"), _c("source_kind", "str", "", "kind of source to build"),
+                     _c("town", "str"), _c("new_settlements", "int", "", "settlements newly covered"),
+                     _c("new_population", "float", "", "population newly covered"),
+                     _c("new_road_m", "float", "m", "built-up road newly covered"),
+                     _c("settlement_ids", "str", "", "list of the settlement ids newly covered"),
+                     _c("road_fid", "int", "", "road feature the site is on"),
+                     _c("road_name", "str"), _c("edge", "int", "", "network edge"),
+                     _c("offset_m", "float", "m", "position along the edge"))),
+        ResultLayer("water_compliance", "water", None, "古镇消防给水核查",
+                    "Old towns: each fire water rule (main diameter, hydrant spacing, intakes...), required, found, passed.",
+                    (_c("area", "str", "", "old town"), _c("old_town_id", "int", "", "old_towns feature id"),
+                     _c("town", "str", "", "township (with a boundary layer)", optional=True),
+                     _c("rule_key", "str"), _c("rule", "str"), _c("required", "str"), _c("found", "str"),
+                     _c("passed", "bool"), _c("offending", "str", "", "list of the offending feature ids"),
+                     _c("required_value", "float"), _c("found_value", "float"), _c("source", "str", "", "rule source"))),
+        ResultLayer("water_towns", "water", None, "乡镇消防水源覆盖统计",
+                    "Settlements, population and built-up road covered per township, now and with the suggestions.",
+                    (_c("town", "str"), _c("settlements", "int"), _c("settlements_covered", "int"),
+                     _c("settlement_share", "float"), _c("population", "float"), _c("population_covered", "float"),
+                     _c("population_share", "float"), _c("builtup_road_m", "float", "m"),
+                     _c("builtup_covered_m", "float", "m"), _c("road_share", "float"),
+                     _c("settlements_covered_after", "int"), _c("settlement_share_after", "float"),
+                     _c("builtup_covered_after_m", "float", "m"), _c("road_share_after", "float"))),
+    )
+
+
+_declare_results()
