@@ -208,30 +208,20 @@ def diff_layer(name: str, before: pd.DataFrame, after: pd.DataFrame) -> LayerDif
     cols = [c for c in before.columns if c in after.columns and c not in IGNORE and c not in k]
     b = before.set_index(k)
     a = after.set_index(k)
-    rows = []
-    geoms = []
+    rows, geoms = [], []
     ga = after.geometry if isinstance(after, gpd.GeoDataFrame) else None
     gb = before.geometry if isinstance(before, gpd.GeoDataFrame) else None
     a_pos = {idx: i for i, idx in enumerate(a.index)}
     b_pos = {idx: i for i, idx in enumerate(b.index)}
-    n_imp = n_wor = n_chg = n_add = n_rem = 0
-    for idx in list(dict.fromkeys(list(b.index) + list(a.index))):
-        key_vals = idx if isinstance(idx, tuple) else (idx,)
-        row = dict(zip(k, key_vals))
-        if idx not in a_pos:
-            row["change"] = "removed"
-            for c in cols:
-                row[f"{c}_before"] = b.iloc[b_pos[idx]][c]
-            n_rem += 1
-            geoms.append(gb.iloc[b_pos[idx]] if gb is not None else None)
-            rows.append(row)
-            continue
-        if idx not in b_pos:
-            row["change"] = "added"
-            for c in cols:
-                row[f"{c}_after"] = a.iloc[a_pos[idx]][c]
-            n_add += 1
-            geoms.append(ga.iloc[a_pos[idx]] if ga is not None else None)
+    for idx in dict.fromkeys(list(b.index) + list(a.index)):
+        row = dict(zip(k, idx if isinstance(idx, tuple) else (idx,)))
+        if idx not in a_pos or idx not in b_pos:  # a feature of one run only
+            gone = idx not in a_pos
+            frame, pos, geo, suffix = (b, b_pos, gb, "_before") if gone else (a, a_pos, ga, "_after")
+            src = frame.iloc[pos[idx]]
+            row["change"] = "removed" if gone else "added"
+            row.update({f"{c}{suffix}": src[c] for c in cols})
+            geoms.append(geo.iloc[pos[idx]] if geo is not None else None)
             rows.append(row)
             continue
         rb, ra = b.iloc[b_pos[idx]], a.iloc[a_pos[idx]]
@@ -241,9 +231,6 @@ def diff_layer(name: str, before: pd.DataFrame, after: pd.DataFrame) -> LayerDif
         score = [direction(c, rb[c], ra[c]) for c in changed]
         up, down = any(s > 0 for s in score), any(s < 0 for s in score)
         row["change"] = "improved" if up and not down else "worsened" if down and not up else "changed"
-        n_imp += row["change"] == "improved"
-        n_wor += row["change"] == "worsened"
-        n_chg += 1
         row["changed_columns"] = ", ".join(changed)
         for c in changed:
             row[f"{c}_before"], row[f"{c}_after"] = rb[c], ra[c]
@@ -258,8 +245,11 @@ def diff_layer(name: str, before: pd.DataFrame, after: pd.DataFrame) -> LayerDif
     if ga is not None or gb is not None:
         crs = (ga if ga is not None else gb).crs
         table = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
-    return LayerDiff(name, key, len(before), len(after), table, changed=n_chg, added=n_add, removed=n_rem,
-                     improved=n_imp, worsened=n_wor)
+    n = table["change"].value_counts() if len(table) else pd.Series(dtype=int)
+    return LayerDiff(name, key, len(before), len(after), table,
+                     changed=int(n.get("improved", 0) + n.get("worsened", 0) + n.get("changed", 0)),
+                     added=int(n.get("added", 0)), removed=int(n.get("removed", 0)),
+                     improved=int(n.get("improved", 0)), worsened=int(n.get("worsened", 0)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -359,22 +349,26 @@ def _write_xlsx(diffs: list[LayerDiff], path: Path, sentences: list[str]):
 
 
 def _write_gpkg(diffs: list[LayerDiff], path: Path):
-    import pyogrio
+    """The changed features with geometry, one layer per result layer (the run's own GeoPackage writer).
 
+    Before/after columns hold the two runs' values with gaps (e.g. True and NaN): numbers and booleans
+    stay as they are, anything else becomes text, and all-text columns are written as text.
+    """
+    from .pipeline import write_gpkg
+
+    frames = {}
     for d in diffs:
         t = d.table
-        if not isinstance(t, gpd.GeoDataFrame) or not len(t):
+        if not isinstance(t, gpd.GeoDataFrame) or not len(t) or not t.geometry.notna().any():
             continue
-        t = t[t.geometry.notna()]
-        if not len(t):
-            continue
-        out = t.copy()
-        for c in out.columns:
-            if c != out.geometry.name and out[c].dtype == object:
-                out[c] = out[c].map(lambda v: None if _isna(v) else str(v) if not isinstance(v, (int, float, bool)) else v)
-                out[c] = out[c].astype("string") if out[c].map(lambda v: isinstance(v, str) or v is None).all() else out[c]
-        name = d.name.replace("（按乡镇计数）", "_by_town")
-        pyogrio.write_dataframe(out, path, layer=name, driver="GPKG", promote_to_multi=True)
+        t = t[t.geometry.notna()].copy()
+        for c in t.columns:
+            if c != t.geometry.name and t[c].dtype == object:
+                v = t[c].map(lambda x: None if _isna(x) else x if isinstance(x, (str, int, float, bool)) else str(x))
+                t[c] = v.astype("string") if v.map(lambda x: x is None or isinstance(x, str)).all() else v
+        frames[d.name.replace("（按乡镇计数）", "_by_town")] = t
+    if frames:
+        write_gpkg(frames, path, next(iter(frames.values())).crs)
 
 
 _COLOURS = {"improved": "#1a9850", "worsened": "#d73027", "changed": "#fd8d3c", "added": "#2c7bb6",

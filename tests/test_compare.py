@@ -77,7 +77,8 @@ def test_outputs_xlsx_gpkg_html_summary(runs, tmp_path):
     assert wb.sheetnames[0] == "总览"
     ws = wb["response_settlements"]
     header = [c.value for c in ws[1]]
-    assert header[:3] == ["名称", "乡镇（街道）", "变化"] or "变化" in header
+    assert header[:4] == ["名称", "乡镇（街道）", "变化", "变化字段"]
+    assert {"15分钟内到场（前）", "15分钟内到场（后）", "到场时间（分钟）（变化）"} <= set(header)
     assert ws.max_row == 4  # header + 甲村 + 乙村 + 丙村
     ch = gpd.read_file(out / "changes.gpkg", layer="response_settlements")
     assert sorted(ch["name"]) == ["丙村", "乙村", "甲村"] and ch.crs.to_epsg() == 4545

@@ -141,6 +141,13 @@ def _hydrants(ctx, net, p, hose_mask) -> pd.DataFrame:
     return _placed(df, snap, usable, reason, truck_road=False)
 
 
+def _no_truck_road(p, d: float, truck_names: str) -> str:
+    """Why a pool or intake is not counted: no fire-truck road within reach (``d``: the nearest, m)."""
+    dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
+    return (f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
+            f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
+
+
 def _fire_pools(ctx, net, p, truck_mask, truck_names: str) -> pd.DataFrame:
     """The fire pools with their verdicts: large enough and near a fire-truck road."""
     fp = ctx.layers["fire_pools"]
@@ -158,9 +165,7 @@ def _fire_pools(ctx, net, p, truck_mask, truck_names: str) -> pd.DataFrame:
             why.append(f"容积 {v:g} m³ 小于 {p.pool_volume_min_m3:g} m³ / volume {v:g} m3 < "
                        f"{p.pool_volume_min_m3:g} m3")
         if not ok:
-            dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
-            why.append(f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
-                       f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
+            why.append(_no_truck_road(p, d, truck_names))
         usable.append(not why)
         reason.append("；".join(why) if why else "可用 / usable")
     return _placed(df, snap, usable, reason, truck_road=True)
@@ -205,9 +210,7 @@ def _natural_intakes(ctx, net, p, truck_mask, truck_names: str) -> pd.DataFrame:
     for lf, ls, ok, d in zip(lift, src, snap["ok"], snap["snap_m"]):
         why = []
         if not ok:
-            dd = f"{d:.0f} m" if np.isfinite(d) else "无 / none"
-            why.append(f"{p.truck_road_max_m:g} m 内无{truck_names}可通行道路（最近 {dd}） / "
-                       f"no fire-truck road within {p.truck_road_max_m:g} m (nearest {dd})")
+            why.append(_no_truck_road(p, d, truck_names))
         how_zh = {"surveyed": "实测", "dem": "DEM 估算"}.get(ls, "")
         how_en = {"surveyed": "surveyed", "dem": "DEM"}.get(ls, "")
         if ls == "unknown":
