@@ -120,21 +120,6 @@ ALGORITHMS: dict[str, Algo] = {a.name: a for a in (
 RECIPE_ALGO = Algo("recipe", "运行配方（全部分析）", (), (), (),
                    "运行一个 kzgis 配方文件（YAML），写出全部结果、地图和消防专篇。")
 
-RESULT_TITLES_ZH = {
-    "access_roads": "道路消防车通行能力", "access_settlements": "居民点消防车可达性",
-    "access_upgrades": "建议拓宽改造路段", "access_towns": "乡镇道路通行统计", "access_dead_ends": "尽端路（回车场）",
-    "response_isochrones": "消防队站到场时间圈", "response_zones": "消防队站责任区（首到站）",
-    "response_zone_roads": "责任区道路", "response_radii": "消防队站直线半径", "response_settlements": "居民点到场时间",
-    "response_towns": "乡镇到场率", "response_scenarios": "队站情景比较", "response_siting": "新增队站选址",
-    "water_coverage": "消防水源保护道路", "water_circles": "消防水源直线保护圈（对比）", "water_sources": "消防水源",
-    "water_settlements": "居民点消防水源覆盖", "water_spacing_gaps": "消火栓间距缺口",
-    "water_suggestions": "建议新增消火栓", "water_compliance": "古镇消防给水核查", "water_towns": "乡镇水源覆盖统计",
-    "barrier_bands": "林火阻隔带", "barrier_edges": "林缘分段", "barrier_towns": "乡镇阻隔带统计",
-    "checkpoints": "森林防火检查站", "forest_blocks": "林区",
-    "heli_water_bodies": "水体取水条件筛查", "heli_dip_sites": "直升机取水点", "heli_pads": "直升机停机坪候选",
-    "heli_units": "规划单元取水覆盖", "network_issues": "路网拓扑问题",
-}
-
 
 def algorithms_from_kzgis(python: str, env: dict | None = None, timeout: float = 120) -> dict[str, Algo]:
     """The algorithms of the installed kzgis (``python -m kzgis.qgis_styles --algorithms``).
@@ -157,7 +142,6 @@ def algorithms_from_kzgis(python: str, env: dict | None = None, timeout: float =
             a["name"], a["title_zh"], tuple(a["needs"]), tuple(a["optional"]),
             tuple(NumberParam(n["name"], n["label_zh"], n["default"], n["integer"]) for n in a["numbers"]),
             static.help_zh if static else a.get("help_zh", ""), tuple(tuple(g) for g in a["needs_any"]))
-        RESULT_TITLES_ZH.update(a.get("results", {}))
     return out
 
 
