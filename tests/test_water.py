@@ -492,9 +492,11 @@ def test_split_graph_reach_matches_the_engine(n, side, fx, fy, limit):
     dist, label = G.nearest(G.point_node, limit=limit)
     iv, _ = G.cover(dist, label, limit)
     iv = iv.norm()
-    assert iv.length_m == pytest.approx(float((pieces["end_m"] - pieces["start_m"]).sum()), abs=1e-6)
-    # and the node costs agree (to 1 micrometre, as the lengths above: coordinates near 3.4e6 m carry
-    # ~1e-9 m of rounding, so a point 5e-10 m off a node may start 2e-8 m along its edge)
+    # to 10 micrometres: a start a hair off a node (hypothesis found 1e-9 of the grid) leaves slivers of
+    # ~2.5e-7 m at the far edges that the two implementations round differently (1e-6 m in all)
+    assert iv.length_m == pytest.approx(float((pieces["end_m"] - pieces["start_m"]).sum()), abs=1e-5)
+    # and the node costs agree (coordinates near 3.4e6 m carry ~1e-9 m of rounding, so a point 5e-10 m
+    # off a node may start 2e-8 m along its edge)
     node_costs = np.asarray(costs[0])
     finite = np.isfinite(dist[: net.n_nodes])
     assert np.allclose(dist[: net.n_nodes][finite], node_costs[finite], rtol=1e-9, atol=1e-6)
