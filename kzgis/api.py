@@ -132,8 +132,9 @@ def _network_params(network: Any) -> NetworkParams:
 
 
 def _run(name: str, frames: dict, *, dem: Any = None, crs: Any = None, network: Any = None,
-         layers: dict | None = None, fields: dict | None = None, params: dict) -> Results:
-    """Validate the inputs and parameters, run analysis ``name``, return its results."""
+         layers: dict | None = None, fields: dict | None = None, params: dict, func: Any = None) -> Results:
+    """Validate the inputs and parameters, run analysis ``name`` (or ``func(ctx, params)`` on them, a
+    part of it), return its results."""
     spec = _analysis.get(name)
     p = _params.from_mapping(spec.params, params, f"kzgis.{name}")
     netp = _network_params(network)
@@ -151,7 +152,7 @@ def _run(name: str, frames: dict, *, dem: Any = None, crs: Any = None, network: 
         raise LayerError(f"kzgis.{name}: no {', '.join(missing)} layer given (or it has no features)")
     ctx = _analysis.Context(layers=ly, network_params=netp)
     ctx.warnings.extend(str(pr) for pr in ly.problems if pr.severity == "warning")
-    out = spec.func(ctx, p) or {}
+    out = (func or spec.func)(ctx, p) or {}
     frames_out = {}
     for key, frame in out.items():
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and frame.geometry.name in frame:
@@ -251,7 +252,9 @@ def isochrones(roads: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
                **params: Any) -> gpd.GeoDataFrame:
     """Service areas of each station: one polygon per station and total response time.
 
-    The times are total response times (turnout ``turnout_min`` + drive), as in the response analysis.
+    The times are total response times (turnout ``turnout_min`` + drive), as in the response analysis;
+    only the service areas are computed (no zones, radii, settlement times or scenarios), and they
+    equal the ``disk`` rows of :func:`response`'s ``response_isochrones``.
 
     Parameters
     ----------
@@ -284,9 +287,12 @@ def isochrones(roads: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
         if key in params:
             raise RecipeError(f"kzgis.isochrones: '{key}' is not a parameter of isochrones "
                               "(use kzgis.response for it)")
+    from .analyses import response as _response
+
     res = _run("response", {"roads": roads, "stations": stations}, dem=dem, crs=crs, network=network,
                fields=fields, params={**params, "breaks_min": list(breaks_min), "vehicle_classes": [vehicle_class],
-                                      "rings": False, "scenarios": False})
+                                      "rings": False, "scenarios": False},
+               func=lambda ctx, p: {"response_isochrones": _response.service_areas(ctx, p)})
     iso = res["response_isochrones"]
     iso = iso[iso["ring"] == "disk"].drop(columns="ring").reset_index(drop=True)
     iso.attrs["warnings"] = res.warnings

@@ -159,6 +159,32 @@ def test_dem_as_path_or_object(world, tmp_path):
     np.testing.assert_allclose(a["access_roads"]["grade_max_pct"], b["access_roads"]["grade_max_pct"])
 
 
+@pytest.mark.parametrize("vehicle_class", ["standard", "small"])
+def test_isochrones_compute_only_the_isochrone_layer_of_response(world, monkeypatch, vehicle_class):
+    """kzgis.isochrones equals the disks of the full response run, without running its other steps."""
+    from kzgis.analyses import response as resp_mod
+
+    full = kzgis.response(world["roads"], world["stations"], world["settlements"], breaks_min=[2, 4, 9],
+                          vehicle_classes=[vehicle_class])["response_isochrones"]
+    full = full[full["ring"] == "disk"].drop(columns="ring").reset_index(drop=True)
+    calls = []
+    costs_from = kzgis.RoadNetwork.costs_from
+
+    def spy(self, snapped, vc, *a, **k):
+        calls.append(vc)
+        return costs_from(self, snapped, vc, *a, **k)
+
+    monkeypatch.setattr(kzgis.RoadNetwork, "costs_from", spy)
+    for step in ("_zones", "_radii", "_settlements_out", "_scenario_table", "_siting"):
+        monkeypatch.setattr(resp_mod, step, lambda *a, _s=step, **k: pytest.fail(f"isochrones ran {_s}"))
+    iso = kzgis.isochrones(world["roads"], world["stations"], breaks_min=(2, 4, 9), vehicle_class=vehicle_class)
+    assert calls == [vehicle_class]  # drive times of the one class asked for, not of all three
+    assert len(iso) == len(full) > 0
+    pd.testing.assert_frame_equal(pd.DataFrame(iso.drop(columns="geometry")),
+                                  pd.DataFrame(full.drop(columns="geometry")))
+    assert iso.geometry.geom_equals_exact(full.geometry, tolerance=1e-9).all()
+
+
 def test_isochrones_grow_with_the_break_and_match_response(world):
     iso = kzgis.isochrones(world["roads"], world["stations"], breaks_min=(2, 3, 9))
     assert iso["break_min"].tolist() == [2.0, 3.0, 9.0] and "ring" not in iso

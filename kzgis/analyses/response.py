@@ -370,21 +370,7 @@ def run_response(ctx, p: ResponseParams) -> dict:
 
     # drive times from every station, per vehicle class (unlimited: cheap, reused by everything);
     # every class for the settlements' best vehicle, the recipe's classes for the service areas
-    snapped, costs = {}, {}
-    for vc in dict.fromkeys(p.vehicle_classes + VEHICLE_CLASSES):
-        sn = net.snap(stations.geometry, vehicle_class=vc)
-        bad = ~sn["ok"].to_numpy(bool)
-        if vc not in p.vehicle_classes:  # computed for the settlements' best vehicle; warned by access
-            bad[:] = False
-        elif not net.allowed(vc).any():  # one warning, not one "nan m" per station
-            ctx.warn(f"response: no road carries a {vc} vehicle (see the road-width warnings: widths that are "
-                     f"defaults may close whole classes); no station has {vc} reach")
-            bad[:] = False
-        for i in np.flatnonzero(bad & stations["in_main"].to_numpy()):
-            ctx.warn(f"response: station '{labels[i]}' is {sn['snap_m'].iloc[i]:.0f} m from the nearest road a "
-                     f"{vc} vehicle may use (limit {net.params.snap_max_m:g} m); it has no {vc} reach")
-        snapped[vc] = sn
-        costs[vc] = net.costs_from(sn, vc, "time_min")
+    snapped, costs = _drive_costs(ctx, net, stations, dict.fromkeys(p.vehicle_classes + VEHICLE_CLASSES), p)
 
     out["response_isochrones"] = _isochrones(net, stations, main, snapped, costs, p)
     disks = {(r.station, r.vehicle_class, r.break_min): r.geometry
@@ -438,6 +424,39 @@ def run_response(ctx, p: ResponseParams) -> dict:
     elif p.siting != "none":
         ctx.warn("response: siting needs a settlements layer (the demand); skipped")
     return out
+
+
+def service_areas(ctx, p: ResponseParams) -> gpd.GeoDataFrame:
+    """Only the ``response_isochrones`` layer (``kzgis.isochrones``): the same stations, drive times
+    and areas as :func:`run_response`, for ``p.vehicle_classes`` only, without zones, radii,
+    settlements, scenarios or siting."""
+    net = ctx.network()
+    stations = _station_table(ctx, p)
+    main = np.flatnonzero(stations["in_main"].to_numpy())
+    snapped, costs = _drive_costs(ctx, net, stations, p.vehicle_classes, p)
+    return _isochrones(net, stations, main, snapped, costs, p)
+
+
+def _drive_costs(ctx, net, stations, classes, p: ResponseParams) -> tuple[dict, dict]:
+    """Snapped stations and unlimited drive times (``time_min``) from every station, per class of
+    ``classes``; warns about the recipe's classes (``p.vehicle_classes``) a station cannot use."""
+    labels = stations["label"].to_numpy(dtype=object)
+    snapped, costs = {}, {}
+    for vc in classes:
+        sn = net.snap(stations.geometry, vehicle_class=vc)
+        bad = ~sn["ok"].to_numpy(bool)
+        if vc not in p.vehicle_classes:  # computed for the settlements' best vehicle; warned by access
+            bad[:] = False
+        elif not net.allowed(vc).any():  # one warning, not one "nan m" per station
+            ctx.warn(f"response: no road carries a {vc} vehicle (see the road-width warnings: widths that are "
+                     f"defaults may close whole classes); no station has {vc} reach")
+            bad[:] = False
+        for i in np.flatnonzero(bad & stations["in_main"].to_numpy()):
+            ctx.warn(f"response: station '{labels[i]}' is {sn['snap_m'].iloc[i]:.0f} m from the nearest road a "
+                     f"{vc} vehicle may use (limit {net.params.snap_max_m:g} m); it has no {vc} reach")
+        snapped[vc] = sn
+        costs[vc] = net.costs_from(sn, vc, "time_min")
+    return snapped, costs
 
 
 def _isochrones(net, stations, main, snapped, costs, p) -> gpd.GeoDataFrame:
