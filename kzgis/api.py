@@ -133,8 +133,10 @@ def _network_params(network: Any) -> NetworkParams:
 
 def _run(name: str, frames: dict, *, dem: Any = None, crs: Any = None, network: Any = None,
          layers: dict | None = None, fields: dict | None = None, params: dict, func: Any = None) -> Results:
-    """Validate the inputs and parameters, run analysis ``name`` (or ``func(ctx, params)`` on them, a
-    part of it), return its results."""
+    """Validate the inputs and parameters, run analysis ``name``, return its results.
+
+    ``func(ctx, params)``, when given, runs instead of the analysis (a part of it, as for isochrones).
+    """
     spec = _analysis.get(name)
     p = _params.from_mapping(spec.params, params, f"kzgis.{name}")
     netp = _network_params(network)
