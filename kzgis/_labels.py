@@ -1,138 +1,68 @@
-"""Chinese labels for result columns and layer names (tables, maps, report share them)."""
+"""Chinese labels: input-layer columns, coded values, parameters, units.
+
+Result columns are labelled where each analysis declares its result layers (:mod:`kzgis.schema`,
+``Column.label_zh``); :func:`header_zh` reads them there. :data:`COLUMNS_ZH` keeps only the labels of
+input-layer fields (``kzgis.layers.KINDS``) and of columns no analysis declares (the run's
+``network_issues`` points, the report's own tables). ``tests/test_labels.py`` checks that no label
+is declared twice with different text and that every result column has a declared label.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+
+#: Labels of input-layer fields and of columns that are not declared result columns.
 COLUMNS_ZH = {
-    # forest-fire monitoring
-    "site": "监控点", "visible_forest_km2": "可视林地（平方公里）", "chosen": "规划选定",
-    "added_forest_km2": "新增可视林地（平方公里）", "mast_m": "架设高度（米）", "range_km": "监测距离（公里）",
-    "elevation_m": "海拔（米）", "seen_km2": "现状可视林地（平方公里）", "seen_share": "现状可视林地比例",
-    "seen_after_km2": "规划后可视林地（平方公里）", "seen_share_after": "规划后可视林地比例",
-    "area_km2": "面积（平方公里）",
-    "name": "名称", "town": "乡镇（街道）", "population": "人口", "kind": "类型", "status": "状态",
-    "station": "消防队站", "station_2": "第二到场队站", "time_min": "到场时间（分钟）",
-    "time_min_2": "第二到场时间（分钟）", "vehicle_class": "车型等级", "best_vehicle": "可达最优车型",
-    "width_m": "宽度（米）", "width_source": "宽度来源", "grade_max_pct": "最大纵坡（%）",
-    "grade_mean_pct": "平均纵坡（%）", "length_m": "长度（米）", "road_class": "道路等级",
-    "time_min_standard": "标准消防车到场时间（分钟）", "time_min_small": "小型消防车到场时间（分钟）",
-    "time_min_motorcycle": "消防摩托车到场时间（分钟）", "bottleneck_width_m": "瓶颈路段宽度（米）",
-    "bottleneck_edge": "瓶颈路段编号", "rank": "序号", "settlements_unlocked": "受益居民点数",
-    "population_unlocked": "受益人口", "break_min": "时间圈（分钟）", "ring": "圈层",
-    "radius_m": "半径（米）", "network_share": "路网实际可达比例", "source_kind": "水源类型",
-    "source_id": "水源编号", "usable": "是否可用", "reason": "原因", "covered": "是否覆盖",
-    "nearest_source": "最近水源", "distance_m": "距离（米）", "new_settlements": "新增覆盖居民点",
-    "new_road_m": "新增覆盖道路（米）", "area": "区域", "rule": "规则", "required": "要求值",
-    "found": "现状值", "passed": "是否满足", "facing": "面向居民点", "area_m2": "面积（平方米）",
-    "slope_mean_deg": "平均坡度（度）", "barrier_type": "阻隔类型", "forest_block": "林区编号",
-    "settlements_behind": "后方居民点数", "population_behind": "后方人口", "lon": "经度（WGS84）",
-    "lat": "纬度（WGS84）", "block_id": "林区编号", "entries": "入口数", "cut_size": "必经道口数",
-    "unit": "单元", "clear_diameter_m": "净水面直径（米）", "depth_m": "水深（米）",
-    "approach_dirs": "可进近方向数", "forest_km2_in_radius": "服务半径内林地（平方公里）",
-    "round_trip_min": "往返时间（分钟）", "selected": "是否选定", "slope_max_deg": "最大坡度（度）",
-    "road_m": "距道路（米）", "nearest_dip_site_km": "距取水点（公里）", "source": "数据来源",
-    "volume_m3": "容积（立方米）", "diameter_mm": "管径（毫米）", "lift_m": "吸水高度（米）",
-    "settlements": "居民点数", "share": "比例", "scenario": "情景",
-    "walk_m": "路端后步行（米）", "bottleneck_width_assumed": "瓶颈宽度为推定值", "action": "建议措施",
-    "width_assumed": "宽度为推定值", "width_assumed_m": "推定宽度路段长度（米）",
-    "road_km_width_assumed": "推定宽度道路（公里）", "width_assumed_share": "推定宽度道路比例",
+    # input-layer fields (also the labels of result columns of the same name: the test keeps them equal)
+    "mast_m": "架设高度（米）", "range_km": "监测距离（公里）", "name": "名称", "town": "乡镇（街道）", "population": "人口",
+    "kind": "类型", "status": "状态", "width_m": "宽度（米）", "road_class": "道路等级", "depth_m": "水深（米）",
+    "source": "数据来源", "volume_m3": "容积（立方米）", "diameter_mm": "管径（毫米）", "lift_m": "吸水高度（米）", "oneway": "单行",
+    "structure": "桥隧", "year": "年份", "community": "所属社区",
+    # not declared result columns: network_issues (a run product beside the analyses), the named indexes of
+    # result layers (the first column of their tables.xlsx sheet)
+    "share": "比例", "edge_id": "林缘段编号", "checkpoint_id": "检查站编号", "pad": "停机坪编号", "feature_id": "要素编号",
+    "other_fid": "相关道路要素编号", "note": "说明",
 }
 
-# result columns added by the analyses
-COLUMNS_ZH.update({
-    "approach_best_deg": "最佳进近方向地形仰角（度）", "approach_from": "可进近方向", "approach_ok": "进近条件满足",
-    "area_ok": "面积满足", "clear_ok": "净水面直径满足", "depth_ok": "水深满足", "power_ok": "电力线避让满足",
-    "power_line_m": "距电力线（米）", "provisional": "待核实（水深未知）", "reason_en": "原因（英文）",
-    "reason_zh": "原因", "water_level_m": "水面高程（米）", "assumptions": "采用的假定",
-    "area_biological_m2": "生物阻隔面积（平方米）", "area_engineered_m2": "工程阻隔面积（平方米）",
-    "area_natural_m2": "天然阻隔面积（平方米）", "area_road_m2": "道路阻隔面积（平方米）",
-    "area_undetermined_m2": "类型待定面积（平方米）", "area_share": "面积可达比例", "band_id": "阻隔带编号",
-    "bands": "阻隔带数", "edge_id": "林缘段编号", "edge_length_m": "林缘长度（米）",
-    "facing_settlements": "面向居民点数", "separated_by": "已有分隔", "checkpoint_id": "检查站编号",
-    "checkpoints": "检查站数", "road_length_m": "道路长度（米）", "lon_cgcs2000": "经度（CGCS2000）",
-    "lat_cgcs2000": "纬度（CGCS2000）",
-    "builtup_covered_after_m": "建议实施后建成区道路覆盖（米）", "builtup_covered_m": "建成区道路覆盖（米）",
-    "builtup_road_m": "建成区道路（米）", "coverable": "可通过新增消火栓覆盖", "covered_after": "建议实施后是否覆盖",
-    "covered_by": "覆盖水源", "nearest_kind": "最近水源类型", "found_value": "现状数值", "required_value": "要求数值",
-    "offending": "不满足的要素", "old_town_id": "古镇编号", "rule_key": "规则代码", "lift_source": "吸水高度来源",
-    "limit_m": "限值（米）", "offset_m": "沿路位置（米）", "population_covered": "覆盖人口",
-    "population_share": "人口覆盖率", "reach_m": "保护距离（米）", "road_in_circle_m": "圆内道路（米）",
-    "road_share": "道路覆盖率", "road_share_after": "建议实施后道路覆盖率", "road_z_m": "道路高程（米）",
-    "water_z_m": "水面高程（米）", "truck_road_m": "距消防车道（米）", "settlement_ids": "覆盖居民点编号",
-    "settlement_share": "居民点覆盖率", "settlement_share_after": "建议实施后居民点覆盖率",
-    "settlements_covered": "覆盖居民点数", "settlements_covered_after": "建议实施后覆盖居民点数",
-    "dead_end": "尽头路", "edge": "路段编号", "edges": "路段", "end_node": "尽头节点", "junction_node": "交叉口节点",
-    "grade_warning": "纵坡8%-10%提示", "oneway": "单行", "road_fid": "道路要素编号", "runs": "连续路段",
-    "turnaround": "设回车场", "u": "起点节点", "v": "终点节点", "via_dead_end": "仅经尽头路可达",
-    "snap_m": "距道路（米）", "snap_ok": "已接入路网",
-    "end_m": "终点里程（米）", "start_m": "起点里程（米）", "max_time_min": "最大到场时间（分钟）",
-    "reached_m": "可达道路（米）", "speed_kmh": "车速（公里/小时）", "station_name": "队站名称",
-    "time_min_end": "终点到场时间（分钟）", "time_min_start": "起点到场时间（分钟）",
-    "time_min_existing": "仅现状队站到场时间（分钟）", "objective": "目标值",
-    "forest_coverable_km2": "可覆盖林地（平方公里）", "forest_covered_before_km2": "现状覆盖林地（平方公里）",
-    "forest_covered_km2": "规划覆盖林地（平方公里）", "forest_m": "距林地（米）",
-    "forest_nearest_km": "距最近林地（公里）", "pad": "停机坪编号", "round_trip_nearest_min": "至最近林地往返（分钟）",
-    "score_km": "排序得分（公里）", "selected_for": "服务单元", "selected_sites": "选定取水点",
-    "share_before": "现状覆盖率", "share_after": "规划覆盖率", "x": "X坐标（米）", "y": "Y坐标（米）",
-    "feature_id": "要素编号", "settlements_none": "消防车辆不可达居民点数",
-    "population_none": "消防车辆不可达人口", "road_km_none": "消防车辆不可通行道路（公里）",
-    "road_km_total": "道路合计（公里）",
-    "grade_source": "纵坡来源", "grade_dem_max_pct": "DEM 剖面最大纵坡（%）", "grade_checked_share": "DEM 覆盖比例", "structure": "桥隧",
-    "pedestrian": "人行道路", "other_fid": "相关道路要素编号", "note": "说明",
-})
 
-# micro fire stations and building clusters (issue 17)
-COLUMNS_ZH.update({
-    "year": "年份", "community": "所属社区", "nearest_station": "最近微型消防站", "offroad_m": "距道路（米）",
-    "covered_planned": "含规划站3分钟可达", "time_min_planned": "含规划站到场时间（分钟）",
-    "station_planned": "到场站（含规划）", "travel_m": "沿路行进距离（米）", "communities": "社区",
-    "new_communities": "新增可达社区数",
-    "stations_existing": "现状微型消防站", "stations_planned": "规划微型消防站",
-    "communities_covered": "现状3分钟可达社区", "communities_covered_planned": "含规划站3分钟可达社区",
-    "communities_covered_after": "含建议站3分钟可达社区", "population_covered_planned": "含规划站可达人口",
-    "population_share_planned": "含规划站人口覆盖率", "population_covered_after": "含建议站可达人口",
-    "population_share_after": "含建议站人口覆盖率", "programme_2024": "2024年配齐社区", "programme_2025": "2025年配齐社区",
-    "cluster_id": "连片区编号", "buildings": "建筑数", "footprint_m2": "占地面积（平方米）", "over_limit": "是否超限",
-    "limit_m2": "面积上限（平方米）", "parts": "分隔后分区数", "cuts": "建议分隔处数", "assumed_grades": "按假设等级计的建筑数",
-    "grade_mix": "耐火等级构成", "old_town": "古镇", "part_a": "分区A", "part_b": "分区B", "building_a": "建筑A",
-    "building_b": "建筑B", "gap_m": "现状间距（米）", "required_m": "要求防火间距（米）", "shortfall_m": "差距（米）",
-    "measure": "措施", "grade": "耐火等级", "grade_basis": "耐火等级依据（surveyed 调查/structure 按结构/assumed 假设）",
-    "part": "分区",
-})
+_LOADED = False
 
-_PATTERNS = (
-    ("gain_population_within_", "新增{n}分钟内人口"), ("gain_settlements_within_", "新增{n}分钟内居民点"),
-    ("pop_share_within_", "{n}分钟内人口比例"), ("population_within_", "{n}分钟内人口"),
-    ("settlements_within_", "{n}分钟内居民点数"), ("share_within_", "{n}分钟内居民点比例"),
-    ("within_", "{n}分钟内到场"),
-)
-_VEHICLE_ZH = {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车", "none": "消防车辆不可达",
-               "total": "合计"}
+
+def _schema_label(column: str, layer: str | None) -> str | None:
+    """The label declared in :mod:`kzgis.schema`: for ``layer``, else the one most layers declare."""
+    global _LOADED
+    from . import schema
+
+    if not _LOADED:  # the analyses declare their layers when imported
+        from .analysis import load_all
+
+        load_all()
+        _LOADED = True
+    if layer is not None and layer in schema.LAYERS:
+        return schema.label_zh(layer, column)
+    # exact names first, then the members of pattern columns; a column labelled by layer (``station``:
+    # a fire station, or a micro station in micro_stations) gets the label most layers give it
+    labels = [c.label_zh for lay in schema.LAYERS.values() for c in lay.columns if c.name == column and c.label_zh]
+    if not labels:
+        labels = [label for name in schema.LAYERS if (label := schema.label_zh(name, column))]
+    return Counter(labels).most_common(1)[0][0] if labels else None
 
 
 def header_zh(column: str, layer: str | None = None) -> str:
-    """``"time_min" -> "到场时间（分钟）"``; unknown columns are returned unchanged.
+    """The Chinese label of a column: ``"time_min" -> "到场时间（分钟）"``; unknown columns unchanged.
 
-    With ``layer`` (a result layer name), the label declared in :mod:`kzgis.schema` wins.
-    Families of columns are labelled by pattern: ``within_15`` -> 15分钟内到场,
-    ``road_km_small`` -> 小型消防车道路（公里）, ``population_standard`` -> 标准消防车可达人口.
+    With ``layer`` (a result layer name) the label that layer declares in :mod:`kzgis.schema` (pattern
+    columns too: ``within_15`` -> 15分钟内到场); without, an input-layer field's label
+    (:data:`COLUMNS_ZH`), else the label most result layers declaring the column give it.
     """
     column = str(column)
     if layer is not None:
-        from .schema import label_zh
-
-        declared = label_zh(layer, column)
+        declared = _schema_label(column, layer)
         if declared:
             return declared
     if column in COLUMNS_ZH:
         return COLUMNS_ZH[column]
-    for prefix, fmt in _PATTERNS:
-        if column.startswith(prefix) and column[len(prefix):].replace(".", "").isdigit():
-            return fmt.format(n=column[len(prefix):])
-    for prefix, fmt in (("road_km_", "{v}道路（公里）"), ("population_", "{v}可达人口"),
-                        ("settlements_", "{v}可达居民点数")):
-        if column.startswith(prefix) and column[len(prefix):] in _VEHICLE_ZH:
-            return fmt.format(v=_VEHICLE_ZH[column[len(prefix):]])
-    return column
+    return _schema_label(column, None) or column
 
 
 #: Chinese labels for coded values, by column (report and maps share them).
@@ -171,23 +101,6 @@ VALUES_ZH = {
     "item_kind": {"entry": "进入林区必经道口", "road_crossing": "过境道路穿越林区", "forest_road": "进山道路入口",
                   "village_exit": "毗邻林区的村镇出入口"},
 }
-
-#: More column labels used by the report (kept apart from COLUMNS_ZH so the two lists merge cleanly).
-COLUMNS_ZH.update({
-    "new_population": "新增覆盖人口", "road_name": "道路名称", "road_names": "道路名称", "widen_from_m": "现状宽度（米）",
-    "settlement_names": "相关居民点", "bottleneck_kind": "瓶颈类型", "bottleneck_grade_pct": "瓶颈纵坡（%）",
-    "upgrade_rank": "拓宽序号", "nearest_station": "最近消防队站", "forest_km2": "林地面积（平方公里）",
-    "share_coverable": "可覆盖林地比例", "share_after": "选定取水点覆盖林地比例", "sites_selected": "选定取水点数",
-    "pads": "停机坪候选数", "n_stations": "队站数", "stations": "消防队站", "unreached": "不可达居民点",
-    "mean_time_min": "平均到场时间（分钟）", "spacing_m": "间距（米）", "hydrant_a": "消火栓甲", "hydrant_b": "消火栓乙",
-    "depth_status": "水深状况", "round_trip_min": "往返时间（分钟）", "forest_mean_km": "至林地平均距离（公里）",
-    "recommend": "建议", "item_kind": "检查站类别", "item": "清单项", "reason": "理由",
-    "work_sites_behind": "后方林区作业点", "fire_risk_edge": "通往易发火林缘", "cut_points": "控制道口数",
-    "merged": "合并的道口数", "work_sites": "林区作业点数",
-    "pad_area_m2": "停机坪面积（平方米）", "candidate_area_m2": "可选坪址范围（平方米）",
-    "road_vehicle_class": "道路可通行车型", "approach_power_blocked": "被电力线横穿的进近方向数",
-    "band_ends": "阻隔带端部",
-})
 
 #: Vehicle classes best first (as in kzgis.network.VEHICLE_CLASSES) plus "none".
 VEHICLE_ORDER = ("standard", "small", "motorcycle", "none")

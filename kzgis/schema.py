@@ -23,6 +23,8 @@ KINDS = ("int", "float", "str", "bool")
 #: Placeholders a pattern column's name may hold: ``within_{n}`` is one column per time break
 #: (``within_15``, ``within_7_5``), ``covered_{what}`` is ``covered_population`` or ``covered_settlements``.
 PLACEHOLDERS = {"n": r"\d+(?:_\d+)?", "what": r"population|settlements"}
+#: How a placeholder's value reads in a label (``{n}``: ``7_5`` reads 7.5).
+PLACEHOLDERS_ZH = {"what": {"population": "人口", "settlements": "居民点数"}}
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,24 @@ def for_analysis(analysis: str) -> list[ResultLayer]:
 
 
 def label_zh(layer: str, column: str) -> str | None:
-    """The Chinese label of ``column`` in result ``layer``, or None when not declared."""
+    """The Chinese label of ``column`` in result ``layer``, or None when not declared.
+
+    A member of a pattern column gets the family's label with the placeholder filled in:
+    ``within_15`` -> 15分钟内到场, ``within_7_5`` -> 7.5分钟内到场, ``covered_population`` -> ...人口.
+    """
     lay = LAYERS.get(layer)
     if lay is None:
         return None
-    for c in lay.columns:
-        if c.name == column:
-            return c.label_zh or None
-    return None  # pattern columns keep the labels of :func:`kzgis._labels.header_zh` (by prefix)
+    col = _declared(lay, str(column))
+    if col is None or not col.label_zh:
+        return None
+    if not col.is_pattern or col.name == column:
+        return col.label_zh
+    parts = re.split(r"\{(\w+)\}", col.name)
+    rx = "".join(re.escape(t) if i % 2 == 0 else f"(?P<{t}>{PLACEHOLDERS[t]})" for i, t in enumerate(parts))
+    found = re.fullmatch(rx, str(column))
+    values = {k: PLACEHOLDERS_ZH.get(k, {}).get(v, v.replace("_", ".")) for k, v in found.groupdict().items()}
+    return col.label_zh.format(**values)
 
 
 def _declared(lay: ResultLayer, column: str) -> Column | None:
@@ -271,51 +283,37 @@ declare(
                 )),)
 
 
-def _c(name: str, kind: str, unit: str = "", description: str = "", optional: bool = False) -> Column:
-    """A column labelled as everywhere else (:func:`kzgis._labels.header_zh`).
-
-    A pattern column (``within_{n}``) is labelled as its members are, with the placeholder kept
-    (``{n}分钟内到场``).
-    """
-    from ._labels import header_zh
-
-    if "{n}" in name:
-        label = header_zh(name.replace("{n}", "15")).replace("15", "{n}")
-        return Column(name, kind, unit, label, description, optional)
-    return Column(name, kind, unit, header_zh(name), description, optional)
-
-
 _SEEN = (
-    _c("forest_km2", "float", "km2", "forest area on the DEM grid"),
-    _c("seen_km2", "float", "km2", "forest seen by the existing sites"),
-    _c("seen_share", "float", "", "seen_km2 / forest_km2"),
-    _c("seen_after_km2", "float", "km2", "forest seen by the existing and the chosen new sites"),
-    _c("seen_share_after", "float", "", "seen_after_km2 / forest_km2"),
+    Column("forest_km2", "float", "km2", "林地面积（平方公里）", "forest area on the DEM grid"),
+    Column("seen_km2", "float", "km2", "现状可视林地（平方公里）", "forest seen by the existing sites"),
+    Column("seen_share", "float", "", "现状可视林地比例", "seen_km2 / forest_km2"),
+    Column("seen_after_km2", "float", "km2", "规划后可视林地（平方公里）", "forest seen by the existing and the chosen new sites"),
+    Column("seen_share_after", "float", "", "规划后可视林地比例", "seen_after_km2 / forest_km2"),
 )
 
 declare(
     ResultLayer("monitor_viewsheds", "monitoring", "Polygon", "林火监控可视林地",
                 "The forest each existing or chosen camera sees (line of sight on the DEM within its range).",
-                (_c("site", "str", "", "camera name"),
-                 _c("status", "str", "", "existing or chosen"),
-                 _c("visible_forest_km2", "float", "km2", "forest seen by this camera"))),
+                (Column("site", "str", "", "监控点", "camera name"),
+                 Column("status", "str", "", "状态", "existing or chosen"),
+                 Column("visible_forest_km2", "float", "km2", "可视林地（平方公里）", "forest seen by this camera"))),
     ResultLayer("monitor_sites", "monitoring", "Point", "林火监控点",
                 "Existing cameras and candidate sites: which were chosen, in which order, and what they add.",
-                (_c("name", "str"), _c("status", "str", "", "existing, chosen or candidate"),
-                 _c("chosen", "bool", "", "picked as a new site"),
-                 _c("rank", "int", "", "order of choice (greedy: most forest added first)"),
-                 _c("added_forest_km2", "float", "km2", "forest not seen before that this site adds when chosen"),
-                 _c("visible_forest_km2", "float", "km2", "forest this site sees alone"),
-                 _c("mast_m", "float", "m", "camera height above the ground"),
-                 _c("range_km", "float", "km", "useful range"),
-                 _c("elevation_m", "float", "m", "ground elevation at the site (DEM)"))),
+                (Column("name", "str", "", "名称"), Column("status", "str", "", "状态", "existing, chosen or candidate"),
+                 Column("chosen", "bool", "", "规划选定", "picked as a new site"),
+                 Column("rank", "int", "", "序号", "order of choice (greedy: most forest added first)"),
+                 Column("added_forest_km2", "float", "km2", "新增可视林地（平方公里）", "forest not seen before that this site adds when chosen"),
+                 Column("visible_forest_km2", "float", "km2", "可视林地（平方公里）", "forest this site sees alone"),
+                 Column("mast_m", "float", "m", "架设高度（米）", "camera height above the ground"),
+                 Column("range_km", "float", "km", "监测距离（公里）", "useful range"),
+                 Column("elevation_m", "float", "m", "海拔（米）", "ground elevation at the site (DEM)"))),
     ResultLayer("monitor_towns", "monitoring", None, "乡镇林火监控覆盖",
                 "Forest seen per township, now and with the chosen new sites.",
-                (_c("town", "str"),) + _SEEN),
+                (Column("town", "str", "", "乡镇（街道）"),) + _SEEN),
     ResultLayer("monitor_blocks", "monitoring", "Polygon", "林区监控覆盖率",
                 "Forest seen per connected forest block, now and with the chosen new sites.",
-                (_c("block_id", "int", "", "forest block (as in checkpoints' forest_blocks)"),) + _SEEN),
+                (Column("block_id", "int", "", "林区编号", "forest block (as in checkpoints' forest_blocks)"),) + _SEEN),
     ResultLayer("monitor_blind_spots", "monitoring", "Polygon", "林火监控盲区",
                 "Forest seen by no site (existing and chosen), patches of at least blind_spot_min_km2.",
-                (_c("area_km2", "float", "km2"),)),
+                (Column("area_km2", "float", "km2", "面积（平方公里）"),)),
 )

@@ -72,4 +72,8 @@ def test_pattern_columns_match_only_their_family(response_results):
     col = schema.LAYERS["response_siting"].column("covered_{what}")
     assert col.matches("covered_population") and col.matches("covered_settlements")
     assert not col.matches("covered_people")
-    assert schema.label_zh("response_settlements", "within_15") is None  # labels stay those of _labels
+    # a family member is labelled by its family, the placeholder filled in
+    assert schema.label_zh("response_settlements", "within_15") == "15分钟内到场"
+    assert schema.label_zh("response_settlements", "within_7_5") == "7.5分钟内到场"
+    assert schema.label_zh("response_siting", "covered_population") == "选址后覆盖人口"
+    assert schema.label_zh("response_settlements", "within_x") is None

@@ -432,23 +432,36 @@ def _where(ctx, kind, col, geoms) -> np.ndarray:
 
 # --- result schema (issue 16 §3) -------------------------------------------------------------
 
-from ..schema import ResultLayer, _c, declare  # noqa: E402
+from ..schema import Column, ResultLayer, declare  # noqa: E402
 
 declare(
     ResultLayer("building_clusters", "building_clusters", "Polygon", "建筑连片密集区",
                 "Buildings closer than their fire separation, joined; those over the area limit and how they are cut.",
-                (_c("cluster_id", "int"), _c("buildings", "int"), _c("footprint_m2", "float", "m2"),
-                 _c("over_limit", "bool"), _c("limit_m2", "float", "m2"), _c("parts", "int"),
-                 _c("cuts", "int"), _c("assumed_grades", "int"), _c("grade_mix", "str"),
-                 _c("town", "str"), _c("old_town", "str"))),
+                (Column("cluster_id", "int", "", "连片区编号"),
+                 Column("buildings", "int", "", "建筑数"),
+                 Column("footprint_m2", "float", "m2", "占地面积（平方米）"),
+                 Column("over_limit", "bool", "", "是否超限"),
+                 Column("limit_m2", "float", "m2", "面积上限（平方米）"),
+                 Column("parts", "int", "", "分隔后分区数"),
+                 Column("cuts", "int", "", "建议分隔处数"),
+                 Column("assumed_grades", "int", "", "按假设等级计的建筑数"),
+                 Column("grade_mix", "str", "", "耐火等级构成"),
+                 Column("town", "str", "", "乡镇（街道）"), Column("old_town", "str", "", "古镇"))),
     ResultLayer("firebreak_suggestions", "building_clusters", "LineString", "防火隔离建议",
                 "Where to cut an over-limit cluster: the gap to widen (or a fire wall) between two parts.",
-                (_c("cluster_id", "int"), _c("part_a", "int"), _c("part_b", "int"),
-                 _c("building_a", "int"), _c("building_b", "int"), _c("gap_m", "float", "m"),
-                 _c("required_m", "float", "m"), _c("shortfall_m", "float", "m"),
-                 _c("measure", "str"))),
+                (Column("cluster_id", "int", "", "连片区编号"),
+                 Column("part_a", "int", "", "分区A"),
+                 Column("part_b", "int", "", "分区B"),
+                 Column("building_a", "int", "", "建筑A"),
+                 Column("building_b", "int", "", "建筑B"),
+                 Column("gap_m", "float", "m", "现状间距（米）"),
+                 Column("required_m", "float", "m", "要求防火间距（米）"), Column("shortfall_m", "float", "m", "差距（米）"),
+                 Column("measure", "str", "", "措施"))),
     ResultLayer("building_grades", "building_clusters", None, "建筑耐火等级",
                 "Each building: fire-resistance grade and its basis, cluster and part.",
-                (_c("grade", "int"), _c("grade_basis", "str"), _c("cluster_id", "int"), _c("part", "int"),
-                 _c("area_m2", "float", "m2"))),
+                (Column("grade", "int", "", "耐火等级"),
+                 Column("grade_basis", "str", "", "耐火等级依据（surveyed 调查/structure 按结构/assumed 假设）"),
+                 Column("cluster_id", "int", "", "连片区编号"),
+                 Column("part", "int", "", "分区"),
+                 Column("area_m2", "float", "m2", "面积（平方米）"))),
 )

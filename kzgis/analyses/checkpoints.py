@@ -1133,23 +1133,32 @@ def _merge_exits(df: pd.DataFrame, group_m: float, g: _Graph | None = None) -> p
 
 # --- result schema (issue 16 §3) -------------------------------------------------------------
 
-from ..schema import ResultLayer, _c, declare  # noqa: E402
+from ..schema import Column, ResultLayer, declare  # noqa: E402
 
 declare(
     ResultLayer("checkpoints", "checkpoints", "Point", "森林防火检查站",
                 "Recommended checkpoints at village exits and forest road entries, ranked, with what lies behind them.",
-                (_c("kind", "str", "", "village_exit or road_entry"), _c("item_kind", "str"),
-                 _c("item", "int"), _c("recommend", "str", "", "checkpoint type"),
-                 _c("reason", "str"), _c("town", "str"), _c("forest_block", "int"),
-                 _c("road_class", "str"), _c("road_name", "str"), _c("settlement_names", "str"),
-                 _c("settlements_behind", "int"), _c("population_behind", "float"),
-                 _c("work_sites_behind", "int"), _c("fire_risk_edge", "bool"),
-                 _c("cut_points", "int"), _c("rank", "int"),
-                 _c("lon", "float", "deg"), _c("lat", "float", "deg"),
-                 _c("lon_cgcs2000", "float", "deg"), _c("lat_cgcs2000", "float", "deg"))),
+                (Column("kind", "str", "", "类型", "village_exit or road_entry"), Column("item_kind", "str", "", "检查站类别"),
+                 Column("item", "int", "", "清单项"), Column("recommend", "str", "", "建议", "checkpoint type"),
+                 Column("reason", "str", "", "理由"),
+                 Column("town", "str", "", "乡镇（街道）"),
+                 Column("forest_block", "int", "", "林区编号"),
+                 Column("road_class", "str", "", "道路等级"),
+                 Column("road_name", "str", "", "道路名称"),
+                 Column("settlement_names", "str", "", "相关居民点"),
+                 Column("settlements_behind", "int", "", "后方居民点数"), Column("population_behind", "float", "", "后方人口"),
+                 Column("work_sites_behind", "int", "", "后方林区作业点"), Column("fire_risk_edge", "bool", "", "通往易发火林缘"),
+                 Column("cut_points", "int", "", "控制道口数"), Column("rank", "int", "", "序号"),
+                 Column("lon", "float", "deg", "经度（WGS84）"), Column("lat", "float", "deg", "纬度（WGS84）"),
+                 Column("lon_cgcs2000", "float", "deg", "经度（CGCS2000）"),
+                 Column("lat_cgcs2000", "float", "deg", "纬度（CGCS2000）"))),
     ResultLayer("forest_blocks", "checkpoints", "Polygon", "林区",
                 "Connected forest blocks with their road entries, the checkpoints that close them and work sites inside.",
-                (_c("area_m2", "float", "m2"), _c("entries", "int"), _c("cut_size", "int"),
-                 _c("checkpoints", "int"), _c("merged", "int"), _c("work_sites", "int"),
-                 _c("road_length_m", "float", "m"))),
+                (Column("area_m2", "float", "m2", "面积（平方米）"),
+                 Column("entries", "int", "", "入口数"),
+                 Column("cut_size", "int", "", "必经道口数"),
+                 Column("checkpoints", "int", "", "检查站数"),
+                 Column("merged", "int", "", "合并的道口数"),
+                 Column("work_sites", "int", "", "林区作业点数"),
+                 Column("road_length_m", "float", "m", "道路长度（米）"))),
 )

@@ -336,7 +336,7 @@ def _status_water(c: _Ctx, s, f: dict):
             cols = [x for x in ("source_kind", "source_id", "name", "reason") if x in bad.columns
                     and (x != "name" or bad["name"].fillna("").astype(str).str.strip().any())]
             show, note = _limited(b, bad, c.opts, "water_sources")
-            b.table(f"{c.town}不可用消防水源及原因", [header_zh(x) for x in cols], frame_rows(show, cols), note=note,
+            b.table(f"{c.town}不可用消防水源及原因", [header_zh(x, "water_sources") for x in cols], frame_rows(show, cols), note=note,
                     key="water_unusable")
     b.para(f"农村消防水源的选用顺序为：市政给水管网，其次天然水源，再次消防水池（{source_zh('GB 50039-2010 5.0.6')}）。")
 
@@ -442,7 +442,7 @@ def _an_access(c: _Ctx, s):
                f"{_rules.value('truck_grade_max_pct'):g}%的最宽路线上最窄的路段（无此类路线时为最陡路段），"
                "即按标准消防车要求需首先拓宽或改造的路段；小型消防车、消防摩托车可经其他路线到达。")
         note = (note + " " if note else "") + "“拓宽序号”为三（一）建议拓宽路段中使该居民点可通行标准消防车的序号。"
-        b.table(f"{c.town}标准消防车无法到达的居民点", [header_zh(x) for x in cols],
+        b.table(f"{c.town}标准消防车无法到达的居民点", [header_zh(x, "access_settlements") for x in cols],
                 frame_rows(show, cols, {"bottleneck_width_m": 1, "bottleneck_grade_pct": 1, "time_min_small": 1,
                                         "time_min_motorcycle": 1, "upgrade_rank": 0}),
                 note=note, key="access_worse")
@@ -563,7 +563,7 @@ def _an_response(c: _Ctx, s):
         cols = [x for x in ("name", "station", "time_min", "station_2", "time_min_2") if x in slow.columns]
         show, note = _limited(b, slow, c.opts, "response_settlements")
         b.para(f"{veh}可到达、但到场时间超过{num(ref)}分钟的居民点{len(slow)}处，按到场时间由长到短见{b.next_table}。")
-        b.table(f"{c.town}到场时间超过{num(ref)}分钟的居民点", [header_zh(x) for x in cols],
+        b.table(f"{c.town}到场时间超过{num(ref)}分钟的居民点", [header_zh(x, "response_settlements") for x in cols],
                 frame_rows(show, cols, {"time_min": 1, "time_min_2": 1}), note=note, key="response_slow")
 
 
@@ -598,7 +598,7 @@ def _an_water(c: _Ctx, s):
         show, note = _limited(b, un, c.opts, "water_settlements")
         b.para(f"未被消防水源覆盖的居民点见{b.next_table}（水带铺设距离含水源至道路、沿道路和道路至居民点三段）。")
         heads = {"distance_m": "水带铺设距离（米）", "snap_m": "距道路（米）"}
-        b.table(f"{c.town}未被消防水源覆盖的居民点", [heads.get(x) or header_zh(x) for x in cols],
+        b.table(f"{c.town}未被消防水源覆盖的居民点", [heads.get(x) or header_zh(x, "water_settlements") for x in cols],
                 frame_rows(show, cols, {"distance_m": 0, "snap_m": 0}), note=note, key="water_uncovered")
     gaps = td.result("water_spacing_gaps")
     if gaps is not None and len(gaps):
@@ -630,7 +630,7 @@ def _compliance(c: _Ctx):
     failed = int((~sub["passed"].fillna(False).astype(bool)).sum()) if "passed" in sub.columns else None
     b.para(f"{'、'.join(dict.fromkeys(sub['area'].astype(str)))}消防供水设施与{SEED}第7项任务要求的核对结果见"
            f"{b.next_table}" + (f"，{failed}项不满足。" if failed else "。"))
-    b.table("古镇消防供水设施核对", [header_zh(x) for x in cols], frame_rows(sub, cols), key="water_compliance")
+    b.table("古镇消防供水设施核对", [header_zh(x, "water_compliance") for x in cols], frame_rows(sub, cols), key="water_compliance")
 
 
 def _barrier_type(frame) -> pd.Series:
@@ -876,7 +876,7 @@ def _pl_roads(c: _Ctx, s):
                  "action": "建议措施",
                  "settlement_names": "受益居民点", "population_unlocked": "受益人口", "rank": "序号",
                  "road_names": "道路名称"}
-        b.table(f"{c.town}建议拓宽的消防车通道", [heads.get(x, header_zh(x)) for x in cols],
+        b.table(f"{c.town}建议拓宽的消防车通道", [heads.get(x, header_zh(x, "access_upgrades")) for x in cols],
                 frame_rows(show, cols, {"length_m": 0, "population_unlocked": 0, "widen_from_m": 1}),
                 note=note.strip(), key="upgrades")
     de = td.result("access_dead_ends")
@@ -948,7 +948,7 @@ def _pl_water(c: _Ctx, s):
         b.para(f"在建成区道路上建议新增市政消火栓{len(sug)}处" +
                (f"，可新增覆盖居民点{num(newset)}处" if newset is not None else "") + f"，位置见{b.next_table}。")
         note = (note + " " if note else "") + "序号为全区统一排序，每处的新增覆盖量以前序各处已建成为前提。"
-        b.table(f"{c.town}建议新增消火栓", [heads.get(x, header_zh(x)) for x in cols],
+        b.table(f"{c.town}建议新增消火栓", [heads.get(x, header_zh(x, "water_suggestions")) for x in cols],
                 frame_rows(show, cols, {"new_road_m": 0, "new_population": 0, "lon": 6, "lat": 6}), note=note.strip(),
                 key="water_suggestions")
     if ws is not None and "covered" in ws.columns:
@@ -1043,7 +1043,7 @@ def _pl_checkpoints(c: _Ctx, s):
     b.para(f"规划建设标准或简易森林防火检查站{len(cp)}处，后方人口较多的道口宜建标准检查站并同步建设宣传标识和智能卡口，"
            f"位置见{b.next_table}（经纬度为WGS84" +
            ("，成果数据中另有CGCS2000经纬度）。" if "lon_cgcs2000" in cp.columns else "）。"))
-    b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x) for x in cols],
+    b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x, "checkpoints") for x in cols],
             [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6}))], note=note,
             key="checkpoints")
 
@@ -1063,7 +1063,7 @@ def _pl_checkpoints_ranked(c: _Ctx, cp, ll):
                f"简易检查站{int((want['recommend'] == 'simple').sum())}处），标准检查站同步建设宣传标识和智能卡口，"
                f"逐处理由和位置见{b.next_table}（经纬度为WGS84" +
                ("，成果数据中另有CGCS2000经纬度）。" if "lon_cgcs2000" in cp.columns else "）。"))
-        b.table(f"{c.town}规划森林防火检查站（建议设置）", ["序号"] + [header_zh(x) for x in cols],
+        b.table(f"{c.town}规划森林防火检查站（建议设置）", ["序号"] + [header_zh(x, "checkpoints") for x in cols],
                 [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6,
                                                                                  "population_behind": 0}))],
                 note=note, key="checkpoints")
