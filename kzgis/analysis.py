@@ -40,6 +40,24 @@ class Analysis:
     optional: tuple[str, ...] = ()
     after: tuple[str, ...] = ()  # analyses to run first when they are in the recipe
     needs_any: tuple[tuple[str, ...], ...] = ()  # at least one of each group
+    #: params -> the rules in force (list of kzgis.rules.InForce); None: kzgis.rules.in_force(params)
+    rules_in_force: Callable | None = None
+
+    def in_force(self, params) -> list:
+        """The rules and method numbers in force for ``params`` (:class:`kzgis.rules.InForce` each)."""
+        from . import rules
+
+        return (self.rules_in_force or rules.in_force)(params)
+
+    def run(self, ctx, params, func: Callable | None = None) -> dict:
+        """Run the analysis (or ``func``, a part of it) and stamp every result frame's
+        ``attrs["assumptions"]`` with the rules in force (:meth:`kzgis.rules.InForce.as_dict` each)."""
+        out = (func or self.func)(ctx, params) or {}
+        records = [r.as_dict() for r in self.in_force(params)]
+        for frame in out.values():
+            if hasattr(frame, "attrs"):
+                frame.attrs["assumptions"] = records
+        return out
 
     def missing(self, layers) -> list[str]:
         """The needed layers that ``layers`` lacks (``"a or b"`` for a needs_any group)."""
@@ -53,10 +71,11 @@ class Analysis:
 REGISTRY: dict[str, Analysis] = {}
 
 
-def register(name: str, *, title_zh: str, needs=(), params, results=(), optional=(), after=(), needs_any=()):
+def register(name: str, *, title_zh: str, needs=(), params, results=(), optional=(), after=(), needs_any=(),
+             in_force=None):
     def deco(func):
         REGISTRY[name] = Analysis(name, title_zh, tuple(needs), params, func, tuple(results),
-                                  tuple(optional), tuple(after), tuple(tuple(g) for g in needs_any))
+                                  tuple(optional), tuple(after), tuple(tuple(g) for g in needs_any), in_force)
         return func
 
     return deco

@@ -154,7 +154,7 @@ def _run(name: str, frames: dict, *, dem: Any = None, crs: Any = None, network: 
         raise LayerError(f"kzgis.{name}: no {', '.join(missing)} layer given (or it has no features)")
     ctx = _analysis.Context(layers=ly, network_params=netp)
     ctx.warnings.extend(str(pr) for pr in ly.problems if pr.severity == "warning")
-    out = (func or spec.func)(ctx, p) or {}
+    out = spec.run(ctx, p, func)
     frames_out = {}
     for key, frame in out.items():
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and frame.geometry.name in frame:

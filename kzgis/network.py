@@ -124,9 +124,6 @@ CHINESE_CLASS_ALIASES = {
 
 _TRUE = {"1", "true", "yes", "y", "t", "是", "单行", "单向"}
 
-def _rule(key: str) -> float:
-    return rules.value(key)
-
 
 @dataclass(frozen=True)
 class NetworkParams:
@@ -142,14 +139,14 @@ class NetworkParams:
     node_tolerance_m: float = 0.01
     #: a line end lying on another line (within node_tolerance_m) is a junction there (T-junction)
     t_junctions: bool = True
-    standard_width_m: float = field(default_factory=lambda: _rule("truck_road_width_m"))
-    standard_grade_max_pct: float = field(default_factory=lambda: _rule("truck_grade_max_pct"))
+    standard_width_m: float = rules.param("truck_road_width_m")
+    standard_grade_max_pct: float = rules.param("truck_grade_max_pct")
     #: standard-truck edges steeper than this (but within the max) are flagged ``grade_warning``
-    standard_grade_preferred_pct: float = field(default_factory=lambda: _rule("truck_grade_preferred_pct"))
-    small_width_m: float = field(default_factory=lambda: _rule("small_truck_width_m"))
-    small_grade_max_pct: float = field(default_factory=lambda: _rule("small_truck_grade_max_pct"))
-    motorcycle_width_m: float = field(default_factory=lambda: _rule("motorcycle_width_m"))
-    motorcycle_grade_max_pct: float = field(default_factory=lambda: _rule("motorcycle_grade_max_pct"))
+    standard_grade_preferred_pct: float = rules.param("truck_grade_preferred_pct")
+    small_width_m: float = rules.param("small_truck_width_m")
+    small_grade_max_pct: float = rules.param("small_truck_grade_max_pct")
+    motorcycle_width_m: float = rules.param("motorcycle_width_m")
+    motorcycle_grade_max_pct: float = rules.param("motorcycle_grade_max_pct")
     #: which DEM grade the limits apply to: "max" (steepest run of >= 2 DEM cells) or "mean"
     grade_measure: str = "max"
     #: standard-truck speed by canonical road class (km/h; A), merged onto DEFAULT_SPEED_KMH
@@ -159,32 +156,32 @@ class NetworkParams:
     #: width by canonical class (or OSM highway value with its own default: residential,
     #: unclassified, service, living_street) where none is surveyed or tagged (m), merged onto
     #: DEFAULT_WIDTH_M (rules ``road_width_*``)
-    default_width_m: dict[str, float] = field(default_factory=dict)
+    default_width_m: dict[str, float] = rules.param_table({**WIDTH_RULE, **OSM_WIDTH_RULE}, merged=True)
     #: extra raw class -> canonical class mappings (merged onto the OSM and Chinese defaults)
     class_aliases: dict[str, str] = field(default_factory=dict)
     #: width of one lane when only the ``lanes`` count is known (m; JTG B01, rule ``lane_width_m``)
-    lane_width_m: float = field(default_factory=lambda: _rule("lane_width_m"))
+    lane_width_m: float = rules.param("lane_width_m")
     #: where lines join: "vertices" (every shared vertex, except at bridges/tunnels and between
     #: different layers/z-levels) or "endpoints" (only where a line ends)
     join: str = "vertices"
     #: a dangling line end this close to another line is moved onto it and joined (m; rule dangle_snap_m)
-    dangle_snap_m: float = field(default_factory=lambda: _rule("dangle_snap_m"))
+    dangle_snap_m: float = rules.param("dangle_snap_m")
     #: a dangling line end this close to another line is reported as a near miss (m; rule near_miss_m)
-    near_miss_m: float = field(default_factory=lambda: _rule("near_miss_m"))
+    near_miss_m: float = rules.param("near_miss_m")
     #: a DEM grade steeper than this on an edge whose end-to-end grade is within the standard
     #: truck's limit marks a suspected bridge/tunnel/DEM artefact, graded from its ends (%)
-    structure_profile_grade_pct: float = field(default_factory=lambda: _rule("structure_profile_grade_pct"))
+    structure_profile_grade_pct: float = rules.param("structure_profile_grade_pct")
     #: fire motorcycles may use foot ways (footway/path/steps.../人行道/步道...); trucks never do
     motorcycle_on_paths: bool = False
     #: a road narrower than the class minimum + this margin slows the class down (m; A)
-    narrow_margin_m: float = 1.0
+    narrow_margin_m: float = rules.method(1.0, "m", "窄路判定：路宽小于车型最小宽度加此值")
     #: speed factor on such narrow roads (A)
-    narrow_speed_factor: float = 0.7
+    narrow_speed_factor: float = rules.method(0.7, "", "窄路减速系数")
     #: above this mean grade speeds fall: speed / (1 + steep_slowdown_per_pct * (grade - this)) (%; A)
-    steep_from_pct: float = 3.0
-    steep_slowdown_per_pct: float = 0.05
+    steep_from_pct: float = rules.method(3.0, "%", "开始减速的平均坡度")
+    steep_slowdown_per_pct: float = rules.method(0.05, "1/%", "平均坡度每超过1%的减速")
     #: speeds never fall below this (km/h; A)
-    min_speed_kmh: float = 5.0
+    min_speed_kmh: float = rules.method(5.0, "km/h", "最低车速")
     #: canonical classes no vehicle may use, whatever their width
     barred_classes: tuple[str, ...] = ("台阶",)
 
@@ -258,26 +255,19 @@ class NetworkParams:
             out[miss] = s[miss].map(guess)
         return out.fillna(UNKNOWN_CLASS).to_numpy(dtype=object)
 
-    def assumptions(self) -> list[dict]:
-        """The assumption-grade defaults in force (for reports): key, value, unit, note."""
-        out = [
-            {"key": "small_grade_max_pct", "value": self.small_grade_max_pct, "unit": "%",
-             "note": "小型消防车最大坡度（假定）"},
-            {"key": "motorcycle_grade_max_pct", "value": self.motorcycle_grade_max_pct, "unit": "%",
-             "note": "消防摩托车最大坡度（假定）"},
-            {"key": "lane_width_m", "value": self.lane_width_m, "unit": "m", "note": "每车道宽度（仅有车道数时，假定）"},
-            {"key": "narrow_speed_factor", "value": self.narrow_speed_factor, "unit": "",
-             "note": f"路宽小于车型最小宽度+{self.narrow_margin_m:g} m 时减速系数（假定）"},
-            {"key": "steep_slowdown_per_pct", "value": self.steep_slowdown_per_pct, "unit": "1/%",
-             "note": f"平均坡度超过 {self.steep_from_pct:g}% 后每 1% 的减速（假定）"},
-        ]
-        for c in ROAD_CLASSES:
-            out.append({"key": f"speed_kmh.{c}", "value": self.speed_kmh[c], "unit": "km/h",
-                        "note": f"{c}标准消防车车速（假定）"})
-        for c, v in self.default_width_m.items():
-            out.append({"key": f"default_width_m.{c}", "value": v, "unit": "m",
-                        "note": f"{c}缺省路宽（无实测、无标签时）"})
-        return out
+    def in_force(self) -> list[rules.InForce]:
+        """The rules and method numbers in force (:func:`kzgis.rules.in_force`): the rule-backed
+        thresholds and default widths, the speed table (rule ``truck_speed_urban_kmh`` for 城市道路,
+        assumptions for the rest), the vehicle speed factors and the slow-down numbers."""
+        speeds = {f"speed_kmh.{c}": ("km/h", f"{c}标准消防车车速", DEFAULT_SPEED_KMH[c])
+                  for c in ROAD_CLASSES if c != "城市道路"}
+        factors = {f"vehicle_speed_factor.{v}": ("", f"{v}车速系数", DEFAULT_VEHICLE_SPEED_FACTOR[v])
+                   for v in VEHICLE_CLASSES}
+        return rules.in_force(self, {"speed_kmh.城市道路": "truck_speed_urban_kmh"}, method={**speeds, **factors})
+
+    def assumptions(self) -> list[rules.InForce]:
+        """The assumption-grade numbers in force (confidence A, or changed in the recipe)."""
+        return [r for r in self.in_force() if r.is_assumption]
 
     def class_width(self, raw_class, road_class) -> np.ndarray:
         """Default width per road: the OSM value's own default (residential...) else its class's."""

@@ -382,6 +382,7 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         "skipped": skipped,
         "parameters": params_used,
         "network_parameters": _params.describe(recipe.network, recipe.network_given),
+        "rules_in_force": _rules_in_force(recipe, registry, ran),
         "network": network_block,
         "counts": counts,
         "outputs": outputs,
@@ -391,6 +392,13 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
     }
     (tmp / "summary.json").write_text(strict_json(summary), encoding="utf-8")
     return RunResult(out_dir=out_dir, results=results, summary=summary, ran=ran, skipped=skipped)
+
+
+def _rules_in_force(recipe: Recipe, registry, ran) -> dict:
+    """Per analysis run (and ``network``), the rules and method numbers in force (kzgis.rules.in_force)."""
+    out = {name: [r.as_dict() for r in registry[name].in_force(recipe.analyses[name])] for name in ran}
+    out["network"] = [r.as_dict() for r in recipe.network.in_force()]
+    return out
 
 
 def _analyses_to_run(recipe: Recipe, only) -> list[str]:
@@ -453,7 +461,7 @@ def _run_one(name: str, spec: _analysis.Analysis, ctx, params) -> dict:
     """One analysis's outputs; its failure becomes an AnalysisError naming the step."""
     log.info("running %s", name)
     try:
-        return spec.func(ctx, params) or {}
+        return spec.run(ctx, params)
     except KzgisError as exc:
         raise AnalysisError(f"step '{name}' ({spec.title_zh}) failed: {exc}") from exc
     except Exception as exc:

@@ -8,7 +8,11 @@ overridable in a recipe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,10 @@ class Rule:
 
     def cite(self) -> str:
         return f"{self.text_zh}：{self.value:g} {self.unit}（{self.source}）"
+
+
+RECIPE = "recipe"  #: the source of a value the recipe changed
+METHOD = "method choice"  #: the source of a number of the method without a rule of its own
 
 
 _RULES = [
@@ -225,6 +233,142 @@ def group(*keys: str) -> dict[str, Rule]:
 def value(key: str) -> float:
     """The default value of a rule, e.g. ``value("hydrant_radius_m") == 150.0``."""
     return RULES[key].value
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules in force in a run: one record type for every analysis (issue 16 §4)
+
+
+def param(key: str, kind: Callable = float):
+    """A parameter field whose default is rule ``key``, e.g. ``hydrant_reach_m: float = rules.param("hydrant_radius_m")``.
+
+    The field remembers its rule, so :func:`in_force` lists it with the rule's source and confidence.
+    """
+    return field(default=kind(RULES[key].value), metadata={"rule": key})
+
+
+def param_table(rule_keys: dict[str, str], *, merged: bool = False):
+    """A dict parameter field whose entries are rules, ``{entry: rule key}``.
+
+    ``merged=True``: the default is ``{}`` and the params class merges what is given onto the rule
+    values itself (``__post_init__``); otherwise the default is the table of rule values.
+    """
+    keys = dict(rule_keys)
+    factory = dict if merged else (lambda: {k: RULES[r].value for k, r in keys.items()})
+    return field(default_factory=factory, metadata={"rules": keys})
+
+
+def method(default: Any, unit: str, text_zh: str):
+    """A parameter field that is a number of the method without a rule (listed as an assumption, A)."""
+    return field(default=default, metadata={"method": (unit, text_zh)})
+
+
+@dataclass(frozen=True)
+class InForce:
+    """One rule or method number in force in a run, as every output lists it.
+
+    ``key`` is the parameter name (``speed_kmh.村道`` for an entry of a dict parameter), ``rule``
+    the :data:`RULES` key it defaults to (None for a method number). A value changed in the recipe
+    has source ``recipe`` and confidence ``A`` (it rests on the planner, not on the cited source),
+    ``changed_by_recipe`` True and ``default`` the value it replaced.
+    """
+
+    key: str
+    value: Any
+    unit: str
+    source: str
+    confidence: str
+    text_zh: str
+    is_assumption: bool
+    changed_by_recipe: bool
+    rule: str | None = None
+    default: Any = None
+
+    def text(self) -> str:
+        """``"吊桶取水水面面积 2000 m2（A）"``; ``（配方设定）`` for a value the recipe changed."""
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.text_zh} {_fmt(self.value)}{unit}（{'配方设定' if self.changed_by_recipe else self.confidence}）"
+
+    def cite(self) -> str:
+        """As :meth:`Rule.cite` with the value in force: ``"古镇消防水池搜索距离：200 m（assumption...）"``."""
+        return f"{self.text_zh}：{_fmt(self.value)} {self.unit}（{self.source}）"
+
+    def as_dict(self) -> dict:
+        """The record as plain JSON-able values (summary.json, ``attrs["assumptions"]``)."""
+        return dataclasses.asdict(self)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    return f"{v:g}"
+
+
+def _get(params, name: str):
+    head, _, entry = name.partition(".")
+    v = getattr(params, head)
+    return v[entry] if entry else v
+
+
+def _same(a, b) -> bool:
+    try:
+        return a == b or (math.isnan(float(a)) and math.isnan(float(b)))
+    except (TypeError, ValueError):
+        return False
+
+
+def in_force(params, rule_params: dict[str, str] | None = None,
+             method: dict[str, tuple] | None = None) -> list[InForce]:
+    """The rules and method numbers in force for a parameter object, one :class:`InForce` each.
+
+    Parameters
+    ----------
+    params : dataclass instance
+        An analysis's parameters. Fields made with :func:`param`, :func:`param_table` and
+        :func:`method` are found by themselves.
+    rule_params : dict, optional
+        Further ``{parameter name: rule key}`` (a property, or ``name.entry`` of a dict parameter).
+    method : dict, optional
+        Further method numbers ``{parameter name: (unit, text_zh)}`` or ``(unit, text_zh, default)``.
+
+    Returns
+    -------
+    list of InForce
+        Rule-backed parameters first (in field order, then ``rule_params``), then method numbers.
+    """
+    rule_map: dict[str, str] = {}
+    method_map: dict[str, tuple] = {}
+    for f in dataclasses.fields(params):
+        if "rule" in f.metadata:
+            rule_map[f.name] = f.metadata["rule"]
+        for entry, key in f.metadata.get("rules", {}).items():
+            rule_map[f"{f.name}.{entry}"] = key
+        if "method" in f.metadata:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            method_map[f.name] = (*f.metadata["method"], default)
+    rule_map.update(rule_params or {})
+    for name, spec in (method or {}).items():
+        if len(spec) == 2:
+            f = {x.name: x for x in dataclasses.fields(params)}[name]
+            spec = (*spec, f.default if f.default is not dataclasses.MISSING else f.default_factory())  # type: ignore[misc]
+        method_map[name] = tuple(spec)
+    out = []
+    for name, key in rule_map.items():
+        r = RULES[key]
+        v = _get(params, name)
+        changed = not _same(v, r.value)
+        out.append(InForce(name, v, r.unit, RECIPE if changed else r.source, "A" if changed else r.confidence,
+                           r.text_zh, changed or r.is_assumption, changed, key, r.value))
+    for name, (unit, text_zh, default) in method_map.items():
+        v = _get(params, name)
+        changed = not _same(v, default)
+        out.append(InForce(name, v, unit, RECIPE if changed else METHOD, "A", text_zh, True, changed, None, default))
+    return out
+
+
+def text(records: list[InForce], *, assumptions_only: bool = True) -> str:
+    """The records in one line of text, ``"；"``-separated (by default only the assumptions)."""
+    return "；".join(r.text() for r in records if r.is_assumption or not assumptions_only)
 
 
 # Chongqing forest fire season (重庆市森林防火条例, V1): 1 Jan - 10 May and 10 Jul - 10 Oct.

@@ -42,7 +42,7 @@ def flat_dem(cell=20.0, n=200, z=200.0):
 
 def run(layers, **params):
     ctx = analysis.Context(layers=layers)
-    out = run_helicopter(ctx, HelicopterParams(**params))
+    out = analysis.get("helicopter").run(ctx, HelicopterParams(**params))  # as the pipeline runs it
     return out, ctx
 
 
@@ -136,15 +136,18 @@ def test_registered_with_exact_result_layers(result):
 
 def test_assumptions_are_flagged(result):
     out, _ = result
-    ann = {a["param"]: a for a in out["heli_dip_sites"].attrs["assumptions"]}
+    ann = {a["key"]: a for a in out["heli_dip_sites"].attrs["assumptions"]}
     assert ann["area_min_m2"]["is_assumption"] and ann["area_min_m2"]["confidence"] == "A"
     assert ann["dip_radius_km"]["is_assumption"]
     assert not ann["pad_slope_max_deg"]["is_assumption"] and ann["pad_slope_max_deg"]["confidence"] == "V2"
     assert "吊桶取水水面面积 2000 m2（A）" in out["heli_units"]["assumptions"].iloc[0]
     assert "直升机停机坪坡度" not in out["heli_units"]["assumptions"].iloc[0]
     # a recipe override of a sourced value becomes an assumption
-    changed = {a["param"]: a for a in assumptions(HelicopterParams(pad_slope_max_deg=8.0))}
-    assert changed["pad_slope_max_deg"]["is_assumption"] and changed["pad_slope_max_deg"]["source"] == "recipe"
+    changed = {a.key: a for a in assumptions(HelicopterParams(pad_slope_max_deg=8.0))}
+    assert changed["pad_slope_max_deg"].is_assumption and changed["pad_slope_max_deg"].source == "recipe"
+    assert changed["pad_slope_max_deg"].changed_by_recipe and changed["pad_slope_max_deg"].default == 5.0
+    assert not ann["pad_slope_max_deg"]["changed_by_recipe"]
+    assert ann["approach_directions"]["source"] == "method choice" and ann["approach_directions"]["value"] == 16
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,17 +25,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import rules
-
 
 def _ids(values) -> list:
     return [v.item() if hasattr(v, "item") else v for v in values]
 
 
 def check(old_towns, sources: pd.DataFrame, mains, water_geoms, road_in_town: dict, hydrant_cover,
-          edge_road_fid, edge_len, p, assumptions: dict) -> pd.DataFrame:
+          edge_road_fid, edge_len, p, in_force: dict) -> pd.DataFrame:
     """One row per (old town, rule). ``road_in_town[i]`` are the road intervals inside old town ``i``;
-    ``hydrant_cover`` the normalised hydrant coverage intervals."""
+    ``hydrant_cover`` the normalised hydrant coverage intervals; ``in_force`` the water analysis's
+    rules in force by rule key (:func:`kzgis.rules.in_force`), cited with the values used."""
     rows = []
     names = old_towns["name"] if "name" in old_towns else pd.Series([None] * len(old_towns), index=old_towns.index)
     pools = sources[sources["source_kind"] == "pool"]
@@ -46,11 +45,11 @@ def check(old_towns, sources: pd.DataFrame, mains, water_geoms, road_in_town: di
     for i, (fid, poly) in enumerate(zip(old_towns.index, old_towns.geometry.values)):
         nm = names.loc[fid]
         area = str(nm) if isinstance(nm, str) and nm.strip() else f"古镇 {fid}"
-        for verdict in (_main_diameter(poly, mains, p),
-                        _pool_volume(poly, pools, p, assumptions),
-                        _wharf(poly, wharves, water_tree, p, assumptions),
+        for verdict in (_main_diameter(poly, mains, p, in_force),
+                        _pool_volume(poly, pools, p, in_force),
+                        _wharf(poly, wharves, water_tree, p, in_force),
                         _hydrant_coverage(road_in_town.get(i), hydrant_cover, edge_road_fid, edge_len, p,
-                                          assumptions)):
+                                          in_force)):
             rows.append(_row(area, fid, *verdict))
     cols = ["area", "old_town_id", "rule_key", "rule", "required", "found", "passed", "offending",
             "required_value", "found_value", "source"]
@@ -75,9 +74,9 @@ def _wharves(sources: pd.DataFrame, p) -> pd.DataFrame:
     return nat[is_wharf.to_numpy(bool)] if len(nat) else nat
 
 
-def _main_diameter(poly, mains, p) -> tuple:
+def _main_diameter(poly, mains, p, in_force: dict) -> tuple:
     """The fire-main diameter verdict of one old town: every main inside at least the required DN."""
-    r = rules.rule("old_town_main_diameter_mm")
+    r = in_force["old_town_main_diameter_mm"]
     need = p.old_town_main_diameter_mm
     if mains is not None and len(mains):
         m = mains[mains.intersects(poly)]
@@ -97,9 +96,9 @@ def _main_diameter(poly, mains, p) -> tuple:
             len(small) == 0, _ids(small), r.cite(), need, dmin)
 
 
-def _pool_volume(poly, pools, p, assumptions: dict) -> tuple:
+def _pool_volume(poly, pools, p, in_force: dict) -> tuple:
     """The fire-pool verdict of one old town: a large enough pool inside or within the search distance."""
-    r = rules.rule("old_town_pool_volume_m3")
+    r = in_force["old_town_pool_volume_m3"]
     need = p.old_town_pool_volume_m3
     search = p.old_town_pool_search_m
     req = f"≥ {need:g} m³（古镇内或 {search:g} m 内） / ≥ {need:g} m3 within {search:g} m"
@@ -111,7 +110,7 @@ def _pool_volume(poly, pools, p, assumptions: dict) -> tuple:
     if not len(near):
         return ("pool_volume", "消防水池容积 / fire pool volume", req,
                 f"{search:g} m 内无消防水池 / no fire pool within {search:g} m", False, [],
-                f"{r.cite()}；{assumptions['old_town_pool_search_m'].cite()}", need, 0.0)
+                f"{r.cite()}；{in_force['old_town_pool_search_m'].cite()}", need, 0.0)
     vol = near["volume_m3"].astype(float)
     vmax = float(vol.max())
     best = near.loc[vol.idxmax()]
@@ -120,12 +119,12 @@ def _pool_volume(poly, pools, p, assumptions: dict) -> tuple:
     found = (f"最大 {vmax:g} m³（水池 {best['fid']}），共 {len(near)} 座 / largest {vmax:g} m3 "
              f"(pool {best['fid']}) of {len(near)}")
     return ("pool_volume", "消防水池容积 / fire pool volume", req, found, ok, offending,
-            f"{r.cite()}；{assumptions['old_town_pool_search_m'].cite()}", need, vmax)
+            f"{r.cite()}；{in_force['old_town_pool_search_m'].cite()}", need, vmax)
 
 
-def _wharf(poly, wharves, water_tree, p, assumptions: dict) -> tuple:
+def _wharf(poly, wharves, water_tree, p, in_force: dict) -> tuple:
     """The intake-wharf verdict of one old town: a usable wharf near the town and on the water."""
-    a = assumptions["old_town_wharf_m"]
+    a = in_force["old_town_wharf_m"]
     req = (f"{p.wharf_max_m:g} m 内有可用取水码头 / a usable fire-truck intake wharf within "
            f"{p.wharf_max_m:g} m")
     src = f"开州府办发〔2023〕47号 task 7（取水码头）；{a.cite()}"
@@ -141,7 +140,7 @@ def _wharf(poly, wharves, water_tree, p, assumptions: dict) -> tuple:
         (qi, ti), dd = water_tree.query_nearest(pts, return_distance=True, all_matches=False)
         water_d[qi] = dd
         on_water = np.isfinite(water_d) & (water_d <= p.wharf_water_max_m + 1e-9)
-        src += f"；{assumptions['old_town_wharf_water_m'].cite()}"
+        src += f"；{in_force['old_town_wharf_water_m'].cite()}"
     near = wd <= p.wharf_max_m + 1e-9
     good = near & on_water & wharves["usable"].to_numpy(bool)
     order = np.argsort(wd)
@@ -171,12 +170,12 @@ def _wharf(poly, wharves, water_tree, p, assumptions: dict) -> tuple:
             p.wharf_max_m, float(wd.min()))
 
 
-def _hydrant_coverage(inside, hydrant_cover, edge_road_fid, edge_len, p, assumptions: dict) -> tuple:
+def _hydrant_coverage(inside, hydrant_cover, edge_road_fid, edge_len, p, in_force: dict) -> tuple:
     """The hydrant-coverage verdict of one old town: the share of its roads within hydrant reach."""
-    a = assumptions["old_town_hydrant_share"]
+    a = in_force["old_town_hydrant_share"]
     need = p.old_town_hydrant_share_min
     req = f"古镇内道路 ≥ {need * 100:g}% 在消火栓保护范围内 / ≥ {need * 100:g}% of its roads within hydrant reach"
-    src = f"开州府办发〔2023〕47号 task 7；{rules.rule('hydrant_radius_m').cite()}；{a.cite()}"
+    src = f"开州府办发〔2023〕47号 task 7；{in_force['hydrant_radius_m'].cite()}；{a.cite()}"
     total = inside.length_m if inside is not None else 0.0
     if total <= 0:
         return ("hydrant_coverage", "消火栓覆盖 / hydrant coverage", req, "古镇内无道路 / no road inside", False,

@@ -67,16 +67,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AccessParams:
     #: width an upgraded road is widened to (m)
-    upgrade_width_m: float = rules.value("truck_road_width_m")
+    upgrade_width_m: float = rules.param("truck_road_width_m")
     #: a standard-truck dead end longer than this needs a turnaround (m)
-    dead_end_max_m: float = rules.value("dead_end_turnaround_m")
+    dead_end_max_m: float = rules.param("dead_end_turnaround_m")
     #: a ``turnarounds`` point this close to a dead end's end serves it (m; A)
     turnaround_search_m: float = 20.0
     #: a vehicle class reaches a settlement when it can drive to a road point this close to it; farther,
     #: the crew walks the rest (m; rule on_road_m, shared with response)
-    on_road_m: float = rules.value("on_road_m")
+    on_road_m: float = rules.param("on_road_m")
     #: walking speed over the off-road stretch (km/h; rule walk_speed_kmh)
-    walk_speed_kmh: float = rules.value("walk_speed_kmh")
+    walk_speed_kmh: float = rules.param("walk_speed_kmh")
     #: count planned stations (status 规划/planned) as sources (ignored when station_status is given)
     planned_stations: bool = False
     #: how many upgrade entries to list at most

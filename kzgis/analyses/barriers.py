@@ -66,7 +66,6 @@ from shapely.ops import substring
 from .. import rules
 from ..analysis import register
 from ..crs import require_projected
-from ..rules import Rule
 from . import _forest
 
 log = logging.getLogger(__name__)
@@ -91,19 +90,6 @@ _PIECE_VERTICES = 2000  # forest blocks are cut into pieces of at most this many
 _ZONE_QUAD = 64  # segments per quarter circle of the facing zone (0.02 m off a true circle of 300 m)
 _BAND_QUAD = 16  # same for the band buffers (they stay inside the exact width)
 
-#: Assumptions of this analysis (no national rule found), in the form of :mod:`kzgis.rules`.
-ASSUMPTIONS: dict[str, Rule] = rules.group(
-    "settlement_point_radius_m",
-    "barrier_steep_slope_deg",
-    "road_barrier_width_m",
-    "river_barrier_width_m",
-    "separation_margin_m",
-    "through_forest_max_m",
-)
-
-
-def _a(key: str) -> float:
-    return ASSUMPTIONS[key].value
 
 
 @dataclass(frozen=True)
@@ -131,15 +117,15 @@ class BarrierParams:
         of width w along a straight edge of length L has the area w x L.
     """
 
-    facing_m: float = rules.value("homes_to_forest_m")
-    urban_width_m: float = rules.value("barrier_urban_m")
-    town_width_m: float = rules.value("barrier_town_m")
-    built_up_radius_m: float = _a("settlement_point_radius_m")
-    steep_slope_deg: float = _a("barrier_steep_slope_deg")
-    road_barrier_width_m: float = _a("road_barrier_width_m")
-    river_barrier_width_m: float = _a("river_barrier_width_m")
-    separation_margin_m: float = _a("separation_margin_m")
-    through_forest_max_m: float = _a("through_forest_max_m")
+    facing_m: float = rules.param("homes_to_forest_m")
+    urban_width_m: float = rules.param("barrier_urban_m")
+    town_width_m: float = rules.param("barrier_town_m")
+    built_up_radius_m: float = rules.param("settlement_point_radius_m")
+    steep_slope_deg: float = rules.param("barrier_steep_slope_deg")
+    road_barrier_width_m: float = rules.param("road_barrier_width_m")
+    river_barrier_width_m: float = rules.param("river_barrier_width_m")
+    separation_margin_m: float = rules.param("separation_margin_m")
+    through_forest_max_m: float = rules.param("through_forest_max_m")
     edge_step_m: float = 10.0
     max_stretch_m: float = 1000.0
     urban_towns: tuple[str, ...] = ()

@@ -60,16 +60,10 @@ from .. import rules
 from .._errors import AnalysisError, RecipeError
 from ..analysis import Context, register
 from ..crs import require_projected
-from ..rules import Rule
 
 log = logging.getLogger(__name__)
 
 RESULTS = ("building_clusters", "firebreak_suggestions", "building_grades")
-
-RULES: dict[str, Rule] = rules.group(
-    "separation_12_12_m", "separation_12_3_m", "separation_12_4_m", "separation_3_3_m", "separation_3_4_m",
-    "separation_4_4_m", "unknown_fire_grade", "cluster_area_max_m2", "firebreak_widen_max_m",
-)
 
 #: structure (结构) -> fire-resistance grade when the grade is missing (an assumption; substrings,
 #: first match wins, so 砖木 is tested before 木 and 钢混 before 砖混).
@@ -95,12 +89,11 @@ class ClusterParams:
     min_buildings : clusters with fewer buildings are not listed (unless over the limit).
     """
 
-    separation_m: dict[str, float] = field(
-        default_factory=lambda: {k: rules.value(f"separation_{k}_m") for k in _PAIRS})
-    unknown_grade: int = int(rules.value("unknown_fire_grade"))
+    separation_m: dict[str, float] = rules.param_table({k: f"separation_{k}_m" for k in _PAIRS})
+    unknown_grade: int = rules.param("unknown_fire_grade", int)
     structure_grades: dict[str, int] = field(default_factory=lambda: dict(STRUCTURE_GRADES))
-    limit_m2: float = rules.value("cluster_area_max_m2")
-    widen_max_m: float = rules.value("firebreak_widen_max_m")
+    limit_m2: float = rules.param("cluster_area_max_m2")
+    widen_max_m: float = rules.param("firebreak_widen_max_m")
     min_buildings: int = 2
 
     def __post_init__(self):
@@ -404,12 +397,6 @@ def run_building_clusters(ctx: Context, p: ClusterParams) -> dict:
     if over.any():
         ctx.warn(f"building_clusters: {int(over.sum())} building cluster(s) exceed {p.limit_m2:g} m2; "
                  f"{int(cut.sum())} firebreak / fire-wall cut(s) suggested")
-    note = [(f"防火间距按GB 50016-2014表5.2.2（一二级/一二级{table[0, 0]:g}米，一二级/三级{table[0, 1]:g}米，一二级/四级"
-             f"{table[0, 2]:g}米，三级/三级{table[1, 1]:g}米，三级/四级{table[1, 2]:g}米，四级/四级{table[2, 2]:g}米；凭记忆，待核对）"),
-            f"耐火等级不详且结构不详的建筑按{p.unknown_grade}级计（本工具假设），共{n_assumed}栋",
-            f"连片密集区占地面积上限{p.limit_m2:g}平方米（凭记忆，按本工具假设使用，待对照GB 50039-2010核对）"]
-    cl.attrs["assumptions"] = note
-    fb.attrs["assumptions"] = note
     log.info("building_clusters: %d buildings, %d links, %d clusters listed, %d over %g m2, %d cuts", len(b),
              len(i), len(listed), int(over.sum()), p.limit_m2, int(cut.sum()))
     return {"building_clusters": cl, "firebreak_suggestions": fb, "building_grades": bg}

@@ -73,7 +73,6 @@ from shapely.ops import substring
 from .. import rules
 from ..analysis import register
 from ..crs import CGCS2000_GEOGRAPHIC, WGS84, require_projected
-from ..rules import Rule
 from . import _forest
 
 log = logging.getLogger(__name__)
@@ -81,17 +80,6 @@ log = logging.getLogger(__name__)
 #: ``kind`` codes (Chinese labels in :mod:`kzgis._labels`): 进入林区必经道口 and 村镇出入口.
 KIND_CUT = "road_entry"
 KIND_EXIT = "village_exit"
-
-#: Assumptions of this analysis (no national rule found), in the form of :mod:`kzgis.rules`.
-ASSUMPTIONS: dict[str, Rule] = rules.group(
-    "checkpoint_min_block_m2",
-    "checkpoint_exit_search_m",
-    "settlement_point_radius_m",
-    "checkpoint_cut_merge_m",
-    "checkpoint_cut_search_m",
-    "checkpoint_standard_pop",
-    "checkpoint_fire_edge_m",
-)
 
 _ROAD_RANK = {c: i for i, c in enumerate(("国道", "省道", "县道", "乡道", "城市道路", "村道", "机耕道", "未知",
                                           "步道", "台阶"))}
@@ -129,17 +117,17 @@ class CheckpointParams:
         ``checkpoint_fire_edge_m``, A).
     """
 
-    group_m: float = rules.value("checkpoint_group_m")
-    cut_merge_m: float = rules.value("checkpoint_cut_merge_m")
-    cut_search_m: float = rules.value("checkpoint_cut_search_m")
-    exit_forest_m: float = rules.value("homes_to_forest_m")
-    exit_search_m: float = ASSUMPTIONS["checkpoint_exit_search_m"].value
-    built_up_radius_m: float = ASSUMPTIONS["settlement_point_radius_m"].value
-    min_block_area_m2: float = ASSUMPTIONS["checkpoint_min_block_m2"].value
+    group_m: float = rules.param("checkpoint_group_m")
+    cut_merge_m: float = rules.param("checkpoint_cut_merge_m")
+    cut_search_m: float = rules.param("checkpoint_cut_search_m")
+    exit_forest_m: float = rules.param("homes_to_forest_m")
+    exit_search_m: float = rules.param("checkpoint_exit_search_m")
+    built_up_radius_m: float = rules.param("settlement_point_radius_m")
+    min_block_area_m2: float = rules.param("checkpoint_min_block_m2")
     exclude_classes: tuple[str, ...] = ("步道", "台阶")
-    standard_pop: float = rules.value("checkpoint_standard_pop")
+    standard_pop: float = rules.param("checkpoint_standard_pop")
     standard_classes: tuple[str, ...] = ("国道", "省道", "县道")
-    fire_edge_m: float = rules.value("checkpoint_fire_edge_m")
+    fire_edge_m: float = rules.param("checkpoint_fire_edge_m")
 
     def __post_init__(self):
         problems = [f"{k} must be > 0 (got {getattr(self, k)})"

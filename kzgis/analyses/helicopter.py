@@ -113,29 +113,29 @@ class HelicopterParams:
         forest is within reach of any usable dip site (a message only).
     """
 
-    area_min_m2: float = rules.value("dip_area_min_m2")
-    clear_diameter_min_m: float = rules.value("dip_clear_diameter_m")
-    depth_min_m: float = rules.value("bucket_depth_min_m")
-    approach_directions: int = 16
-    approach_min_dirs: int = 1
-    approach_distance_m: float = rules.value("dip_approach_dist_m")
-    approach_slope_max_deg: float = rules.value("dip_approach_slope_deg")
-    approach_corridor_m: float = rules.value("dip_approach_corridor_m")
-    power_line_clear_m: float = rules.value("dip_power_line_m")
-    water_level_pct: float = 5.0
-    dip_radius_km: float = rules.value("dip_radius_km")
-    cruise_kmh: float = rules.value("heli_cruise_kmh")
-    dip_drop_min: float = rules.value("heli_dip_drop_min")
+    area_min_m2: float = rules.param("dip_area_min_m2")
+    clear_diameter_min_m: float = rules.param("dip_clear_diameter_m")
+    depth_min_m: float = rules.param("bucket_depth_min_m")
+    approach_directions: int = rules.method(16, "", "进近方向数")
+    approach_min_dirs: int = rules.method(1, "", "至少需要的净空进近方向数")
+    approach_distance_m: float = rules.param("dip_approach_dist_m")
+    approach_slope_max_deg: float = rules.param("dip_approach_slope_deg")
+    approach_corridor_m: float = rules.param("dip_approach_corridor_m")
+    power_line_clear_m: float = rules.param("dip_power_line_m")
+    water_level_pct: float = rules.method(5.0, "%", "水面高程取水体内高程的百分位")
+    dip_radius_km: float = rules.param("dip_radius_km")
+    cruise_kmh: float = rules.param("heli_cruise_kmh")
+    dip_drop_min: float = rules.param("heli_dip_drop_min")
     unit_layer: str = "boundary"
-    cover_cell_m: float = 100.0
+    cover_cell_m: float = rules.method(100.0, "m", "林地栅格边长")
     cover_from_other_units: bool = True
     max_sites_per_unit: int = 0
-    pad_slope_max_deg: float = rules.value("helipad_slope_max_deg")
-    pad_side_m: float = rules.value("helipad_side_m")
-    pad_clear_ring_m: float = rules.value("helipad_clear_ring_m")
-    pad_road_max_m: float = rules.value("helipad_road_m")
+    pad_slope_max_deg: float = rules.param("helipad_slope_max_deg")
+    pad_side_m: float = rules.param("helipad_side_m")
+    pad_clear_ring_m: float = rules.param("helipad_clear_ring_m")
+    pad_road_max_m: float = rules.param("helipad_road_m")
     pad_vehicle_class: str = "small"
-    settlement_point_radius_m: float = rules.value("settlement_point_radius_m")
+    settlement_point_radius_m: float = rules.param("settlement_point_radius_m")
     pads_per_unit: int = 0
     warn_share_below: float = 0.5
 
@@ -168,57 +168,14 @@ class HelicopterParams:
             raise ValueError("; ".join(problems))
 
 
-#: parameter -> rule key in kzgis.rules (the rest are method choices, listed as such)
-PARAM_RULES = {
-    "area_min_m2": "dip_area_min_m2",
-    "clear_diameter_min_m": "dip_clear_diameter_m",
-    "depth_min_m": "bucket_depth_min_m",
-    "approach_distance_m": "dip_approach_dist_m",
-    "approach_slope_max_deg": "dip_approach_slope_deg",
-    "approach_corridor_m": "dip_approach_corridor_m",
-    "power_line_clear_m": "dip_power_line_m",
-    "dip_radius_km": "dip_radius_km",
-    "cruise_kmh": "heli_cruise_kmh",
-    "dip_drop_min": "heli_dip_drop_min",
-    "pad_slope_max_deg": "helipad_slope_max_deg",
-    "pad_side_m": "helipad_side_m",
-    "pad_clear_ring_m": "helipad_clear_ring_m",
-    "pad_road_max_m": "helipad_road_m",
-    "settlement_point_radius_m": "settlement_point_radius_m",
-}
-_METHOD = {
-    "approach_directions": ("", "进近方向数"),
-    "approach_min_dirs": ("", "至少需要的净空进近方向数"),
-    "water_level_pct": ("%", "水面高程取水体内高程的百分位"),
-    "cover_cell_m": ("m", "林地栅格边长"),
-}
-
-
-def assumptions(p: HelicopterParams) -> list[dict]:
+def assumptions(p: HelicopterParams) -> list[rules.InForce]:
     """The thresholds in force, each with its source and whether it is our assumption.
 
-    Returns a list of dicts ``param, value, unit, source, confidence, text_zh, is_assumption``;
-    ``confidence`` is the :mod:`kzgis.rules` code, or ``A`` for method choices without a source.
-    A value changed in the recipe is reported with source ``recipe``.
+    :func:`kzgis.rules.in_force` of the parameters: the rule-backed ones with the rule's source and
+    confidence, the method choices (``approach_directions``...) with confidence ``A``; a value changed
+    in the recipe is reported with source ``recipe``.
     """
-    out = []
-    for name, key in PARAM_RULES.items():
-        r = rules.rule(key)
-        v = getattr(p, name)
-        changed = v != r.value
-        out.append({"param": name, "value": v, "unit": r.unit,
-                    "source": "recipe" if changed else r.source,
-                    "confidence": "A" if changed else r.confidence,
-                    "text_zh": r.text_zh, "is_assumption": changed or r.is_assumption})
-    for name, (unit, zh) in _METHOD.items():
-        out.append({"param": name, "value": getattr(p, name), "unit": unit, "source": "method choice",
-                    "confidence": "A", "text_zh": zh, "is_assumption": True})
-    return out
-
-
-def _assumption_text(p: HelicopterParams) -> str:
-    return "；".join(f"{a['text_zh']} {a['value']:g}{(' ' + a['unit']) if a['unit'] else ''}"
-                    f"（{a['confidence']}）" for a in assumptions(p) if a["is_assumption"])
+    return rules.in_force(p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,7 +375,6 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
     if power is None:
         ctx.warn("helicopter: no 'power_lines' layer; dip sites and pads are not checked for power lines")
     units = _units(ctx, p)
-    ann = assumptions(p)
     unit_names = units["unit"].to_numpy()
 
     scr, dip_pts, body_unit = _screen(ctx, water, dem, power, units, p)
@@ -440,8 +396,6 @@ def run_helicopter(ctx: Context, p: HelicopterParams) -> dict[str, gpd.GeoDataFr
     bodies = gpd.GeoDataFrame(scr.drop(columns=["dip_x", "dip_y"]), geometry=water.geometry.to_numpy(),
                               crs=crs, index=water.index)
     out = {"heli_water_bodies": bodies, "heli_dip_sites": sites, "heli_pads": pads, "heli_units": unit_tab}
-    for gdf in out.values():
-        gdf.attrs["assumptions"] = ann
     log.info("helicopter: %d of %d water bodies pass, %d sites selected, %d pads",
              int(scr["passed"].sum()), len(water), int(sites["selected"].sum()), len(pads))
     return out
@@ -575,7 +529,7 @@ def _units_layer(rows: list[dict], units: gpd.GeoDataFrame, pads, p: HelicopterP
     unit_tab = gpd.GeoDataFrame(rows, geometry=units.geometry.to_numpy(), crs=crs) if rows else \
         gpd.GeoDataFrame(columns=["unit", "geometry"], geometry="geometry", crs=crs)
     unit_tab["pads"] = [int(pad_counts.get(u, 0)) for u in unit_tab["unit"]]
-    unit_tab["assumptions"] = _assumption_text(p)
+    unit_tab["assumptions"] = rules.text(assumptions(p))
     return unit_tab
 
 

@@ -61,19 +61,12 @@ from .._errors import AnalysisError, RecipeError
 from ..analysis import Context, register
 from ..crs import require_projected
 from ..network import VEHICLE_CLASSES
-from ..rules import Rule
 from .water import _settlement_towns, _town_of_points, intervals_in
 
 log = logging.getLogger(__name__)
 
 RESULTS = ("micro_coverage", "micro_communities", "micro_towns", "micro_suggestions")
 
-#: The rules this analysis uses, cited in its outputs.
-RULES: dict[str, Rule] = rules.group(
-    "micro_turnout_min", "micro_arrival_min", "micro_motorcycle_speed_kmh", "micro_cart_speed_kmh",
-    "micro_offroad_speed_kmh", "micro_candidate_spacing_m", "micro_budget", "motorcycle_width_m",
-    "settlement_point_radius_m",
-)
 PLANNED_MARKS = ("规划", "拟建", "在建", "待建", "planned", "proposed")
 EXISTING_MARKS = ("现状", "已建", "建成", "在用", "正常", "existing", "built")
 _BATCH = 128  # sources per routing run (bounds memory: batch x nodes floats)
@@ -100,19 +93,19 @@ class MicroParams:
     builtup_point_radius_m : settlement / community points count as built-up within this radius (A).
     """
 
-    turnout_min: float = rules.value("micro_turnout_min")
-    arrival_min: float = rules.value("micro_arrival_min")
+    turnout_min: float = rules.param("micro_turnout_min")
+    arrival_min: float = rules.param("micro_arrival_min")
     mode: str = "motorcycle"
     lane_speed_kmh: float | None = None
     vehicle_class: str = "motorcycle"
-    offroad_speed_kmh: float = rules.value("micro_offroad_speed_kmh")
+    offroad_speed_kmh: float = rules.param("micro_offroad_speed_kmh")
     snap_max_m: float = 200.0
     horizon_min: float = 10.0
     existing_until_year: int | None = None
-    site_spacing_m: float = rules.value("micro_candidate_spacing_m")
-    max_new_sites: int = int(rules.value("micro_budget"))
+    site_spacing_m: float = rules.param("micro_candidate_spacing_m")
+    max_new_sites: int = rules.param("micro_budget", int)
     siting: str = "greedy"
-    builtup_point_radius_m: float = rules.value("settlement_point_radius_m")
+    builtup_point_radius_m: float = rules.param("settlement_point_radius_m")
 
     def __post_init__(self):
         problems = []
@@ -159,15 +152,10 @@ class MicroParams:
         return self.speed / self.offroad_speed_kmh
 
 
-def assumptions(p: MicroParams) -> list[str]:
-    """The numbers in force, in words (for the outputs' ``attrs`` and the report)."""
-    return [
-        f"接警出动{p.turnout_min:g}分钟、到场时限{p.arrival_min:g}分钟（公消〔2015〕301号，凭记忆，待核对）",
-        (f"{'消防摩托车' if p.mode == 'motorcycle' else '人员推车步行'}沿宽度不小于"
-         f"{rules.value('motorcycle_width_m'):g}米的道路、巷道以{p.speed:g}公里/小时行进（本工具假设），"
-         f"即沿路{p.budget_m:.0f}米"),
-        f"站点、社区至道路的距离按步行{p.offroad_speed_kmh:g}公里/小时计入（本工具假设）",
-    ]
+def assumptions(p: MicroParams) -> list[rules.InForce]:
+    """The numbers in force (:func:`kzgis.rules.in_force`), the lane speed of the mode included as ``speed``."""
+    mode_rule = "micro_motorcycle_speed_kmh" if p.mode == "motorcycle" else "micro_cart_speed_kmh"
+    return rules.in_force(p, {"speed": mode_rule})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +209,7 @@ def _cost_matrix(net, src: pd.DataFrame, src_off: np.ndarray, tgt: pd.DataFrame,
 
 @register("micro_stations", title_zh="微型消防站3分钟到场分析", needs=("roads", "communities"),
           optional=("micro_stations", "boundary", "urban_area", "settlements"),
-          params=MicroParams, results=RESULTS)
+          params=MicroParams, results=RESULTS, in_force=assumptions)
 def run_micro_stations(ctx: Context, p: MicroParams) -> dict:
     """Run the micro-station analysis on ``ctx`` (see the module docstring for the definitions).
 
@@ -318,9 +306,6 @@ def run_micro_stations(ctx: Context, p: MicroParams) -> dict:
     suggestions, after = _suggest(ctx, net, p, comm, cm_snap, cm_off, communities, towns, pop, crs)
     communities.insert(communities.columns.get_loc("station_planned") + 1, "covered_after", after)
     town_table = _towns(ctx, communities, st, planned, towns)
-    note = assumptions(p)
-    for frame in (coverage, communities, suggestions):
-        frame.attrs["assumptions"] = note
     log.info("micro_stations: %d stations (%d planned); %d of %d communities within %g min now, %d with planned, "
              "%d suggested sites", len(st), int(planned.sum()), int(communities["covered"].sum()), len(comm),
              p.arrival_min, int(communities["covered_planned"].sum()), len(suggestions))

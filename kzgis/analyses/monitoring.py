@@ -63,16 +63,16 @@ class MonitoringParams:
     blind_spot_min_km2 : unseen forest patches at least this large are listed.
     """
 
-    mast_m: float = rules.value("monitor_mast_m")
-    target_m: float = rules.value("monitor_target_m")
-    range_km: float = rules.value("monitor_range_km")
-    refraction: float = rules.value("monitor_refraction")
+    mast_m: float = rules.param("monitor_mast_m")
+    target_m: float = rules.param("monitor_target_m")
+    range_km: float = rules.param("monitor_range_km")
+    refraction: float = rules.param("monitor_refraction")
     new_sites: int = 0
-    target_share: float = rules.value("monitor_target_share")
-    summit_spacing_m: float = rules.value("monitor_summit_spacing_m")
-    candidate_road_max_m: float = rules.value("monitor_candidate_road_m")
+    target_share: float = rules.param("monitor_target_share")
+    summit_spacing_m: float = rules.param("monitor_summit_spacing_m")
+    candidate_road_max_m: float = rules.param("monitor_candidate_road_m")
     max_candidates: int = 50
-    blind_spot_min_km2: float = rules.value("monitor_blind_spot_km2")
+    blind_spot_min_km2: float = rules.param("monitor_blind_spot_km2")
 
     def __post_init__(self):
         for name in ("mast_m", "target_m", "range_km", "summit_spacing_m", "candidate_road_max_m"):

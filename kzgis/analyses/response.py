@@ -59,7 +59,7 @@ siting for the first one; settlements, townships and scenarios by the best vehic
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -88,7 +88,7 @@ class ResponseParams:
     #: total response times (turnout + drive) of the service-area breaks
     breaks_min: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
     #: turnout time before driving, taken off every break once (GB 51080 / 建标152 split of 5 min)
-    turnout_min: float = field(default_factory=lambda: rules.value("turnout_min"))
+    turnout_min: float = rules.param("turnout_min")
     #: sideways buffer around reached road pieces (presentation tolerance, not a rule)
     trim_m: float = 100.0
     #: vehicle classes for the service areas and radii; the first one also for zones, settlements,
@@ -121,9 +121,9 @@ class ResponseParams:
     #: candidate sites: auto (candidate_sites layer, else township_seats), candidate_sites, township_seats
     siting_candidates: str = "auto"
     #: a settlement this close to a road a vehicle may use is reached by it; farther, the crew walks (m)
-    on_road_m: float = field(default_factory=lambda: rules.value("on_road_m"))
+    on_road_m: float = rules.param("on_road_m")
     #: walking speed of the crew over the off-road stretch (km/h)
-    walk_speed_kmh: float = field(default_factory=lambda: rules.value("walk_speed_kmh"))
+    walk_speed_kmh: float = rules.param("walk_speed_kmh")
     #: count planned stations (status 规划/planned) as sources of the main outputs (today's answers)
     planned_stations: bool = False
 
@@ -355,9 +355,14 @@ def _shares(times: np.ndarray, pop: np.ndarray, breaks) -> dict:
 # the analysis
 
 
+def assumptions(p: ResponseParams) -> list[rules.InForce]:
+    """The rules in force (:func:`kzgis.rules.in_force`), the radius speed included as ``speed_kmh``."""
+    return rules.in_force(p, {"speed_kmh": "truck_speed_urban_kmh"})
+
+
 @register("response", title_zh="消防队站响应范围分析", needs=("roads", "stations"), params=ResponseParams,
           optional=("settlements", "boundary", "candidate_sites", "township_seats"), after=("access",),
-          results=RESULTS)
+          results=RESULTS, in_force=assumptions)
 def run_response(ctx, p: ResponseParams) -> dict:
     """Service areas, first-due zones, radii, settlement times, scenarios and siting (module docstring)."""
     net = ctx.network()

@@ -77,7 +77,6 @@ from .._geom import as_points as _points
 from ..analysis import Context, register
 from ..crs import require_projected
 from ..network import VEHICLE_CLASSES
-from ..rules import Rule
 from . import _water_greedy, _water_oldtown, _water_sources
 from ._water_graph import Intervals, SplitGraph, cut_lines
 
@@ -85,25 +84,6 @@ log = logging.getLogger(__name__)
 
 RESULTS = ("water_coverage", "water_circles", "water_sources", "water_settlements", "water_spacing_gaps",
            "water_suggestions", "water_compliance", "water_towns")
-
-#: Assumptions of this analysis (confidence A: no published number), cited in its outputs.
-ASSUMPTIONS: dict[str, Rule] = rules.group(
-    "water_lateral_m",
-    "water_truck_road_m",
-    "water_surface_radius_m",
-    "water_candidate_spacing_m",
-    "water_budget",
-    "water_min_new_road_m",
-    "old_town_pool_search_m",
-    "old_town_wharf_m",
-    "old_town_wharf_water_m",
-    "old_town_hydrant_share",
-)
-
-
-def _a(key: str) -> float:
-    return ASSUMPTIONS[key].value
-
 
 @dataclass(frozen=True)
 class WaterParams:
@@ -147,33 +127,33 @@ class WaterParams:
     old_town_hydrant_share_min : share of the old town's road length within hydrant reach (A).
     """
 
-    hydrant_reach_m: float = rules.value("hydrant_radius_m")
-    pool_reach_m: float = rules.value("pool_intake_radius_m")
-    natural_reach_m: float = rules.value("natural_intake_radius_m")
-    lateral_m: float = _a("water_lateral_m")
-    truck_road_max_m: float = _a("water_truck_road_m")
+    hydrant_reach_m: float = rules.param("hydrant_radius_m")
+    pool_reach_m: float = rules.param("pool_intake_radius_m")
+    natural_reach_m: float = rules.param("natural_intake_radius_m")
+    lateral_m: float = rules.param("water_lateral_m")
+    truck_road_max_m: float = rules.param("water_truck_road_m")
     truck_classes: tuple[str, ...] = ("standard", "small")
-    suction_lift_max_m: float = rules.value("suction_lift_max_m")
-    water_surface_radius_m: float = _a("water_surface_radius_m")
+    suction_lift_max_m: float = rules.param("suction_lift_max_m")
+    water_surface_radius_m: float = rules.param("water_surface_radius_m")
     unknown_lift_usable: bool = False
-    pool_volume_min_m3: float = rules.value("pool_volume_min_m3")
+    pool_volume_min_m3: float = rules.param("pool_volume_min_m3")
     hydrant_unusable_status: tuple[str, ...] = ("损坏", "故障", "停用", "废弃", "报废", "拆除", "失效", "无水",
                                                 "规划", "拟建", "在建", "broken", "disused", "out of service",
                                                 "planned", "removed")
     builtup_from: tuple[str, ...] = ("urban_area", "settlements", "old_towns")
-    builtup_point_radius_m: float = rules.value("settlement_point_radius_m")
-    hydrant_spacing_m: float = rules.value("hydrant_spacing_m")
-    candidate_spacing_m: float = _a("water_candidate_spacing_m")
-    budget: int = int(_a("water_budget"))
+    builtup_point_radius_m: float = rules.param("settlement_point_radius_m")
+    hydrant_spacing_m: float = rules.param("hydrant_spacing_m")
+    candidate_spacing_m: float = rules.param("water_candidate_spacing_m")
+    budget: int = rules.param("water_budget", int)
     mains_max_m: float | None = None
-    min_new_road_m: float = _a("water_min_new_road_m")
-    old_town_main_diameter_mm: float = rules.value("old_town_main_diameter_mm")
-    old_town_pool_volume_m3: float = rules.value("old_town_pool_volume_m3")
-    old_town_pool_search_m: float = _a("old_town_pool_search_m")
-    wharf_max_m: float = _a("old_town_wharf_m")
-    wharf_water_max_m: float = _a("old_town_wharf_water_m")
+    min_new_road_m: float = rules.param("water_min_new_road_m")
+    old_town_main_diameter_mm: float = rules.param("old_town_main_diameter_mm")
+    old_town_pool_volume_m3: float = rules.param("old_town_pool_volume_m3")
+    old_town_pool_search_m: float = rules.param("old_town_pool_search_m")
+    wharf_max_m: float = rules.param("old_town_wharf_m")
+    wharf_water_max_m: float = rules.param("old_town_wharf_water_m")
     wharf_kinds: tuple[str, ...] = ("取水码头", "码头", "wharf")
-    old_town_hydrant_share_min: float = _a("old_town_hydrant_share")
+    old_town_hydrant_share_min: float = rules.param("old_town_hydrant_share")
 
     def __post_init__(self):
         problems = []
@@ -458,11 +438,10 @@ def _cover_by_source(G, use, use_node, init, egeoms, reach_of, sett, s_node, s_o
 
 
 def _sources_layer(src, crs) -> gpd.GeoDataFrame:
-    """The water_sources output layer: every source, its verdict and its road distance, with the assumptions."""
+    """The water_sources output layer: every source, its verdict and its road distance."""
     sources_out = gpd.GeoDataFrame(src.drop(columns=["geometry", "edge", "offset_m", "fid"]),
                                    geometry=list(src["geometry"]), crs=crs)
     sources_out = sources_out.rename(columns={"init_m": "road_m"})
-    sources_out.attrs["assumptions"] = [r.cite() for r in ASSUMPTIONS.values()]
     return sources_out
 
 
@@ -707,7 +686,7 @@ def _compliance(ctx, p, src, egeoms, road_fid, L, hydrant_cover):
             water.extend(layers[kind].geometry.values)
     mains = layers["water_mains"] if layers.has("water_mains") else None
     out = _water_oldtown.check(ot, src, mains, water if water else None, road_in, hydrant_cover, road_fid, L, p,
-                               ASSUMPTIONS)
+                               {r.rule: r for r in rules.in_force(p) if r.rule})
     if layers.has("boundary") and len(out):
         town = dict(zip(ot.index, _town_of_points(ctx, ot.geometry.values)))
         out.insert(2, "town", out["old_town_id"].map(town))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import analysis as _analysis
 from .. import params as _params
 from .. import rules as _rules
 from .._labels import header_zh
@@ -60,14 +61,17 @@ def _run_rows(run: RunData) -> tuple[list, list, list]:
         for name, p in recipe.analyses.items():
             try:
                 desc = _params.describe(p, recipe.analyses_given.get(name))
+                spec = _analysis.REGISTRY.get(name)
+                in_force = {r.key: r for r in spec.in_force(p)} if spec is not None else {}
             except TypeError:
                 continue
             for key, d in desc.items():
-                rows.append(_param_row(name, key, d))
+                rows.append(_param_row(name, key, d, in_force.get(key)))
         try:
+            in_force = {r.key: r for r in recipe.network.in_force()}
             for key, d in _params.describe(recipe.network, recipe.network_given).items():
-                rows.append(_param_row("network", key, d))
-        except TypeError:
+                rows.append(_param_row("network", key, d, in_force.get(key)))
+        except (TypeError, AttributeError):
             pass
     sources = []
     for kind, frame in run.layers.items():
@@ -90,7 +94,9 @@ ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water":
                "monitoring": "林火视频监控"}
 
 
-def _param_row(analysis: str, key: str, d: dict) -> list[str]:
+def _param_row(analysis: str, key: str, d: dict, in_force: _rules.InForce | None = None) -> list[str]:
+    """One row of the parameters table; ``in_force`` (the parameter's rule or method number in force,
+    :func:`kzgis.rules.in_force`) names it and says whether its default is an assumption."""
     from .._labels import PARAMS_ZH
 
     v = d.get("value")
@@ -110,9 +116,12 @@ def _param_row(analysis: str, key: str, d: dict) -> list[str]:
     if d.get("source") == "recipe":
         vs += "（配方设定）"
     label = PARAMS_ZH.get(key) or (header_zh(key) if header_zh(key) != key else "")
-    rule = _rules.RULES.get(key)
-    if rule is not None and rule.is_assumption:
-        label = (label or rule.text_zh) + "（假设）"
+    if in_force is not None:
+        assumed = in_force.rule is None or _rules.rule(in_force.rule).is_assumption
+        if assumed:
+            label = (label or in_force.text_zh) + "（假设）"
+        else:
+            label = label or in_force.text_zh
     name = f"{label} {key}" if label else key
     return [ANALYSIS_ZH.get(analysis, analysis), name, vs]
 
