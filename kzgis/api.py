@@ -43,6 +43,8 @@ __all__ = ["Results", "RoadNetwork", "access", "barriers", "building_clusters", 
 class Results(dict):
     """The result frames of one analysis, ``{result layer name: GeoDataFrame | DataFrame}``.
 
+    Every frame's ``attrs["assumptions"]`` lists the rules in force (:func:`kzgis.rules.in_force`).
+
     Attributes
     ----------
     warnings : list of str
@@ -191,9 +193,8 @@ def access(roads: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame, stations: gpd
     Returns
     -------
     Results
-        ``access_roads``, ``access_settlements``, ``access_upgrades``, ``access_towns``,
-        ``access_dead_ends`` (and ``network_issues``, as in ``results.gpkg``, for every analysis that
-        routes on the road network).
+        The access result layers below, and ``network_issues`` (as in ``results.gpkg``, for every
+        analysis that routes on the road network).
 
     Examples
     --------
@@ -232,8 +233,8 @@ def response(roads: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, settlements: g
     Returns
     -------
     Results
-        ``response_isochrones``, ``response_zones``, ``response_zone_roads``, ``response_radii``,
-        ``response_settlements``, ``response_towns``, ``response_scenarios``, ``response_siting``.
+        The response result layers below (``response_siting`` only with ``siting``; settlements,
+        townships and scenarios only with settlements), and ``network_issues``.
 
     Examples
     --------
@@ -272,7 +273,8 @@ def isochrones(roads: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
     Returns
     -------
     GeoDataFrame
-        ``station, station_name, status, vehicle_class, break_min, road_m, area_m2`` and the polygon.
+        One row per station and break: the ``disk`` rows of ``response_isochrones`` without the
+        ``ring`` column (warnings in ``attrs["warnings"]``, the rules in force in ``attrs["assumptions"]``).
 
     Examples
     --------
@@ -322,7 +324,7 @@ def water(roads: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame | None = None, 
     Returns
     -------
     Results
-        The ``water_*`` result layers (``kzgis analyses water`` lists them).
+        The water result layers below, and ``network_issues``.
 
     Examples
     --------
@@ -357,7 +359,7 @@ def barriers(forest: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame | None = No
     Returns
     -------
     Results
-        ``barrier_bands``, ``barrier_edges``, ``barrier_towns``.
+        The barrier result layers below.
 
     Examples
     --------
@@ -389,7 +391,7 @@ def checkpoints(forest: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, settlements: 
     Returns
     -------
     Results
-        ``checkpoints``, ``forest_blocks``.
+        The checkpoint result layers below, and ``network_issues``.
 
     Examples
     --------
@@ -424,7 +426,7 @@ def helicopter(water_bodies: gpd.GeoDataFrame, forest: gpd.GeoDataFrame, dem: An
     Returns
     -------
     Results
-        ``heli_water_bodies``, ``heli_dip_sites``, ``heli_pads``, ``heli_units``.
+        The helicopter result layers below.
 
     Examples
     --------
@@ -458,7 +460,7 @@ def micro_stations(roads: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     Returns
     -------
     Results
-        ``micro_coverage``, ``micro_communities``, ``micro_towns``, ``micro_suggestions``.
+        The micro-station result layers below, and ``network_issues``.
 
     Examples
     --------
@@ -493,7 +495,7 @@ def building_clusters(buildings: gpd.GeoDataFrame, *, crs: Any = None, layers: d
     Returns
     -------
     Results
-        ``building_clusters``, ``firebreak_suggestions``, ``building_grades``.
+        The building-cluster result layers below.
 
     Examples
     --------
@@ -544,3 +546,16 @@ def run(recipe: Any, out: str | Path | None = None, **options: Any):
     else:
         rec = _recipe.load(recipe)
     return _pipeline.run(rec, Path(out) if out is not None else None, **options)
+
+
+def _document_results() -> None:
+    """Each function's Returns section lists its result layers from the schema (issue 16 §3)."""
+    from . import _schema_doc
+
+    _analysis.load_all()  # the analyses declare their layers
+    for func in (access, response, water, barriers, checkpoints, helicopter, micro_stations, building_clusters):
+        _schema_doc.add_returns(func, func.__name__)
+    _schema_doc.add_returns(isochrones, "response", layers=("response_isochrones",), drop=("ring",))
+
+
+_document_results()

@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Every analysis a recipe can name under 'analyses:', with the layers it "
                                    "needs, the result layers it writes and each parameter's default.")
     a.add_argument("name", nargs="?", help="show only this analysis")
+    a.add_argument("--markdown", action="store_true",
+                   help="print the result layers and default rules as Markdown (docs/results.md is this output)")
 
     lyr = sub.add_parser("layers", help="layer tools")
     lsub = lyr.add_subparsers(dest="layers_command", required=True, metavar="ACTION")
@@ -238,6 +240,11 @@ def _cmd_analyses(args) -> int:
 
     reg = analysis.load_all()
     names = [analysis.get(args.name).name] if args.name else list(reg)
+    if args.markdown:
+        from . import _schema_doc
+
+        sys.stdout.write(_schema_doc.markdown(names if args.name else None))
+        return 0
     for name in names:
         spec = reg[name]
         print(f"{name}: {spec.title_zh}")
