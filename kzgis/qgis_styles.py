@@ -7,8 +7,9 @@ load a QML by hand (Layer Properties -> Style -> Load Style).
 
 Each style is a rule-based renderer whose rules are the map legend's classes (:mod:`kzgis.maps.styles`:
 ``classes`` by a column, numeric ``bins``, a ``ramp`` or ``palette`` over the values present), plus
-Chinese field aliases (:func:`kzgis._labels.header_zh`), so the attribute table reads in Chinese
-while the data keep their English column names.
+Chinese field aliases (the result schema's labels, :func:`kzgis.maps.styles.field_label`), so the
+attribute table reads in Chinese while the data keep their English column names. Layer titles are the
+maps' (the schema's ``title_zh`` for declared result layers).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from ._errors import KzgisError
-from ._labels import header_zh
 from .maps import styles as map_styles
 
 PX_MM = 0.26  # one CSS pixel in millimetres (96 dpi)
@@ -105,7 +105,7 @@ def layer_rules(name: str, frame, geom: str) -> list[tuple[str, str, dict]]:
     """(filter expression, legend label, style) per class of layer ``name`` as the HTML map draws it."""
     import pandas as pd
 
-    rule = map_styles.rule_for(name)
+    rule = map_styles.rule_for(name, frame)
     by = rule.get("by")
     default = rule.get("default") or map_styles.DEFAULT_RULE["default"]
     col = frame[by] if by and by in frame.columns else None
@@ -177,6 +177,7 @@ def layer_rules(name: str, frame, geom: str) -> list[tuple[str, str, dict]]:
 def qml(name: str, frame, geom: str) -> str:
     """The QML document (rule-based renderer + Chinese field aliases) for one result layer."""
     rules = layer_rules(name, frame, geom)
+    layer = map_styles.rule_for(name).get("schema")
     rule_xml, sym_xml = [], []
     for i, (expr, label, style) in enumerate(rules):
         s = map_styles.geom_default(map_styles.without_label(style), geom)
@@ -188,7 +189,7 @@ def qml(name: str, frame, geom: str) -> str:
         rule_xml.append(f"<rule {attrs}/>")
         sym_xml.append(symbol_xml(s, geom, str(i)))
     cols = [c for c in frame.columns if c != frame.geometry.name] if hasattr(frame, "geometry") else list(frame.columns)
-    aliases = "".join(f'<alias index="{i}" field={quoteattr(str(c))} name={quoteattr(header_zh(c))}/>'
+    aliases = "".join(f'<alias index="{i}" field={quoteattr(str(c))} name={quoteattr(map_styles.field_label(layer, c))}/>'
                       for i, c in enumerate(cols))
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
             '<qgis version="3.22.0" styleCategories="Symbology|Fields">\n'

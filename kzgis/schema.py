@@ -66,6 +66,9 @@ class ResultLayer:
     title_zh: str
     description: str
     columns: tuple[Column, ...]
+    #: Optional map hint: the column whose values colour the layer on the maps when it has no hand
+    #: style in :mod:`kzgis.maps.styles` (default: chosen from the column kinds, see ``default_rule``).
+    style_by: str = ""
 
     def column(self, name: str) -> Column:
         """The declared column ``name`` (KeyError when it is not declared)."""
@@ -76,6 +79,12 @@ class ResultLayer:
 
 
 LAYERS: dict[str, ResultLayer] = {}
+
+
+def declared_column(layer: str, column: str) -> Column | None:
+    """The declaration of ``column`` in result ``layer`` (a pattern column for ``within_15``), or None."""
+    lay = LAYERS.get(layer)
+    return _declared(lay, column) if lay is not None else None
 
 
 def declare(*layers: ResultLayer) -> None:
@@ -183,7 +192,7 @@ def describe(analysis: str) -> str:
 
 
 declare(
-    ResultLayer('access_roads', "access", 'LineString', '消防车通行道路',
+    ResultLayer('access_roads', "access", 'LineString', '道路消防车通行能力',
                 'Every road edge of the network with the vehicle class that may use it (width, grade, one-way, dead ends).',
                 (
             Column('edge', 'int', '', '路段编号'),

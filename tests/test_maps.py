@@ -196,7 +196,7 @@ KNOWN_RESULTS = ("access_roads", "access_settlements", "access_upgrades", "respo
                                                   "fire_pools", "water_intakes", "water_bodies", "rivers", "forest",
                                                   "power_lines", "old_towns", "urban_area"))
 def test_every_layer_has_a_complete_rule(name):
-    rule = styles.LAYER_STYLES[name]
+    rule = styles.rule_for(name)
     assert re.search(r"[\u4e00-\u9fff]", rule["title"])
     style_list = list(rule.get("classes", {}).values()) + ([rule["default"]] if "default" in rule else [])
     if "bins" in rule:
@@ -208,7 +208,9 @@ def test_every_layer_has_a_complete_rule(name):
             assert st["symbol"] in styles._SYMBOL_SHAPES
     for key, label in rule.get("classes", {}).items():
         assert label.get("label"), f"{name}.{key} has no legend label"
-    for col, label in rule.get("fields", []):
+    columns = [f for f in rule.get("fields", []) if isinstance(f, str)] + [f[0] for f in rule.get("fields", [])
+                                                                         if isinstance(f, tuple)]
+    for col, label in styles.popup_fields(name, rule, columns):
         assert re.search(r"[\u4e00-\u9fff]", label), (col, label)
 
 
@@ -502,7 +504,7 @@ def test_county_map_contents(written):
     assert "审图号：（待审）" in html
     assert 'id="kz-synthetic"' in html
     assert "开州区 农村消防基础设施规划分析图" in html
-    for title in ("道路消防车通行能力", "消防队站到场时间圈", "森林防火阻隔带", "直升机临时起降点", "new_analysis_layer"):
+    for title in ("道路消防车通行能力", "消防队站响应时间圈", "林火阻隔带", "直升机临时停机坪", "new_analysis_layer"):
         assert title in html
     assert "summary_table" not in html  # tables without geometry are skipped
     assert "L.control.layers" in html and "L.Control.Measure" in html and "L.control.fullscreen" in html

@@ -176,7 +176,7 @@ def test_toggling_an_overlay_hides_its_legend_section(browser, offline_maps):
     try:
         sec = pg.page.locator('#kz-legend [data-kz-layer="response_isochrones"]')
         assert sec.is_visible()
-        pg.page.locator(".leaflet-control-layers-overlays label", has_text="消防队站到场时间圈").click()
+        pg.page.locator(".leaflet-control-layers-overlays label", has_text="消防队站响应时间圈").click()
         assert not sec.is_visible()
         hidden = pg.page.locator('#kz-legend [data-kz-layer="response_zones"]')
         assert not hidden.is_visible()  # off when the map opens (overlaps the time rings)

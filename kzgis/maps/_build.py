@@ -271,8 +271,7 @@ def _default_visibility(items: list[Item], county: bool = False) -> dict[str, bo
 def _overlay_sort_key(it: Item):
     rule = styles.rule_for(it.key)
     group = rule.get("group", "other") if it.is_result else "base"
-    gi = styles.GROUP_ORDER.index(group) if group in styles.GROUP_ORDER else len(styles.GROUP_ORDER)
-    return (gi, -rule.get("order", 60))
+    return (styles.group_rank(group), group, -rule.get("order", 60))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -308,7 +307,7 @@ class RunCache:
                 # outline-only polygons (county, townships) on township maps: clip their boundary
                 # lines, so the clip edge does not show up as a boundary
                 gdf = gdf.set_geometry(gdf.geometry.boundary)
-            self._display[key] = _display.DisplayLayer(it.key, gdf, styles.rule_for(it.key))
+            self._display[key] = _display.DisplayLayer(it.key, gdf, styles.rule_for(it.key, gdf))
         return self._display[key]
 
     def forget(self, tolerance_m: float):
@@ -432,7 +431,7 @@ def _add_overlays(m, prepared: list[tuple], plan: MapPlan, show: dict) -> tuple[
     for it, layer, view in prepared:
         rule = layer.rule
         kind = view.kind
-        cls = styles.classify(it.key, view.style_frame, kind)
+        cls = styles.classify(it.key, view.style_frame, kind, rule=rule)
         title = rule.get("title", it.key)
         name = escape(title)
         if name in used_names:
@@ -547,7 +546,7 @@ def _add_chrome(m, lc, plan: MapPlan, opts: MapOptions, crs, legend_sections, gc
     note = (("底图：数字高程模型地形晕渲（离线）" if drew_hillshade else "无 DEM：无地形晕渲底图（离线）") if not online else
             "切换到高德底图时，专题图层自动由CGCS2000偏移到GCJ-02显示")
     body = _html.title_block(plan.page) + _html.legend(legend_sections, note=note)
-    cfg = {"review": plan.page.review, "groups": styles.GROUP_ZH, "bounds": bounds,
+    cfg = {"review": plan.page.review, "groups": styles.group_titles(), "bounds": bounds,
            "gcjBases": gcj_names, "startGcj": online and opts.basemap == "amap"}
     if gcj_names:
         cfg["gcj"] = _display.gcj_grid(west, south, east, north)

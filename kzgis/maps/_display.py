@@ -208,7 +208,7 @@ class DisplayLayer:
             frame = frame[keep]
             arr = arr[keep]
         self.name = name
-        self.rule = rule if rule is not None else styles.rule_for(name)
+        self.rule = rule if rule is not None else styles.rule_for(name, frame)
         self.crs = frame.crs
         self.geoms = arr
         self.types = shapely.get_type_id(arr)

@@ -1,11 +1,17 @@
 """Map style rules, as data: one dict per layer, and the functions that apply them.
 
-Every input layer kind and every known result layer has an entry in :data:`LAYER_STYLES`. A rule
-says how the layer is drawn (``geom`` pane, ``order``), what selects a feature's class (``by`` a
-column with ``classes``, numeric ``bins`` or a ``ramp`` over the values present, or a ``palette``
-over category values), which columns its tooltip and popup show (with Chinese labels), and how
-values are written (``values``: raw value -> Chinese text). Unknown layers get
-:data:`DEFAULT_RULE`, so a new analysis shows up on the map before anyone styles it.
+Every input layer kind and most result layers have an entry in :data:`LAYER_STYLES`. A rule says
+how the layer is drawn (``order``), what selects a feature's class (``by`` a column with ``classes``,
+numeric ``bins`` or a ``ramp`` over the values present, or a ``palette`` over category values),
+which columns its tooltip and popup show, and how values are written (``values``: raw value ->
+Chinese text).
+
+A result layer declared in :mod:`kzgis.schema` takes its title, group (its analysis) and popup
+labels from the declaration: its entry here holds only what is special (colours, symbols, value
+translations, which columns the popup shows and in which order). A declared layer without an entry
+is drawn by :func:`default_rule` (colour class from its column kinds or its ``style_by`` hint, every
+declared column in the popup), so a new analysis needs no entry here. :func:`rule_for` gives the
+completed rule of any layer; anything else gets :data:`DEFAULT_RULE`.
 
 :func:`classify` turns a rule and a frame into the per-feature class index, the list of Leaflet
 style dicts and the legend entries; the maps module only ever reads these.
@@ -18,6 +24,7 @@ Style dicts use Leaflet path options (``color``, ``weight``, ``dashArray``, ``fi
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -170,106 +177,92 @@ LAYER_STYLES: dict[str, dict] = {
 
     # ---------------------------------------------------------------- access
     "access_roads": {
-        "title": "道路消防车通行能力", "group": "access", "order": 50, "by": "vehicle_class",
+        "order": 50, "by": "vehicle_class",
         "classes": {
             "standard": {"label": "标准消防车可通行（宽≥4米）", **_line("#1a9850", 3.0)},
             "small": {"label": "仅小型消防车可通行", **_line("#fd8d3c", 2.6)},
             "motorcycle": {"label": "仅消防摩托车可通行", **_line("#d7301f", 2.2, dashArray="6 3")},
             "none": {"label": "消防车辆不可通行", **_line("#636363", 1.5, dashArray="2 4")},
         },
-        "fields": [("name", "道路名称"), ("vehicle_class", "通行车型"), ("width_m", "宽度（米）"),
-                   ("width_source", "宽度来源"), ("grade_max_pct", "最大纵坡（%）"),
-                   ("length_m", "长度（米）"), ("road_class", "道路等级"), ("turnaround", "有回车场")],
+        "fields": ["name", "vehicle_class", "width_m", "width_source", "grade_max_pct", "length_m", "road_class",
+                   "turnaround"],
         "values": {"vehicle_class": VEHICLE_ZH, "width_source": WIDTH_SOURCE_ZH},
         "tip": ["name", "vehicle_class"],
     },
     "access_settlements": {
-        "title": "居民点消防车可达性", "group": "access", "order": 76, "by": "best_vehicle",
+        "order": 76, "by": "best_vehicle",
         "classes": {
             "standard": {"label": "标准消防车可达", **_dot("#1a9850", 5.0, stroke="#00441b")},
             "small": {"label": "仅小型消防车可达", **_dot("#fd8d3c", 5.0, stroke="#7f2704")},
             "motorcycle": {"label": "仅消防摩托车可达", **_dot("#d7301f", 5.0, stroke="#67000d")},
             "none": {"label": "任何消防车辆均无法到达", **_dot("#252525", 5.0, stroke="#ffffff")},
         },
-        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
-                   ("best_vehicle", "可达最优车型"), ("nearest_station", "最近消防队站"),
-                   ("time_min_standard", "标准消防车到场（分钟）"), ("time_min_small", "小型消防车到场（分钟）"),
-                   ("time_min_motorcycle", "消防摩托车到场（分钟）"), ("walk_m", "路端后步行（米）"),
-                   ("bottleneck_kind", "瓶颈类型"), ("bottleneck_width_m", "瓶颈路段宽度（米）"),
-                   ("bottleneck_width_assumed", "瓶颈宽度为推定值"), ("bottleneck_grade_pct", "瓶颈路段纵坡（%）")],
+        "fields": ["name", "town", "population", "best_vehicle", "nearest_station", "time_min_standard",
+                   "time_min_small", "time_min_motorcycle", "walk_m", "bottleneck_kind", "bottleneck_width_m",
+                   "bottleneck_width_assumed", "bottleneck_grade_pct"],
         "values": {"best_vehicle": VEHICLE_ZH, "bottleneck_kind": {"width": "路面宽度", "grade": "纵坡"},
                    "bottleneck_width_assumed": YES_NO},
         "dash_by": "walk_m", "dash_label": "车辆至路端后步行（虚线框）",
         "tip": ["name", "best_vehicle"],
     },
     "access_upgrades": {
-        "title": "建议拓宽改造路段", "group": "access", "order": 58, "label": ("rank",),
+        "order": 58, "label": ("rank",),
         "default": {"label": "建议改造路段（序号按受益人口）", **_line("#c51b8a", 4.5, dashArray="10 5")},
-        "fields": [("rank", "序号"), ("road_names", "道路"), ("length_m", "长度（米）"),
-                   ("widen_from_m", "现状宽度（米）"), ("population_unlocked", "受益人口"),
-                   ("settlements_unlocked", "受益居民点数"), ("settlement_names", "受益居民点")],
+        "fields": ["rank", "road_names", "length_m", "widen_from_m", "population_unlocked", "settlements_unlocked",
+                   "settlement_names"],
         "tip": ["rank", "population_unlocked"], "tip_format": "第{rank}段 · 受益人口 {population_unlocked}",
     },
     "access_dead_ends": {
-        "title": "尽端路（回车场）", "group": "access", "order": 54, "by": "turnaround", "show_county": False,
+        "order": 54, "by": "turnaround", "show_county": False,
         "classes": {"false": {"label": "尽端路无回车场（>40米应设）", **_line("#8e0152", 2.4, dashArray="2 3")},
                     "true": {"label": "尽端路有回车场", **_line("#7fbc41", 2.0, dashArray="2 3")}},
-        "fields": [("length_m", "长度（米）"), ("turnaround", "有回车场"), ("settlements", "居民点数")],
+        "fields": ["length_m", "turnaround", "settlements"],
         "tip": ["length_m", "turnaround"], "tip_format": "尽端路 {length_m} 米 · 回车场：{turnaround}",
     },
 
     # ---------------------------------------------------------------- response
     "response_isochrones": {
-        "title": "消防队站到场时间圈", "group": "response", "order": 20, "by": "break_min",
+        "order": 20, "by": "break_min",
         "exclude": {"ring": ["disk"]},  # draw the non-overlapping rings, not the nested disks
         "ramp": TIME_RAMP, "ramp_label": "到场 ≤{v:g} 分钟",
         "ramp_style": {"weight": 1.0, "opacity": 0.85, "fill": True, "fillOpacity": 0.2},
         "sort_desc": "break_min",
-        "fields": [("station_name", "消防队站"), ("station", "消防队站"), ("status", "状态"),
-                   ("vehicle_class", "车型"), ("break_min", "时间圈（分钟）"), ("ring", "时间段（分钟）"),
-                   ("road_m", "可达道路（米）"), ("area_m2", "面积（平方米）")],
+        "fields": ["station_name", "station", "status", "vehicle_class", "break_min", "ring", "road_m", "area_m2"],
         "values": {"vehicle_class": VEHICLE_ZH, "status": STATUS_ZH}, "tip": ["station", "ring"],
         "tip_format": "{station} · {ring} 分钟",
     },
     "response_zones": {
-        "title": "消防队站责任区（首到站）", "group": "response", "order": 22, "by": "station",
+        "order": 22, "by": "station",
         "palette": PALETTE, "palette_style": {"weight": 2.0, "opacity": 0.9, "fill": True, "fillOpacity": 0.12},
-        "fields": [("station_name", "消防队站"), ("station", "消防队站"), ("status", "状态"),
-                   ("max_time_min", "最远到场时间（分钟）"), ("area_m2", "面积（平方米）"),
-                   ("settlements", "居民点数"), ("population", "人口")],
+        "fields": ["station_name", "station", "status", "max_time_min", "area_m2", "settlements", "population"],
         "values": {"status": STATUS_ZH}, "tip": ["station"], "tip_format": "{station} 责任区",
     },
     "response_zone_roads": {
-        "title": "责任区道路（首到站）", "group": "response", "order": 49, "show": False, "by": "station",
+        "order": 49, "show": False, "by": "station",
         "palette": PALETTE, "palette_style": {"weight": 2.2, "opacity": 0.85},
-        "fields": [("station", "首到消防队站"), ("time_min_start", "起点到场（分钟）"),
-                   ("time_min_end", "终点到场（分钟）"), ("length_m", "长度（米）")],
+        "fields": ["station", "time_min_start", "time_min_end", "length_m"],
         "tip": ["station"],
     },
     "response_radii": {
-        "title": "队站服务半径（直线）", "group": "response", "order": 47, "show": False,
+        "order": 47, "show": False,
         "default": {"label": "直线服务半径", "color": "#54278f", "weight": 1.5, "dashArray": "4 4",
                     "fill": False, "opacity": 0.9},
-        "fields": [("station_name", "消防队站"), ("station", "消防队站"), ("status", "状态"),
-                   ("radius_m", "半径（米）"), ("network_share", "路网实际可达比例"),
-                   ("area_share", "面积可达比例")],
+        "fields": ["station_name", "station", "status", "radius_m", "network_share", "area_share"],
         "values": {"status": STATUS_ZH}, "tip": ["station", "radius_m"],
         "tip_format": "{station} · 半径 {radius_m} 米",
     },
     "response_siting": {
-        "title": "新增消防站选址（候选）", "group": "response", "order": 88, "by": "selected",
+        "order": 88, "by": "selected",
         "classes": {"true": {"label": "建议新增消防站", **_sym("star", "#67000d", 18, fill="#ef3b2c")},
                     "false": {"label": "候选站址（未选）", **_sym("circle", "#525252", 8, fill="#ffffff")}},
         "default": {"label": "候选站址", **_sym("circle", "#525252", 8, fill="#ffffff")},
         "label": ("name",),
-        "fields": [("name", "候选站址"), ("town", "乡镇（街道）"), ("selected", "是否选定"), ("rank", "序号"),
-                   ("model", "模型"), ("time_threshold_min", "到场时间标准（分钟）"),
-                   ("new_settlements", "新增覆盖居民点"), ("new_population", "新增覆盖人口"),
-                   ("covered_population", "选址后覆盖人口")],
+        "fields": ["name", "town", "selected", "rank", "model", "time_threshold_min", "new_settlements",
+                   "new_population", "covered_population"],
         "tip": ["name", "selected"],
     },
     "response_settlements": {
-        "title": "居民点到场时间（可达最优车型）", "group": "response", "order": 77, "by": "time_min",
+        "order": 77, "by": "time_min",
         "bins": TIME_BINS,
         "bin_style": {"weight": 1.0, "color": "#333333", "radius": 4.5, "fill": True, "fillOpacity": 0.95},
         "missing": {"label": "无法到达", **_dot("#000000", 4.5, stroke="#ffffff")},
@@ -277,30 +270,27 @@ LAYER_STYLES: dict[str, dict] = {
         # dashed outline = the vehicle stops at the road end and the crew walks the rest
         "shape_by": "vehicle_class", "shapes": VEHICLE_SHAPES, "dash_by": "walk_m",
         "dash_label": "车辆至路端后步行（虚线框）",
-        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
-                   ("vehicle_class", "可达最优车型"), ("station", "首到消防队站"), ("time_min", "到场时间（分钟）"),
-                   ("walk_m", "路端后步行（米）"), ("station_2", "第二到场队站"), ("time_min_2", "第二到场时间（分钟）"),
-                   ("time_min_standard", "标准消防车（分钟）"), ("time_min_small", "小型消防车（分钟）"),
-                   ("time_min_motorcycle", "消防摩托车（分钟）"), ("time_min_existing", "仅现状队站时（分钟）")],
+        "fields": ["name", "town", "population", "vehicle_class", "station", "time_min", "walk_m", "station_2",
+                   "time_min_2", "time_min_standard", "time_min_small", "time_min_motorcycle", "time_min_existing"],
         "values": {"vehicle_class": VEHICLE_ZH},
         "tip": ["name", "time_min", "vehicle_class"], "tip_format": "{name} · {time_min} 分钟 · {vehicle_class}",
     },
     # the standard-truck view of the same settlements (derived by the maps from response_settlements)
     "response_settlements_standard": {
-        "title": "居民点到场时间（标准消防车）", "group": "response", "order": 76, "by": "time_min_standard",
-        "show": False, "bins": TIME_BINS,
+        "title": "居民点到场时间（标准消防车）", "schema": "response_settlements", "order": 76,
+        "by": "time_min_standard", "show": False, "bins": TIME_BINS,
         "bin_style": {"weight": 1.0, "color": "#333333", "radius": 4.5, "fill": True, "fillOpacity": 0.95},
         "missing": {"label": "标准消防车无法到达（见可达最优车型图层）", **_dot("#000000", 4.5, stroke="#ffffff")},
-        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"),
-                   ("time_min_standard", "标准消防车到场（分钟）"), ("vehicle_class", "可达最优车型"),
-                   ("time_min", "最优车型到场（分钟）")],
+        # labels of response_settlements (its columns), but time_min is the best vehicle's here
+        "fields": ["name", "town", "population", "time_min_standard", "vehicle_class",
+                   ("time_min", "可达最优车型到场时间（分钟）")],
         "values": {"vehicle_class": VEHICLE_ZH},
         "tip": ["name", "time_min_standard"], "tip_format": "{name} · 标准消防车 {time_min_standard} 分钟",
     },
 
     # ---------------------------------------------------------------- water
     "water_coverage": {
-        "title": "消防水源保护范围（沿路）", "group": "water", "order": 24, "by": "source_kind",
+        "order": 24, "by": "source_kind",
         "classes": {
             "hydrant": {"label": "消火栓保护范围", **_fill("#4292c6", 0.22, weight=0.6)},
             "pool": {"label": "消防水池保护范围", **_fill("#6a51a3", 0.22, weight=0.6)},
@@ -309,12 +299,11 @@ LAYER_STYLES: dict[str, dict] = {
             "water_intake": {"label": "天然水源保护范围", **_fill("#41b6c4", 0.22, weight=0.6)},
         },
         "default": {"label": "水源保护范围", **_fill("#4292c6", 0.2, weight=0.6)},
-        "fields": [("source_kind", "水源类型"), ("source_id", "水源编号"), ("reach_m", "沿路保护距离（米）"),
-                   ("lateral_m", "道路两侧（米）")],
+        "fields": ["source_kind", "source_id", "reach_m", "lateral_m"],
         "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["source_kind", "source_id"],
     },
     "water_circles": {
-        "title": "消防水源保护半径（直线）", "group": "water", "order": 25, "show": False, "by": "source_kind",
+        "order": 25, "show": False, "by": "source_kind",
         "classes": {
             "hydrant": {"label": "消火栓保护半径", "color": "#2171b5", "weight": 1.0, "fill": False,
                         "dashArray": "3 3", "opacity": 0.8},
@@ -324,101 +313,87 @@ LAYER_STYLES: dict[str, dict] = {
                         "dashArray": "3 3", "opacity": 0.8},
         },
         "default": {"label": "水源保护半径", "color": "#2171b5", "weight": 1.0, "fill": False, "dashArray": "3 3"},
-        "fields": [("source_kind", "水源类型"), ("source_id", "水源编号"), ("radius_m", "半径（米）"),
-                   ("network_share", "路网实际可达比例")],
+        "fields": ["source_kind", "source_id", "radius_m", "network_share"],
         "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["source_kind", "radius_m"],
     },
     "water_sources": {
-        "title": "消防水源（可用性）", "group": "water", "order": 86, "by": "usable", "show_county": False,
+        "order": 86, "by": "usable", "show_county": False,
         "classes": {"true": {"label": "可用水源", **_dot("#2171b5", 3.8, stroke="#ffffff")},
                     "false": {"label": "不可用水源（见原因）", **_dot("#ffffff", 3.8, stroke="#e31a1c", weight=2.0)}},
-        "fields": [("source_kind", "水源类型"), ("source_id", "编号"), ("name", "名称"), ("kind", "类型"),
-                   ("status", "状态"), ("usable", "是否可用"), ("reason", "原因"), ("volume_m3", "容积（立方米）"),
-                   ("lift_m", "吸水高度（米）"), ("truck_road_m", "距消防车道（米）")],
+        "fields": ["source_kind", "source_id", "name", "kind", "status", "usable", "reason", "volume_m3", "lift_m",
+                   "truck_road_m"],
         "values": {"source_kind": SOURCE_KIND_ZH, "usable": YES_NO}, "tip": ["source_kind", "usable"],
         "tip_format": "{source_kind} · 可用：{usable}",
     },
     "water_settlements": {
-        "title": "居民点消防水源覆盖", "group": "water", "order": 78, "by": "covered",
+        "order": 78, "by": "covered",
         "classes": {"true": {"label": "已覆盖", **_dot("#2171b5", 4.5, stroke="#ffffff")},
                     "false": {"label": "未覆盖", **_dot("#ffffff", 4.5, stroke="#e31a1c", weight=2.0)}},
-        "fields": [("name", "居民点"), ("town", "乡镇（街道）"), ("population", "人口"), ("covered", "是否覆盖"),
-                   ("covered_by", "覆盖水源"), ("nearest_source", "最近水源"), ("nearest_kind", "最近水源类型"),
-                   ("distance_m", "水带铺设距离（米）"), ("snap_m", "距道路（米）")],
+        "fields": ["name", "town", "population", "covered", "covered_by", "nearest_source", "nearest_kind",
+                   "distance_m", "snap_m"],
         "values": {"covered": YES_NO, "nearest_kind": SOURCE_KIND_ZH}, "tip": ["name", "covered"],
         "tip_format": "{name} · 覆盖：{covered}",
     },
     "water_suggestions": {
-        "title": "建议新增消防水源", "group": "water", "order": 90, "label": ("rank",), "show_county": False,
+        "order": 90, "label": ("rank",), "show_county": False,
         "default": {"label": "建议新增水源点（序号为优先级）", **_sym("star", "#ff7f00", 18, fill="#ffd92f")},
-        "fields": [("rank", "序号"), ("source_kind", "建议类型"), ("road_name", "道路"),
-                   ("new_settlements", "新增覆盖居民点"), ("new_population", "新增覆盖人口"),
-                   ("new_road_m", "新增覆盖道路（米）")],
+        "fields": ["rank", "source_kind", "road_name", "new_settlements", "new_population", "new_road_m"],
         "values": {"source_kind": SOURCE_KIND_ZH}, "tip": ["rank"], "tip_format": "建议水源 第{rank}号",
     },
     "water_spacing_gaps": {
-        "title": "消火栓间距超限路段", "group": "water", "order": 56, "show_county": False,
+        "order": 56, "show_county": False,
         "default": {"label": "消火栓间距超限（>120米）", **_line("#e7298a", 3.0, dashArray="3 4"),
                     **{"radius": 5.0, "fillColor": "#e7298a", "fillOpacity": 0.9}},
-        "fields": [("spacing_m", "间距（米）"), ("limit_m", "限值（米）"), ("hydrant_a", "消火栓A"),
-                   ("hydrant_b", "消火栓B"), ("length_m", "长度（米）")],
+        "fields": ["spacing_m", "limit_m", "hydrant_a", "hydrant_b", "length_m"],
         "tip": ["spacing_m"], "tip_format": "消火栓间距 {spacing_m} 米",
     },
 
     # ---------------------------------------------------------------- micro fire stations
     "micro_coverage": {
-        "title": "微型消防站3分钟到场范围（沿路）", "group": "micro", "order": 51, "by": "status",
+        "order": 51, "by": "status",
         "classes": {"existing": {"label": "现状站3分钟可达道路", **_line("#b2182b", 3.5, opacity=0.75)},
                     "planned": {"label": "规划站3分钟可达道路", **_line("#ef8a62", 3.5, opacity=0.75,
                                                                    dashArray="6 4")}},
-        "fields": [("station", "微型消防站"), ("community", "所属社区"), ("status", "状态"),
-                   ("reached_m", "可达道路长度（米）"), ("travel_m", "沿路行进距离（米）")],
+        "fields": ["station", "community", "status", "reached_m", "travel_m"],
         "values": {"status": STATUS_ZH}, "tip": ["station"],
     },
     "micro_communities": {
-        "title": "社区3分钟到场情况", "group": "micro", "order": 79, "by": "covered_planned",
+        "order": 79, "by": "covered_planned",
         "classes": {"true": {"label": "3分钟内可到场（含规划站）", **_dot("#1a9850", 5.5, stroke="#ffffff")},
                     "false": {"label": "3分钟内不能到场", **_dot("#ffffff", 5.5, stroke="#d73027", weight=2.5)}},
-        "fields": [("name", "社区"), ("town", "乡镇（街道）"), ("population", "人口"), ("year", "配齐年份"),
-                   ("covered", "现状3分钟可达"), ("time_min", "现状到场时间（分钟）"), ("station", "现状到场站"),
-                   ("covered_planned", "含规划站3分钟可达"), ("time_min_planned", "含规划站到场时间（分钟）"),
-                   ("station_planned", "到场站（含规划）"), ("covered_after", "新增站点后可达"),
-                   ("offroad_m", "距道路（米）")],
+        "fields": ["name", "town", "population", "year", "covered", "time_min", "station", "covered_planned",
+                   "time_min_planned", "station_planned", "covered_after", "offroad_m"],
         "values": {"covered": YES_NO, "covered_planned": YES_NO, "covered_after": YES_NO},
         "tip": ["name", "time_min_planned"], "tip_format": "{name} · {time_min_planned} 分钟",
     },
     "micro_suggestions": {
-        "title": "建议新增微型消防站", "group": "micro", "order": 91, "label": ("rank",), "show_county": False,
+        "order": 91, "label": ("rank",), "show_county": False,
         "default": {"label": "建议新增微型消防站（序号为优先级）", **_sym("star", "#b2182b", 18, fill="#fddbc7")},
-        "fields": [("rank", "序号"), ("town", "乡镇（街道）"), ("communities", "新增3分钟可达社区"),
-                   ("new_communities", "新增可达社区数"), ("new_population", "新增可达人口"), ("road_name", "道路")],
+        "fields": ["rank", "town", "communities", "new_communities", "new_population", "road_name"],
         "tip": ["rank"], "tip_format": "建议微型消防站 第{rank}号",
     },
 
     # ---------------------------------------------------------------- building clusters
     "building_clusters": {
-        "title": "建筑连片密集区", "group": "clusters", "order": 19, "by": "over_limit", "show_county": False,
+        "order": 19, "by": "over_limit", "show_county": False,
         "classes": {"true": {"label": "超过面积上限的连片区", **_fill("#d7301f", 0.55, stroke="#7f0000", weight=0.8)},
                     "false": {"label": "连片区（未超限）", **_fill("#fdbb84", 0.5, stroke="#b35806", weight=0.6)}},
-        "fields": [("cluster_id", "编号"), ("buildings", "建筑数"), ("footprint_m2", "占地面积（平方米）"),
-                   ("limit_m2", "面积上限（平方米）"), ("over_limit", "是否超限"), ("parts", "分隔后分区数"),
-                   ("cuts", "建议隔断处数"), ("grade_mix", "耐火等级构成"), ("assumed_grades", "按假设等级计的建筑"),
-                   ("old_town", "古镇"), ("town", "乡镇（街道）")],
+        "fields": ["cluster_id", "buildings", "footprint_m2", "limit_m2", "over_limit", "parts", "cuts",
+                   "grade_mix", "assumed_grades", "old_town", "town"],
         "values": {"over_limit": YES_NO}, "tip": ["cluster_id", "footprint_m2"],
         "tip_format": "连片区 {cluster_id} · {footprint_m2} 平方米",
     },
     "firebreak_suggestions": {
-        "title": "建议防火隔离带 / 防火墙", "group": "clusters", "order": 59, "by": "measure", "show_county": False,
+        "order": 59, "by": "measure", "show_county": False,
         "classes": {"设置防火墙": {"label": "设置防火墙", **_line("#000000", 3.0)}},
         "default": {"label": "拓宽防火间距", **_line("#2166ac", 3.0, dashArray="4 3")},
-        "fields": [("cluster_id", "连片区"), ("gap_m", "现状间距（米）"), ("required_m", "要求间距（米）"),
-                   ("shortfall_m", "差距（米）"), ("measure", "措施"), ("building_a", "建筑A"), ("building_b", "建筑B")],
+        "fields": ["cluster_id", "gap_m", "required_m", "shortfall_m", "measure", "building_a", "building_b"],
         "tip": ["measure", "gap_m"], "tip_format": "{measure} · 现状 {gap_m} 米",
     },
 
     # ---------------------------------------------------------------- forest barriers, checkpoints
     "barrier_bands": {
-        "title": "森林防火阻隔带", "group": "forest", "order": 26, "by": "barrier_type",
+        "order": 26, "by": "barrier_type",
         "classes": {
             "工程阻隔": {"label": "工程阻隔带", **_fill("#b2182b", 0.5, weight=0.6)},
             "engineered": {"label": "工程阻隔带", **_fill("#b2182b", 0.5, weight=0.6)},
@@ -430,14 +405,12 @@ LAYER_STYLES: dict[str, dict] = {
             "道路阻隔": {"label": "道路阻隔", **_fill("#878787", 0.5, weight=0.6)},
             "待定": {"label": "类型待定", **_fill("#fee090", 0.5, stroke="#d8b365", weight=0.6)},
         },
-        "fields": [("barrier_type", "阻隔类型"), ("town", "乡镇（街道）"), ("facing", "保护对象"),
-                   ("width_m", "宽度（米）"), ("edge_length_m", "林缘长度（米）"), ("area_m2", "面积（平方米）"),
-                   ("slope_mean_deg", "平均坡度（度）")],
+        "fields": ["barrier_type", "town", "facing", "width_m", "edge_length_m", "area_m2", "slope_mean_deg"],
         "values": {"barrier_type": BARRIER_ZH}, "tip": ["barrier_type", "width_m"],
         "tip_format": "{barrier_type} · 宽 {width_m} 米",
     },
     "barrier_edges": {
-        "title": "林缘（阻隔带起算线）", "group": "forest", "order": 52, "show_county": False, "by": "barrier_type",
+        "order": 52, "show_county": False, "by": "barrier_type",
         "classes": {
             "工程阻隔": {"label": "林缘：工程阻隔", **_line("#b2182b", 2.0)},
             "生物阻隔": {"label": "林缘：生物阻隔", **_line("#1b7837", 2.0)},
@@ -445,22 +418,19 @@ LAYER_STYLES: dict[str, dict] = {
             "待定": {"label": "林缘：类型待定", **_line("#d8b365", 2.0, dashArray="4 3")},
         },
         "default": {"label": "林缘起算线", **_line("#8c510a", 2.0)},
-        "fields": [("barrier_type", "阻隔类型"), ("town", "乡镇（街道）"), ("facing", "保护对象"),
-                   ("width_m", "要求宽度（米）"), ("length_m", "长度（米）"), ("distance_m", "距保护对象（米）"),
-                   ("separated_by", "已有分隔")],
+        "fields": ["barrier_type", "town", "facing", "width_m", "length_m", "distance_m", "separated_by"],
         "values": {"barrier_type": BARRIER_ZH, "separated_by": {"water": "水体"}},
         "tip": ["facing", "width_m"], "tip_format": "面向 {facing} · 宽 {width_m} 米",
     },
     "forest_blocks": {
-        "title": "林区分块", "group": "forest", "order": 28, "show": False,
+        "order": 28, "show": False,
         "default": {"label": "林区分块", "color": "#00441b", "weight": 1.5, "dashArray": "5 4",
                     "fill": True, "fillColor": "#00441b", "fillOpacity": 0.04},
-        "fields": [("block_id", "林区编号"), ("area_m2", "面积（平方米）"), ("entries", "入口数"),
-                   ("cut_size", "必经道口数"), ("checkpoints", "检查站数"), ("road_length_m", "林内道路（米）")],
+        "fields": ["block_id", "area_m2", "entries", "cut_size", "checkpoints", "road_length_m"],
         "tip": ["block_id"], "tip_format": "林区 {block_id}",
     },
     "checkpoints": {
-        "title": "森林防火检查站（卡点）", "group": "forest", "order": 92, "by": "kind", "show_county": False,
+        "order": 92, "by": "kind", "show_county": False,
         "classes": {
             "必经道口": {"label": "进入林区必经道口", **_sym("triangle", "#7f2704", 15, fill="#fd8d3c")},
             "road_entry": {"label": "进入林区必经道口", **_sym("triangle", "#7f2704", 15, fill="#fd8d3c")},
@@ -470,11 +440,8 @@ LAYER_STYLES: dict[str, dict] = {
             "forest_edge": {"label": "易发火险林缘", **_sym("triangle", "#67000d", 15, fill="#fb6a4a")},
         },
         "default": {"label": "其他卡点", **_sym("triangle", "#333333", 15, fill="#bdbdbd")},
-        "fields": [("kind", "类型"), ("recommend", "建议"), ("reason", "理由"), ("rank", "优先序"), ("item", "清单项"),
-                   ("road_name", "道路"), ("road_class", "道路等级"),
-                   ("forest_block", "林区编号"), ("settlements_behind", "后方居民点数"),
-                   ("population_behind", "后方人口"), ("work_sites_behind", "后方林区作业点"),
-                   ("settlements", "后方居民点")],
+        "fields": ["kind", "recommend", "reason", "rank", "item", "road_name", "road_class", "forest_block",
+                   "settlements_behind", "population_behind", "work_sites_behind", "settlements"],
         "values": {"kind": CHECKPOINT_ZH, "recommend": {"standard": "标准检查站", "simple": "简易检查站",
                                                         "optional": "可选（过境道路）"}},
         "tip": ["kind", "road_name"],
@@ -482,84 +449,74 @@ LAYER_STYLES: dict[str, dict] = {
 
     # ---------------------------------------------------------------- forest-fire monitoring
     "monitor_viewsheds": {
-        "title": "林火监控可视林地", "group": "monitor", "order": 24, "by": "status",
+        "order": 24, "by": "status",
         "classes": {"existing": {"label": "现状监控点可视林地", **_fill("#2b8cbe", 0.25, weight=0.6)},
                     "chosen": {"label": "规划新增监控点可视林地", **_fill("#88419d", 0.25, weight=0.6,
                                                                    dashArray="4 3")}},
-        "fields": [("site", "监控点"), ("status", "类型"), ("visible_forest_km2", "可视林地（平方公里）")],
+        "fields": ["site", "status", "visible_forest_km2"],
         "values": {"status": {"existing": "现状", "chosen": "规划新增"}}, "tip": ["site", "visible_forest_km2"],
     },
     "monitor_blocks": {
-        "title": "林区监控覆盖率", "group": "monitor", "order": 13, "show": False, "by": "seen_share_after",
+        "order": 13, "show": False, "by": "seen_share_after",
         "bins": [(0.5, "规划后可视林地 <50%", "#d73027"), (0.9, "50–90%", "#fee08b"), (math.inf, "≥90%", "#1a9850")],
         "bin_style": {"weight": 1.2, "opacity": 0.9, "fill": True, "fillOpacity": 0.15},
-        "fields": [("block_id", "林区编号"), ("forest_km2", "林地（平方公里）"), ("seen_share", "现状可视比例"),
-                   ("seen_share_after", "规划后可视比例")],
+        "fields": ["block_id", "forest_km2", "seen_share", "seen_share_after"],
         "tip": ["block_id", "seen_share_after"], "tip_format": "林区{block_id} · 规划后可视 {seen_share_after}",
     },
     "monitor_blind_spots": {
-        "title": "林火监控盲区（≥1平方公里）", "group": "monitor", "order": 26, "show_county": False,
+        "order": 26, "show_county": False,
         "default": _fill("#e31a1c", 0.3, stroke="#b10026", weight=1.0, dashArray="3 3"),
-        "fields": [("area_km2", "面积（平方公里）")], "tip": ["area_km2"], "tip_format": "监控盲区 {area_km2} 平方公里",
+        "fields": ["area_km2"], "tip": ["area_km2"], "tip_format": "监控盲区 {area_km2} 平方公里",
     },
     "monitor_sites": {
-        "title": "林火监控点", "group": "monitor", "order": 90, "by": "status", "label": ("name",),
+        "order": 90, "by": "status", "label": ("name",),
         "exclude": {"status": ["candidate"]},  # the unchosen candidates are in results.gpkg / tables.xlsx
         "classes": {"existing": {"label": "现状监控点", **_sym("triangle", "#08519c", 15, fill="#6baed6")},
                     "chosen": {"label": "规划新增监控点", **_sym("star", "#54278f", 17, fill="#bcbddc")}},
-        "fields": [("name", "名称"), ("status", "类型"), ("chosen", "规划选定"), ("rank", "选定次序"),
-                   ("added_forest_km2", "新增可视林地（平方公里）"), ("visible_forest_km2", "可视林地（平方公里）"),
-                   ("elevation_m", "海拔（米）"), ("mast_m", "架设高度（米）"), ("range_km", "监测距离（公里）")],
+        "fields": ["name", "status", "chosen", "rank", "added_forest_km2", "visible_forest_km2", "elevation_m",
+                   "mast_m", "range_km"],
         "values": {"status": {"existing": "现状", "chosen": "规划新增", "candidate": "候选（未选）"}},
         "tip": ["name", "status"],
     },
 
     # ---------------------------------------------------------------- helicopter
     "heli_units": {
-        "title": "航空消防单元（取水点覆盖）", "group": "heli", "order": 12, "show": False, "by": "share_after",
+        "order": 12, "show": False, "by": "share_after",
         "bins": [(0.5, "取水点10公里覆盖林地 <50%", "#d73027"), (0.8, "50–80%", "#fee08b"),
                  (math.inf, "≥80%", "#1a9850")],
         "bin_style": {"weight": 1.5, "opacity": 0.9, "fill": True, "fillOpacity": 0.18},
-        "fields": [("unit", "单元"), ("forest_km2", "林地（平方公里）"), ("share_before", "现状覆盖比例"),
-                   ("share_after", "选点后覆盖比例"), ("sites_selected", "选定取水点数"),
-                   ("selected_sites", "选定取水点"), ("pads", "起降点数")],
+        "fields": ["unit", "forest_km2", "share_before", "share_after", "sites_selected", "selected_sites", "pads"],
         "tip": ["unit", "share_after"], "tip_format": "{unit} · 覆盖 {share_after}",
     },
     "heli_water_bodies": {
-        "title": "直升机取水水体筛选", "group": "heli", "order": 18,
+        "order": 18,
         "derive": {"passed": ("area_ok", "clear_ok", "depth_ok", "approach_ok")}, "by": "passed",
         "classes": {"true": {"label": "满足吊桶取水条件", **_fill("#2166ac", 0.55, weight=1.2)},
                     "false": {"label": "不满足（见弹窗）", **_fill("#bababa", 0.45, stroke="#878787",
                                                             weight=1.0, dashArray="3 3")}},
-        "fields": [("name", "名称"), ("unit", "单元"), ("passed", "是否满足"), ("reason", "原因"),
-                   ("area_m2", "面积（平方米）"), ("area_ok", "面积满足"), ("clear_diameter_m", "净水面直径（米）"),
-                   ("clear_ok", "净水面满足"), ("depth_m", "水深（米）"), ("depth_status", "水深"),
-                   ("approach_dirs", "可进近方向数"), ("approach_ok", "进近满足")],
+        "fields": ["name", "unit", "passed", "reason", "area_m2", "area_ok", "clear_diameter_m", "clear_ok",
+                   "depth_m", "depth_status", "approach_dirs", "approach_ok"],
         "values": {"passed": YES_NO, "depth_status": DEPTH_ZH}, "tip": ["name", "passed"],
         "tip_format": "{name} · 满足：{passed}",
     },
     "heli_dip_sites": {
-        "title": "直升机吊桶取水点", "group": "heli", "order": 94, "by": "provisional",
+        "order": 94, "by": "provisional",
         "classes": {"false": {"label": "取水点", **_sym("diamond", "#08306b", 16, fill="#4292c6")},
                     "true": {"label": "取水点（水深待测）", **_sym("diamond", "#08306b", 16, fill="#ffffff",
                                                                dashed=True)}},
         "default": {"label": "直升机取水点", **_sym("diamond", "#08306b", 16, fill="#4292c6")},
         "label": ("name",),
-        "fields": [("name", "名称"), ("unit", "单元"), ("area_m2", "水面面积（平方米）"),
-                   ("clear_diameter_m", "净水面直径（米）"), ("depth_m", "水深（米）"), ("depth_status", "水深"),
-                   ("approach_dirs", "可进近方向数"), ("forest_km2_in_radius", "服务半径内林地（平方公里）"),
-                   ("round_trip_min", "往返时间（分钟）")],
+        "fields": ["name", "unit", "area_m2", "clear_diameter_m", "depth_m", "depth_status", "approach_dirs",
+                   "forest_km2_in_radius", "round_trip_min"],
         "values": {"depth_status": DEPTH_ZH}, "tip": ["name", "unit"],
     },
     "heli_pads": {
-        "title": "直升机临时起降点", "group": "heli", "order": 96, "as_points": True, "show_county": False,
+        "order": 96, "as_points": True, "show_county": False,
         "by": "rank",
         "bins": [(1, "首选起降点（各单元第1）", "#006d2c"), (math.inf, "备选起降点", "#74c476")],
         "bin_style": {"symbol": "helipad", "size": 16, "fillColor": "#ffffff"},
-        "fields": [("pad", "编号"), ("unit", "单元"), ("rank", "单元内排序"), ("pad_area_m2", "停机坪面积（平方米）"),
-                   ("candidate_area_m2", "可选坪址范围（平方米）"),
-                   ("slope_max_deg", "最大坡度（度）"), ("road_m", "距道路（米）"), ("road_vehicle_class", "道路可通行车型"),
-                   ("nearest_dip_site_km", "距取水点（公里）"), ("forest_m", "距林地（米）")],
+        "fields": ["pad", "unit", "rank", "pad_area_m2", "candidate_area_m2", "slope_max_deg", "road_m",
+                   "road_vehicle_class", "nearest_dip_site_km", "forest_m"],
         "values": {"road_vehicle_class": {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车"}},
         "tip": ["unit", "rank"], "tip_format": "{unit} 起降点 · 第{rank}",
     },
@@ -595,6 +552,14 @@ GROUP_ZH = {"access": "消防车通道", "response": "消防救援到场", "wate
             "other": "其他分析结果", "base": "基础数据"}
 #: Input layer kinds (drawn as "基础数据"), everything else is a result.
 GROUP_ORDER = ("access", "response", "water", "forest", "monitor", "heli", "micro", "clusters", "other", "base")
+#: Analysis (as registered) -> its group in the layer control; a new analysis is its own group,
+#: headed by its registered Chinese title (:func:`group_titles`).
+ANALYSIS_GROUP = {"access": "access", "response": "response", "water": "water", "barriers": "forest",
+                  "checkpoints": "forest", "monitoring": "monitor", "helicopter": "heli", "micro_stations": "micro",
+                  "building_clusters": "clusters"}
+#: Units of the result schema in Chinese (legends and popup labels).
+UNIT_ZH = {"m": "米", "min": "分钟", "%": "%", "km": "公里", "km2": "平方公里", "m2": "平方米", "m3": "立方米",
+           "deg": "度", "km/h": "公里/小时", "mm": "毫米", "kV": "千伏"}
 
 _SYMBOL_SHAPES = ("circle", "square", "triangle", "diamond", "star", "drop", "helipad", "station")
 
@@ -655,39 +620,267 @@ def format_value(v, column: str | None = None, rule: dict | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# rules
+# rules: the hand style of a layer completed from the result schema (kzgis/schema.py)
 
 
-def rule_for(name: str) -> dict:
-    """The style rule of a layer (a copy of :data:`DEFAULT_RULE` titled by the name when unknown)."""
-    rule = LAYER_STYLES.get(name)
-    if rule is None:
-        try:
-            from .._labels import LAYERS_ZH  # type: ignore[attr-defined]
-        except Exception:  # the shared label table is optional
-            LAYERS_ZH = {}
-        title = LAYERS_ZH.get(name) or name
-        return {**DEFAULT_RULE, "title": title}
+def schema_layer(name: str):
+    """The :class:`kzgis.schema.ResultLayer` declared for ``name``, or None (input layers, tables of
+    other tools). The analyses declare their layers when imported: they are all imported first."""
+    from .. import schema
+
+    lay = schema.LAYERS.get(name)
+    if lay is None and not _LOADED:
+        from .. import analysis
+
+        analysis.load_all()
+        _LOADED.append(True)
+        lay = schema.LAYERS.get(name)
+    return lay
+
+
+_LOADED: list = []
+
+
+def rule_for(name: str, frame=None) -> dict:
+    """The style rule of a layer: its hand style (:data:`LAYER_STYLES`) completed from the result
+    schema (title, group, popup labels), or :func:`default_rule` for a declared layer without a hand
+    style, or :data:`DEFAULT_RULE` titled by the name for anything else.
+
+    With ``frame`` (the layer's data), what the default rule leaves to the data is settled on it:
+    which text column colours the layer, the class breaks of a numeric column.
+    """
+    hand = LAYER_STYLES.get(name)
+    lay = schema_layer(hand.get("schema", name) if hand else name)
+    if hand is None and lay is None:
+        return {**DEFAULT_RULE, "title": name}
+    if hand is None:
+        rule = default_rule(lay, frame)
+    else:
+        rule = dict(hand)
+        if lay is not None:
+            rule.setdefault("title", lay.title_zh)
+            rule.setdefault("group", analysis_group(lay.analysis))
+    if lay is not None:
+        rule["schema"] = lay.name
     return rule
 
 
-def column_label(column: str) -> str:
-    try:
-        from .._labels import header_zh
-    except Exception:
-        return column
-    return header_zh(column)
+def analysis_group(analysis: str) -> str:
+    """The layer-control group of an analysis's layers (its own name for a new analysis)."""
+    return ANALYSIS_GROUP.get(analysis, analysis)
+
+
+def group_titles() -> dict[str, str]:
+    """Group key -> Chinese heading: :data:`GROUP_ZH`, and the registered title of every analysis
+    that has no group of its own."""
+    from .. import analysis
+
+    out = dict(GROUP_ZH)
+    for name, spec in analysis.load_all().items():
+        out.setdefault(analysis_group(name), spec.title_zh)
+    return out
+
+
+def group_rank(group: str) -> float:
+    """Sort rank of a group in the layer control: :data:`GROUP_ORDER`, new analyses just before "other"."""
+    if group in GROUP_ORDER:
+        return float(GROUP_ORDER.index(group))
+    return GROUP_ORDER.index("other") - 0.5
+
+
+def unit_zh(unit: str) -> str:
+    return UNIT_ZH.get(unit, unit)
+
+
+def _short(label: str) -> str:
+    """A label without its unit in brackets: ``到场时间（分钟）`` -> ``到场时间``."""
+    return re.sub(r"（[^（）]*）$", "", label) or label
+
+
+def field_label(layer: str | None, column: str) -> str:
+    """The Chinese label of ``column`` in result ``layer``: the schema's (:func:`kzgis.schema.label_zh`;
+    a pattern column's with its placeholder filled in: ``within_7_5`` -> 7.5分钟内到场), with its unit
+    when the label lacks it; the shared labels (:func:`kzgis._labels.header_zh`) for other columns."""
+    from .. import schema
+    from .._labels import header_zh
+
+    label = schema.label_zh(layer, str(column)) if layer else None
+    if not label or not _HAN.search(label):
+        return header_zh(str(column))
+    col = schema.declared_column(layer, str(column)) if layer else None
+    u = unit_zh(col.unit) if col is not None and col.unit else ""
+    if u and u not in label:
+        label = f"{label}（{u}）"
+    return label
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def popup_fields(name: str, rule: dict, columns) -> list[tuple[str, str]]:
     """(column, Chinese label) shown in the popup: the rule's fields that the frame has.
 
-    Unknown layers show their first 12 attribute columns, labelled from :mod:`kzgis._labels`.
+    A field is a column name (labelled from the result schema, see :func:`field_label`; a pattern
+    such as ``within_{n}`` stands for each of its columns) or, for input layers, a (column, label)
+    pair. Layers without fields show their first 12 attribute columns.
     """
+    from .. import schema
+
     cols = [c for c in columns if c != "geometry" and not str(c).startswith("_")]
-    if "fields" in rule:
-        return [(c, label) for c, label in rule["fields"] if c in cols]
-    return [(c, column_label(c)) for c in cols[:12]]
+    layer = rule.get("schema")
+    if "fields" not in rule:
+        return [(c, field_label(layer, c)) for c in cols[:12]]
+    out = []
+    for f in rule["fields"]:
+        if isinstance(f, tuple):
+            if f[0] in cols:
+                out.append(f)
+        elif "{" in f:
+            pat = schema.Column(f, "str")
+            out += [(c, field_label(layer, c)) for c in cols if pat.matches(str(c))]
+        elif f in cols:
+            out.append((f, field_label(layer, f)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the default style of a declared layer without a hand style
+
+#: Geometry of a declared layer -> the drawing order of its default style (polygons below lines below points).
+_DEFAULT_ORDER = {"Polygon": 30, "LineString": 62, "Point": 89}
+#: Colours of a true / false column (the flagged features stand out) and of a layer with no class.
+BOOL_COLOURS = {"true": "#d95f02", "false": "#9e9ac8"}
+SINGLE_COLOUR = "#6a3d9a"
+#: Sequential ramp for a numeric column with a unit (minutes use :data:`TIME_BINS`).
+GRADED_RAMP = ["#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"]
+#: Units a numeric column may be graded by, preferred first.
+GRADED_UNITS = ("min", "%", "m", "km", "m2", "km2", "deg", "m3", "km/h")
+#: Columns that name a feature: the first of them starts the tooltip (else the first text column).
+NAME_COLUMNS = ("name", "site", "station", "unit", "town")
+
+
+def _geom_style(geometry: str | None, colour: str, strong: bool = True) -> dict:
+    if geometry == "Point":
+        return _dot(colour, 5.0 if strong else 4.0, stroke="#333333")
+    if geometry == "LineString":
+        return _line(colour, 3.0 if strong else 2.0)
+    return _fill(colour, 0.35 if strong else 0.2, weight=1.0)
+
+
+def _bin_style(geometry: str | None) -> dict:
+    if geometry == "Point":
+        return {"weight": 1.0, "color": "#333333", "radius": 5.0, "fill": True, "fillOpacity": 0.95}
+    if geometry == "LineString":
+        return {"weight": 3.0, "opacity": 0.95}
+    return {"weight": 1.0, "opacity": 0.9, "fill": True, "fillOpacity": 0.35}
+
+
+def default_rule(lay, frame=None) -> dict:
+    """The style of a declared result layer without a hand style, from its schema.
+
+    Title and group from the declaration (group: its analysis); the popup lists every declared
+    column with its label and unit. The colour class: the layer's ``style_by`` hint, else its first
+    bool column (是/否 legend), else a numeric column with a unit (graded: minutes in the time classes
+    of the other maps, anything else in classes of the values present), else a text column whose
+    values are few (a palette; coded values translated as in :data:`kzgis._labels.VALUES_ZH`),
+    else one colour.
+    """
+    from .._labels import VALUES_ZH
+
+    geometry = lay.geometry
+    rule: dict = {"title": lay.title_zh, "group": analysis_group(lay.analysis),
+                  "order": _DEFAULT_ORDER.get(geometry or "", 60), "fields": [c.name for c in lay.columns],
+                  "default": {"label": lay.title_zh, **_geom_style(geometry, SINGLE_COLOUR)}}
+    values = {c.name: VALUES_ZH[c.name] for c in lay.columns if c.kind == "str" and c.name in VALUES_ZH}
+    if values:
+        rule["values"] = values
+    col = _style_column(lay, frame)
+    texts = [c for c in lay.columns if c.kind == "str" and not c.is_pattern and c is not col]
+    name_col = next((c for n in NAME_COLUMNS for c in texts if c.name == n), texts[0] if texts else None)
+    tip = [name_col.name] if name_col is not None else []
+    if col is None:
+        rule["tip"] = tip or [c.name for c in lay.columns if not c.is_pattern][:1]
+        return rule
+    label = field_label(lay.name, col.name)
+    rule["by"] = col.name
+    if col.name not in tip:
+        tip.append(col.name)
+    rule["tip"] = tip
+    short = _short(label).replace("{", "{{").replace("}", "}}")
+    if col.kind == "bool":
+        rule["classes"] = {key: {"label": f"{_short(label)}：{YES_NO[key]}",
+                                 **_geom_style(geometry, BOOL_COLOURS[key], strong=key == "true")}
+                           for key in ("true", "false")}
+        rule["tip_format"] = " · ".join(([f"{{{name_col.name}}}"] if name_col is not None else [])
+                                        + [f"{short}：{{{col.name}}}"])
+    elif col.kind in ("int", "float"):
+        rule["bins"] = _graded_bins(frame[col.name] if frame is not None and col.name in frame.columns else None,
+                                    col.unit)
+        rule["bin_style"] = _bin_style(geometry)
+        rule["missing"] = {"label": "无数据", **_geom_style(geometry, "#bdbdbd", strong=False)}
+        u = unit_zh(col.unit)
+        rule["tip_format"] = " · ".join(([f"{{{name_col.name}}}"] if name_col is not None else [])
+                                        + [f"{short} {{{col.name}}}{u}"])
+    else:
+        rule["palette"] = PALETTE
+        rule["palette_style"] = without_label(_geom_style(geometry, SINGLE_COLOUR))
+    return rule
+
+
+def _style_column(lay, frame):
+    """The declared column that colours a layer by default (see :func:`default_rule`), or None."""
+    cols = [c for c in lay.columns if not c.is_pattern]
+    if lay.style_by:
+        hinted = [c for c in cols if c.name == lay.style_by]
+        if hinted:
+            return hinted[0]
+    present = [c for c in cols if frame is None or c.name in frame.columns]
+    for c in present:
+        if c.kind == "bool":
+            return c
+    for unit in GRADED_UNITS:
+        for c in present:
+            if c.kind in ("int", "float") and c.unit == unit:
+                return c
+    if frame is None:
+        return None
+    for c in present:
+        if c.kind == "str" and c.name not in NAME_COLUMNS:
+            n = frame[c.name].nunique(dropna=True)
+            if 1 < n <= 8 and n < len(frame):
+                return c
+    return None
+
+
+def _nice(v: float) -> float:
+    """``v`` rounded to two significant digits (class breaks people read)."""
+    if v == 0 or not math.isfinite(v):
+        return v
+    return float(f"{v:.2g}")
+
+
+def _graded_bins(values, unit: str) -> list:
+    """(upper bound, legend label, colour) classes of a numeric column: the time classes of the other
+    maps for minutes, else up to five classes at rounded quantiles of the values present."""
+    if unit == "min":
+        return list(TIME_BINS)
+    u = unit_zh(unit)
+    vals = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float) if values is not None \
+        else np.array([])
+    vals = vals[np.isfinite(vals)]
+    if not len(vals):
+        return [(math.inf, f"有数值（{u}）" if u else "有数值", GRADED_RAMP[2])]
+    top = float(vals.max())
+    breaks = sorted({_nice(float(q)) for q in np.quantile(vals, [0.2, 0.4, 0.6, 0.8])})
+    breaks = [b for b in breaks if b < top]
+    if not breaks:
+        return [(math.inf, f"{_nice(top):g}{u}", GRADED_RAMP[-1])]
+    colours = ramp_colours(GRADED_RAMP, len(breaks) + 1)
+    out = [(breaks[0], f"≤{breaks[0]:g}{u}", colours[0])]
+    for i in range(1, len(breaks)):
+        out.append((breaks[i], f"{breaks[i - 1]:g}–{breaks[i]:g}{u}", colours[i]))
+    out.append((math.inf, f">{breaks[-1]:g}{u}", colours[-1]))
+    return out
 
 
 def format_column(values, column: str | None = None, rule: dict | None = None) -> list[str]:
@@ -845,12 +1038,14 @@ def style_columns(rule: dict) -> list[str]:
     return list(dict.fromkeys(c for c in cols if c))
 
 
-def classify(name: str, gdf, geom_kind: str = "polygon") -> Classified:
+def classify(name: str, gdf, geom_kind: str = "polygon", rule: dict | None = None) -> Classified:
     """Apply the rule of layer ``name`` to ``gdf`` (columns as produced by the analysis).
 
-    ``geom_kind`` is "point", "line" or "polygon" (what the layer mostly holds).
+    ``geom_kind`` is "point", "line" or "polygon" (what the layer mostly holds). ``rule``: the
+    layer's rule when the caller has it (settled on the whole layer; default ``rule_for(name, gdf)``).
     """
-    rule = rule_for(name)
+    if rule is None:
+        rule = rule_for(name, gdf)
     n = len(gdf)
     by = rule.get("by")
     col = gdf[by] if by and by in gdf.columns else None
