@@ -127,7 +127,7 @@ def test_pattern_columns_are_labelled_with_their_placeholder_filled():
     assert styles.field_label("response_settlements", "within_7_5") == "7.5分钟内到场"
     assert styles.field_label("response_settlements", "within_15") == "15分钟内到场"
     assert styles.field_label("response_siting", "covered_population") == "选址后覆盖人口"
-    assert styles.field_label("response_siting", "pre_covered_settlements") == "现状队站覆盖居民点"
+    assert styles.field_label("response_siting", "pre_covered_settlements") == "现状队站覆盖居民点数"
     assert styles.field_label("response_isochrones", "road_m") == "可达道路（米）"  # per layer
     assert styles.field_label("heli_pads", "road_m") == "距道路（米）"
     assert styles.field_label(None, "population") == "人口"  # undeclared: the shared labels
