@@ -265,3 +265,41 @@ def test_amap_basemap_shifts_overlays_to_gcj02_and_back(browser, online_maps):
         assert all(("tianditu" in u or "autonavi" in u or "openstreetmap" in u) for u in pg.blocked)
     finally:
         pg.close()
+
+
+def test_layer_declared_only_in_the_schema_is_drawn_with_title_legend_and_popup(browser, tmp_path):
+    """A toy analysis's layer, declared in the schema and never styled by hand (issue 16 §3)."""
+    from test_maps_schema import TOY_POINTS, declared, toy_results
+
+    layers, results = make_fixture()
+    with declared(TOY_POINTS):
+        paths = write_maps(layers, {**results, "toy_hydrant_checks": toy_results()["toy_hydrant_checks"]}, tmp_path,
+                           MapOptions(townships=False))
+    pg = Page(browser, [p for p in paths if p.name == "county.html"][0]).ready()
+    try:
+        _common_checks(pg)
+        heads = pg.js("[...document.querySelectorAll('.kz-lc-group')].map(e => e.textContent)")
+        assert "消火栓巡检" in heads and heads.index("消火栓巡检") < heads.index("基础数据")
+        assert pg.page.locator(".leaflet-control-layers-overlays label", has_text="消火栓巡检结果").count() == 1
+        sec = pg.page.locator('#kz-legend [data-kz-layer="toy_hydrant_checks"]')
+        assert sec.is_visible()
+        text = sec.inner_text()
+        assert "消火栓巡检结果" in text and "已巡检：是" in text and "已巡检：否" in text
+        found = pg.js("""() => {
+            let hit = null;
+            kz.overlays.forEach(o => { if (o._kzSpec && o._kzSpec.key === 'toy_hydrant_checks')
+                o.eachLayer(l => { if (l.feature.properties._t.indexOf('一号栓') >= 0) hit = l; }); });
+            if (!hit) return null;
+            hit.openTooltip(); hit.openPopup();
+            return true; }""")
+        assert found
+        pg.page.wait_for_timeout(300)
+        pop = pg.page.locator(".leaflet-popup-content").inner_text()
+        for text in ("名称", "一号栓", "已巡检", "水压（MPa）", "0.35", "等待时间（分钟）", "7.5分钟内到场", "巡检班组"):
+            assert text in pop, text
+        assert "pressure_mpa" not in pop and "within_7_5" not in pop
+        assert "一号栓 · 已巡检：是" in pg.page.locator(".leaflet-tooltip").first.inner_text()
+        assert pg.errors == []
+        pg.shot("county_toy_schema_layer.png")
+    finally:
+        pg.close()
