@@ -12,7 +12,8 @@ hydrants) in a temporary folder, then the demo recipe runs on it in a fresh proc
   results.gpkg, tables.xlsx, the report files;
 - the county map in headless Chromium (``/usr/bin/chromium``, every non-file request blocked):
   time to first draw (navigation until Leaflet has drawn the overlays and two animation frames have
-  passed) and the JavaScript heap then.
+  passed) and the JavaScript heap then; then panning (median and worst time of a 150 px pan step until
+  two frames have passed) and zooming in to the township detail level and back out.
 
 With several sizes (``--sizes 25k,50k,100k``) the growth exponent of each step's time in road edges
 is fitted (least squares on log-log) and printed; n log n over 25k-100k reads as about 1.1.
@@ -122,6 +123,33 @@ def run_recipe(recipe: Path, out: Path, only: str | None) -> tuple[float, dict |
     return wall, json.loads(summary.read_text(encoding="utf-8")), rss, cpu, ""
 
 
+#: after the first draw: 24 pans of ~150 px (each until two frames have passed), then zoom in to the
+#: township detail level (13, where the full layers replace the grid groups) and back out, each until
+#: the dense layers shown are decoded and two frames have passed. Times in ms.
+PAN_JS = """async () => {
+  const m = window.kz.map, frame = () => new Promise(r => requestAnimationFrame(r));
+  const settled = async () => { while (window.kz.pending > 0) { await frame(); } await frame(); await frame(); };
+  const pans = [];
+  for (let i = 0; i < 24; i++) {
+    const t = performance.now();
+    m.panBy([i % 2 ? 150 : -140, (i % 3 - 1) * 90], {animate: false});
+    await frame(); await frame();
+    pans.push(performance.now() - t);
+  }
+  pans.sort((a, b) => a - b);
+  const z0 = m.getZoom(), c = m.getCenter();
+  let t = performance.now();
+  m.setView(c, Math.max(13, z0 + 1), {animate: false});
+  await settled();
+  const zin = performance.now() - t;
+  t = performance.now();
+  m.setView(c, z0, {animate: false});
+  await settled();
+  const zout = performance.now() - t;
+  return {pan_median_ms: pans[12], pan_worst_ms: pans[23], zoom_in_ms: zin, zoom_out_ms: zout};
+}"""
+
+
 def first_draw(path: Path, shot: Path | None = None) -> dict:
     """Time to first draw and JS heap of a map in headless Chromium (requests not file/data blocked)."""
     from playwright.sync_api import sync_playwright
@@ -158,6 +186,7 @@ def first_draw(path: Path, shot: Path | None = None) -> dict:
             res["script_s"] = m.get("ScriptDuration", float("nan"))
             if shot:
                 page.screenshot(path=str(shot))
+            res.update(page.evaluate(PAN_JS))
             res["drawn"] = page.evaluate(
                 "() => document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane path, "
                 ".leaflet-marker-pane > *').length")
@@ -248,6 +277,9 @@ def one_size(edges: int, a, base: Path, say) -> dict | None:
                 f"thread busy {draw['task_s']:.2f} s of which script {draw['script_s']:.2f} s), "
                 f"JS heap {draw['heap_mb']:.0f} MB (target <= {HEAP_MB}), {draw['drawn']:,} drawn elements"
                 + (f", BLOCKED requests {draw['blocked'][:3]}" if draw["blocked"] else ", offline")
+                + f"; panning: {draw['pan_median_ms']:.0f} ms a step (median; worst {draw['pan_worst_ms']:.0f} ms), "
+                f"zoom in to the township detail {draw['zoom_in_ms'] / 1000:.2f} s, back out "
+                f"{draw['zoom_out_ms'] / 1000:.2f} s"
                 + (f", page errors {draw['errors'][:3]}" if draw["errors"] else ""))
         except Exception as exc:  # report, keep the timings
             say(f"   county map in Chromium: FAILED ({type(exc).__name__}: {str(exc)[:300]})")

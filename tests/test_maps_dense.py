@@ -95,6 +95,32 @@ def test_county_map_generalises_dense_layers_township_maps_keep_them(tmp_path, d
     assert "kz.packed(" not in town and '"key":"roads"' in town and '"key":"access_roads"' in town
 
 
+def _bands():
+    """30 squares 100 m wide, 1 km apart on a 6 x 5 grid, alternately 工程阻隔 and 生物阻隔."""
+    squares = [box(E0 - 2900 + 1000 * i, N0 - 2400 + 1000 * j, E0 - 2800 + 1000 * i, N0 - 2300 + 1000 * j)
+               for i in range(6) for j in range(5)]
+    kinds = ["工程阻隔" if k % 2 else "生物阻隔" for k in range(30)]
+    return _gdf({"barrier_type": kinds, "band_id": range(30)}, squares)
+
+
+@pytest.mark.parametrize("cell_deg, n_features", [(1.0, 2), (1e-6, 30)])
+def test_dense_polygons_joined_per_class_and_cell(tmp_path, dense, monkeypatch, cell_deg, n_features):
+    """Dense polygons: every polygon drawn once, joined per legend class and grid cell (1 degree: the
+    whole district is one cell, so one feature per class; a tiny cell: one feature per polygon)."""
+    monkeypatch.setattr(_dense, "CELL_DEG", cell_deg)
+    monkeypatch.setattr(_dense.polygons_by_class, "__defaults__", (cell_deg,))
+    layers, results = dense_fixture()
+    results["barrier_bands"] = _bands()
+    write_maps(layers, results, tmp_path, MapOptions(hillshade=False, townships=False))
+    bands = _packed((tmp_path / "county.html").read_text(encoding="utf-8"))["barrier_bands"]["features"]
+    assert len(bands) == n_features
+    assert all(f["geometry"]["type"] == "MultiPolygon" for f in bands)
+    by_class: dict = {}
+    for f in bands:
+        by_class[f["properties"]["_s"]] = by_class.get(f["properties"]["_s"], 0) + len(f["geometry"]["coordinates"])
+    assert sorted(by_class.values()) == [15, 15]  # 30 squares, each once, 15 per class
+
+
 def test_small_layers_stay_plain_geojson(tmp_path):
     layers, results = dense_fixture()  # 22 roads, 60 settlements: far below the real threshold
     write_maps(layers, results, tmp_path, MapOptions(hillshade=False, townships=False))

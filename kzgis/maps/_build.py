@@ -469,13 +469,13 @@ def _overlay_js(it: Item, layer, view, cls, name: str, plan: MapPlan) -> str:
         if kind == "line":
             data = _dense.lines_by_class(view, cls, plan.decimals)
             spec["noPopup"] = True
-        else:
+        elif kind == "point":
             data = layer.collection(view, cls, labels=labels)
-            if kind == "point":
-                spec["cluster"] = {"detailZoom": _dense.DETAIL_ZOOM, "cellPx": 56,
-                                   "labels": [escape(str(lab)) for lab in cls.labels]}
-            else:
-                spec["interactive"] = False
+            spec["cluster"] = {"detailZoom": _dense.DETAIL_ZOOM, "cellPx": 56,
+                               "labels": [escape(str(lab)) for lab in cls.labels]}
+        else:
+            data = _dense.polygons_by_class(view, cls, plan.decimals)
+            spec["interactive"] = False
         return f"kz.packed({json.dumps(_dense.pack(data))}, {_display.safe_json(spec)})"
     data = layer.collection(view, cls, labels=labels)
     return f"kz.overlay({data}, {_display.safe_json(spec)})"
