@@ -142,3 +142,24 @@ def test_every_result_frame_carries_the_rules_in_force(tmp_path):
     net = {a["key"]: a for a in summary["rules_in_force"]["network"]}
     assert net["small_width_m"]["changed_by_recipe"] and net["small_width_m"]["value"] == 2.5
     assert run.results["access_roads"].attrs["assumptions"] == summary["rules_in_force"]["access"]
+
+
+def test_the_report_states_the_values_the_run_used():
+    """Builder.rule_value(key, used_by) gives the analysis's value in force; without used_by the rule's own."""
+    from types import SimpleNamespace
+
+    from kzgis.report._data import RunData
+    from kzgis.report._model import Builder
+
+    recipe = SimpleNamespace(analyses={"helicopter": HelicopterParams(dip_radius_km=8.0), "water": WaterParams()},
+                             network=NetworkParams(small_width_m=2.5))
+    run = RunData(SimpleNamespace(layers=SimpleNamespace(crs=None)), {}, recipe)
+    values = run.rule_values()
+    assert values["helicopter"]["dip_radius_km"] == 8.0 and values["water"]["hydrant_radius_m"] == 150.0
+    b = Builder("t", "s", [], rule_values=values)
+    assert b.rule_value("dip_radius_km", "helicopter") == "8公里"
+    assert b.rule_value("dip_radius_km") == "10公里"  # the rule itself (a norm or the default)
+    assert b.rule_value("small_truck_width_m", "network") == "2.5米"
+    assert b.rule_value("hydrant_spacing_m", "water") == "120米"
+    assert b.rule_value("dip_radius_km", "monitoring") == "10公里"  # not run: the rule's value
+    assert "dip_radius_km" in b.cited

@@ -128,7 +128,7 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
             ("编制单位", opts.author or "（编制单位）"),
             ("编制日期", opts.date or date.today().isoformat()),
             ("生成工具", f"kzgis {__version__}" + (f"，任务 {run.recipe.name}" if run.recipe is not None else ""))]
-    b = Builder(plan, "消防专篇", meta, town=town)
+    b = Builder(plan, "消防专篇", meta, town=town, rule_values=run.rule_values())
     c = _Ctx(run, td, opts, b)
     f = town_facts(td)
 
@@ -581,7 +581,7 @@ def _an_water(c: _Ctx, s):
              pct(int((~cov).sum()), total)],
             ["合计", str(total), num(pop.sum()) if pop is not None else "—", "100.0%"]]
     b.para(f"按{b.cites(('hydrant_radius_m', '为'), ('pool_intake_radius_m', '为'))}（天然水源取水点参照消火栓取"
-           f"{b.rule_value('natural_intake_radius_m')}，本工具假设），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围；"
+           f"{b.rule_value('natural_intake_radius_m', 'water')}，本工具假设），沿道路网络（水带铺设路线）计算可用消防水源对居民点的保护范围；"
            "水带长度计入水源至道路、沿道路及道路至居民点三段，远离道路的居民点不因靠近道路上的消火栓而视为覆盖。"
            f"辖区{total}处居民点中，已覆盖{int(cov.sum())}处（{pct(int(cov.sum()), total)}），未覆盖{int((~cov).sum())}处，"
            f"见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
@@ -602,7 +602,7 @@ def _an_water(c: _Ctx, s):
                 frame_rows(show, cols, {"distance_m": 0, "snap_m": 0}), note=note, key="water_uncovered")
     gaps = td.result("water_spacing_gaps")
     if gaps is not None and len(gaps):
-        b.para(f"建成区道路上相邻消火栓间距超过{b.rule_value('hydrant_spacing_m')}的路段{len(gaps)}处"
+        b.para(f"建成区道路上相邻消火栓间距超过{b.rule_value('hydrant_spacing_m', 'water')}的路段{len(gaps)}处"
                f"（{source_zh(_rules.rule('hydrant_spacing_m').source)}），应加密布置消火栓。")
     _compliance(c)
 
@@ -696,7 +696,7 @@ def _an_checkpoints(c: _Ctx, s):
     b.para(f"按{SEED}第8项任务，检查站设在进入林区的必经道口、毗邻林区的城镇和村庄集中出入口、林区内较为集中的生产作业场地"
            f"和容易发生火险的林缘等区域。本次在道路网上求出从居民点和消防队站进入每片林区必须经过的最少道口（必经道口），"
            f"以及毗邻林区的村镇出入口；一处检查站只控制其所在道路，必经道口按道路逐条设站；国家标准未规定检查站间距，"
-           f"村口与其进山路线上相距{b.rule_value('checkpoint_group_m')}以内的必经道口或同一道路上的村口合并（本工具假设）。")
+           f"村口与其进山路线上相距{b.rule_value('checkpoint_group_m', 'checkpoints')}以内的必经道口或同一道路上的村口合并（本工具假设）。")
     if not len(cp):
         b.para(f"{c.town}范围内未识别出需设检查站的道口。")
         return
@@ -717,7 +717,7 @@ def _an_checkpoints(c: _Ctx, s):
         opt = cp[rec == "optional"]
         n_items = opt["item"].nunique() if "item" in opt.columns else len(opt)
         b.para(f"按后方居民点、林区作业点和易发火林缘排序，建议设置标准检查站{n_std}处、简易检查站{n_simple}处"
-               f"（后方人口不少于{b.rule_value('checkpoint_standard_pop')}或位于国道、省道、县道的为标准检查站）"
+               f"（后方人口不少于{b.rule_value('checkpoint_standard_pop', 'checkpoints')}或位于国道、省道、县道的为标准检查站）"
                + (f"；过境道路穿越林区、后方无居民点和林区作业点的{n_items}项（{len(opt)}个出入口）列为可选，"
                   f"宜设宣传牌或纳入巡护。" if len(opt) else "。"))
     if c.opts.figures and td.result("barrier_bands") is None:
@@ -751,8 +751,8 @@ def _an_heli(c: _Ctx, s):
         return
     b.para(f"按{SEED}第8项任务“以乡镇（街道）或山系为单元，合理规划建设直升机取水点和停机坪”，对水体逐一筛查吊桶取水条件："
            f"{b.cites('bucket_depth_min_m', 'dip_area_min_m2', 'dip_clear_diameter_m', ('dip_approach_slope_deg', '不大于'))}"
-           f"（按宽{b.rule_value('dip_approach_corridor_m')}的进近通道取通道内最陡地形，"
-           f"进近距离{b.rule_value('dip_approach_dist_m')}内有电力线横穿通道的方向不可用），"
+           f"（按宽{b.rule_value('dip_approach_corridor_m', 'helicopter')}的进近通道取通道内最陡地形，"
+           f"进近距离{b.rule_value('dip_approach_dist_m', 'helicopter')}内有电力线横穿通道的方向不可用），"
            f"{b.cite('dip_power_line_m')}；在数字高程模型上筛选停机坪："
            f"{b.cites(('helipad_slope_max_deg', '小于'), ('helipad_side_m', '为'), ('helipad_clear_ring_m', '为'))}，"
            f"{b.cite('helipad_road_m', '不大于')}。")
@@ -776,7 +776,7 @@ def _an_heli(c: _Ctx, s):
             if "forest_km2" in cols:
                 txt.append(f"林地{num(r['forest_km2'], 2)}平方公里")
             if "share_after" in cols:
-                txt.append(f"规划取水点{b.rule_value('dip_radius_km')}服务半径覆盖林地{pct(float(r['share_after']), 1)}")
+                txt.append(f"规划取水点{b.rule_value('dip_radius_km', 'helicopter')}服务半径覆盖林地{pct(float(r['share_after']), 1)}")
             if "share_coverable" in cols:
                 txt.append(f"全部合格水体可覆盖{pct(float(r['share_coverable']), 1)}")
             b.para(f"{c.town}作为规划单元：" + "，".join(txt) + "。")
@@ -863,13 +863,13 @@ def _pl_roads(c: _Ctx, s):
         show, note = _limited(b, up, c.opts, "access_upgrades")
         ln = _n(up["length_m"]) if "length_m" in up.columns else (up.geometry.length if is_geo(up) else None)
         unl = _n(up["settlements_unlocked"]).sum() if "settlements_unlocked" in up.columns else None
-        b.para(f"按每公里拓宽受益人口由多到少排序，建议将以下{len(up)}段道路拓宽至不小于{b.rule_value('truck_road_width_m')}"
+        b.para(f"按每公里拓宽受益人口由多到少排序，建议将以下{len(up)}段道路拓宽至不小于{b.rule_value('truck_road_width_m', 'access')}"
                + (f"，合计约{num(ln.sum() / 1000, 2)}公里" if ln is not None else "")
                + (f"，依次实施后标准消防车可新增到达居民点{num(unl)}处" if unl is not None else "") + f"，见{b.next_table}。")
         if "action" in up.columns and (up["action"].astype(str) == "survey width first").any():
             n_sv = int((up["action"].astype(str) == "survey width first").sum())
             b.para(f"其中{n_sv}段的现状宽度为按道路等级推定的数值（无实测），应先实测路宽，确认不足"
-                   f"{b.rule_value('truck_road_width_m')}后再实施拓宽。", "note")
+                   f"{b.rule_value('truck_road_width_m', 'access')}后再实施拓宽。", "note")
         note = (note + " " if note else "") + ("序号为全区统一排序；受益居民点和人口为按序号依次实施后的新增数；"
                                                "跨乡镇（街道）路段计入各相关乡镇（街道）。")
         heads = {"widen_from_m": "现状宽度（米）", "length_m": "拓宽长度（米）", "settlements_unlocked": "受益居民点数",
@@ -887,7 +887,7 @@ def _pl_roads(c: _Ctx, s):
             de = de[_n(de["length_m"]) > _rules.value("dead_end_turnaround_m")]
         if len(de):
             with_st = int((_n(de["settlements"]) > 0).sum()) if "settlements" in de.columns else None
-            b.para(f"长度大于{b.rule_value('dead_end_turnaround_m')}、无回车场的尽头式消防车道{len(de)}处"
+            b.para(f"长度大于{b.rule_value('dead_end_turnaround_m', 'access')}、无回车场的尽头式消防车道{len(de)}处"
                    + (f"（其中{with_st}处通往居民点）" if with_st else "") +
                    f"，应在尽端设置不小于{num(_rules.value('turnaround_side_m'))}米×{num(_rules.value('turnaround_side_m'))}米"
                    f"的回车场，位置见成果数据 access_dead_ends 图层。", "item")
@@ -899,8 +899,8 @@ def _pl_roads(c: _Ctx, s):
             names = "、".join(low["name"].astype(str).head(c.opts.max_rows))
             more = f"等{len(low)}处" if len(low) > c.opts.max_rows else ""
             b.para(f"{names}{more}居民点目前小型消防车也无法到达，近期应至少建设宽度不小于"
-                   f"{b.rule_value('small_truck_width_m')}的小型消防车道路，或宽度不小于"
-                   f"{b.rule_value('motorcycle_width_m')}的消防摩托车通道，并配备相应车辆。", "item")
+                   f"{b.rule_value('small_truck_width_m', 'network')}的小型消防车道路，或宽度不小于"
+                   f"{b.rule_value('motorcycle_width_m', 'network')}的消防摩托车通道，并配备相应车辆。", "item")
 
 
 def _lonlat(frame):
@@ -961,7 +961,7 @@ def _pl_water(c: _Ctx, s):
             left = left[~left.index.isin(done)]
         if len(left):
             b.para(f"其余{len(left)}处未覆盖居民点附近无可布置消火栓的建成区道路，应就近设置不小于"
-                   f"{b.rule_value('pool_volume_min_m3')}的消防水池，或利用天然水源设置取水点（取水泵房），"
+                   f"{b.rule_value('pool_volume_min_m3', 'water')}的消防水池，或利用天然水源设置取水点（取水泵房），"
                    f"并保证消防车可通至取水点。", "item")
         elif not len(ws[~ws["covered"].fillna(False).astype(bool)]):
             b.para(f"{c.town}居民点均已被消防水源覆盖，规划期内重点做好现有消火栓、消防水池的维护。")

@@ -27,7 +27,7 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
             ("编制单位", opts.author or "（编制单位）"),
             ("编制日期", opts.date or date.today().isoformat()),
             ("生成工具", f"kzgis {__version__}" + (f"，任务 {run.recipe.name}" if run.recipe is not None else ""))]
-    b = Builder(f"{label}乡镇国土空间规划", "消防专篇汇总", meta)
+    b = Builder(f"{label}乡镇国土空间规划", "消防专篇汇总", meta, rule_values=run.rule_values())
     b.cited.extend(k for k in cited if k not in b.cited)
     names = [td.scope.name for td in tds]
     b.heading("编制说明", 1)

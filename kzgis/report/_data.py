@@ -142,6 +142,27 @@ class RunData:
             hit = store[id(frame)] = FrameIndex(frame)
         return hit
 
+    def rule_values(self) -> dict:
+        """``{analysis: {rule key: value in force}}`` (:func:`kzgis.rules.in_force` of each analysis of
+        the recipe, and ``network``), so the text can state the numbers the run used."""
+        if "_rule_values" in self.__dict__:
+            return self.__dict__["_rule_values"]
+        out: dict = {}
+        recipe = self.recipe
+        if recipe is not None:
+            for name, p in (getattr(recipe, "analyses", None) or {}).items():
+                spec = _analysis.REGISTRY.get(name)
+                try:
+                    records = spec.in_force(p) if spec is not None else []
+                except TypeError:  # not a params dataclass
+                    continue
+                out[name] = {r.rule: r.value for r in records if r.rule is not None}
+            net = getattr(recipe, "network", None)
+            if hasattr(net, "in_force"):
+                out["network"] = {r.rule: r.value for r in net.in_force() if r.rule is not None}
+        self.__dict__["_rule_values"] = out
+        return out
+
     def param(self, analysis: str, name: str, default=None):
         if self.recipe is None:
             return default

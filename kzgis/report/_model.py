@@ -72,9 +72,11 @@ class Document:
 class Builder:
     """Appends blocks, numbers tables and figures, and records which rules the text cites."""
 
-    def __init__(self, title: str, subtitle: str, meta, town: str | None = None):
+    def __init__(self, title: str, subtitle: str, meta, town: str | None = None, rule_values: dict | None = None):
         self.doc = Document(title=title, subtitle=subtitle, meta=list(meta), town=town)
         self.cited: list[str] = self.doc.cited
+        #: ``{analysis: {rule key: value in force}}`` (``RunData.rule_values``), for :meth:`rule_value`
+        self.rule_values = dict(rule_values or {})
 
     # numbering
     @property
@@ -134,11 +136,14 @@ class Builder:
             out.append("、".join(run) + f"（{src}）")
         return "，".join(out)
 
-    def rule_value(self, key: str) -> str:
+    def rule_value(self, key: str, used_by: str | None = None) -> str:
+        """The value of rule ``key`` with its unit: the rule's own, or with ``used_by`` (an analysis or
+        ``network``) the value that analysis used in this run (the recipe's when it changed it)."""
         r = _rules.rule(key)
         if key not in self.cited:
             self.cited.append(key)
-        return f"{num(r.value)}{unit_zh(r.unit)}"
+        v = self.rule_values.get(used_by, {}).get(key, r.value) if used_by else r.value
+        return f"{num(v)}{unit_zh(r.unit)}"
 
 
 # ---------------------------------------------------------------------------------------------
