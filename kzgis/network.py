@@ -709,6 +709,67 @@ class RoadNetwork:
             src, dst, w = src[first], dst[first], w[first]
         return csr_matrix((w, (src, dst)), shape=(n, n))
 
+    def _skeleton(self, w: np.ndarray) -> dict:
+        """The arcs of the edges open under ``w`` grouped by (src, dst); cached by the open set.
+
+        Custom weights that change values but not which edges are open (the upgrade list's rounds)
+        share it, so their graphs need no sort: ``order`` sorts the arcs of :meth:`_arcs` by
+        (src, dst) keeping their order within a pair, ``start`` is each pair's first position,
+        ``keys`` the sorted unique src * n + dst, ``indptr`` / ``indices`` the CSR structure.
+        """
+        ok = np.isfinite(w)
+        key = np.packbits(ok).tobytes()
+        cache = self._cache.setdefault("skeletons", {})
+        sk = cache.get(key)
+        if sk is None:
+            src, dst, _, eid = self._arcs(w)
+            n = np.int64(self.n_nodes)
+            order = np.lexsort((dst, src))
+            k = src[order] * n + dst[order]
+            first = np.ones(len(k), dtype=bool)
+            first[1:] = k[1:] != k[:-1]
+            start = np.flatnonzero(first)
+            keys = k[start]
+            sizes = np.diff(np.r_[start, len(k)])
+            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(keys // n, minlength=self.n_nodes), out=indptr[1:])
+            sk = {"order": order, "start": start, "keys": keys, "eid": eid[order], "group": np.repeat(
+                np.arange(len(start)), sizes), "multi": bool((sizes > 1).any()),
+                "indptr": indptr, "indices": keys % n}
+            if len(cache) >= 2:
+                cache.pop(next(iter(cache)))
+            cache[key] = sk
+        return sk
+
+    def _cheapest_arcs(self, w: np.ndarray):
+        """(skeleton, weight, position in the skeleton's order) of the cheapest arc of each (src, dst).
+
+        The same choice as :meth:`_csr_min` and a stable sort by (src, dst, weight): the least
+        weight, ties to the arc first in :meth:`_arcs` order.
+        """
+        sk = self._skeleton(w)
+        ww = np.asarray(w, float)[sk["eid"]]
+        if not sk["multi"]:
+            return sk, ww, np.arange(len(ww))
+        start = sk["start"]
+        if not len(start):
+            return sk, ww[:0], start
+        gmin = np.minimum.reduceat(ww, start)
+        eq = np.flatnonzero(ww == gmin[sk["group"]])
+        g = sk["group"][eq]
+        first = np.ones(len(eq), dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+        return sk, gmin, eq[first]
+
+    def _csr_of(self, w: np.ndarray):
+        """The directed graph of weights ``w`` as a canonical CSR matrix (parallel arcs reduced to the
+        cheapest, indices sorted): what :meth:`_csr_min` gives, without sorting the arcs again."""
+        sk, data, _ = self._cheapest_arcs(w)
+        n = self.n_nodes
+        m = csr_matrix((data, sk["indices"], sk["indptr"]), shape=(n, n))
+        m.has_sorted_indices = True
+        return m
+
     def _arcs(self, w: np.ndarray):
         """Directed arcs (src, dst, weight, edge) of the edges with finite weight ``w``."""
         ok = np.isfinite(w)
@@ -782,9 +843,7 @@ class RoadNetwork:
         key = named[0] if named else w.tobytes()
         cache = self._cache.setdefault("graphs", {})
         if key not in cache:
-            a_src, a_dst, a_w, _ = self._arcs(w)
-            m = self._csr_min(a_src, a_dst, a_w, self.n_nodes)
-            m.sort_indices()
+            m = self._csr_of(w)
             if len(cache) >= 4:
                 cache.pop(next(iter(cache)))
             g = {"nnz": m.nnz, "data": m.data, "indices": m.indices, "indptr": m.indptr, "lock": threading.Lock()}
@@ -1246,13 +1305,8 @@ class RoadNetwork:
     # -- routes and bottlenecks -----------------------------------------------------------------
     def _arc_lookup(self, w):
         """Sorted keys src*N+dst -> edge id for the arcs kept by :meth:`_csr_min` (cheapest)."""
-        src, dst, ww, eid = self._arcs(w)
-        n = np.int64(self.n_nodes)
-        o = np.lexsort((ww, dst, src))
-        keys = src[o] * n + dst[o]
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = keys[1:] != keys[:-1]
-        return keys[first], eid[o][first]
+        sk, _, pos = self._cheapest_arcs(w)
+        return sk["keys"], sk["eid"][pos]
 
     def _walk(self, pred, start, keys, eids, v_edge):
         """Walk predecessor pointers from ``start`` nodes back to the virtual sources, all at once.
@@ -1260,24 +1314,25 @@ class RoadNetwork:
         Returns (start index, step, edge) triples; step 0 is the arc into the start node.
         """
         n = self.n_nodes
+        # the edge of the tree arc into each node, looked up once for every node of the tree
+        pr = np.asarray(pred[:n], np.int64)
+        into = np.full(n, -1, dtype=np.int64)
+        real = np.flatnonzero((pr >= 0) & (pr < n))
+        into[real] = eids[np.searchsorted(keys, pr[real] * np.int64(n) + real)]
+        virt = np.flatnonzero(pr >= n)
+        into[virt] = v_edge[pr[virt] - n]
         cur = np.asarray(start, np.int64).copy()
         active = np.flatnonzero(cur < n)
         t_rec, s_rec, e_rec = [], [], []
         step = 0
         while len(active):
             x = cur[active]
-            p = np.asarray(pred[x], np.int64)
-            virt = p >= n
-            e = np.empty(len(active), dtype=np.int64)
-            e[virt] = v_edge[p[virt] - n]
-            nv = ~virt
-            if nv.any():
-                e[nv] = eids[np.searchsorted(keys, p[nv] * np.int64(n) + x[nv])]
+            p = pr[x]
             t_rec.append(active)
             s_rec.append(np.full(len(active), step))
-            e_rec.append(e)
+            e_rec.append(into[x])
             cur[active] = p
-            active = active[nv]
+            active = active[p < n]
             step += 1
         if not t_rec:
             return np.array([], np.int64), np.array([], np.int64), np.array([], np.int64)
@@ -1291,6 +1346,19 @@ class RoadNetwork:
         Returns a DataFrame aligned to the targets: ``cost``, ``source`` (position, -1 none),
         ``edges`` (list of edge ids from the source's edge to the target's edge).
         """
+        tg = _as_snapped(snapped_targets)
+        costs, sources, ptr, flat = self.route_edge_arrays(snapped_sources, tg, vehicle_class, weight, weights)
+        fl = flat.tolist()
+        lists = [fl[a:b] for a, b in zip(ptr[:-1].tolist(), ptr[1:].tolist())]
+        return pd.DataFrame({"cost": costs, "source": sources, "edges": lists}, index=tg.index)
+
+    def route_edge_arrays(self, snapped_sources, snapped_targets, vehicle_class: str | None = None,
+                          weight: str = "time_min", weights: np.ndarray | None = None):
+        """:meth:`route_edges` as arrays, for many targets: ``(cost, source, indptr, edges)``.
+
+        Target ``i``'s route is ``edges[indptr[i]:indptr[i + 1]]`` (empty when not reached);
+        ``cost`` and ``source`` as in :meth:`route_edges`.
+        """
         w = self.edge_weights(vehicle_class, weight) if weights is None else np.asarray(weights, float)
         sn, ok = self._ok_sources(snapped_sources, w)
         tg, tok = self._ok_sources(snapped_targets, w, what="target")
@@ -1298,51 +1366,62 @@ class RoadNetwork:
         T = len(tg)
         costs = np.full(T, np.inf)
         sources = np.full(T, -1, dtype=np.int64)
-        lists: list[list[int]] = [[] for _ in range(T)]
-        if ok.any() and tok.any():
-            dist, pred, srcs = self._run(sn, w, min_only=True)
-            pos = np.flatnonzero(ok)
-            keys, eids = self._arc_lookup(w)
-            v_edge = sn[ok]["edge"].to_numpy(np.int64)
-            j = np.flatnonzero(tok)
-            e = tg["edge"].to_numpy()[j].astype(np.int64)
-            off = tg["offset_m"].to_numpy(float)[j]
-            f = np.clip(off / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
-            cu = dist[self._u[e]] + f * w[e]
-            cv = np.where(self._from_v_ok(e, off), dist[self._v[e]] + (1 - f) * w[e], np.inf)
-            via_v = cv < cu
-            best = np.where(via_v, cv, cu)
-            node = np.where(via_v, self._v[e], self._u[e])
-            # a source on the target's own edge may be closer directly
-            same_src = np.full(len(j), -1, dtype=np.int64)
-            sp, tp, sc = self._same_edge(sn, tg, w)
-            if len(sp):
-                where = np.searchsorted(j, tp)
-                for a, b, c in zip(sp, where, sc):
-                    if c <= best[b]:
-                        best[b], same_src[b] = c, a
-            reach = np.isfinite(best)
-            walk = reach & (same_src < 0)
-            ti, st_, ee = self._walk(pred, node[walk], keys, eids, v_edge)
-            wi = np.flatnonzero(walk)
-            order = np.lexsort((-st_, ti))
-            ti, ee = ti[order], ee[order]
-            bounds = np.searchsorted(ti, np.arange(len(wi) + 1))
-            for k, jj in enumerate(wi):
-                path = ee[bounds[k]:bounds[k + 1]].tolist()
-                if not path or path[-1] != e[jj]:
-                    path.append(int(e[jj]))
-                dedup = [path[0]]
-                for x in path[1:]:
-                    if x != dedup[-1]:
-                        dedup.append(x)
-                lists[j[jj]] = dedup
-                sources[j[jj]] = pos[int(srcs[node[jj]]) - n]
-            for jj in np.flatnonzero(same_src >= 0):
-                lists[j[jj]] = [int(e[jj])]
-                sources[j[jj]] = same_src[jj]
-            costs[j[reach]] = best[reach]
-        return pd.DataFrame({"cost": costs, "source": sources, "edges": lists}, index=tg.index)
+        if not (ok.any() and tok.any()):
+            return costs, sources, np.zeros(T + 1, dtype=np.int64), np.array([], dtype=np.int64)
+        dist, pred, srcs = self._run(sn, w, min_only=True)
+        pos = np.flatnonzero(ok)
+        keys, eids = self._arc_lookup(w)
+        v_edge = sn[ok]["edge"].to_numpy(np.int64)
+        j = np.flatnonzero(tok)
+        e = tg["edge"].to_numpy()[j].astype(np.int64)
+        off = tg["offset_m"].to_numpy(float)[j]
+        f = np.clip(off / np.where(self._len[e] > 0, self._len[e], 1.0), 0, 1)
+        cu = dist[self._u[e]] + f * w[e]
+        cv = np.where(self._from_v_ok(e, off), dist[self._v[e]] + (1 - f) * w[e], np.inf)
+        via_v = cv < cu
+        best = np.where(via_v, cv, cu)
+        node = np.where(via_v, self._v[e], self._u[e])
+        # a source on the target's own edge may be closer directly
+        same_src = np.full(len(j), -1, dtype=np.int64)
+        sp, tp, sc = self._same_edge(sn, tg, w)
+        if len(sp):
+            where = np.searchsorted(j, tp)
+            for a, b, c in zip(sp, where, sc):
+                if c <= best[b]:
+                    best[b], same_src[b] = c, a
+        reach = np.isfinite(best)
+        walk = reach & (same_src < 0)
+        wi = np.flatnonzero(walk)
+        ti, st_, ee = self._walk(pred, node[wi], keys, eids, v_edge)
+        order = np.lexsort((-st_, ti))  # each route from the source's edge to the target
+        ti, ee = ti[order], ee[order]
+        # the target's own edge closes the route unless it already does
+        cnt = np.bincount(ti, minlength=len(wi))
+        end = np.cumsum(cnt)
+        last = np.where(cnt > 0, ee[np.maximum(end - 1, 0)] if len(ee) else -1, -1)
+        app = (cnt == 0) | (last != e[wi])
+        cnt2 = cnt + app
+        end2 = np.cumsum(cnt2)
+        path = np.empty(int(end2[-1]) if len(end2) else 0, dtype=np.int64)
+        path[np.arange(len(ee)) + np.repeat(end2 - cnt2 - (end - cnt), cnt)] = ee
+        path[end2[app] - 1] = e[wi[app]]
+        owner = np.repeat(wi, cnt2)
+        # consecutive repeats of an edge are one step
+        keep = np.ones(len(path), dtype=bool)
+        keep[1:] = (owner[1:] != owner[:-1]) | (path[1:] != path[:-1])
+        path, owner = path[keep], owner[keep]
+        sources[j[wi]] = pos[srcs[node[wi]] - n]
+        ss = np.flatnonzero(same_src >= 0)
+        sources[j[ss]] = same_src[ss]
+        costs[j[reach]] = best[reach]
+        # every route in target order: walked ones and single edges on a source's own edge
+        tgt = np.concatenate([j[owner], j[ss]])
+        flat = np.concatenate([path, e[ss]])
+        o = np.argsort(tgt, kind="stable")
+        tgt, flat = tgt[o], flat[o]
+        ptr = np.zeros(T + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tgt, minlength=T), out=ptr[1:])
+        return costs, sources, ptr, flat
 
     def widest(self, snapped_sources, snapped_targets, capacity: np.ndarray, usable: np.ndarray | None = None,
                return_edges: bool = False):

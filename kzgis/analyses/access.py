@@ -236,6 +236,56 @@ def _ends(nearest: pd.DataFrame, ends: pd.DataFrame | None, usable: np.ndarray) 
 # upgrades
 
 
+def _segment_sums(values: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """``values[start[i]:start[i] + size[i]].sum()`` for each i, rounded exactly as numpy's ``sum`` of that
+    slice (pairwise summation; ``np.add.reduceat`` rounds differently): segments of one length at once."""
+    out = np.empty(len(start))
+    for n in np.unique(size):
+        k = np.flatnonzero(size == n)
+        out[k] = values[start[k][:, None] + np.arange(n)].sum(axis=1)
+    return out
+
+
+def _best_project(flat: np.ndarray, ptr: np.ndarray, has: np.ndarray, narrow: np.ndarray, tw: np.ndarray,
+                  length: np.ndarray, rank_by: str) -> np.ndarray | None:
+    """The next widening project of :func:`upgrade_list`: the below-standard edges (sorted ids) of one route.
+
+    Route ``j`` (edges ``flat[ptr[j]:ptr[j + 1]]``, source to settlement; ``has``: reached) unlocks
+    the settlements whose last narrow edge it widens (their weights ``tw``); the route with the most
+    per km widened (``rank_by`` ``per_km``) or in all wins, ties to the shorter, then the first.
+    None when no reached route has a narrow edge. All routes at once (arrays, no loop per route).
+    """
+    T = len(ptr) - 1
+    owner = np.repeat(np.arange(T), np.diff(ptr))
+    nm = narrow[flat]
+    own, ne = owner[nm], flat[nm]  # each route's narrow edges, in route order
+    if not len(ne):
+        return None
+    # value of the settlements whose last narrow edge is e: they open when e's route is widened
+    is_last = np.r_[own[1:] != own[:-1], True]
+    by_last = np.bincount(ne[is_last], weights=tw[own[is_last]], minlength=len(narrow))
+    # each route's distinct narrow edges, sorted (ids of routes not reached are dropped)
+    o = np.lexsort((ne, own))
+    own, ne = own[o], ne[o]
+    keep = np.r_[True, (own[1:] != own[:-1]) | (ne[1:] != ne[:-1])] & has[own]
+    own, ne = own[keep], ne[keep]
+    if not len(ne):
+        return None
+    start = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+    cand = own[start]
+    size = np.diff(np.r_[start, len(ne)])
+    benefit = _segment_sums(by_last[ne], start, size)
+    km = _segment_sums(length[ne], start, size) / 1000.0
+    if rank_by == "per_km":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.where(km > 0, benefit / np.where(km > 0, km, 1.0), benefit)
+    else:
+        score = benefit
+    # the most score, then the least km, then the first route
+    b = np.lexsort((cand, km, -score))[0]
+    return ne[start[b]:(start[b + 1] if b + 1 < len(start) else len(ne))]
+
+
 def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, already: np.ndarray,
                  p: AccessParams, names=None) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """Greedy ranked list of widening projects (see the module docstring).
@@ -265,31 +315,14 @@ def upgrade_list(net: RoadNetwork, st_geoms, se_geoms, weight: np.ndarray, alrea
             break
         wup = np.where(eligible, np.where(width >= std_w - 1e-9, length * 1e-6, length), np.nan)
         tg = se[todo]
-        r = net.route_edges(_restrict(st, wup), tg, None, weights=wup)
-        has = np.isfinite(r["cost"].to_numpy())
+        cost, _, ptr, flat = net.route_edge_arrays(_restrict(st, wup), tg, None, weights=wup)
+        has = np.isfinite(cost)
         if not has.any():
             break
-        narrow = width < std_w - 1e-9
-        P = [tuple(e for e in edges if narrow[e]) for edges in r["edges"]]
-        tw = weight[todo]
-        last = np.array([pp[-1] if pp else -1 for pp in P], dtype=np.int64)
-        # value of the settlements whose last narrow edge is e: they open when e's route is widened
-        by_last = np.bincount(last[last >= 0], weights=tw[last >= 0], minlength=len(width))
-        best, best_key = None, None
-        for j in np.flatnonzero(has):
-            pp = P[j]
-            if not pp:
-                continue
-            ue = np.unique(pp)
-            benefit = float(by_last[ue].sum())
-            km = length[ue].sum() / 1000.0
-            score = benefit / km if p.rank_by == "per_km" and km > 0 else benefit
-            key = (score, -km, -j)
-            if best_key is None or key > best_key:
-                best, best_key = j, key
+        best = _best_project(flat, ptr, has, width < std_w - 1e-9, weight[todo], length, p.rank_by)
         if best is None:
             break
-        proj = np.array(sorted(set(P[best])), dtype=np.int64)
+        proj = best
         old_w = width[proj].copy()
         width[proj] = np.maximum(width[proj], target_w)
         wnow = np.where(eligible & (width >= std_w - 1e-9), length, np.nan)
