@@ -56,8 +56,18 @@ def station_status(raw) -> tuple[np.ndarray, set]:
 def width_assumed(width_source) -> np.ndarray:
     """True where a road's width is a default, not surveyed or tagged (``network.ASSUMED_WIDTH_SOURCES``:
     class default, unknown; the older spelling "class default" too)."""
-    ws = pd.Series(width_source, dtype=object).map(_text).str.lower().str.replace(" ", "_")
-    return ws.isin(ASSUMED_WIDTH_SOURCES).to_numpy(bool)
+    values = pd.Series(width_source, dtype=object).tolist()
+    out = np.empty(len(values), dtype=bool)
+    seen: dict = {}  # a handful of distinct values on 100,000 roads: each is read once
+    for i, v in enumerate(values):
+        key = (type(v), v) if isinstance(v, (str, float, int, type(None))) else None
+        flag = seen.get(key) if key is not None else None
+        if flag is None:
+            flag = _text(v).lower().replace(" ", "_") in ASSUMED_WIDTH_SOURCES
+            if key is not None:
+                seen[key] = flag
+        out[i] = flag
+    return out
 
 
 def walk_speed_m_per_min(walk_speed_kmh: float) -> float:

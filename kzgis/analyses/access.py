@@ -369,7 +369,11 @@ def _towns(ctx, net: RoadNetwork, sett: pd.DataFrame) -> pd.DataFrame:
         bt = b["town"].astype(str).to_numpy()
         tree = shapely.STRtree(np.asarray(b.geometry.values, dtype=object))
         ei, bi = tree.query(net.edge_geoms, predicate="intersects")
-        inter = shapely.length(shapely.intersection(net.edge_geoms[ei], np.asarray(b.geometry.values, dtype=object)[bi]))
+        bg = np.asarray(b.geometry.values, dtype=object)[bi]
+        # a road well inside a township is all in it: its own length (the overlay gives the same number)
+        inter = shapely.length(net.edge_geoms[ei])
+        cut = ~shapely.contains_properly(bg, net.edge_geoms[ei])
+        inter[cut] = shapely.length(shapely.intersection(net.edge_geoms[ei][cut], bg[cut]))
         df = pd.DataFrame({"town": bt[bi], "vc": ed["vehicle_class"].to_numpy(object)[ei], "km": inter / 1000.0,
                            "assumed": assumed[ei]})
         km = df.pivot_table(index="town", columns="vc", values="km", aggfunc="sum", fill_value=0.0)
