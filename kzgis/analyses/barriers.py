@@ -307,7 +307,7 @@ def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
     if si.size == 0:
         return win, q, dist
     sl = shapely.shortest_line(pts[si], built_out[fj])
-    cq = shapely.get_coordinates(shapely.get_point(sl, 1))
+    cq = shapely.get_coordinates(sl)[1::2]  # each line's second point: the nearest built-up point
     d = shapely.length(sl)
     width = np.where(built_urban[fj], p.urban_width_m, p.town_width_m)
     order = np.lexsort((fj, d, -width, si))
@@ -334,18 +334,35 @@ def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
 def _line_of_sight(m, cq, d, forest_all, p: BarrierParams) -> np.ndarray:
     """The straight line from each edge point ``m`` to its built-up point ``cq`` crosses at most
     ``through_forest_max_m`` of forest (probed every ``edge_step_m``) and leaves the edge on the
-    outside (a first probe 1 m along, half-way when closer)."""
+    outside (a first probe 1 m along, half-way when closer).
+
+    The probes go in batches from the edge outward; a line that enters the forest at once or has
+    already crossed too much is not probed further (its answer cannot change: the count only grows).
+    """
     nprobe = np.ceil(d / p.edge_step_m).astype(int)
-    rep = np.repeat(np.arange(len(d)), nprobe)
-    k = np.arange(rep.size) - np.repeat(np.cumsum(nprobe) - nprobe, nprobe)
-    t = (k + 0.5) / np.maximum(nprobe[rep], 1)
-    px = m[rep, 0] + t * (cq[rep, 0] - m[rep, 0])
-    py = m[rep, 1] + t * (cq[rep, 1] - m[rep, 1])
-    inside = shapely.contains_xy(forest_all, px, py)
-    crossed = np.bincount(rep[inside], minlength=len(d)) * (d / np.maximum(nprobe, 1))
+    spacing = d / np.maximum(nprobe, 1)
     t0 = np.minimum(1.0, d / 2.0) / np.where(d > 0, d, 1.0)
     enters = shapely.contains_xy(forest_all, m[:, 0] + t0 * (cq[:, 0] - m[:, 0]),
                                  m[:, 1] + t0 * (cq[:, 1] - m[:, 1])) & (d > 0)
+    count = np.zeros(len(d), dtype=np.int64)
+    alive = ~enters
+    k0, size = 0, 2
+    while True:
+        live = np.flatnonzero(alive & (nprobe > k0))
+        if live.size == 0:
+            break
+        n_here = np.minimum(nprobe[live], k0 + size) - k0
+        rep = np.repeat(live, n_here)
+        k = k0 + np.arange(rep.size) - np.repeat(np.cumsum(n_here) - n_here, n_here)
+        t = (k + 0.5) / np.maximum(nprobe[rep], 1)
+        px = m[rep, 0] + t * (cq[rep, 0] - m[rep, 0])
+        py = m[rep, 1] + t * (cq[rep, 1] - m[rep, 1])
+        inside = shapely.contains_xy(forest_all, px, py)
+        count += np.bincount(rep[inside], minlength=len(d))
+        alive &= ~((count * spacing) > p.through_forest_max_m)
+        k0 += size
+        size *= 2
+    crossed = count * spacing
     return (crossed <= p.through_forest_max_m) & ~enters
 
 
