@@ -354,3 +354,23 @@ def test_round_ends_add_the_quarter_discs_beyond_the_stretch_ends():
 def test_band_ends_parameter_is_checked():
     with pytest.raises(RecipeError, match="band_ends must be 'round' or 'flat'"):
         kparams.from_mapping(BarrierParams, {"band_ends": "square"}, "analyses.barriers")
+
+
+def test_threaded_shapely_calls_give_the_single_call_results(monkeypatch):
+    """``_forest.threaded`` (the band overlays on all cores) returns what one call returns, element for element."""
+    from kzgis.analyses import _forest
+
+    monkeypatch.setattr(_forest, "cores", lambda: 3)  # split even on a one-core machine
+    rng = np.random.default_rng(5)
+    n = 3 * 2000 + 17
+    a = shapely.buffer(shapely.points(rng.uniform(0, 2000, (n, 2))), rng.uniform(5, 60, n), quad_segs=4)
+    b = shapely.buffer(shapely.points(rng.uniform(0, 2000, (n, 2))), 40.0)
+    for func, args, kw in ((shapely.difference, (a, b), {}), (shapely.intersection, (a, b), {}),
+                           (shapely.buffer, (a, rng.uniform(1, 9, n)), {"quad_segs": 3, "cap_style": "flat"}),
+                           (shapely.buffer, (a, 2.5), {}), (shapely.shortest_line, (a, b), {})):
+        got = _forest.threaded(func, *args, **kw)
+        want = func(*args, **kw)
+        assert len(got) == n
+        assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
+    small = _forest.threaded(shapely.difference, a[:10], b[:10])  # short: one call
+    assert list(shapely.to_wkb(small)) == list(shapely.to_wkb(shapely.difference(a[:10], b[:10])))
