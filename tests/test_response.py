@@ -770,3 +770,27 @@ def test_best_vehicle_rule_property(cls):
         assert (best[0], t[0], w[0]) == q
     else:
         assert best[0] == "none" and math.isnan(t[0]) and math.isnan(w[0])
+
+
+def test_siting_models_load_without_the_rest_of_spopt():
+    """``coverage_models`` gives spopt's own MCLP/LSCP without importing libpysal or pyplot, and a later
+    ``import spopt`` still works and hands out the same classes (fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kzgis.analyses._response_siting import coverage_models\n"
+        "L, M = coverage_models()\n"
+        "assert M.__module__ == 'spopt.locate.coverage' and L.__name__ == 'LSCP'\n"
+        "assert 'libpysal' not in sys.modules and 'matplotlib.pyplot' not in sys.modules\n"
+        "assert 'spopt' not in sys.modules and 'spopt.locate' not in sys.modules\n"
+        "import spopt.locate\n"
+        "assert spopt.locate.MCLP is M and spopt.locate.LSCP is L and hasattr(spopt, 'region')\n"
+        "assert coverage_models() == (L, M)\n"
+        "print('ok')\n")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -52,6 +53,47 @@ def _solver():
     return pulp.PULP_CBC_CMD(msg=False)
 
 
+def coverage_models():
+    """spopt's ``LSCP`` and ``MCLP`` classes, imported without the rest of spopt when it is not loaded yet.
+
+    ``from spopt.locate import MCLP`` runs spopt's package ``__init__`` files, which import its
+    regionalisation and p-median modules and through them libpysal, pointpats and matplotlib's
+    pyplot: 1-2 s, most of the siting step on the demo county, for models that need only pulp and
+    numpy. Here the module ``spopt.locate.coverage`` is loaded on its own (the two packages above
+    it stand in as bare namespaces while it loads and are removed afterwards, so a later
+    ``import spopt`` runs spopt's own ``__init__`` files and reuses the same classes). When spopt is
+    already imported, or its files are not laid out as expected, the ordinary import is used.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "spopt" not in sys.modules:
+        stubs: dict = {}
+        try:
+            spec = importlib.util.find_spec("spopt")
+            root = Path(list(spec.submodule_search_locations)[0]) if spec and spec.submodule_search_locations else None
+            if root is not None and (root / "locate" / "coverage.py").is_file():
+                for name, folder in (("spopt", root), ("spopt.locate", root / "locate")):
+                    mod = types.ModuleType(name)
+                    mod.__path__ = [str(folder)]
+                    mod.__package__ = name
+                    stubs[name] = mod
+                sys.modules.update(stubs)
+                coverage = importlib.import_module("spopt.locate.coverage")
+                return coverage.LSCP, coverage.MCLP
+        except ImportError:
+            log.debug("spopt.locate.coverage not importable alone; importing spopt.locate", exc_info=True)
+        finally:
+            for name, mod in stubs.items():
+                if sys.modules.get(name) is mod:
+                    del sys.modules[name]
+    from spopt.locate import LSCP, MCLP
+
+    return LSCP, MCLP
+
+
 def solve_siting(model: str, cost_candidates, service: float, *, k: int | None = None, weights=None,
                  cost_existing=None) -> SitingResult:
     """Choose new sites with spopt's MCLP (``k`` sites maximising covered weight) or LSCP
@@ -70,8 +112,8 @@ def solve_siting(model: str, cost_candidates, service: float, *, k: int | None =
     ``uncoverable``); otherwise the model would be infeasible.
     """
     import pulp
-    from spopt.locate import LSCP, MCLP
 
+    LSCP, MCLP = coverage_models()
     if model not in MODELS:
         raise AnalysisError(f"siting: unknown model '{model}' (use mclp or lscp)")
     cc = np.asarray(cost_candidates, dtype=float)
