@@ -3,13 +3,14 @@
 import math
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from docx import Document as open_docx
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 from shapely.geometry import LineString, Point, box
 
-from kzgis import RecipeError
+from kzgis import RecipeError, analysis, schema
 from kzgis import recipe as _recipe
 from kzgis.analysis import Context
 from kzgis.layers import Layers
@@ -20,6 +21,7 @@ CRS = "EPSG:4545"
 X0, Y0 = 537000.0, 3448000.0
 EVIL = "<img src=x onerror=alert(1)>"
 INF = math.inf
+analysis.load_all()  # the analyses declare their result layers (kzgis.schema)
 
 
 def make_case(tmp_path, synthetic=True):
@@ -54,7 +56,7 @@ def make_case(tmp_path, synthetic=True):
         "access_roads": gpd.GeoDataFrame({"vehicle_class": ["standard", "small", "motorcycle"],
                                           "width_m": [6.0, 3.5, 2.0]}, geometry=roads, crs=CRS),
         "access_settlements": gpd.GeoDataFrame(
-            {"name": st["name"], "town": st["town"],
+            {"name": st["name"], "town": st["town"], "population": st["population"],
              "best_vehicle": ["standard", "small", "standard", "standard", "motorcycle"],
              "time_min_standard": [2.0, INF, 6.0, 11.0, INF], "time_min_small": [2.0, 5.0, 6.0, 11.0, INF],
              "time_min_motorcycle": [2.0, 5.0, 6.0, 11.0, 20.0], "bottleneck_width_m": [None, 3.5, None, None, 2.0]},
@@ -63,11 +65,11 @@ def make_case(tmp_path, synthetic=True):
             {"rank": [1, 2], "length_m": [1500.0, 1500.0], "settlements_unlocked": [1, 1],
              "population_unlocked": [200, 500]}, geometry=[roads[1], roads[2]], crs=CRS),
         "response_settlements": gpd.GeoDataFrame(
-            {"name": st["name"], "town": st["town"], "station": ["甲镇专职消防队"] * 5,
+            {"name": st["name"], "town": st["town"], "population": st["population"], "station": ["甲镇专职消防队"] * 5,
              "time_min": [3.0, 8.0, 12.0, 18.0, INF], "station_2": [None] * 5, "time_min_2": [None] * 5},
             geometry=st.geometry, crs=CRS),
         "water_settlements": gpd.GeoDataFrame(
-            {"name": st["name"], "town": st["town"], "covered": [True, False, True, False, False],
+            {"name": st["name"], "town": st["town"], "population": st["population"], "covered": [True, False, True, False, False],
              "nearest_source": ["H1", "H1", "P1", "H3", "P2"], "distance_m": [50.0, 900.0, 100.0, 300.0, 700.0]},
             geometry=st.geometry, crs=CRS),
         "barrier_bands": gpd.GeoDataFrame(
@@ -84,7 +86,20 @@ def make_case(tmp_path, synthetic=True):
             geometry=[Point(X0 - 2000, Y0 + 500), Point(X0 + 3000, Y0 + 500), Point(X0 + 1000, Y0 + 500)], crs=CRS),
     }
     rec = _recipe.parse({"name": "test", "title": "测试", "analyses": {}}, tmp_path)
-    return ctx, res, rec
+    return ctx, {k: declared(k, v) for k, v in res.items()}, rec
+
+
+def declared(name, frame):
+    """A hand-made result with every column its layer declares (kzgis.schema): the ones not given are
+    empty (NaN, 0, False, None by kind), as the report refuses a result that lacks a declared column."""
+    lay = schema.LAYERS[name]
+    frame = frame.copy()
+    empty = {"float": math.nan, "int": 0, "bool": False, "str": None}
+    for c in lay.columns:
+        if not c.optional and not c.is_pattern and c.name not in frame.columns:
+            frame[c.name] = pd.Series([empty[c.kind]] * len(frame), index=frame.index,
+                                      dtype={"float": float, "int": "int64", "bool": bool, "str": object}[c.kind])
+    return frame
 
 
 # -- reading the docx back -----------------------------------------------------------------------
@@ -206,7 +221,7 @@ def test_response_water_bands_checkpoints_tables(written):
     doc = open_docx(out / "乙镇_消防专篇.docx")
     rows = find_table(doc, "接警到场时间分布")
     assert row(rows, "15～20分钟")[1:3] == ["1", "400"]  # 丁村 18 min
-    assert row(rows, "标准消防车无法到达")[1:3] == ["1", "500"]  # 戊村
+    assert row(rows, "任何消防车辆均无法到达")[1:3] == ["1", "500"]  # 戊村 (by the best vehicle: a declared walk_m)
     assert row(rows, "≤5分钟")[1] == "0"
     rows = find_table(doc, "居民点消防水源覆盖情况")
     ws = res["water_settlements"]
@@ -258,7 +273,8 @@ def test_missing_result_and_missing_column(tmp_path):
     paths = write_report(ctx, res, tmp_path / "r", rec, towns=["甲镇"],
                          options={"figures": False, "county_summary": False})
     doc = open_docx([p for p in paths if p.suffix == ".docx"][0])
-    assert "本次未开展该项分析（本次任务未包含消防水源覆盖分析" in section_text(doc, "（三）消防水源覆盖分析")
+    # the analysis is named by its registered title; a result lacking a declared column is left out, saying which
+    assert "本次未开展该项分析（本次任务未包含消防水源分析（配方 analyses: 中无 water）" in section_text(doc, "（三）消防水源覆盖分析")
     assert "缺少字段best_vehicle" in section_text(doc, "（一）消防车通行分析")
     assert len(doc.inline_shapes) == 0
 

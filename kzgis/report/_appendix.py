@@ -88,10 +88,22 @@ def _run_rows(run: RunData) -> tuple[list, list, list]:
     return out
 
 
+#: Short names of the analyses for the first column of appendix B (report wording); an analysis not
+#: listed is named by its registered title (:func:`analysis_short`).
 ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",
                "checkpoints": "检查站", "helicopter": "直升机", "network": "道路网络", "micro_stations": "微型消防站",
                "building_clusters": "建筑连片区",
                "monitoring": "林火视频监控"}
+
+
+def analysis_short(analysis: str) -> str:
+    """The analysis' short name (:data:`ANALYSIS_ZH`), else its registered title."""
+    if analysis in ANALYSIS_ZH:
+        return ANALYSIS_ZH[analysis]
+    from .. import analysis as _analysis
+
+    reg = _analysis.REGISTRY.get(analysis)
+    return reg.title_zh if reg is not None and reg.title_zh else analysis
 
 
 def _param_row(analysis: str, key: str, d: dict, in_force: _rules.InForce | None = None) -> list[str]:
@@ -123,7 +135,7 @@ def _param_row(analysis: str, key: str, d: dict, in_force: _rules.InForce | None
         else:
             label = label or in_force.text_zh
     name = f"{label} {key}" if label else key
-    return [ANALYSIS_ZH.get(analysis, analysis), name, vs]
+    return [analysis_short(analysis), name, vs]
 
 
 def _layer_name(kind: str) -> str:

@@ -65,10 +65,6 @@ def _n(series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
 
 
-def _missing_cols(frame, cols) -> list[str]:
-    return [c for c in cols if c not in frame.columns]
-
-
 def _cell(column: str, v, digits=None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
@@ -86,7 +82,7 @@ def frame_rows(frame, columns, digits=None) -> list[list[str]]:
     digits = digits or {}
     if not columns:
         return [[] for _ in range(len(frame))]
-    values = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in columns]
+    values = [frame[c].tolist() for c in columns]
     return [[_cell(c, v, digits.get(c)) for c, v in zip(columns, row)] for row in zip(*values)]
 
 
@@ -209,13 +205,13 @@ def _status_stations(c: _Ctx, s):
         b.missing("缺少消防队站图层")
         return
     if len(st):
-        cols = [x for x in ("name", "kind", "status", "town") if x in st.columns]
+        cols = [x for x in ("name", "kind", "status", "town") if x in st.columns]  # input layer: optional fields
         b.para(f"{c.town}境内现有（含规划）消防队站{len(st)}处，见{b.next_table}。")
         b.table(f"{c.town}消防队站", [header_zh(x) for x in cols], frame_rows(st, cols), key="stations")
     else:
         b.para(f"{c.town}境内无政府专职消防队站，火灾扑救依靠周边乡镇专职消防队和区消防救援支队跨区增援。")
     rs = td.result("response_settlements")
-    if rs is not None and "station" in rs.columns and len(rs):
+    if rs is not None and len(rs):
         vc = rs["station"].dropna().astype(str).value_counts()
         none = int(rs["station"].isna().sum())
         if len(vc):
@@ -251,7 +247,7 @@ def _status_roads(c: _Ctx, s):
                  f"{b.cite('small_truck_width_m')}，{_cite_opt(b, 'small_truck_grade_max_pct', '不大于')}；"
                  f"{b.cite('motorcycle_width_m')}，{_cite_opt(b, 'motorcycle_grade_max_pct', '不大于')}。"
                  f"车型等级为按道路自身条件的判定，居民点能否到达还取决于其与消防队站之间整条路径上的最窄、最陡路段。")
-    if roads is not None and "vehicle_class" in roads.columns:
+    if roads is not None:
         vc = roads["vehicle_class"].fillna("none").astype(str)
         ln = roads.geometry.length / 1000.0
         total = float(ln.sum())
@@ -273,7 +269,7 @@ def _status_roads(c: _Ctx, s):
     why = c.run.why_missing("access", "access_roads")
     ln = raw.geometry.length / 1000.0
     total = float(ln.sum())
-    if "width_m" in raw.columns:
+    if "width_m" in raw.columns:  # input layer: width is an optional field
         wc = pd.Series(_width_class(raw["width_m"]), index=raw.index)
         rows = []
         for k in VEHICLE_ORDER + ("unknown",):
@@ -297,7 +293,7 @@ def _status_water(c: _Ctx, s, f: dict):
         b.missing("缺少消火栓、消防水池和天然水源取水点图层")
         return
     rows = []
-    for k, label in kinds:
+    for k, label in kinds:  # input layers: volume, status and kind are optional fields
         fr = td.layer(k)
         if fr is None:
             rows.append([label, "—", "无该图层"])
@@ -318,7 +314,7 @@ def _status_water(c: _Ctx, s, f: dict):
     if mains is not None:
         ln = float(mains.geometry.length.sum()) / 1000.0
         note = ""
-        if "diameter_mm" in mains.columns and len(mains):
+        if "diameter_mm" in mains.columns and len(mains):  # input layer: optional field
             d = _n(mains["diameter_mm"])
             thin = float(mains.geometry.length[d < _rules.value("old_town_main_diameter_mm")].sum()) / 1000.0
             note = f"管径小于100毫米的约{num(thin, 2)}公里" if thin > 0 else "管径均不小于100毫米"
@@ -326,15 +322,15 @@ def _status_water(c: _Ctx, s, f: dict):
     b.para(f"{c.town}现状消防水源见{b.next_table}。")
     b.table(f"{c.town}现状消防水源", ["水源类型", "数量", "说明"], rows, key="water_status")
     src = td.result("water_sources")
-    if src is not None and "usable" in src.columns and len(src):
+    if src is not None and len(src):
         usable = src["usable"].fillna(False).astype(bool)
         b.para(f"经核查，辖区内消防水源{len(src)}处，其中可用{int(usable.sum())}处、不可用{int((~usable).sum())}处"
-               + (f"（不可用原因见{b.next_table}）。" if (~usable).any() and "reason" in src.columns else "。"))
-        if (~usable).any() and "reason" in src.columns:
+               + (f"（不可用原因见{b.next_table}）。" if (~usable).any() else "。"))
+        if (~usable).any():
             bad = src[~usable].copy()
             bad["reason"] = bad["reason"].map(zh)
-            cols = [x for x in ("source_kind", "source_id", "name", "reason") if x in bad.columns
-                    and (x != "name" or bad["name"].fillna("").astype(str).str.strip().any())]
+            cols = [x for x in ("source_kind", "source_id", "name", "reason")
+                    if x != "name" or bad["name"].fillna("").astype(str).str.strip().any()]
             show, note = _limited(b, bad, c.opts, "water_sources")
             b.table(f"{c.town}不可用消防水源及原因", [header_zh(x, "water_sources") for x in cols], frame_rows(show, cols), note=note,
                     key="water_unusable")
@@ -381,16 +377,12 @@ def _near_forest(settlements, forest, dist_m: float) -> int | None:
 # -- 二、分析 ----------------------------------------------------------------------------------
 
 
-def _settlement_result(c: _Ctx, analysis: str, name: str, cols: list[str], what: str):
+def _settlement_result(c: _Ctx, analysis: str, name: str):
     """The township's rows of a per-settlement result, or None after saying why the section is empty
-    (analysis not run, columns missing, or no settlement in this township)."""
+    (analysis not run, result lacking a declared column, or no settlement in this township)."""
     frame = c.td.result(name)
     if frame is None:
         c.b.missing(c.run.why_missing(analysis, name))
-        return None
-    miss = _missing_cols(frame, cols)
-    if miss:
-        c.b.missing(f"{what}缺少字段{'、'.join(miss)}")
         return None
     if not len(frame):
         c.b.para(f"{c.town}范围内无参与分析的居民点。")
@@ -401,7 +393,7 @@ def _settlement_result(c: _Ctx, analysis: str, name: str, cols: list[str], what:
 def _an_access(c: _Ctx, s):
     b, td = c.b, c.td
     s("消防车通行分析")
-    acc = _settlement_result(c, "access", "access_settlements", ["best_vehicle"], "消防车通行结果")
+    acc = _settlement_result(c, "access", "access_settlements")
     if acc is None:
         return
     bv = acc["best_vehicle"].fillna("none").astype(str)
@@ -420,23 +412,20 @@ def _an_access(c: _Ctx, s):
            + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.table(f"{c.town}居民点消防车可达情况", ["可达最优车型", "居民点数", "人口", "占比"], rows, key="access_summary",
             total_row=True)
-    if "walk_m" in acc.columns:
-        foot = _n(acc["walk_m"]).fillna(0.0) > 0
-        if foot.any():
-            on_road = c.run.param("access", "on_road_m", _rules.value("on_road_m"))
-            b.para(f"其中{int(foot.sum())}处居民点距任何消防车辆可通行道路超过{num(on_road)}米，车辆只能停于路端，"
-                   f"其余路程需携装步行（到场时间已计入步行，{b.cite('walk_speed_kmh', '按')}）。")
+    foot = _n(acc["walk_m"]).fillna(0.0) > 0
+    if foot.any():
+        on_road = c.run.param("access", "on_road_m", _rules.value("on_road_m"))
+        b.para(f"其中{int(foot.sum())}处居民点距任何消防车辆可通行道路超过{num(on_road)}米，车辆只能停于路端，"
+               f"其余路程需携装步行（到场时间已计入步行，{b.cite('walk_speed_kmh', '按')}）。")
     _assumed_widths(c)
     c.figure(f"{c.town}消防车通行分析图", _figures.fig_access, key="access")
     worse = acc[bv != "standard"].copy()
     if len(worse):
         worse["_o"] = worse["best_vehicle"].fillna("none").map({k: i for i, k in enumerate(VEHICLE_ORDER)})
-        worse = worse.sort_values(["_o", "bottleneck_width_m"] if "bottleneck_width_m" in worse.columns else ["_o"])
-        if "upgrade_rank" in worse.columns:
-            worse["upgrade_rank"] = _n(worse["upgrade_rank"]).where(lambda v: v > 0)
-        cols = [x for x in ("name", "best_vehicle", "bottleneck_kind", "bottleneck_width_m", "bottleneck_width_assumed",
-                            "bottleneck_grade_pct", "time_min_small", "time_min_motorcycle", "upgrade_rank")
-                if x in worse.columns]
+        worse = worse.sort_values(["_o", "bottleneck_width_m"])
+        worse["upgrade_rank"] = _n(worse["upgrade_rank"]).where(lambda v: v > 0)
+        cols = ["name", "best_vehicle", "bottleneck_kind", "bottleneck_width_m", "bottleneck_width_assumed",
+                "bottleneck_grade_pct", "time_min_small", "time_min_motorcycle", "upgrade_rank"]
         show, note = _limited(b, worse, c.opts, "access_settlements")
         b.para(f"标准消防车无法到达的居民点及其通行瓶颈见{b.next_table}。瓶颈指从消防队站出发、纵坡不超过"
                f"{_rules.value('truck_grade_max_pct'):g}%的最宽路线上最窄的路段（无此类路线时为最陡路段），"
@@ -451,7 +440,7 @@ def _an_access(c: _Ctx, s):
 def _assumed_widths(c: _Ctx) -> None:
     """Say how much of the township's road width is assumed; above half, the chapter rests on it."""
     roads = c.td.result_clip("access_roads")
-    if roads is None or "width_assumed" not in roads.columns or not len(roads):
+    if roads is None or not len(roads):
         return
     ln = roads.geometry.length.to_numpy(float)
     assumed = roads["width_assumed"].fillna(False).astype(bool).to_numpy()
@@ -467,22 +456,15 @@ def _assumed_widths(c: _Ctx) -> None:
 
 
 def _vehicle_label(run: RunData) -> str:
-    rs = run.result("response_settlements")
-    if rs is not None and "walk_m" in rs.columns:
-        return "可达最优车型"  # each settlement by the best vehicle that reaches it
-    vc = None
-    if rs is not None and "vehicle_class" in rs.columns and rs["vehicle_class"].notna().any():
-        vc = str(rs["vehicle_class"].dropna().iloc[0])
-    if vc is None:
-        classes = run.param("response", "vehicle_classes")
-        vc = classes[0] if classes else "standard"
-    return value_zh("vehicle_class", vc)
+    """The vehicle response times are counted by: each settlement by the best vehicle that reaches it
+    (response_settlements declares ``vehicle_class`` and ``walk_m``)."""
+    return "可达最优车型"
 
 
 def _an_response(c: _Ctx, s):
     b, td, run = c.b, c.td, c.run
     s("接警到场时间分析")
-    rs = _settlement_result(c, "response", "response_settlements", ["time_min"], "到场时间结果")
+    rs = _settlement_result(c, "response", "response_settlements")
     if rs is None:
         return
     veh = _vehicle_label(run)
@@ -495,8 +477,7 @@ def _an_response(c: _Ctx, s):
         cum += int(sel.sum())
         rows.append([label, str(int(sel.sum())), num(pop[sel].sum()) if pop is not None else "—", pct(cum, total)])
     unre = ~np.isfinite(t)
-    best = "walk_m" in rs.columns
-    rows.append(["任何消防车辆均无法到达" if best else f"{veh}无法到达", str(int(unre.sum())),
+    rows.append(["任何消防车辆均无法到达", str(int(unre.sum())),
                  num(pop[unre].sum()) if pop is not None else "—", "—"])
     rows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", "—"])
     fin = t[np.isfinite(t)]
@@ -504,48 +485,39 @@ def _an_response(c: _Ctx, s):
     turnout = run.param("response", "turnout_min")
     incl = f"，含出动时间{num(turnout)}分钟" if turnout is not None else ""
     planned = run.param("response", "planned_stations")
-    which = "各消防队站（含规划队站）" if planned or planned is None and not best else "各现状消防队站"
-    if best:
-        on_road = run.param("response", "on_road_m", _rules.value("on_road_m"))
-        walk = run.param("response", "walk_speed_kmh", _rules.value("walk_speed_kmh"))
-        txt = (f"按道路等级和纵坡确定的行驶速度，沿道路网络计算{which}到辖区{total}处居民点的接警到场时间（从接警起算{incl}），"
-               f"每处居民点按可到达的最优车型计（依次为标准消防车、小型消防车、消防摩托车）；居民点距该车型可通行道路超过"
-               f"{num(on_road)}米的，车辆停于路端，到场时间计入携装步行（{num(walk)}公里/小时，本工具假设）。")
-    else:
-        txt = (f"以{veh}计，按道路等级和纵坡确定的行驶速度，沿道路网络计算{which}到辖区{total}处居民点的"
-               f"接警到场时间（从接警起算{incl}）。")
+    which = "各消防队站（含规划队站）" if planned else "各现状消防队站"
+    on_road = run.param("response", "on_road_m", _rules.value("on_road_m"))
+    walk = run.param("response", "walk_speed_kmh", _rules.value("walk_speed_kmh"))
+    txt = (f"按道路等级和纵坡确定的行驶速度，沿道路网络计算{which}到辖区{total}处居民点的接警到场时间（从接警起算{incl}），"
+           f"每处居民点按可到达的最优车型计（依次为标准消防车、小型消防车、消防摩托车）；居民点距该车型可通行道路超过"
+           f"{num(on_road)}米的，车辆停于路端，到场时间计入携装步行（{num(walk)}公里/小时，本工具假设）。")
     if len(fin):
         txt += (f"可到达的{len(fin)}处居民点中，到场时间中位数约{num(float(fin.median()), 1)}分钟，最长约"
                 f"{num(float(fin.max()), 1)}分钟，{num(ref)}分钟内可到达的{int((t <= ref).sum())}处")
     if unre.any():
-        if best:
-            txt += f"；{int(unre.sum())}处居民点任何消防车辆均无法到达（附近无可通行道路或路网不连通）"
-        else:
-            txt += (f"；{int(unre.sum())}处居民点{veh}无法到达（道路宽度或纵坡不满足，小型消防车、消防摩托车的到场时间见"
-                    f"二（一）消防车通行分析）")
+        txt += f"；{int(unre.sum())}处居民点任何消防车辆均无法到达（附近无可通行道路或路网不连通）"
     b.para(txt + f"，分布见{b.next_table}" + (f"和{b.next_figure}。" if c.opts.figures else "。"))
     b.para(f"参照标准：{b.cite('urban_response_min', '为')}。该指标适用于城市消防站辖区，乡镇及农村地区无强制到场时限，"
            f"此处作为衡量消防力量覆盖的参照。", "note")
     b.table(f"{c.town}居民点接警到场时间分布（{veh}）", ["到场时间", "居民点数", "人口", "累计比例"], rows,
             key="response_bins", total_row=True)
-    if best and "vehicle_class" in rs.columns:
-        vcs = rs["vehicle_class"].fillna("none").astype(str)
-        wk = _n(rs["walk_m"]).fillna(0.0) > 0
-        vrows = []
-        for vc in ("standard", "small", "motorcycle"):
-            sel = (vcs == vc) & np.isfinite(t)
-            vrows.append([value_zh("vehicle_class", vc), str(int(sel.sum())),
-                          num(pop[sel].sum()) if pop is not None else "—", str(int((sel & wk).sum())),
-                          num(float(t[sel].median()), 1) if sel.any() else "—"])
-        vrows.append(["任何消防车辆均无法到达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—",
-                      "—", "—"])
-        vrows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", str(int((wk & ~unre).sum())),
-                      num(float(fin.median()), 1) if len(fin) else "—"])
-        b.para(f"各居民点可到达的最优车型见{b.next_table}；标准消防车到达情况另见地图图层“居民点到场时间（标准消防车）”。")
-        b.table(f"{c.town}居民点按可达最优车型统计", ["最优车型", "居民点数", "人口", "其中需路端后步行", "到场时间中位数（分钟）"],
-                vrows, key="response_vehicles", total_row=True)
+    vcs = rs["vehicle_class"].fillna("none").astype(str)
+    wk = _n(rs["walk_m"]).fillna(0.0) > 0
+    vrows = []
+    for vc in ("standard", "small", "motorcycle"):
+        sel = (vcs == vc) & np.isfinite(t)
+        vrows.append([value_zh("vehicle_class", vc), str(int(sel.sum())),
+                      num(pop[sel].sum()) if pop is not None else "—", str(int((sel & wk).sum())),
+                      num(float(t[sel].median()), 1) if sel.any() else "—"])
+    vrows.append(["任何消防车辆均无法到达", str(int(unre.sum())), num(pop[unre].sum()) if pop is not None else "—",
+                  "—", "—"])
+    vrows.append(["合计", str(total), num(pop.sum()) if pop is not None else "—", str(int((wk & ~unre).sum())),
+                  num(float(fin.median()), 1) if len(fin) else "—"])
+    b.para(f"各居民点可到达的最优车型见{b.next_table}；标准消防车到达情况另见地图图层“居民点到场时间（标准消防车）”。")
+    b.table(f"{c.town}居民点按可达最优车型统计", ["最优车型", "居民点数", "人口", "其中需路端后步行", "到场时间中位数（分钟）"],
+            vrows, key="response_vehicles", total_row=True)
     c.figure(f"{c.town}接警到场时间分析图", _figures.fig_response, run.breaks, key="response")
-    if "station" in rs.columns and rs["station"].notna().any():
+    if rs["station"].notna().any():
         g = rs.assign(_t=t.where(np.isfinite(t)))
         g = g[g["station"].notna()]
         rows = []
@@ -560,7 +532,7 @@ def _an_response(c: _Ctx, s):
     slow = rs.assign(_t=t)
     slow = slow[np.isfinite(slow["_t"]) & (slow["_t"] > ref)].sort_values("_t", ascending=False)
     if len(slow):
-        cols = [x for x in ("name", "station", "time_min", "station_2", "time_min_2") if x in slow.columns]
+        cols = ["name", "station", "time_min", "station_2", "time_min_2"]
         show, note = _limited(b, slow, c.opts, "response_settlements")
         b.para(f"{veh}可到达、但到场时间超过{num(ref)}分钟的居民点{len(slow)}处，按到场时间由长到短见{b.next_table}。")
         b.table(f"{c.town}到场时间超过{num(ref)}分钟的居民点", [header_zh(x, "response_settlements") for x in cols],
@@ -570,7 +542,7 @@ def _an_response(c: _Ctx, s):
 def _an_water(c: _Ctx, s):
     b, td = c.b, c.td
     s("消防水源覆盖分析")
-    ws = _settlement_result(c, "water", "water_settlements", ["covered"], "水源覆盖结果")
+    ws = _settlement_result(c, "water", "water_settlements")
     if ws is None:
         return
     cov = ws["covered"].fillna(False).astype(bool)
@@ -590,11 +562,10 @@ def _an_water(c: _Ctx, s):
     c.figure(f"{c.town}消防水源覆盖分析图", _figures.fig_water, key="water")
     un = ws[~cov]
     if len(un):
-        un = un.sort_values("distance_m", ascending=False) if "distance_m" in un.columns else un
-        if "nearest_kind" in un.columns and "nearest_source" in un.columns:
-            un = un.assign(nearest_source=[f"{value_zh('source_kind', k)}{v}" if pd.notna(k) and pd.notna(v) else "—"
-                                           for k, v in zip(un["nearest_kind"], un["nearest_source"])])
-        cols = [x for x in ("name", "nearest_source", "distance_m", "snap_m") if x in un.columns]
+        un = un.sort_values("distance_m", ascending=False)
+        un = un.assign(nearest_source=[f"{value_zh('source_kind', k)}{v}" if pd.notna(k) and pd.notna(v) else "—"
+                                       for k, v in zip(un["nearest_kind"], un["nearest_source"])])
+        cols = ["name", "nearest_source", "distance_m", "snap_m"]
         show, note = _limited(b, un, c.opts, "water_settlements")
         b.para(f"未被消防水源覆盖的居民点见{b.next_table}（水带铺设距离含水源至道路、沿道路和道路至居民点三段）。")
         heads = {"distance_m": "水带铺设距离（米）", "snap_m": "距道路（米）"}
@@ -610,41 +581,34 @@ def _an_water(c: _Ctx, s):
 def _compliance(c: _Ctx):
     b, td = c.b, c.td
     comp = c.run.result("water_compliance")
-    if comp is None or not len(comp) or "area" not in comp.columns:
+    if comp is None or not len(comp):
         return
     names = {c.town, c.td.scope.short}
     old = td.layer("old_towns")
-    if old is not None and "name" in old.columns:
+    if old is not None and "name" in old.columns:  # input layer: optional field
         names |= set(old["name"].dropna().astype(str))
     area = comp["area"].astype(str)
     sel = area.isin(names) | area.str.startswith(c.td.scope.short)
-    if "town" in comp.columns:
+    if "town" in comp.columns:  # optional: the township, when the run has a boundary layer
         sel |= comp["town"].astype(str) == c.town
     sub = comp[sel].copy()
     if not len(sub):
         return
     for col in ("rule", "required", "found"):
-        if col in sub.columns:
-            sub[col] = sub[col].map(zh)
-    cols = [x for x in ("area", "rule", "required", "found", "passed") if x in sub.columns]
-    failed = int((~sub["passed"].fillna(False).astype(bool)).sum()) if "passed" in sub.columns else None
+        sub[col] = sub[col].map(zh)
+    cols = ["area", "rule", "required", "found", "passed"]
+    failed = int((~sub["passed"].fillna(False).astype(bool)).sum())
     b.para(f"{'、'.join(dict.fromkeys(sub['area'].astype(str)))}消防供水设施与{SEED}第7项任务要求的核对结果见"
            f"{b.next_table}" + (f"，{failed}项不满足。" if failed else "。"))
     b.table("古镇消防供水设施核对", [header_zh(x, "water_compliance") for x in cols], frame_rows(sub, cols), key="water_compliance")
 
 
-def _barrier_type(frame) -> pd.Series:
-    if "barrier_type" in frame.columns:
-        return frame["barrier_type"].fillna("undetermined").astype(str).map(lambda v: value_zh("barrier_type", v))
-    return pd.Series("待定", index=frame.index)
+def _barrier_type(bands) -> pd.Series:
+    return bands["barrier_type"].fillna("undetermined").astype(str).map(lambda v: value_zh("barrier_type", v))
 
 
-def _area_ha(frame) -> pd.Series:
-    if "area_m2" in frame.columns:
-        return _n(frame["area_m2"]) / 1e4
-    if is_geo(frame):
-        return frame.geometry.area / 1e4
-    return pd.Series(np.nan, index=frame.index)
+def _area_ha(bands) -> pd.Series:
+    return _n(bands["area_m2"]) / 1e4
 
 
 EXISTING_BARRIERS = ("天然阻隔", "道路阻隔")
@@ -668,15 +632,14 @@ def _an_barriers(c: _Ctx, s):
     rows = []
     for t in dict.fromkeys(bt):
         sel = bt == t
-        wid = _n(bands.loc[sel, "width_m"]) if "width_m" in bands.columns else None
-        rows.append([t, str(int(sel.sum())), num(ha[sel].sum(), 2),
-                     "—" if wid is None else "、".join(num(w) for w in sorted(set(wid.dropna())))])
+        wid = _n(bands.loc[sel, "width_m"])
+        rows.append([t, str(int(sel.sum())), num(ha[sel].sum(), 2), "、".join(num(w) for w in sorted(set(wid.dropna())))])
     rows.append(["合计", str(len(bands)), num(ha.sum(), 2), ""])
-    nf = bands["facing"].nunique() if "facing" in bands.columns else None
+    nf = bands["facing"].nunique()
     b.para(f"{c.town}林缘面向居民点或城区、需纳入林火阻隔系统的共{len(bands)}段，面积约{num(ha.sum(), 2)}公顷"
            + (f"，保护居民点（城区）{nf}处" if nf else "") + f"，按阻隔类型统计见{b.next_table}" +
            (f"和{b.next_figure}。" if c.opts.figures else "。"))
-    flat = "band_ends" in bands.columns and (bands["band_ends"].astype(str) == "flat").all()
+    flat = (bands["band_ends"].astype(str) == "flat").all()
     b.table(f"{c.town}林火阻隔带按类型统计", ["阻隔类型", "段数", "面积（公顷）", "宽度（米）"], rows, key="barrier_summary",
             total_row=True,
             note="面积为林缘向林内规定宽度范围内的林地面积，" + (
@@ -700,45 +663,38 @@ def _an_checkpoints(c: _Ctx, s):
     if not len(cp):
         b.para(f"{c.town}范围内未识别出需设检查站的道口。")
         return
-    kinds = cp["kind"].fillna("其他").astype(str).map(lambda v: value_zh("kind", v)) if "kind" in cp.columns \
-        else pd.Series("检查站", index=cp.index)
-    popb = _n(cp["population_behind"]) if "population_behind" in cp.columns else None
+    kinds = cp["kind"].fillna("其他").astype(str).map(lambda v: value_zh("kind", v))
+    popb = _n(cp["population_behind"])
     rows = []
     for k in dict.fromkeys(kinds):
         sel = kinds == k
-        rows.append([k, str(int(sel.sum())), num(popb[sel].sum()) if popb is not None else "—"])
-    rows.append(["合计", str(len(cp)), num(popb.sum()) if popb is not None else "—"])
+        rows.append([k, str(int(sel.sum())), num(popb[sel].sum())])
+    rows.append(["合计", str(len(cp)), num(popb.sum())])
     b.para(f"{c.town}共识别森林防火检查站点位{len(cp)}处，按类型统计见{b.next_table}，点位清单见三（四）。")
     b.table(f"{c.town}森林防火检查站按类型统计", ["类型", "数量", "后方人口"], rows, key="checkpoint_summary",
             total_row=True, note="后方人口：该检查站关闭时与消防队站（外部）断开联系的居民点人口，表示其所控制的进山人流规模。")
-    if "recommend" in cp.columns:
-        rec = cp["recommend"].astype(str)
-        n_std, n_simple = int((rec == "standard").sum()), int((rec == "simple").sum())
-        opt = cp[rec == "optional"]
-        n_items = opt["item"].nunique() if "item" in opt.columns else len(opt)
-        b.para(f"按后方居民点、林区作业点和易发火林缘排序，建议设置标准检查站{n_std}处、简易检查站{n_simple}处"
-               f"（后方人口不少于{b.rule_value('checkpoint_standard_pop', 'checkpoints')}或位于国道、省道、县道的为标准检查站）"
-               + (f"；过境道路穿越林区、后方无居民点和林区作业点的{n_items}项（{len(opt)}个出入口）列为可选，"
-                  f"宜设宣传牌或纳入巡护。" if len(opt) else "。"))
+    rec = cp["recommend"].astype(str)
+    n_std, n_simple = int((rec == "standard").sum()), int((rec == "simple").sum())
+    opt = cp[rec == "optional"]
+    n_items = opt["item"].nunique()
+    b.para(f"按后方居民点、林区作业点和易发火林缘排序，建议设置标准检查站{n_std}处、简易检查站{n_simple}处"
+           f"（后方人口不少于{b.rule_value('checkpoint_standard_pop', 'checkpoints')}或位于国道、省道、县道的为标准检查站）"
+           + (f"；过境道路穿越林区、后方无居民点和林区作业点的{n_items}项（{len(opt)}个出入口）列为可选，"
+              f"宜设宣传牌或纳入巡护。" if len(opt) else "。"))
     if c.opts.figures and td.result("barrier_bands") is None:
         c.figure(f"{c.town}森林防火检查站分布图", _figures.fig_forest, key="forest")
 
 
-def _selected(frame, col="selected") -> pd.Series:
-    if frame is None:
-        return pd.Series(dtype=bool)
-    if col in frame.columns:
-        return frame[col].fillna(False).astype(bool)
-    return pd.Series(True, index=frame.index)
+def _selected(dips) -> pd.Series:
+    """The dip sites chosen for their unit."""
+    return dips["selected"].fillna(False).astype(bool)
 
 
 def _planned_pads(pads):
-    """The pad to build per unit: ``rank`` 1 (candidates are ranked per unit), else all."""
+    """The pad to build per unit: ``rank`` 1 (candidates are ranked per unit)."""
     if pads is None or not len(pads):
         return pads
-    if "rank" in pads.columns:
-        return pads[_n(pads["rank"]) == 1]
-    return pads
+    return pads[_n(pads["rank"]) == 1]
 
 
 def _an_heli(c: _Ctx, s):
@@ -759,7 +715,7 @@ def _an_heli(c: _Ctx, s):
     rows = []
     if dips is not None:
         sel = _selected(dips)
-        prov = int(dips["provisional"].fillna(False).astype(bool).sum()) if "provisional" in dips.columns else 0
+        prov = int(dips["provisional"].fillna(False).astype(bool).sum())
         rows.append(["符合条件的吊桶取水点", str(len(dips)), str(int(sel.sum())),
                      f"其中{prov}处水深未知，需实测" if prov else ""])
     if pads is not None:
@@ -769,17 +725,11 @@ def _an_heli(c: _Ctx, s):
     c.figure(f"{c.town}直升机取水点与停机坪分布图", _figures.fig_heli, key="heli")
     u = td.result("heli_units")
     if u is not None and len(u):
-        cols = [x for x in ("forest_km2", "share_coverable", "share_after", "sites_selected", "pads") if x in u.columns]
-        if cols:
-            r = u.iloc[0]
-            txt = []
-            if "forest_km2" in cols:
-                txt.append(f"林地{num(r['forest_km2'], 2)}平方公里")
-            if "share_after" in cols:
-                txt.append(f"规划取水点{b.rule_value('dip_radius_km', 'helicopter')}服务半径覆盖林地{pct(float(r['share_after']), 1)}")
-            if "share_coverable" in cols:
-                txt.append(f"全部合格水体可覆盖{pct(float(r['share_coverable']), 1)}")
-            b.para(f"{c.town}作为规划单元：" + "，".join(txt) + "。")
+        r = u.iloc[0]
+        txt = [f"林地{num(r['forest_km2'], 2)}平方公里",
+               f"规划取水点{b.rule_value('dip_radius_km', 'helicopter')}服务半径覆盖林地{pct(float(r['share_after']), 1)}",
+               f"全部合格水体可覆盖{pct(float(r['share_coverable']), 1)}"]
+        b.para(f"{c.town}作为规划单元：" + "，".join(txt) + "。")
 
 
 def _monitor_row(c: _Ctx):
@@ -805,10 +755,10 @@ def _an_monitoring(c: _Ctx, s):
         b.para(f"{c.town}范围内无林地，或林地不在数字高程模型范围内。")
         return
     sites = td.result("monitor_sites")
-    n_exist = int(sites["status"].eq("existing").sum()) if sites is not None and "status" in sites else 0
+    n_exist = int(sites["status"].eq("existing").sum()) if sites is not None else 0
     b.para(f"{c.town}林地{num(r['forest_km2'], 2)}平方公里；现状监控点{n_exist}处，"
            f"可视林地{num(r['seen_km2'], 2)}平方公里，占{pct(float(r['seen_share']), 1)}。"
-           + (f"按规划新增监控点后可视林地占{pct(float(r['seen_share_after']), 1)}。" if "seen_share_after" in r else ""))
+           + f"按规划新增监控点后可视林地占{pct(float(r['seen_share_after']), 1)}。")
     blind = td.result("monitor_blind_spots")
     if blind is not None and len(blind):
         b.para(f"{c.town}范围内面积1平方公里以上的监控盲区{len(blind)}处，合计{num(blind['area_km2'].sum(), 2)}平方公里，"
@@ -818,7 +768,7 @@ def _an_monitoring(c: _Ctx, s):
 def _pl_monitoring(c: _Ctx, s):
     b, td = c.b, c.td
     sites = td.result("monitor_sites")
-    if sites is None or "chosen" not in sites.columns:
+    if sites is None:
         return
     chosen = sites[sites["chosen"].fillna(False).astype(bool)]
     if not len(chosen):
@@ -857,16 +807,15 @@ def _pl_roads(c: _Ctx, s):
     elif not len(up):
         b.para(f"{c.town}范围内无建议拓宽的路段：标准消防车已可到达全部居民点，或无法通过拓宽道路改善。")
     else:
-        up = up.sort_values("rank") if "rank" in up.columns else up
-        cols = [x for x in ("rank", "road_names", "action", "widen_from_m", "length_m", "settlements_unlocked",
-                            "settlement_names", "population_unlocked") if x in up.columns]
+        up = up.sort_values("rank")
+        cols = ["rank", "road_names", "action", "widen_from_m", "length_m", "settlements_unlocked",
+                "settlement_names", "population_unlocked"]
         show, note = _limited(b, up, c.opts, "access_upgrades")
-        ln = _n(up["length_m"]) if "length_m" in up.columns else (up.geometry.length if is_geo(up) else None)
-        unl = _n(up["settlements_unlocked"]).sum() if "settlements_unlocked" in up.columns else None
+        ln = _n(up["length_m"])
+        unl = _n(up["settlements_unlocked"]).sum()
         b.para(f"按每公里拓宽受益人口由多到少排序，建议将以下{len(up)}段道路拓宽至不小于{b.rule_value('truck_road_width_m', 'access')}"
-               + (f"，合计约{num(ln.sum() / 1000, 2)}公里" if ln is not None else "")
-               + (f"，依次实施后标准消防车可新增到达居民点{num(unl)}处" if unl is not None else "") + f"，见{b.next_table}。")
-        if "action" in up.columns and (up["action"].astype(str) == "survey width first").any():
+               f"，合计约{num(ln.sum() / 1000, 2)}公里，依次实施后标准消防车可新增到达居民点{num(unl)}处，见{b.next_table}。")
+        if (up["action"].astype(str) == "survey width first").any():
             n_sv = int((up["action"].astype(str) == "survey width first").sum())
             b.para(f"其中{n_sv}段的现状宽度为按道路等级推定的数值（无实测），应先实测路宽，确认不足"
                    f"{b.rule_value('truck_road_width_m', 'access')}后再实施拓宽。", "note")
@@ -881,21 +830,19 @@ def _pl_roads(c: _Ctx, s):
                 note=note.strip(), key="upgrades")
     de = td.result("access_dead_ends")
     if de is not None and len(de):
-        if "turnaround" in de.columns:
-            de = de[~de["turnaround"].fillna(False).astype(bool)]
-        if "length_m" in de.columns:
-            de = de[_n(de["length_m"]) > _rules.value("dead_end_turnaround_m")]
+        de = de[~de["turnaround"].fillna(False).astype(bool)]
+        de = de[_n(de["length_m"]) > _rules.value("dead_end_turnaround_m")]
         if len(de):
-            with_st = int((_n(de["settlements"]) > 0).sum()) if "settlements" in de.columns else None
+            with_st = int((_n(de["settlements"]) > 0).sum())
             b.para(f"长度大于{b.rule_value('dead_end_turnaround_m', 'access')}、无回车场的尽头式消防车道{len(de)}处"
                    + (f"（其中{with_st}处通往居民点）" if with_st else "") +
                    f"，应在尽端设置不小于{num(_rules.value('turnaround_side_m'))}米×{num(_rules.value('turnaround_side_m'))}米"
                    f"的回车场，位置见成果数据 access_dead_ends 图层。", "item")
     acc = td.result("access_settlements")
-    if acc is not None and "best_vehicle" in acc.columns:
+    if acc is not None:
         bv = acc["best_vehicle"].fillna("none").astype(str)
         low = acc[bv.isin(["motorcycle", "none"])]
-        if len(low) and "name" in low.columns:
+        if len(low):
             names = "、".join(low["name"].astype(str).head(c.opts.max_rows))
             more = f"等{len(low)}处" if len(low) > c.opts.max_rows else ""
             b.para(f"{names}{more}居民点目前小型消防车也无法到达，近期应至少建设宽度不小于"
@@ -904,7 +851,8 @@ def _pl_roads(c: _Ctx, s):
 
 
 def _lonlat(frame):
-    """WGS84 longitude/latitude of each row (its own ``lon``/``lat`` when given, else from the geometry)."""
+    """WGS84 longitude/latitude of each row (its own ``lon``/``lat`` when its layer declares them, as
+    checkpoints do, else from the ``x``/``y`` centre heli_pads declare, else from the geometry)."""
     if {"lon", "lat"} <= set(frame.columns):
         return _n(frame["lon"]), _n(frame["lat"])
     if is_geo(frame) and frame.crs is not None and len(frame):
@@ -938,22 +886,20 @@ def _pl_water(c: _Ctx, s):
     if sug is None and ws is None:
         b.missing(run.why_missing("water", "water_suggestions"))
     elif sug is not None and len(sug):
-        sug = sug.sort_values("rank") if "rank" in sug.columns else sug
+        sug = sug.sort_values("rank")
         sug, ll = _with_lonlat(sug)
-        cols = [x for x in ("rank", "road_name", "new_settlements", "new_population", "new_road_m") if x in sug.columns]
-        cols += ll
+        cols = ["rank", "road_name", "new_settlements", "new_population", "new_road_m"] + ll
         show, note = _limited(b, sug, c.opts, "water_suggestions")
-        newset = _n(sug["new_settlements"]).sum() if "new_settlements" in sug.columns else None
+        newset = _n(sug["new_settlements"]).sum()
         heads = {"rank": "序号", "new_settlements": "新增覆盖居民点", "new_road_m": "新增覆盖道路（米）"}
-        b.para(f"在建成区道路上建议新增市政消火栓{len(sug)}处" +
-               (f"，可新增覆盖居民点{num(newset)}处" if newset is not None else "") + f"，位置见{b.next_table}。")
+        b.para(f"在建成区道路上建议新增市政消火栓{len(sug)}处，可新增覆盖居民点{num(newset)}处，位置见{b.next_table}。")
         note = (note + " " if note else "") + "序号为全区统一排序，每处的新增覆盖量以前序各处已建成为前提。"
         b.table(f"{c.town}建议新增消火栓", [heads.get(x, header_zh(x, "water_suggestions")) for x in cols],
                 frame_rows(show, cols, {"new_road_m": 0, "new_population": 0, "lon": 6, "lat": 6}), note=note.strip(),
                 key="water_suggestions")
-    if ws is not None and "covered" in ws.columns:
+    if ws is not None:
         left = ws[~ws["covered"].fillna(False).astype(bool)]
-        if sug is not None and len(sug) and "settlement_ids" in sug.columns:
+        if sug is not None and len(sug):
             done = set()
             for v in sug["settlement_ids"]:
                 if isinstance(v, (list, tuple, set, np.ndarray)):
@@ -996,20 +942,16 @@ def _pl_barriers(c: _Ctx, s):
     if not len(build):
         return
     # one row per protected settlement: a long forest edge is cut into many bands
-    grp_col = "facing" if "facing" in build.columns else None
-    if grp_col:
-        g = build.groupby([build[grp_col].astype(str), build["_type"]], sort=False)
-        rows_df = pd.DataFrame({
-            "facing": [k[0] for k in g.groups],
-            "_type": [k[1] for k in g.groups],
-            "n": g.size().to_numpy(),
-            "width_m": g["width_m"].max().to_numpy() if "width_m" in build.columns else np.nan,
-            "_ha": g["_ha"].sum().to_numpy(),
-            "slope_mean_deg": (g["slope_mean_deg"].mean().to_numpy() if "slope_mean_deg" in build.columns else np.nan),
-        }).sort_values(["width_m", "_ha"], ascending=False)
-    else:
-        rows_df = build.assign(n=1)
-    cols = [x for x in ("facing", "_type", "n", "width_m", "_ha", "slope_mean_deg") if x in rows_df.columns]
+    g = build.groupby([build["facing"].astype(str), build["_type"]], sort=False)
+    rows_df = pd.DataFrame({
+        "facing": [k[0] for k in g.groups],
+        "_type": [k[1] for k in g.groups],
+        "n": g.size().to_numpy(),
+        "width_m": g["width_m"].max().to_numpy(),
+        "_ha": g["_ha"].sum().to_numpy(),
+        "slope_mean_deg": g["slope_mean_deg"].mean().to_numpy(),
+    }).sort_values(["width_m", "_ha"], ascending=False)
+    cols = ["facing", "_type", "n", "width_m", "_ha", "slope_mean_deg"]
     show, note = _limited(b, rows_df, c.opts, "barrier_bands")
     heads = {"facing": "保护对象（居民点或城区）", "width_m": "宽度（米）", "_ha": "面积（公顷）", "slope_mean_deg": "平均坡度（度）",
              "_type": "阻隔类型", "n": "段数"}
@@ -1032,37 +974,22 @@ def _pl_checkpoints(c: _Ctx, s):
         b.para(f"{c.town}范围内无规划检查站。")
         return
     cp, ll = _with_lonlat(cp)
-    if "recommend" in cp.columns:
-        _pl_checkpoints_ranked(c, cp, ll)
-        return
-    if "population_behind" in cp.columns:
-        cp = cp.sort_values("population_behind", ascending=False)
-    cols = [x for x in ("kind", "road_name", "road_class", "settlements_behind", "population_behind") if x in cp.columns]
-    cols += ll
-    show, note = _limited(b, cp, c.opts, "checkpoints")
-    b.para(f"规划建设标准或简易森林防火检查站{len(cp)}处，后方人口较多的道口宜建标准检查站并同步建设宣传标识和智能卡口，"
-           f"位置见{b.next_table}（经纬度为WGS84" +
-           ("，成果数据中另有CGCS2000经纬度）。" if "lon_cgcs2000" in cp.columns else "）。"))
-    b.table(f"{c.town}规划森林防火检查站", ["序号"] + [header_zh(x, "checkpoints") for x in cols],
-            [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6}))], note=note,
-            key="checkpoints")
+    _pl_checkpoints_ranked(c, cp, ll)
 
 
 def _pl_checkpoints_ranked(c: _Ctx, cp, ll):
     """The recommended set (standard / simple, with the reason) and the optional road crossings."""
     b = c.b
-    if "rank" in cp.columns:
-        cp = cp.sort_values("rank")
+    cp = cp.sort_values("rank")
     rec = cp["recommend"].astype(str)
     want = cp[rec != "optional"]
     opt = cp[rec == "optional"]
     if len(want):
-        cols = [x for x in ("recommend", "kind", "road_name", "population_behind", "reason") if x in want.columns] + ll
+        cols = ["recommend", "kind", "road_name", "population_behind", "reason"] + ll
         show, note = _limited(b, want, c.opts, "checkpoints")
         b.para(f"建议设置森林防火检查站{len(want)}处（标准检查站{int((want['recommend'] == 'standard').sum())}处、"
                f"简易检查站{int((want['recommend'] == 'simple').sum())}处），标准检查站同步建设宣传标识和智能卡口，"
-               f"逐处理由和位置见{b.next_table}（经纬度为WGS84" +
-               ("，成果数据中另有CGCS2000经纬度）。" if "lon_cgcs2000" in cp.columns else "）。"))
+               f"逐处理由和位置见{b.next_table}（经纬度为WGS84，成果数据中另有CGCS2000经纬度）。")
         b.table(f"{c.town}规划森林防火检查站（建议设置）", ["序号"] + [header_zh(x, "checkpoints") for x in cols],
                 [[str(i + 1)] + r for i, r in enumerate(frame_rows(show, cols, {"lon": 6, "lat": 6,
                                                                                  "population_behind": 0}))],
@@ -1072,9 +999,8 @@ def _pl_checkpoints_ranked(c: _Ctx, cp, ll):
     if not len(opt):
         return
     # one row per item: a through road's ends together
-    key = opt["item"] if "item" in opt.columns else pd.Series(range(len(opt)), index=opt.index)
     rows = []
-    for _, grp in opt.groupby(key, sort=False):
+    for _, grp in opt.groupby(opt["item"], sort=False):
         r0 = grp.iloc[0]
         ends = "；".join(f"{num(x, 6)}, {num(y, 6)}" for x, y in zip(grp["lon"], grp["lat"])) if ll else "—"
         names = [r.get("road_name") if pd.notna(r.get("road_name")) else r.get("road_class") for _, r in grp.iterrows()]
@@ -1103,12 +1029,11 @@ def _pl_heli(c: _Ctx, s):
             extra = []
             for col, lab, d, u in (("depth_m", "水深", 1, "米"), ("clear_diameter_m", "净水面直径", 0, "米"),
                                    ("round_trip_min", "往返", 1, "分钟")):
-                if col in sel.columns and pd.notna(r.get(col)):
+                if pd.notna(r.get(col)):
                     extra.append(f"{lab}{num(r.get(col), d)}{u}")
-            if "depth_status" in sel.columns and str(r.get("depth_status")) == "unknown":
+            if str(r.get("depth_status")) == "unknown":
                 extra.append("水深未知，需实测")
-            rows.append(["吊桶取水点", _cell("name", r.get("name")) if "name" in sel.columns else "—",
-                         num(r.get("area_m2"), 0) if "area_m2" in sel.columns else "—", "，".join(extra) or "—",
+            rows.append(["吊桶取水点", _cell("name", r.get("name")), num(r.get("area_m2"), 0), "，".join(extra) or "—",
                          num(r.get("lon"), 6), num(r.get("lat"), 6)])
     chosen = _planned_pads(pads)
     if chosen is not None and len(chosen):
@@ -1118,11 +1043,11 @@ def _pl_heli(c: _Ctx, s):
             for col, lab, d, u in (("slope_max_deg", "最大坡度", 1, "度"), ("road_m", "距道路", 0, "米"),
                                    ("nearest_dip_site_km", "距取水点", 1, "公里"),
                                    ("candidate_area_m2", "可选坪址范围", 0, "平方米")):
-                if col in chosen.columns and pd.notna(r.get(col)):
+                if pd.notna(r.get(col)):
                     extra.append(f"{lab}{num(r.get(col), d)}{u}")
-            if "road_vehicle_class" in chosen.columns and pd.notna(r.get("road_vehicle_class")):
+            if pd.notna(r.get("road_vehicle_class")):
                 extra.append(f"道路可通行{value_zh('vehicle_class', r.get('road_vehicle_class'))}")
-            area = r.get("pad_area_m2") if "pad_area_m2" in chosen.columns else r.get("area_m2")
+            area = r.get("pad_area_m2")
             rows.append(["停机坪", "—", num(area, 0) if area is not None else "—",
                          "，".join(extra) or "—", num(r.get("lon"), 6), num(r.get("lat"), 6)])
     if not rows:
@@ -1140,7 +1065,7 @@ def _pl_stations(c: _Ctx, s):
     s("消防队站与消防力量")
     st = td.layer("stations")
     planned = None
-    if st is not None and "status" in st.columns and len(st):
+    if st is not None and "status" in st.columns and len(st):  # input layer: optional field
         planned = st[st["status"].astype(str).str.contains("plan|规划|拟建", case=False, na=False)]
     if planned is not None and len(planned):
         b.para(f"保障{'、'.join(planned['name'].astype(str))}建设用地，按《乡镇消防队》（GB/T 35547-2017）配备人员和装备。",
@@ -1148,14 +1073,14 @@ def _pl_stations(c: _Ctx, s):
     b.para(f"乡镇（街道）根据建成区面积、常住人口和火灾形势，按《乡镇消防队》（GB/T 35547-2017）安排乡镇消防队建设；"
            f"村（居）民委员会按标准建设志愿消防队（微型消防站），统一纳入消防调度指挥体系（{SEED}第3、6项任务）。", "item")
     rs = td.result("response_settlements")
-    if rs is not None and "time_min" in rs.columns and len(rs):
+    if rs is not None and len(rs):
         t = _n(rs["time_min"]).fillna(np.inf)
         far = int((t > c.run.breaks[-1]).sum())
         if far:
             b.para(f"到场时间超过{num(c.run.breaks[-1])}分钟或无法到达的居民点{far}处，宜优先建设志愿消防队（微型消防站），"
                    f"配备与道路条件相适应的小型消防车、消防摩托车和灭火器材。", "item")
     sit = td.result("response_siting")
-    if sit is not None and "selected" in sit.columns and len(sit):
+    if sit is not None and len(sit):
         chosen = sit[sit["selected"].astype(bool)]
         for _, row in chosen.iterrows():
             model = {"mclp": "最大覆盖选址模型（MCLP）", "lscp": "集合覆盖选址模型（LSCP）"}.get(

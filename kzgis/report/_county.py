@@ -10,7 +10,7 @@ import pandas as pd
 from .. import __version__
 from .._labels import VALUES_ZH, VEHICLE_ORDER, value_zh
 from . import _figures, _village
-from ._appendix import ANALYSIS_ZH, appendix
+from ._appendix import analysis_short, appendix
 from ._content import SEED, _Sections, _vehicle_label
 from ._data import RunData, TownData, time_bins
 from ._model import Builder, Document, num, pct
@@ -88,7 +88,7 @@ def county_document(run: RunData, tds: list[TownData], facts: dict, opts: Report
         missing = [a for a, r in (("barriers", "barrier_bands"), ("checkpoints", "checkpoints"),
                                   ("helicopter", "heli_dip_sites")) if run.result(r) is None]
         for a in missing:
-            b.para(f"{ANALYSIS_ZH[a]}：本次未开展该项分析（{run.why_missing(a)}）。", "missing")
+            b.para(f"{analysis_short(a)}：本次未开展该项分析（{run.why_missing(a)}）。", "missing")
     _village.county_micro(b, run, names, s)
     _village.county_clusters(b, run, names, s)
     b.heading("三、规划措施汇总", 1)
@@ -109,7 +109,7 @@ def _scenarios(b: Builder, run: RunData):
     import re
 
     sc = run.result("response_scenarios")
-    if sc is None or not len(sc) or "scenario" not in sc.columns:
+    if sc is None or not len(sc):
         return
     within = sorted({int(m.group(1)) for c in sc.columns if (m := re.fullmatch(r"settlements_within_(\d+)", str(c)))})
     header = ["情景", "队站数"]
@@ -125,9 +125,7 @@ def _scenarios(b: Builder, run: RunData):
                     if pd.notna(r.get(f"pop_share_within_{w}")) else "—"]
         row += [num(r.get("unreached")), num(r.get("mean_time_min"), 1)]
         rows.append(row)
-    stations = ""
-    if "stations" in sc.columns:
-        stations = "；".join(f"{value_zh('scenario', a)}：{z}" for a, z in zip(sc["scenario"], sc["stations"]))
+    stations = "；".join(f"{value_zh('scenario', a)}：{z}" for a, z in zip(sc["scenario"], sc["stations"]))
     b.para(f"现状队站与规划队站（如雪宝山政府专职消防队）建成前后，全区接警到场时间的比较见{b.next_table}。")
     b.table("全区消防队站布局情景比较", header, rows, key="scenarios", note=f"各情景的队站：{stations}。" if stations else "")
 

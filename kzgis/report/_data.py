@@ -16,31 +16,11 @@ import numpy as np
 import pandas as pd
 
 from .. import analysis as _analysis
+from .. import schema as _schema
 from ..layers import KINDS
 from ._scope import FrameIndex, Scope, clip, is_geo, select
 
 log = logging.getLogger(__name__)
-
-#: What each report section needs: the analysis, its result layers, the layers it cannot run without.
-ANALYSES = {
-    "access": {"title": "消防车通行分析", "results": ("access_roads", "access_settlements", "access_upgrades"),
-               "needs": ("roads", "settlements")},
-    "response": {"title": "接警到场时间分析",
-                 "results": ("response_settlements", "response_isochrones", "response_towns"),
-                 "needs": ("roads", "stations", "settlements")},
-    "water": {"title": "消防水源覆盖分析", "results": ("water_settlements", "water_sources", "water_suggestions"),
-              "needs": ("roads", "settlements"), "needs_any": (("hydrants", "fire_pools", "water_intakes"),)},
-    "barriers": {"title": "林火阻隔带分析", "results": ("barrier_bands",), "needs": ("forest",),
-                 "needs_any": (("settlements", "urban_area"),)},
-    "checkpoints": {"title": "森林防火检查站分析", "results": ("checkpoints",), "needs": ("forest", "roads")},
-    "helicopter": {"title": "直升机取水点与停机坪分析", "results": ("heli_dip_sites", "heli_pads"),
-                   "needs": ("water_bodies", "dem", "forest")},
-    "micro_stations": {"title": "微型消防站3分钟到场分析", "results": ("micro_communities", "micro_towns"),
-                       "needs": ("roads", "communities")},
-    "building_clusters": {"title": "建筑连片密集区分析", "results": ("building_clusters",), "needs": ("buildings",)},
-    "monitoring": {"title": "森林防火视频监控覆盖分析", "results": ("monitor_towns", "monitor_sites"),
-                   "needs": ("forest", "dem")},
-}
 
 SYNTHETIC_MARKS = ("示意", "synthetic", "合成", "模拟")
 DEFAULT_BREAKS = (5.0, 10.0, 15.0, 20.0, 30.0)
@@ -53,13 +33,39 @@ def layer_title(kind: str) -> str:
     return f"{spec.title_zh}" if spec and spec.title_zh else kind
 
 
+def conforming(results: dict | None) -> tuple[dict, dict[str, list[str]]]:
+    """The results the report may read, checked against their declaration in :mod:`kzgis.schema`.
+
+    Every column a result layer declares (not optional, not a pattern family) is then present, so the
+    report reads it without asking; a result that lacks one is left out (its sections say which
+    columns it lacks: ``rejected`` maps its name to them). Other differences (a column of another
+    kind, an undeclared column) are logged, not refused: the report coerces what it reads.
+    """
+    _analysis.load_all()  # the analyses declare their result layers when imported
+    kept, rejected = {}, {}
+    for name, frame in (results or {}).items():
+        if frame is None:
+            continue
+        lay = _schema.LAYERS.get(name)
+        if lay is not None:
+            missing = [c.name for c in lay.columns
+                       if not c.optional and not c.is_pattern and c.name not in frame.columns]
+            if missing:
+                log.warning("report: result %s lacks the declared column(s) %s; its sections are left out",
+                            name, ", ".join(missing))
+                rejected[name] = missing
+                continue
+        kept[name] = frame
+    return kept, rejected
+
+
 class RunData:
     """The run as the report sees it."""
 
     def __init__(self, ctx, results: dict, recipe):
         self.ctx = ctx
         self.layers = ctx.layers
-        self.results = {k: v for k, v in (results or {}).items() if v is not None}
+        self.results, self.rejected = conforming(results)
         self.recipe = recipe
         self.crs = ctx.layers.crs
 
@@ -73,35 +79,39 @@ class RunData:
         return self.results.get(name)
 
     # -- what ran ------------------------------------------------------------------------------
-    def _spec(self, analysis: str) -> dict:
-        spec = dict(ANALYSES.get(analysis, {}))
-        reg = _analysis.REGISTRY.get(analysis)
-        if reg is not None:
-            spec["needs"] = reg.needs
-            spec["needs_any"] = reg.needs_any
-            if reg.title_zh:
-                spec["title_reg"] = reg.title_zh
-        return spec
+    @staticmethod
+    def analysis(name: str):
+        """The registered analysis ``name`` (its title, result layers and needed layers), or None."""
+        _analysis.load_all()
+        return _analysis.REGISTRY.get(name)
+
+    def title(self, analysis: str) -> str:
+        """The analysis' Chinese title, as registered (one title per analysis)."""
+        reg = self.analysis(analysis)
+        return reg.title_zh if reg is not None and reg.title_zh else analysis
 
     def ran(self, analysis: str) -> bool:
-        spec = self._spec(analysis)
-        return any(r in self.results for r in spec.get("results", ()))
+        """True when any of the analysis' registered result layers is in the run."""
+        reg = self.analysis(analysis)
+        return reg is not None and any(r in self.results for r in reg.results)
 
     def why_missing(self, analysis: str, result: str | None = None) -> str:
         """Why a section has no result: no such analysis in the recipe, a layer missing, or the result absent."""
-        spec = self._spec(analysis)
-        missing = [layer_title(k) for k in spec.get("needs", ()) if not self.layers.has(k)]
-        for group in spec.get("needs_any", ()):
+        reg = self.analysis(analysis)
+        missing = [layer_title(k) for k in (reg.needs if reg else ()) if not self.layers.has(k)]
+        for group in reg.needs_any if reg else ():
             if not any(self.layers.has(k) for k in group):
                 missing.append("或".join(layer_title(k) for k in group))
         if missing:
             return f"缺少{'、'.join(missing)}图层"
         in_recipe = self.recipe is not None and analysis in getattr(self.recipe, "analyses", {})
         if not in_recipe and not self.ran(analysis):
-            return f"本次任务未包含{spec.get('title', analysis)}（配方 analyses: 中无 {analysis}）"
+            return f"本次任务未包含{self.title(analysis)}（配方 analyses: 中无 {analysis}）"
+        if result is not None and result in self.rejected:
+            return f"{result}结果图层缺少字段{'、'.join(self.rejected[result])}"
         if result is not None:
             return f"缺少{result}结果图层"
-        return f"缺少{spec.get('title', analysis)}结果"
+        return f"缺少{self.title(analysis)}结果"
 
     def town_col(self, name: str) -> str:
         """The column naming a result row's township: ``town``, else ``unit`` when its units are townships
@@ -264,26 +274,10 @@ class TownData:
         return self.cache[key]
 
     def population(self, frame) -> pd.Series | None:
-        """Population of result rows: their own column, else the settlements layer's by index or (town, name)."""
+        """Population of the rows of a per-settlement result (access/response/water_settlements declare it)."""
         if frame is None:
             return None
-        if "population" in frame.columns:
-            return pd.to_numeric(frame["population"], errors="coerce")
-        st = self.run.layer("settlements")
-        if st is None or "population" not in st.columns or len(frame) == 0:
-            return None if st is None or "population" not in st.columns else pd.Series(dtype=float)
-        pop = pd.to_numeric(st["population"], errors="coerce")
-        if "name" in frame.columns and "name" in st.columns:
-            if frame.index.isin(st.index).all() and (
-                    st.loc[frame.index, "name"].astype(str).to_numpy() == frame["name"].astype(str).to_numpy()).all():
-                return pop.loc[frame.index].set_axis(frame.index)
-            keys = ["town", "name"] if "town" in frame.columns and "town" in st.columns else ["name"]
-            lut = st[keys].assign(_pop=pop).drop_duplicates(keys)
-            merged = frame[keys].reset_index(drop=True).merge(lut, on=keys, how="left")
-            return pd.Series(merged["_pop"].to_numpy(), index=frame.index)
-        if frame.index.isin(st.index).all():
-            return pop.loc[frame.index].set_axis(frame.index)
-        return None
+        return pd.to_numeric(frame["population"], errors="coerce")
 
 
 def _num(series) -> pd.Series:
@@ -321,6 +315,7 @@ def _town_facts(td: TownData) -> dict:
     f: dict = {}
     st = td.layer("settlements")
     f["settlements"] = None if st is None else int(len(st))
+    # input layers: population and volume are optional fields
     f["population"] = None if st is None or "population" not in st.columns else _sum(_num(st["population"]))
     f["area_km2"] = td.scope.area_km2 if td.scope.polygon is not None else None
     for kind in ("stations", "hydrants", "water_intakes", "fire_pools"):
@@ -333,7 +328,7 @@ def _town_facts(td: TownData) -> dict:
     f["forest_km2"] = None if forest is None else float(forest.geometry.union_all().area) / 1e6 if len(forest) else 0.0
 
     acc = td.result("access_settlements")
-    if acc is not None and "best_vehicle" in acc.columns:
+    if acc is not None:
         bv = acc["best_vehicle"].fillna("none").astype(str)
         pop = td.population(acc)
         for c in ("standard", "small", "motorcycle", "none"):
@@ -341,7 +336,7 @@ def _town_facts(td: TownData) -> dict:
             f[f"access_{c}_pop"] = None if pop is None else _sum(pop[bv == c])
         f["access_total"] = int(len(acc))
     roads = td.result_clip("access_roads")
-    if roads is not None and "vehicle_class" in roads.columns:
+    if roads is not None:
         vc = roads["vehicle_class"].fillna("none").astype(str)
         ln = roads.geometry.length
         for c in ("standard", "small", "motorcycle", "none"):
@@ -349,11 +344,10 @@ def _town_facts(td: TownData) -> dict:
     up = td.result("access_upgrades")
     if up is not None:
         f["upgrades"] = int(len(up))
-        f["upgrade_km"] = (_sum(_num(up["length_m"])) / 1000.0 if "length_m" in up.columns
-                           else (float(up.geometry.length.sum()) / 1000.0 if is_geo(up) else None))
+        f["upgrade_km"] = _sum(_num(up["length_m"])) / 1000.0
 
     resp = td.result("response_settlements")
-    if resp is not None and "time_min" in resp.columns:
+    if resp is not None:
         t = _num(resp["time_min"]).fillna(np.inf)
         for label, lo, hi in time_bins(td.run.breaks):
             f[f"resp_{label}"] = int(((t > lo) & (t <= hi) & np.isfinite(t)).sum())
@@ -363,7 +357,7 @@ def _town_facts(td: TownData) -> dict:
         f["resp_max_min"] = float(fin.max()) if len(fin) else None
 
     ws = td.result("water_settlements")
-    if ws is not None and "covered" in ws.columns:
+    if ws is not None:
         cov = ws["covered"].fillna(False).astype(bool)
         f["water_covered"] = int(cov.sum())
         f["water_uncovered"] = int((~cov).sum())
@@ -375,17 +369,14 @@ def _town_facts(td: TownData) -> dict:
     bands = td.result("barrier_bands")
     if bands is not None:
         f["bands"] = int(len(bands))
-        area = _num(bands["area_m2"]) if "area_m2" in bands.columns else (
-            bands.geometry.area if is_geo(bands) else None)
-        f["bands_ha"] = None if area is None else _sum(area) / 1e4
+        f["bands_ha"] = _sum(_num(bands["area_m2"])) / 1e4
     cp = td.result("checkpoints")
     if cp is not None:
         f["checkpoints"] = int(len(cp))
     dips = td.result("heli_dip_sites")
     if dips is not None:
         f["dip_sites"] = int(len(dips))
-        f["dip_selected"] = (int(dips["selected"].fillna(False).astype(bool).sum())
-                             if "selected" in dips.columns else None)
+        f["dip_selected"] = int(dips["selected"].fillna(False).astype(bool).sum())
     pads = td.result("heli_pads")
     if pads is not None:
         f["pads"] = int(len(pads))

@@ -832,7 +832,7 @@ def fig_access(td, dpi, stamp):
     run = td.run
     m.polygons(run.layer("forest"), face=FOREST, alpha=0.6, zorder=1)
     roads = run.result("access_roads")
-    if roads is not None and "vehicle_class" in roads.columns:
+    if roads is not None:
         vc = _col(run, roads, "access_roads", "vehicle_class", "none")
         for c in reversed(VEHICLE_ORDER):
             m.lines(roads, where=vc == c, color=VEHICLE_COLORS[c], lw=VEHICLE_WIDTHS[c],
@@ -841,7 +841,7 @@ def fig_access(td, dpi, stamp):
     if up is not None and is_geo(up):
         m.lines(up, color="#d62fd2", lw=2.6, ls=(0, (3, 1.5)), label="建议拓宽路段", zorder=4, alpha=0.9)
     acc = run.result("access_settlements")
-    if acc is not None and is_geo(acc) and "best_vehicle" in acc.columns:
+    if acc is not None and is_geo(acc):
         bv = _col(run, acc, "access_settlements", "best_vehicle", "none")
         for c in VEHICLE_ORDER:
             m.points(acc, where=bv == c, color=VEHICLE_COLORS[c], size=20, edge="black",
@@ -853,25 +853,18 @@ def fig_access(td, dpi, stamp):
 
 
 def _isochrones(run):
-    """The response areas drawn: whole areas (not the nested rings) of the vehicle class of the
-    settlement results, and the column holding their time."""
+    """The response areas drawn: whole areas (not the nested rings) of the recipe's first vehicle class
+    (settlements are by the best vehicle), and the column holding their time."""
     iso = run.result("response_isochrones")
-    col = next((c for c in ("break_min", "time_min") if iso is not None and c in iso.columns), None)
-    if iso is None or not is_geo(iso) or not col:
+    if iso is None or not is_geo(iso):
         return None, None
-    if "ring" in iso.columns and (iso["ring"].astype(str) == "disk").any():
+    if (iso["ring"].astype(str) == "disk").any():
         iso = iso[iso["ring"].astype(str) == "disk"]
-    rs0 = run.result("response_settlements")
-    if "vehicle_class" in iso.columns:
-        if rs0 is not None and "walk_m" in rs0.columns:  # settlements by best vehicle: the recipe's first class
-            classes = run.param("response", "vehicle_classes")
-            vc = str(classes[0]) if classes else "standard"
-        else:
-            vc = (str(rs0["vehicle_class"].dropna().iloc[0]) if rs0 is not None and "vehicle_class" in rs0.columns
-                  and rs0["vehicle_class"].notna().any() else "standard")
-        if (iso["vehicle_class"].astype(str) == vc).any():
-            iso = iso[iso["vehicle_class"].astype(str) == vc]
-    return iso, col
+    classes = run.param("response", "vehicle_classes")
+    vc = str(classes[0]) if classes else "standard"
+    if (iso["vehicle_class"].astype(str) == vc).any():
+        iso = iso[iso["vehicle_class"].astype(str) == vc]
+    return iso, "break_min"
 
 
 def _marker_handle(marker):
@@ -897,15 +890,13 @@ def fig_response(td, dpi, stamp, breaks):
             m.polygons(iso, where=t_iso == v, face=shade, alpha=0.55, label=f"{v:g}分钟到场范围", zorder=1 + i * 0.01)
     m.lines(run.layer("roads"), color="#8c8c8c", lw=0.5, label="道路", zorder=3)
     rs = run.result("response_settlements")
-    if rs is not None and is_geo(rs) and "time_min" in rs.columns:
+    if rs is not None and is_geo(rs):
         import pandas as pd
 
         t = _derived(run, "response_times",
                      lambda: pd.to_numeric(rs["time_min"], errors="coerce").fillna(np.inf).to_numpy())
-        # colour: time of the best vehicle that reaches it; shape: that vehicle (circle when the
-        # result has no vehicle per settlement)
-        vc = (rs["vehicle_class"].astype(str).to_numpy() if "walk_m" in rs.columns and "vehicle_class" in rs.columns
-              else np.full(len(rs), "standard", dtype=object))
+        # colour: time of the best vehicle that reaches it; shape: that vehicle
+        vc = rs["vehicle_class"].astype(str).to_numpy()
         shapes = (("standard", "o"), ("small", "s"), ("motorcycle", "^"))
         lo = -math.inf
         edges = list(breaks) + [math.inf]
@@ -918,11 +909,10 @@ def fig_response(td, dpi, stamp, breaks):
                 m.points(rs, where=sel & (vc == c), color=colour, marker=mk, size=18, edge="black",
                          label=label if c == "standard" else "")
             lo = hi
-        if "walk_m" in rs.columns:
-            for c, mk in shapes[1:]:
-                if (np.isfinite(t) & (vc == c)).any():
-                    m._legend(_marker_handle(mk), f"居民点：{VALUES_ZH['vehicle_class'][c]}到达",
-                              ("point", "#ffffff", mk, 18, "black"))
+        for c, mk in shapes[1:]:
+            if (np.isfinite(t) & (vc == c)).any():
+                m._legend(_marker_handle(mk), f"居民点：{VALUES_ZH['vehicle_class'][c]}到达",
+                          ("point", "#ffffff", mk, 18, "black"))
         m.points(rs, where=~np.isfinite(t), color="#000000", marker="x", size=18, edge="none",
                  label="居民点：无法到达")
     _stations(m, td)
@@ -941,8 +931,7 @@ def fig_water(td, dpi, stamp):
         m.lines(mains, color="#2171b5", lw=1.0, ls="--", label="消防给水管网", zorder=3.5)
     src = run.result("water_sources")
     if src is not None and is_geo(src):
-        usable = (_derived(run, "usable", lambda: src["usable"].fillna(False).astype(bool).to_numpy())
-                  if "usable" in src.columns else np.ones(len(src), bool))
+        usable = _derived(run, "usable", lambda: src["usable"].fillna(False).astype(bool).to_numpy())
         m.points(src, where=usable, color="#08519c", marker="D", size=16, label="可用消防水源", zorder=7)
         m.points(src, where=~usable, color="#969696", marker="X", size=20, edge="none", label="不可用水源", zorder=7)
     else:
@@ -950,7 +939,7 @@ def fig_water(td, dpi, stamp):
         m.points(run.layer("fire_pools"), color="#08519c", marker="s", size=18, label="消防水池", zorder=7)
         m.points(run.layer("water_intakes"), color="#08519c", marker="^", size=22, label="天然水源取水点", zorder=7)
     ws = run.result("water_settlements")
-    if ws is not None and is_geo(ws) and "covered" in ws.columns:
+    if ws is not None and is_geo(ws):
         cov = _derived(run, "covered", lambda: ws["covered"].fillna(False).astype(bool).to_numpy())
         m.points(ws, where=cov, color="#41ab5d", size=20, edge="black", label="居民点：水源已覆盖")
         m.points(ws, where=~cov, color="#e31a1c", size=22, edge="black", label="居民点：水源未覆盖")
@@ -972,14 +961,11 @@ def fig_forest(td, dpi, stamp):
     m.lines(run.layer("roads"), color="#9a9a9a", lw=0.5, label="道路", zorder=3)
     bands = run.result("barrier_bands")
     if bands is not None and is_geo(bands):
-        if "barrier_type" not in bands.columns:
-            m.polygons(bands, face="#e6550d", alpha=0.75, label="林火阻隔带", zorder=2)
-        else:
-            bt = _derived(run, "barrier_types", lambda: bands["barrier_type"].fillna("undetermined").astype(str).map(
-                lambda v: value_zh("barrier_type", v)).to_numpy())
-            for t in sorted(set(bt), key=lambda s: list(BAND_COLORS).index(s) if s in BAND_COLORS else 99):
-                m.polygons(bands, where=bt == t, face=BAND_COLORS.get(t, "#e6550d"), alpha=0.75,
-                           label=f"林火阻隔带：{t}", zorder=2)
+        bt = _derived(run, "barrier_types", lambda: bands["barrier_type"].fillna("undetermined").astype(str).map(
+            lambda v: value_zh("barrier_type", v)).to_numpy())
+        for t in sorted(set(bt), key=lambda s: list(BAND_COLORS).index(s) if s in BAND_COLORS else 99):
+            m.polygons(bands, where=bt == t, face=BAND_COLORS.get(t, "#e6550d"), alpha=0.75,
+                       label=f"林火阻隔带：{t}", zorder=2)
     _settlements_plain(m, td)
     cp = run.result("checkpoints")
     if cp is not None and is_geo(cp):
@@ -989,13 +975,11 @@ def fig_forest(td, dpi, stamp):
 
 
 def _pad_points(pads):
-    """The pads as points at their centre (``x``/``y`` columns) when the results carry them."""
+    """The pads as points at their centre (the declared ``x``/``y`` columns)."""
     import geopandas as gpd
 
-    if {"x", "y"} <= set(pads.columns):
-        return gpd.GeoDataFrame(pads.drop(columns=[pads.geometry.name]),
-                                geometry=gpd.points_from_xy(pads["x"], pads["y"]), crs=pads.crs)
-    return pads
+    return gpd.GeoDataFrame(pads.drop(columns=[pads.geometry.name]),
+                            geometry=gpd.points_from_xy(pads["x"], pads["y"]), crs=pads.crs)
 
 
 @_styled
@@ -1009,8 +993,7 @@ def fig_heli(td, dpi, stamp):
         m.lines(pl, color="#6a3d9a", lw=0.8, ls=(0, (4, 2)), label="电力线", zorder=3)
     dips = run.result("heli_dip_sites")
     if dips is not None and is_geo(dips):
-        sel = (_derived(run, "dip_selected", lambda: dips["selected"].fillna(False).astype(bool).to_numpy())
-               if "selected" in dips.columns else np.ones(len(dips), bool))
+        sel = _derived(run, "dip_selected", lambda: dips["selected"].fillna(False).astype(bool).to_numpy())
         m.points(dips, where=~sel, color="#c6dbef", marker="o", size=26, edge="#08519c", label="取水点（备选）",
                  zorder=7)
         m.points(dips, where=sel, color="#08519c", marker="o", size=50, edge="black", label="直升机取水点（选定）",
@@ -1022,12 +1005,9 @@ def fig_heli(td, dpi, stamp):
         if not set(pads.geom_type.unique()) <= {"Point"}:
             m.polygons(pads, face="#fdd0a2", edge="#a63603", lw=0.4, alpha=0.7, zorder=2, label="停机坪候选区")
         pts = _derived(run, "pad_points", lambda: _pad_points(pads))
-        if "rank" in pts.columns:
-            first = _derived(run, "pad_first", lambda: (pd.to_numeric(pts["rank"], errors="coerce") == 1).to_numpy())
-            m.points(pts, where=first, color="#ff7f00", marker="H", size=70, edge="black",
-                     label="直升机停机坪（规划）", zorder=8)
-        else:
-            m.points(pts, color="#ff7f00", marker="H", size=60, edge="black", label="直升机停机坪", zorder=8)
+        first = _derived(run, "pad_first", lambda: (pd.to_numeric(pts["rank"], errors="coerce") == 1).to_numpy())
+        m.points(pts, where=first, color="#ff7f00", marker="H", size=70, edge="black",
+                 label="直升机停机坪（规划）", zorder=8)
     _stations(m, td)
     _frame_boundary(m, td)
     return m.png()

@@ -47,7 +47,7 @@ def _limited(frame, max_rows: int):
 
 
 def _planned(st) -> pd.Series:
-    if st is None or "status" not in st.columns:
+    if st is None or "status" not in st.columns:  # input layer (micro_stations): optional field
         return pd.Series(False, index=getattr(st, "index", None))
     return st["status"].astype(str).str.contains("plan|propos|规划|拟建|在建|待建", case=False, na=False)
 
@@ -62,7 +62,7 @@ def status_micro(c, s):
     if not _has(comm) and not _has(st):
         return
     s("社区与微型消防站")
-    if _has(comm):
+    if _has(comm):  # input layer (communities): year and name are optional fields
         year = _n(comm["year"]) if "year" in comm.columns else pd.Series(np.nan, index=comm.index)
         parts = []
         for y in (2024, 2025):
@@ -73,7 +73,7 @@ def status_micro(c, s):
                                                                   if parts else "") + "。")
     if _has(st):
         pl = _planned(st)
-        cols = [x for x in ("name", "community", "status", "year") if x in st.columns]
+        cols = [x for x in ("name", "community", "status", "year") if x in st.columns]  # input layer: optional
         head = {"name": "微型消防站", "community": "所属社区", "status": "状态", "year": "年份"}
         rows = []
         for (_, r), p in zip(st.iterrows(), pl):
@@ -100,7 +100,7 @@ def status_buildings(c, s):
         return
     s("建筑")
     txt = f"{c.town}纳入分析的建筑{len(bl)}栋"
-    if "fire_resistance" in bl.columns:
+    if "fire_resistance" in bl.columns:  # input layer (buildings): optional fields
         known = bl["fire_resistance"].notna() & (bl["fire_resistance"].astype(str).str.strip() != "")
         txt += f"，其中有耐火等级资料的{int(known.sum())}栋"
         if "structure" in bl.columns:
@@ -137,16 +137,13 @@ def analysis_micro(c, s):
               b.cite('micro_motorcycle_speed_kmh' if mode == 'motorcycle' else 'micro_cart_speed_kmh', '为'))
            + f"，站点和社区至道路的距离按{b.cite('micro_offroad_speed_kmh', '为')}计入，沿道路网络计算各社区的到场时间。")
     cov = _bool(mc["covered"])
-    covp = _bool(mc["covered_planned"]) if "covered_planned" in mc.columns else cov
-    pop = _n(mc["population"]).fillna(0) if "population" in mc.columns else pd.Series(0.0, index=mc.index)
+    covp = _bool(mc["covered_planned"])
+    pop = _n(mc["population"]).fillna(0)
     n = len(mc)
     b.para(f"{c.town}{n}个社区中，现状微型消防站3分钟内可到场的{int(cov.sum())}个（{pct(int(cov.sum()), n)}，"
            f"人口{num(pop[cov].sum())}人），计入规划站后{int(covp.sum())}个（{pct(int(covp.sum()), n)}，人口"
            f"{num(pop[covp].sum())}人），见{b.next_table}。")
-    if "time_min_planned" in mc.columns:
-        show = mc.sort_values(["covered_planned", "time_min_planned"], ascending=[True, False], na_position="first")
-    else:
-        show = mc
+    show = mc.sort_values(["covered_planned", "time_min_planned"], ascending=[True, False], na_position="first")
     show, note = _limited(show, c.opts.max_rows)
     rows = []
     for _, r in show.iterrows():
@@ -181,7 +178,7 @@ def analysis_clusters(c, s):
     b.para(f"{c.town}共有建筑连片区{len(cl)}处，其中占地面积超过上限的{int(over.sum())}处，见{b.next_table}。")
     show = cl.sort_values("footprint_m2", ascending=False)
     show, note = _limited(show, c.opts.max_rows)
-    rows = [[_s(r.get("cluster_id")), _s(r.get("old_town")) if "old_town" in show.columns else "—",
+    rows = [[_s(r.get("cluster_id")), _s(r.get("old_town")),
              str(int(r["buildings"])), num(r["footprint_m2"]), _s(r.get("grade_mix")),
              "是" if bool(r["over_limit"]) else "否", str(int(r["parts"])) if bool(r["over_limit"]) else "—"]
             for _, r in show.iterrows()]
@@ -213,7 +210,7 @@ def plan_micro(c, s):
                  num(r["new_population"]), _s(r.get("road_name"))] for _, r in sug.iterrows()]
         b.table(f"{c.town}建议新增微型消防站", ["序号", "新增3分钟可达社区", "社区数", "人口", "所在道路"], rows,
                 key="micro_suggestions")
-    if _has(mc) and "covered_after" in mc.columns:
+    if _has(mc):
         left = mc[~_bool(mc["covered_after"])]
         if len(left):
             b.para(f"{'、'.join(left['name'].astype(str))}在规划站和建议站点建成后仍不能在3分钟内到场（距可通行消防摩托车的"
@@ -231,10 +228,10 @@ def plan_firebreaks(c, s):
     if fb is None:
         fb = pd.DataFrame(columns=["cluster_id", "measure"])
     for _, r in over.sort_values("footprint_m2", ascending=False).iterrows():
-        cuts = fb[fb["cluster_id"] == r["cluster_id"]] if "cluster_id" in fb.columns else fb.iloc[0:0]
+        cuts = fb[fb["cluster_id"] == r["cluster_id"]]
         wall = int((cuts["measure"].astype(str) == "设置防火墙").sum()) if len(cuts) else 0
         widen = len(cuts) - wall
-        where = f"（{r['old_town']}）" if "old_town" in over.columns and pd.notna(r.get("old_town")) else ""
+        where = f"（{r['old_town']}）" if pd.notna(r.get("old_town")) else ""
         b.para(f"第{int(r['cluster_id'])}号连片区{where}{int(r['buildings'])}栋建筑、占地{num(r['footprint_m2'])}平方米，"
                f"超过{num(r['limit_m2'])}平方米；建议在现状间距最宽处分隔为{int(r['parts'])}个分区：拓宽防火间距{widen}处、"
                f"设置防火墙{wall}处。", "item")
@@ -290,7 +287,7 @@ def county_clusters(b, run, names, s):
     if cl is None:
         return
     s("建筑连片密集区")
-    sel = cl[cl["town"].isin(names)] if "town" in cl.columns else cl
+    sel = cl[cl["town"].isin(names)]
     if not len(sel):
         b.para("汇总范围内未发现建筑连片区。")
         return
@@ -298,5 +295,4 @@ def county_clusters(b, run, names, s):
     fb = run.result("firebreak_suggestions")
     n_cuts = int(fb["cluster_id"].isin(over["cluster_id"]).sum()) if fb is not None and len(fb) else 0
     b.para(f"汇总范围内建筑连片区{len(sel)}处，其中占地面积超过上限的{len(over)}处"
-           + (f"（{'、'.join(sorted(set(over['town'].dropna().astype(str))))}）" if "town" in over.columns and len(over)
-              else "") + f"，建议防火隔离带、防火墙分隔{n_cuts}处，详见各乡镇（街道）消防专篇。")
+           + (f"（{'、'.join(sorted(set(over['town'].dropna().astype(str))))}）" if len(over) else "") + f"，建议防火隔离带、防火墙分隔{n_cuts}处，详见各乡镇（街道）消防专篇。")
