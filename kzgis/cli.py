@@ -260,11 +260,15 @@ def _cmd_analyses(args) -> int:
             print("  result schema:" if text else "  result schema: not declared yet (kzgis/schema.py)")
             if text:
                 print(text)
-        print("  parameters (default):")
+        print("  parameters (default; the rule each comes from, its source and confidence, A = assumption):")
+        in_force = {r.key: r for r in spec.in_force(spec.params())}
         for f in dataclasses.fields(spec.params):
             default = f.default if f.default is not dataclasses.MISSING else (
                 f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
-            print(f"    {f.name} = {default!r}")
+            r = in_force.get(f.name)
+            why = "" if r is None else (f"  [rule {r.rule}: {r.source}; {r.confidence}]" if r.rule
+                                        else f"  [{r.source}; {r.confidence}]")
+            print(f"    {f.name} = {default!r}{why}")
         print()
     return 0
 

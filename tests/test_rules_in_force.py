@@ -163,3 +163,13 @@ def test_the_report_states_the_values_the_run_used():
     assert b.rule_value("hydrant_spacing_m", "water") == "120米"
     assert b.rule_value("dip_radius_km", "monitoring") == "10公里"  # not run: the rule's value
     assert "dip_radius_km" in b.cited
+
+
+def test_kzgis_analyses_names_each_parameters_rule(capsys):
+    from kzgis import cli
+
+    assert cli.main(["analyses", "water"]) == 0
+    out = capsys.readouterr().out
+    assert "    hydrant_reach_m = 150.0  [rule hydrant_radius_m: GB 50974-2014 7.2.5; V2]" in out
+    assert "    lateral_m = 60.0  [rule water_lateral_m: assumption: buildings this far" in out
+    assert "    unknown_lift_usable = False\n" in out  # not a number of a rule
