@@ -279,7 +279,7 @@ declare(
             Column('population_none', 'float', '', '消防车辆不可达人口'),
             Column('settlements', 'int', '', '居民点数'),
                 )),
-    ResultLayer('access_dead_ends', "access", 'LineString', '尽头路',
+    ResultLayer('access_dead_ends', "access", 'LineString', '尽端路（回车场）',
                 'Standard-truck dead ends longer than the turnaround limit, from the road end back to the first junction.',
                 (
             Column('dead_end', 'int', '', '尽头路'),

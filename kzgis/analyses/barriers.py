@@ -703,7 +703,7 @@ declare(
                  Column("slope_mean_deg", "float", "deg", "平均坡度（度）", "mean slope inside the band (DEM)"),
                  Column("barrier_type", "str", "", "阻隔类型", "engineered, biological, natural, road or undetermined"),
                  Column("band_ends", "str", "", "阻隔带端部", "how the band ends are drawn"))),
-    ResultLayer("barrier_edges", "barriers", "LineString", "林缘阻隔线",
+    ResultLayer("barrier_edges", "barriers", "LineString", "林缘（阻隔带起算线）",
                 "The forest edge each band runs along.",
                 (Column("band_id", "int", "", "阻隔带编号", "band (row of barrier_bands)"),
                  Column("town", "str", "", "乡镇（街道）"),

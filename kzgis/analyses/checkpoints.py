@@ -1124,7 +1124,7 @@ def _merge_exits(df: pd.DataFrame, group_m: float, g: _Graph | None = None) -> p
 from ..schema import Column, ResultLayer, declare  # noqa: E402
 
 declare(
-    ResultLayer("checkpoints", "checkpoints", "Point", "森林防火检查站",
+    ResultLayer("checkpoints", "checkpoints", "Point", "森林防火检查站（卡点）",
                 "Recommended checkpoints at village exits and forest road entries, ranked, with what lies behind them.",
                 (Column("kind", "str", "", "类型", "village_exit or road_entry"), Column("item_kind", "str", "", "检查站类别"),
                  Column("item", "int", "", "清单项"), Column("recommend", "str", "", "建议", "checkpoint type"),
@@ -1140,7 +1140,7 @@ declare(
                  Column("lon", "float", "deg", "经度（WGS84）"), Column("lat", "float", "deg", "纬度（WGS84）"),
                  Column("lon_cgcs2000", "float", "deg", "经度（CGCS2000）"),
                  Column("lat_cgcs2000", "float", "deg", "纬度（CGCS2000）"))),
-    ResultLayer("forest_blocks", "checkpoints", "Polygon", "林区",
+    ResultLayer("forest_blocks", "checkpoints", "Polygon", "林区分块",
                 "Connected forest blocks with their road entries, the checkpoints that close them and work sites inside.",
                 (Column("area_m2", "float", "m2", "面积（平方米）"),
                  Column("entries", "int", "", "入口数"),

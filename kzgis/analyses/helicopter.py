@@ -659,7 +659,7 @@ declare(
                  Column("y", "float", "m", "Y坐标（米）"),
                  Column("score_km", "float", "km", "排序得分（公里）"),
                  Column("rank", "int", "", "序号"))),
-    ResultLayer("heli_units", "helicopter", "Polygon", "直升机取水覆盖",
+    ResultLayer("heli_units", "helicopter", "Polygon", "航空消防单元（取水点覆盖）",
                 "Per unit (township): forest covered by dip sites before and after the selection, pads, assumptions.",
                 (Column("unit", "str", "", "单元"), Column("forest_km2", "float", "km2", "林地面积（平方公里）"),
                  Column("forest_covered_before_km2", "float", "km2", "现状覆盖林地（平方公里）"),

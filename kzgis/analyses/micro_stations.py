@@ -485,7 +485,7 @@ def _towns(ctx, communities, st, planned, towns):
 from ..schema import Column, ResultLayer, declare  # noqa: E402
 
 declare(
-    ResultLayer("micro_coverage", "micro_stations", "LineString", "微型消防站3分钟覆盖",
+    ResultLayer("micro_coverage", "micro_stations", "LineString", "微型消防站3分钟到场范围（沿路）",
                 "The lanes each micro station reaches within the time limit.",
                 (Column("station", "str", "", "微型消防站"),
                  Column("status", "str", "", "状态"),

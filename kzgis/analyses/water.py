@@ -785,7 +785,7 @@ def _declare_results() -> None:
                            Column("road_in_circle_m", "float", "m", "圆内道路（米）", "road length inside the circle"),
                            Column("road_m", "float", "m", "可达道路（米）", "road length reached along the network"),
                            Column("network_share", "float", "", "路网实际可达比例", "road_m / road_in_circle_m"))),
-        ResultLayer("water_sources", "water", "Point", "消防水源",
+        ResultLayer("water_sources", "water", "Point", "消防水源（可用性）",
                     "Every hydrant, fire pool and natural intake: usable or not, and why (volume, suction lift, truck road).",
                     src + (Column("name", "str", "", "名称"), Column("kind", "str", "", "类型", "kind of natural source"),
                            Column("status", "str", "", "状态", "status as given"),

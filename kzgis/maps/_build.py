@@ -546,7 +546,8 @@ def _add_chrome(m, lc, plan: MapPlan, opts: MapOptions, crs, legend_sections, gc
     note = (("底图：数字高程模型地形晕渲（离线）" if drew_hillshade else "无 DEM：无地形晕渲底图（离线）") if not online else
             "切换到高德底图时，专题图层自动由CGCS2000偏移到GCJ-02显示")
     body = _html.title_block(plan.page) + _html.legend(legend_sections, note=note)
-    cfg = {"review": plan.page.review, "groups": styles.group_titles(), "bounds": bounds,
+    groups = styles.group_titles(styles.rule_for(sec.key).get("group") for sec in legend_sections)
+    cfg = {"review": plan.page.review, "groups": groups, "bounds": bounds,
            "gcjBases": gcj_names, "startGcj": online and opts.basemap == "amap"}
     if gcj_names:
         cfg["gcj"] = _display.gcj_grid(west, south, east, north)

@@ -670,14 +670,18 @@ def analysis_group(analysis: str) -> str:
     return ANALYSIS_GROUP.get(analysis, analysis)
 
 
-def group_titles() -> dict[str, str]:
-    """Group key -> Chinese heading: :data:`GROUP_ZH`, and the registered title of every analysis
-    that has no group of its own."""
+def group_titles(groups=()) -> dict[str, str]:
+    """Group key -> Chinese heading: :data:`GROUP_ZH`, and for each of ``groups`` (those a map draws)
+    that is a new analysis's own group, the analysis's registered title (so a map depends only on
+    what it draws, not on what else happens to be registered)."""
     from .. import analysis
 
     out = dict(GROUP_ZH)
-    for name, spec in analysis.load_all().items():
-        out.setdefault(analysis_group(name), spec.title_zh)
+    extra = {g for g in groups if g and g not in out}
+    if extra:
+        for name, spec in analysis.load_all().items():
+            if analysis_group(name) in extra:
+                out.setdefault(analysis_group(name), spec.title_zh)
     return out
 
 
