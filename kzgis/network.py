@@ -66,6 +66,9 @@ log = logging.getLogger(__name__)
 #: Fire-vehicle classes, best first. ``"none"`` marks roads and places no class can use.
 VEHICLE_CLASSES = ("standard", "small", "motorcycle")
 NONE = "none"
+#: snapping indexes (one per edge set) a network keeps at most; the least recently used go first
+#: (a county's full edge set takes ~30 MB, and one is rebuilt in ~0.2 s)
+SNAP_INDEXES_KEPT = 6
 
 # ---------------------------------------------------------------------------------------------
 # road classes
@@ -973,7 +976,7 @@ class RoadNetwork:
         if notpt.any():
             pts = pts.copy()
             pts[notpt] = shapely.point_on_surface(pts[notpt])
-        grid = self._snap_index(vehicle_class if mask is None else allowed.tobytes(), allowed)
+        grid = self._snap_index(allowed, named=mask is None)
         pxy = shapely.get_coordinates(pts)
         # the exact nearest point on an allowed edge (ties: the lowest edge id), also for points
         # farther than max_m, whose distance is reported
@@ -1000,14 +1003,44 @@ class RoadNetwork:
         return pd.DataFrame({"edge": edge, "offset_m": offset, "snap_m": snap_m, "x": x, "y": y, "ok": ok},
                             index=index)
 
-    def _snap_index(self, key, allowed):
-        """The snapping index (:class:`~kzgis._net_geom.SegmentGrid`) of an edge set; cached (a few kept)."""
+    def _snap_index(self, allowed, named: bool = False):
+        """The snapping index (:class:`~kzgis._net_geom.SegmentGrid`) of an edge set (edge ids); cached.
+
+        Keyed by the edge set itself, so a vehicle class and a mask with the same edges share one
+        index (at county scale each is tens of megabytes). ``named``: the set of a vehicle class,
+        kept by :meth:`release_caches` (the sets of custom masks are dropped there). At most
+        :data:`SNAP_INDEXES_KEPT` are kept, the least recently used dropped first.
+        """
         cache = self._cache.setdefault("snap_index", {})
-        if key not in cache:
-            if len(cache) >= 8:
+        key = allowed.tobytes()
+        hit = cache.pop(key, None)  # re-inserted last: the most recently used
+        if hit is None:
+            while len(cache) >= SNAP_INDEXES_KEPT:
                 cache.pop(next(iter(cache)))
-            cache[key] = SegmentGrid(self._geoms[allowed])
-        return cache[key]
+            hit = (SegmentGrid(self._geoms[allowed]), named)
+        elif named and not hit[1]:
+            hit = (hit[0], True)
+        cache[key] = hit
+        return hit[0]
+
+    def release_caches(self, keep_classes: bool = True) -> None:
+        """Free the memory of what routing and snapping cached (rebuilt on the next use if needed).
+
+        ``keep_classes=True`` drops only what custom masks and weights built (their snapping
+        indexes and graphs: one analysis's own edge sets) and keeps the vehicle classes' indexes,
+        graphs and the edge coordinates that the next analyses reuse; ``False`` drops everything.
+        Answers do not change either way. The pipeline calls this after each analysis, and with
+        ``keep_classes=False`` once the analyses are done (writing the outputs does not route).
+        """
+        if not keep_classes:
+            self._cache.clear()
+            return
+        snaps = self._cache.get("snap_index", {})
+        for key in [k for k, (_, named) in snaps.items() if not named]:
+            del snaps[key]
+        graphs = self._cache.get("graphs", {})
+        for key in [k for k in graphs if not isinstance(k, tuple)]:  # custom weights: keyed by content
+            del graphs[key]
 
     def prepare(self, vehicle_class: str | None = None, weight: str = "time_min") -> RoadNetwork:
         """Build now what the first routing and snapping calls for a class would build (cached).
@@ -1018,7 +1051,7 @@ class RoadNetwork:
         """
         w = self.edge_weights(vehicle_class, weight)
         self._base_graph(w)
-        self._snap_index(vehicle_class, np.flatnonzero(self.allowed(vehicle_class)))
+        self._snap_index(np.flatnonzero(self.allowed(vehicle_class)), named=True)
         if "coords" not in self._cache:
             self._cache["coords"] = LineCoords(self._geoms)
         return self

@@ -25,6 +25,7 @@ from . import __version__
 from . import analysis as _analysis
 from . import params as _params
 from ._errors import AnalysisError, KzgisError, OutputError, RecipeError, suggest
+from ._memory import release_memory
 from ._outdir import OutputFolder, check_output_folder, os_error_message
 from .load import load_layers
 from .recipe import Recipe
@@ -361,6 +362,7 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
     if not ran:
         raise AnalysisError(_nothing_ran(skipped, layers))
     network_block = _network_outputs(ctx, layers, results, counts)
+    _release(ctx, analyses_done=True)
 
     bar.set_postfix_str("writing outputs")
     t2 = time.perf_counter()
@@ -453,8 +455,26 @@ def _run_analyses(recipe: Recipe, registry, ordered, ctx, results: dict, timings
             counts[key] = _counts(frame)
         ctx.results.update(out)
         ran.append(name)
+        del out
+        _release(ctx)
         bar.update(1)
     return ran, skipped, counts, params_used
+
+
+def _release(ctx, analyses_done: bool = False) -> None:
+    """Free what a finished step no longer needs (issue 14: peak memory at county scale).
+
+    After an analysis: the network's snapping indexes and graphs built for that analysis's own edge
+    sets (the vehicle classes' stay for the next analyses); once every analysis has run (and the
+    network was summarised): the whole shared cache, network included, since writing the outputs
+    does not route. Then garbage and the allocator's free pages go back to the system.
+    """
+    net = ctx.cache.get("network")
+    if net is not None:
+        net.release_caches(keep_classes=not analyses_done)
+    if analyses_done:
+        ctx.cache.clear()
+    release_memory()
 
 
 def _run_one(name: str, spec: _analysis.Analysis, ctx, params) -> dict:
@@ -482,10 +502,13 @@ def _write_outputs(recipe: Recipe, tmp: Path, ctx, results: dict, towns, town_ru
         split = town_runner.bind(tmp, ctx, results, recipe, towns)
     if results:
         outputs["results.gpkg"] = write_gpkg(results, tmp / "results.gpkg", layers.crs)
+        release_memory()
     if recipe.outputs.tables:
         outputs["tables.xlsx"] = write_tables({k: v for k, v in results.items()}, tmp / "tables.xlsx")
+        release_memory()
     if recipe.outputs.maps:
         _write_map_outputs(recipe, tmp, layers, results, towns, split, outputs, timings)
+        release_memory()
     if recipe.outputs.report:
         _write_report_outputs(recipe, tmp, ctx, results, towns, split, outputs, timings)
     if split is not None:

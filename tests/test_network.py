@@ -200,6 +200,63 @@ def test_snap_skips_roads_the_vehicle_cannot_use_and_keeps_the_index():
     assert s_small["snap_m"].iloc[0] == pytest.approx(10.0)
 
 
+def test_snap_indexes_are_shared_by_equal_edge_sets_and_released_without_changing_answers(monkeypatch):
+    import kzgis.network as network_mod
+
+    built = []
+    real = network_mod.SegmentGrid
+
+    def counting(lines):
+        built.append(len(lines))
+        return real(lines)
+
+    monkeypatch.setattr(network_mod, "SegmentGrid", counting)
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0)), L((0, 100), (1000, 100))], width_m=[3.0, 6.0]))
+    narrow = (net.edges["width_m"] < 4).to_numpy()
+    g = pts((400, 10), (700, 95))
+    s_std = net.snap(g, "standard")
+    assert list(s_std["snap_m"]) == pytest.approx([90.0, 5.0])
+    pd.testing.assert_frame_equal(net.snap(g, mask=~narrow), s_std)
+    assert built == [1]  # the class and a mask with the same edges share one index
+    s_narrow = net.snap(g, mask=narrow)
+    assert list(s_narrow["snap_m"]) == pytest.approx([10.0, 95.0])
+    assert built == [1, 1]
+    c_std = net.costs_from(s_std, "standard", "length_m")
+    net.release_caches()  # the mask's index goes, the class's stays
+    pd.testing.assert_frame_equal(net.snap(g, "standard"), s_std)
+    assert built == [1, 1]
+    pd.testing.assert_frame_equal(net.snap(g, mask=narrow), s_narrow)
+    assert built == [1, 1, 1]
+    net.release_caches(keep_classes=False)  # everything goes; the answers are the same when rebuilt
+    pd.testing.assert_frame_equal(net.snap(g, "standard"), s_std)
+    np.testing.assert_array_equal(net.costs_from(s_std, "standard", "length_m"), c_std)
+    assert len(built) == 4
+
+
+def test_snap_indexes_kept_are_bounded_least_recently_used_first(monkeypatch):
+    import kzgis.network as network_mod
+
+    built = []
+    real = network_mod.SegmentGrid
+
+    def counting(lines):
+        built.append(len(lines))
+        return real(lines)
+
+    monkeypatch.setattr(network_mod, "SegmentGrid", counting)
+    monkeypatch.setattr(network_mod, "SNAP_INDEXES_KEPT", 2)
+    net = RoadNetwork.from_roads(roads([L((0, 0), (1000, 0)), L((0, 100), (1000, 100)), L((0, 200), (1000, 200))]))
+    a, b, c = (np.arange(3) == i for i in range(3))
+    g = pts((500, 50))
+    for mask in (a, b, a, c):  # c evicts b (a was used since)
+        net.snap(g, mask=mask)
+    assert len(built) == 3
+    net.snap(g, mask=a)
+    assert len(built) == 3
+    net.snap(g, mask=b)
+    assert len(built) == 4
+
+
 def test_snap_refuses_points_in_another_crs():
     net = line_net()
     with pytest.raises(NetworkError, match="reproject"):

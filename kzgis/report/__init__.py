@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from pathlib import Path
@@ -201,12 +202,18 @@ def _townships(run, names, opts, county, out_dir) -> dict:
             from concurrent.futures import ProcessPoolExecutor
             from concurrent.futures.process import BrokenProcessPool
 
+            # the workers share the run's objects by fork; frozen, the collector in a worker never
+            # walks (and so never copies) the pages of what existed before the fork
+            gc.collect()
+            gc.freeze()
             try:
                 with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
                     for name, paths, facts, cited in pool.map(_one_town, names):
                         done[name] = (paths, facts, cited)
             except BrokenProcessPool as exc:  # a worker died (out of memory...): finish serially
                 log.warning("report: worker processes failed (%s); writing the remaining townships serially", exc)
+            finally:
+                gc.unfreeze()
         for name in names:
             if name not in done:
                 _, paths, facts, cited = _one_town(name)
