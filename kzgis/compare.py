@@ -11,7 +11,8 @@ the result layers of two output folders by stable keys and writes:
 - ``DIR/compare.html``: an offline map of the settlements that improved or worsened, with the
   summary table;
 - ``DIR/summary.json``: counts per layer and a Chinese summary paragraph
-  ("新增消防站后，15分钟到场的居民点由X处增至Y处（+Z人）").
+  ("新增消防站后，15分钟到场的居民点由X处增至Y处（+Z人）"), and ``rules_changed``: the rules whose value
+  in force differs between the runs (from their ``rules_in_force``), also said in the paragraph.
 
 Keys, in order, the first unique in both runs: settlement ``name`` + ``town``, ``feature_id``,
 ``town``, ``scenario``, station (+ vehicle class, time break, ring), road ``road_fid`` + ``edge``,
@@ -301,6 +302,35 @@ def summary_sentences(a: Run, b: Run) -> list[str]:
     return [f"{lead}，" + "，".join(out) + "。"]
 
 
+def rules_changed(a: Run, b: Run) -> list[dict]:
+    """The rules and method numbers whose value in force differs between the two runs (their
+    summary.json ``rules_in_force``; runs written before it give none): analysis, key, text_zh,
+    unit, before, after."""
+    ra, rb = a.summary.get("rules_in_force") or {}, b.summary.get("rules_in_force") or {}
+    out = []
+    for analysis in [n for n in ra if n in rb]:
+        after = {r["key"]: r for r in rb[analysis]}
+        for r in ra[analysis]:
+            s = after.get(r["key"])
+            if s is not None and s["value"] != r["value"]:
+                out.append({"analysis": analysis, "key": r["key"], "text_zh": r["text_zh"], "unit": r["unit"],
+                            "before": r["value"], "after": s["value"]})
+    return out
+
+
+def _rules_sentence(changed: list[dict]) -> list[str]:
+    if not changed:
+        return []
+
+    def v(x, unit):
+        return (f"{x:g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)) + \
+            (f" {unit}" if unit else "")
+
+    items = [f"{c['text_zh']}{v(c['before'], c['unit'])}→{v(c['after'], c['unit'])}" for c in changed[:5]]
+    more = f"等{len(changed)}项" if len(changed) > 5 else ""
+    return [f"两次计算采用的规则取值不同（{'；'.join(items)}{more}），差别部分来自取值的改变。"]
+
+
 # ------------------------------------------------------------------------------------------------
 # writing
 
@@ -454,6 +484,8 @@ class Comparison:
     diffs: list[LayerDiff]
     sentences: list[str]
     out_dir: Path | None = None
+    #: rules whose value in force differs between the runs (:func:`rules_changed`)
+    rules_changed: list[dict] = field(default_factory=list)
 
     def layer(self, name: str) -> LayerDiff:
         return next(d for d in self.diffs if d.name == name)
@@ -481,8 +513,9 @@ def compare(run_a, run_b, out=None) -> Comparison:
         diffs.append(diff_layer(name, a.layers[name], b.layers[name]))
     for name in [n for n in a.layers if n not in b.layers] + [n for n in b.layers if n not in a.layers]:
         diffs.append(LayerDiff(name, None, len(a.layers.get(name, ())), len(b.layers.get(name, ())), pd.DataFrame()))
-    sentences = summary_sentences(a, b)
-    result = Comparison(diffs=diffs, sentences=sentences)
+    changed_rules = rules_changed(a, b)
+    sentences = summary_sentences(a, b) + _rules_sentence(changed_rules)
+    result = Comparison(diffs=diffs, sentences=sentences, rules_changed=changed_rules)
     if out is None:
         return result
     from ._outdir import OutputFolder
@@ -493,7 +526,7 @@ def compare(run_a, run_b, out=None) -> Comparison:
         _write_gpkg(diffs, tmp / "changes.gpkg")
         _write_html(diffs, tmp / "compare.html", a, b, sentences)
         summary = {"before": str(a.path), "after": str(b.path), "crs": a.crs,
-                   "summary_zh": " ".join(sentences),
+                   "summary_zh": " ".join(sentences), "rules_changed": changed_rules,
                    "layers": {d.name: {"key": list(d.key) if d.key else None, "rows_before": d.rows_before,
                                        "rows_after": d.rows_after, "changed": d.changed, "improved": d.improved,
                                        "worsened": d.worsened, "added": d.added, "removed": d.removed}

@@ -31,13 +31,13 @@ def _world(folder, dx=0.0):
     gpd.GeoDataFrame({"status": ["existing"]}, geometry=[P(dx + 2950, 5)], crs=CRS).to_file(folder / "hydrants.gpkg")
 
 
-def _run(data, stations, out):
+def _run(data, stations, out, water=None):
     from kzgis.api import run
 
     rec = {"name": f"tiny-{stations}", "layers": {
         "roads": str(data / "roads.gpkg"), "settlements": str(data / "settlements.gpkg"),
         "stations": str(data / f"stations_{stations}.gpkg"), "hydrants": str(data / "hydrants.gpkg")},
-        "analyses": {"access": {}, "response": {}, "water": {}}, "outputs": {"maps": False, "report": False}}
+        "analyses": {"access": {}, "response": {}, "water": water or {}}, "outputs": {"maps": False, "report": False}}
     return run(rec, out)
 
 
@@ -93,6 +93,19 @@ def test_outputs_xlsx_gpkg_html_summary(runs, tmp_path):
 def test_same_run_twice_changes_nothing(runs):
     res = compare(runs / "run_a", runs / "run_a")
     assert all(d.changed == d.added == d.removed == 0 for d in res.diffs)
+    assert res.rules_changed == []
+
+
+def test_rules_changed_between_the_runs_are_named(runs, tmp_path):
+    """A difference that comes from a changed rule value says so (summary.json rules_in_force of both)."""
+    _run(runs / "data", "a", tmp_path / "run_c", water={"hydrant_reach_m": 120, "lateral_m": 40})
+    res = compare(runs / "run_a", tmp_path / "run_c", tmp_path / "cmp")
+    assert [(c["analysis"], c["key"], c["before"], c["after"]) for c in res.rules_changed] == [
+        ("water", "hydrant_reach_m", 150.0, 120.0), ("water", "lateral_m", 60.0, 40.0)]
+    assert res.sentences[-1] == ("两次计算采用的规则取值不同（室外消火栓保护半径150 m→120 m；"
+                                 "消防水源保护范围道路两侧宽度60 m→40 m），差别部分来自取值的改变。")
+    summary = json.loads((tmp_path / "cmp" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rules_changed"] == res.rules_changed and "规则取值不同" in summary["summary_zh"]
 
 
 def test_refuses_a_folder_that_is_not_a_kzgis_output(runs, tmp_path):
