@@ -7,6 +7,7 @@ good one: the previous output folder stays untouched.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import shutil
@@ -280,6 +281,7 @@ def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = T
                     raise
                 raise OutputError(msg) from exc
         finally:
+            gc.unfreeze()
             _RUN_THREADS.discard(threading.get_ident())
             root.removeHandler(handler)
             handler.close()
@@ -355,6 +357,10 @@ def _run(recipe: Recipe, tmp: Path, out_dir: Path, towns, quiet, only, notes=(),
         _limit_towns(layers, towns)
     timings["layers"] = round(time.perf_counter() - t0, 3)
     bar.update(1)
+    # the imported modules and the loaded layers live through the run: leave them out of the garbage
+    # collector's full passes, which otherwise walk them again and again (gc.freeze; unfrozen when
+    # the run ends). Also keeps the forked report workers from copying pages the collector touched.
+    gc.freeze()
 
     ctx = _new_context(recipe, layers, towns, notes)
     results: dict = {}

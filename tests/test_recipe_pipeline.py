@@ -1,5 +1,6 @@
 """Recipe validation, the pipeline's skipping / atomic outputs, and the CLI."""
 
+import gc
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,7 @@ def test_pipeline_runs_skips_and_writes(tmp_path, toy_analyses):
     assert g.crs.to_epsg() == 4545
     assert g.area.iloc[0] == pytest.approx(3.14159 * 30 ** 2, rel=0.01)
     assert (out / "tables.xlsx").exists() and (out / "kzgis.log").exists()
+    assert gc.get_freeze_count() == 0  # the run froze the long-lived objects for its duration only
 
 
 def test_failed_step_leaves_previous_output_untouched(tmp_path, toy_analyses):
@@ -108,6 +110,7 @@ def test_failed_step_leaves_previous_output_untouched(tmp_path, toy_analyses):
     path = _write_case(tmp_path, {"toy": {"fail": True}})
     with pytest.raises(AnalysisError, match="step 'toy' .*boom on purpose"):
         pipeline.run(recipe.load(path))
+    assert gc.get_freeze_count() == 0
     assert (tmp_path / "out" / "summary.json").read_text(encoding="utf-8") == before
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")]
     assert leftovers == []
