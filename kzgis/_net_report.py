@@ -21,6 +21,8 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
+from ._geom import threaded
+
 ISSUE_KINDS = ("snapped_dangle", "near_miss", "unsplit_crossing", "suspected_structure", "zero_length",
                "duplicate_edge", "small_component")
 ISSUE_COLUMNS = ["kind", "road_fid", "other_fid", "distance_m", "length_m", "note"]
@@ -108,7 +110,7 @@ def topology_issues(net, parts_fid, zero, zero_geoms, snaps, near, levels) -> gp
         i1, i2 = i1[k], i2[k]
         if len(i1):
             # intersection points of every candidate pair (vectorised), minus those at the pair's nodes
-            inter = shapely.intersection(net.edge_geoms[i1], net.edge_geoms[i2])
+            inter = threaded(shapely.intersection, net.edge_geoms[i1], net.edge_geoms[i2])
             parts, pair = shapely.get_parts(inter, return_index=True)
             pt = shapely.get_type_id(parts) == 0
             parts, pair = parts[pt], pair[pt]

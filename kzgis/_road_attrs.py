@@ -156,6 +156,14 @@ def parse_flag_structure(values) -> np.ndarray:
 
 def structure_from_names(names) -> tuple[np.ndarray, np.ndarray]:
     """(bridge, tunnel) from road names ending in 桥/大桥 or 隧道 (used when no field says it)."""
+    try:
+        both = _by_distinct(_structure_from_names, names)
+    except TypeError:  # an unhashable value (a list) past the first rows: name by name
+        both = _structure_from_names(np.asarray(names, dtype=object))
+    return both[:, 0].copy(), both[:, 1].copy()
+
+
+def _structure_from_names(names) -> np.ndarray:
     bridge = np.zeros(len(names), bool)
     tunnel = np.zeros(len(names), bool)
     for i, v in enumerate(names):
@@ -164,7 +172,7 @@ def structure_from_names(names) -> tuple[np.ndarray, np.ndarray]:
         s = str(v).strip()
         bridge[i] = s.endswith("桥")
         tunnel[i] = s.endswith("隧道")
-    return bridge, tunnel
+    return np.stack([bridge, tunnel], axis=1)
 
 
 def parse_level(values) -> np.ndarray:

@@ -274,12 +274,38 @@ class NetworkParams:
 
     def class_width(self, raw_class, road_class) -> np.ndarray:
         """Default width per road: the OSM value's own default (residential...) else its class's."""
-        raw = pd.Series(raw_class, dtype=object).map(
+        series = pd.Series(raw_class, dtype=object)
+        try:  # a county repeats a few values: each distinct one is read once
+            codes, uniq = pd.factorize(series, use_na_sentinel=True)
+        except TypeError:  # lists (several OSM values) are not hashable: value by value
+            codes, uniq = np.arange(len(series)), series.to_numpy(object)
+        raw = pd.Series(np.asarray(uniq, dtype=object), dtype=object).map(
             lambda v: (v[0] if isinstance(v, list) and v else v)).map(
             lambda v: str(v).strip().lower() if isinstance(v, str) else None)
-        own = raw.map(lambda v: self.default_width_m.get(v) if v in OSM_WIDTH_RULE else None)
+        own_u = raw.map(lambda v: self.default_width_m.get(v) if v in OSM_WIDTH_RULE else None).to_numpy(object)
+        own = pd.Series(np.where(codes >= 0, own_u[np.maximum(codes, 0)] if len(own_u) else None, None),
+                        dtype=object, index=series.index)
         cls_w = pd.Series(road_class, dtype=object).map(self.default_width_m)
         return own.where(own.notna(), cls_w).to_numpy(float)
+
+
+def _osm_width_key(raw_class, road_class) -> np.ndarray:
+    """Per road: the key of its default width, the OSM value (lower case) where it has its own rule, else
+    its class. Each distinct raw value is read once."""
+    values = list(raw_class)
+    seen: dict = {}
+    own = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        key = (type(v), v) if isinstance(v, str) else None
+        k = seen.get(key) if key is not None else None
+        if k is None:
+            k = (v.strip().lower() in OSM_WIDTH_RULE, str(v).strip().lower()) if isinstance(v, str) else \
+                (False, str(v).strip().lower())
+            if key is not None:
+                seen[key] = k
+        own[i] = k[1] if k[0] else None
+    has = np.array([x is not None for x in own], dtype=bool)
+    return np.where(has, own, np.asarray(road_class, dtype=object)).astype(object)
 
 
 def _check_class(vehicle_class) -> str:
@@ -626,8 +652,7 @@ class RoadNetwork:
         if f_elev is not None and t_elev is not None:
             fz, tz = np.nan_to_num(f_elev), np.nan_to_num(t_elev)
             rep_level = np.where(fz == tz, fz, np.nan)
-        out._width_key = np.where([isinstance(v, str) and v.strip().lower() in OSM_WIDTH_RULE for v in raw_class],
-                                  [str(v).strip().lower() for v in raw_class], road_class).astype(object)[r]
+        out._width_key = _osm_width_key(raw_class, road_class)[r]
         fids = roads.index.to_numpy()
         out.issues = _net_report.topology_issues(out, parts_fid=fids[part_of], zero=zero,
                                                  zero_geoms=parts0,

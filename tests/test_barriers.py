@@ -357,10 +357,10 @@ def test_band_ends_parameter_is_checked():
 
 
 def test_threaded_shapely_calls_give_the_single_call_results(monkeypatch):
-    """``_forest.threaded`` (the band overlays on all cores) returns what one call returns, element for element."""
-    from kzgis.analyses import _forest
+    """``_geom.threaded`` (the band overlays on all cores) returns what one call returns, element for element."""
+    from kzgis import _geom
 
-    monkeypatch.setattr(_forest, "cores", lambda: 3)  # split even on a one-core machine
+    monkeypatch.setattr(_geom, "cores", lambda: 3)  # split even on a one-core machine
     rng = np.random.default_rng(5)
     n = 3 * 2000 + 17
     a = shapely.buffer(shapely.points(rng.uniform(0, 2000, (n, 2))), rng.uniform(5, 60, n), quad_segs=4)
@@ -368,9 +368,9 @@ def test_threaded_shapely_calls_give_the_single_call_results(monkeypatch):
     for func, args, kw in ((shapely.difference, (a, b), {}), (shapely.intersection, (a, b), {}),
                            (shapely.buffer, (a, rng.uniform(1, 9, n)), {"quad_segs": 3, "cap_style": "flat"}),
                            (shapely.buffer, (a, 2.5), {}), (shapely.shortest_line, (a, b), {})):
-        got = _forest.threaded(func, *args, **kw)
+        got = _geom.threaded(func, *args, **kw)
         want = func(*args, **kw)
         assert len(got) == n
         assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
-    small = _forest.threaded(shapely.difference, a[:10], b[:10])  # short: one call
+    small = _geom.threaded(shapely.difference, a[:10], b[:10])  # short: one call
     assert list(shapely.to_wkb(small)) == list(shapely.to_wkb(shapely.difference(a[:10], b[:10])))

@@ -64,6 +64,7 @@ import shapely
 from shapely.ops import substring
 
 from .. import rules
+from .._geom import threaded
 from ..analysis import register
 from ..crs import require_projected
 from . import _forest
@@ -306,7 +307,7 @@ def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
     si, fj = tree.query(pts, predicate="dwithin", distance=p.facing_m)
     if si.size == 0:
         return win, q, dist
-    sl = _forest.threaded(shapely.shortest_line, pts[si], built_out[fj])
+    sl = threaded(shapely.shortest_line, pts[si], built_out[fj])
     cq = shapely.get_coordinates(sl)[1::2]  # each line's second point: the nearest built-up point
     d = shapely.length(sl)
     width = np.where(built_urban[fj], p.urban_width_m, p.town_width_m)
@@ -454,11 +455,11 @@ def _bands(stretches, widths, priority, pieces, ends: str = "round"):
         return np.array([], dtype=object)
     # the stretches carry a vertex every edge_step_m along straight edge segments; dropping those
     # (colinear to 1 cm) leaves the band the same and makes the buffers and overlays much smaller
-    buf = _forest.threaded(shapely.buffer, shapely.simplify(stretches, 0.01), np.asarray(widths, float),
+    buf = threaded(shapely.buffer, shapely.simplify(stretches, 0.01), np.asarray(widths, float),
                            quad_segs=_BAND_QUAD, cap_style=ends)
     ptree = shapely.STRtree(pieces)
     si, pj = ptree.query(buf, predicate="intersects")
-    inter = _forest.polygonal(_forest.threaded(shapely.intersection, buf[si], pieces[pj]))
+    inter = _forest.polygonal(threaded(shapely.intersection, buf[si], pieces[pj]))
     raw = _union_by(inter, si, n)
     # disjoint bands: earlier in priority keeps the overlap
     rank = np.empty(n, dtype=int)
@@ -477,7 +478,7 @@ def _bands(stretches, widths, priority, pieces, ends: str = "round"):
         k = np.arange(ii.size) - np.maximum.accumulate(np.where(first, np.arange(ii.size), 0))
         for r in range(int(k.max()) + 1):
             sel = k == r
-            out[ii[sel]] = _forest.threaded(shapely.difference, out[ii[sel]], raw[jj[sel]])
+            out[ii[sel]] = threaded(shapely.difference, out[ii[sel]], raw[jj[sel]])
     return _forest.polygonal(out)
 
 
