@@ -57,3 +57,29 @@ def threaded(func, *arrays, **kwargs) -> np.ndarray:
     with ThreadPoolExecutor(max_workers=k) as pool:
         parts = list(pool.map(part, cuts[:-1], cuts[1:]))
     return np.concatenate(parts)
+
+
+def threaded_contains_xy(geom, x, y) -> np.ndarray:
+    """``shapely.contains_xy(geom, x, y)`` for many points, on all cores.
+
+    Each thread tests its slice of the points against its own prepared copy of ``geom`` (same
+    coordinates: a WKB copy), since a prepared geometry's lazily built index is not safe to share
+    between threads. The answer is the same as one call's, point for point.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    n = len(x)
+    k = min(cores(), n // (4 * _THREAD_MIN))
+    if k <= 1:
+        return shapely.contains_xy(geom, x, y)
+    copies = [geom] + [shapely.from_wkb(shapely.to_wkb(geom)) for _ in range(k - 1)]
+    for g in copies:
+        shapely.prepare(g)
+    cuts = np.linspace(0, n, k + 1).astype(int)
+
+    def part(i: int):
+        return shapely.contains_xy(copies[i], x[cuts[i]:cuts[i + 1]], y[cuts[i]:cuts[i + 1]])
+
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        parts = list(pool.map(part, range(k)))
+    return np.concatenate(parts)

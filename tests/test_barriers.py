@@ -374,3 +374,22 @@ def test_threaded_shapely_calls_give_the_single_call_results(monkeypatch):
         assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
     small = _geom.threaded(shapely.difference, a[:10], b[:10])  # short: one call
     assert list(shapely.to_wkb(small)) == list(shapely.to_wkb(shapely.difference(a[:10], b[:10])))
+
+
+def test_threaded_point_in_polygon_gives_the_single_call_answers(monkeypatch):
+    """``_geom.threaded_contains_xy`` (the line-of-sight probes) answers like one ``contains_xy`` call,
+    also for points on the boundary and in holes."""
+    from kzgis import _geom
+
+    monkeypatch.setattr(_geom, "cores", lambda: 3)
+    rng = np.random.default_rng(11)
+    blobs = shapely.buffer(shapely.points(rng.uniform(0, 1000, (60, 2))), rng.uniform(20, 120, 60))
+    forest = shapely.difference(shapely.union_all(blobs), shapely.box(400, 400, 600, 600))
+    shapely.prepare(forest)
+    n = 3 * 4 * 2000 + 5
+    x, y = rng.uniform(-50, 1050, n), rng.uniform(-50, 1050, n)
+    bx, by = shapely.get_coordinates(forest.boundary)[:500].T  # exactly on the boundary
+    x, y = np.r_[x, bx, 400.0, 500.0], np.r_[y, by, 500.0, 400.0]
+    got = _geom.threaded_contains_xy(forest, x, y)
+    want = shapely.contains_xy(forest, x, y)
+    assert np.array_equal(got, want) and want.any() and not want.all()

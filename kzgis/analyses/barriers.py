@@ -64,7 +64,7 @@ import shapely
 from shapely.ops import substring
 
 from .. import rules
-from .._geom import threaded
+from .._geom import threaded, threaded_contains_xy
 from ..analysis import register
 from ..crs import require_projected
 from . import _forest
@@ -343,7 +343,7 @@ def _line_of_sight(m, cq, d, forest_all, p: BarrierParams) -> np.ndarray:
     nprobe = np.ceil(d / p.edge_step_m).astype(int)
     spacing = d / np.maximum(nprobe, 1)
     t0 = np.minimum(1.0, d / 2.0) / np.where(d > 0, d, 1.0)
-    enters = shapely.contains_xy(forest_all, m[:, 0] + t0 * (cq[:, 0] - m[:, 0]),
+    enters = threaded_contains_xy(forest_all, m[:, 0] + t0 * (cq[:, 0] - m[:, 0]),
                                  m[:, 1] + t0 * (cq[:, 1] - m[:, 1])) & (d > 0)
     count = np.zeros(len(d), dtype=np.int64)
     alive = ~enters
@@ -358,7 +358,7 @@ def _line_of_sight(m, cq, d, forest_all, p: BarrierParams) -> np.ndarray:
         t = (k + 0.5) / np.maximum(nprobe[rep], 1)
         px = m[rep, 0] + t * (cq[rep, 0] - m[rep, 0])
         py = m[rep, 1] + t * (cq[rep, 1] - m[rep, 1])
-        inside = shapely.contains_xy(forest_all, px, py)
+        inside = threaded_contains_xy(forest_all, px, py)
         count += np.bincount(rep[inside], minlength=len(d))
         alive &= ~((count * spacing) > p.through_forest_max_m)
         k0 += size
