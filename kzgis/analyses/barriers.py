@@ -55,6 +55,7 @@ name.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -615,8 +616,12 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
 
     # a zone slightly larger than the facing distance (polygon buffers lie inside the true one);
     # the exact distance test is done per piece
-    zone = shapely.union_all(shapely.buffer(built_out, p.facing_m / np.cos(np.pi / (4 * _ZONE_QUAD)),
-                                            quad_segs=_ZONE_QUAD))
+    # (one long GEOS call: the existing-barrier features are prepared on the other core meanwhile)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        zone_job = pool.submit(lambda: shapely.union_all(shapely.buffer(
+            built_out, p.facing_m / np.cos(np.pi / (4 * _ZONE_QUAD)), quad_segs=_ZONE_QUAD)))
+        features = _barrier_features(ctx, p)
+        zone = zone_job.result()
     a, b, piece_block = _edge_pieces(blocks_carved, zone, p.edge_step_m)
     mid = (a + b) / 2.0
     win, q, dist = _facing(mid, built_out, urban, forest_all, p)
@@ -626,7 +631,7 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
     a, b, mid, q, dist, win = a[facing], b[facing], mid[facing], q[facing], dist[facing], win[facing]
     piece_block = piece_block[facing]
 
-    water, roads, skip_rivers, skip_roads = _barrier_features(ctx, p)
+    water, roads, skip_rivers, skip_roads = features
     if skip_rivers:
         ctx.warn(f"barriers: {skip_rivers} river line(s) have no width_m and were not counted as natural "
                  "barriers (bands are proposed there instead); add width_m to the rivers layer")
