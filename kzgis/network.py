@@ -264,7 +264,8 @@ class NetworkParams:
         assumptions for the rest), the vehicle speed factors and the slow-down numbers."""
         speeds = {f"speed_kmh.{c}": ("km/h", f"{c}标准消防车车速", DEFAULT_SPEED_KMH[c])
                   for c in ROAD_CLASSES if c != "城市道路"}
-        factors = {f"vehicle_speed_factor.{v}": ("", f"{v}车速系数", DEFAULT_VEHICLE_SPEED_FACTOR[v])
+        names = {"standard": "标准消防车", "small": "小型消防车", "motorcycle": "消防摩托车"}
+        factors = {f"vehicle_speed_factor.{v}": ("", f"{names[v]}车速系数", DEFAULT_VEHICLE_SPEED_FACTOR[v])
                    for v in VEHICLE_CLASSES}
         return rules.in_force(self, {"speed_kmh.城市道路": "truck_speed_urban_kmh"}, method={**speeds, **factors})
 

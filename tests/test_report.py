@@ -311,6 +311,9 @@ def test_appendix_lists_rules_and_assumptions(written):
     assert len(assum) - 1 == n_assumptions
     assert {r[1] for r in assum[1:]} == {r.text_zh for r in rules.RULES.values() if r.is_assumption}
     assert find_table(doc, "本次计算采用的参数")[1][0] == "道路网络"
+    # the method numbers in force (no rule of their own): the truck speed of each road class among them
+    method = find_table(doc, "本工具方法取值")
+    assert ["道路网络", "村道标准消防车车速 speed_kmh.村道", "25公里/小时"] in method[1:]
 
 
 def test_synthetic_notice_only_for_synthetic_data(written, tmp_path):

@@ -28,6 +28,11 @@ def appendix(run: RunData, b: Builder):
     assum_rows, param_rows, source_rows = _run_rows(run)
     b.para(f"国家标准未作规定、由本工具假设的取值见{b.next_table}，均可在任务配方中修改。")
     b.table("本工具采用的假设（可信度A）", ["序号", "条目", "取值", "说明"], assum_rows, key="assumptions")
+    method_rows = _method_rows(run)
+    if method_rows:
+        b.para(f"计算方法中由本工具设定、无规范或文献依据的取值（如各等级道路的消防车车速）见{b.next_table}，"
+               f"同属假设，均可在任务配方中修改；标注“配方设定”的是本次在任务配方中设定的取值。")
+        b.table("本工具方法取值（假设）", ["分析", "条目", "取值"], method_rows, key="method_numbers")
     if param_rows:
         b.para(f"本次计算采用的全部参数见{b.next_table}；标注“配方设定”的是本次在任务配方中设定的取值，其余为默认值"
                f"（默认值取自上述规范条文和假设）。")
@@ -90,6 +95,34 @@ def _run_rows(run: RunData) -> tuple[list, list, list]:
 
 #: Short names of the analyses for the first column of appendix B (report wording); an analysis not
 #: listed is named by its registered title (:func:`analysis_short`).
+def _method_rows(run: RunData) -> list[list[str]]:
+    """The method numbers in force (:func:`kzgis.rules.in_force` records without a rule) of the
+    recipe's analyses and network: analysis, item, value."""
+    if "_method_rows" in run.__dict__:
+        return run.__dict__["_method_rows"]
+    rows = []
+    recipe = run.recipe
+    if recipe is not None:
+        sets = []
+        for name, p in (getattr(recipe, "analyses", None) or {}).items():
+            spec = _analysis.REGISTRY.get(name)
+            try:
+                sets.append((name, spec.in_force(p) if spec is not None else []))
+            except TypeError:
+                continue
+        net = getattr(recipe, "network", None)
+        if hasattr(net, "in_force"):
+            sets.append(("network", net.in_force()))
+        for name, records in sets:
+            for r in records:
+                if r.rule is None:
+                    value = f"{num(r.value)}{unit_zh(r.unit)}" if isinstance(r.value, (int, float)) else str(r.value)
+                    rows.append([ANALYSIS_ZH.get(name, name), f"{r.text_zh} {r.key}",
+                                 value + ("（配方设定）" if r.changed_by_recipe else "")])
+    run.__dict__["_method_rows"] = rows
+    return rows
+
+
 ANALYSIS_ZH = {"access": "消防车通行", "response": "到场时间", "water": "消防水源", "barriers": "林火阻隔",
                "checkpoints": "检查站", "helicopter": "直升机", "network": "道路网络", "micro_stations": "微型消防站",
                "building_clusters": "建筑连片区",
