@@ -428,14 +428,17 @@ def _stretches(a, b, key_cols: pd.DataFrame, max_m: float):
     first_row = pd.Series(np.arange(len(gid))).groupby(gid).first().to_numpy()
     merged = shapely.line_merge(multis)
     parts, owner = shapely.get_parts(merged, return_index=True)
+    length = shapely.length(parts)
+    count = np.ceil(length / max_m - 1e-9).astype(int)
+    if not (count > 1).any():
+        return np.asarray(parts, dtype=object), np.asarray(first_row[owner], dtype=int)
     lines, rows = [], []
-    for line, g in zip(parts, owner):
-        n = int(np.ceil(line.length / max_m - 1e-9))
+    for line, g, n, ln in zip(parts, owner, count.tolist(), length.tolist()):
         if n <= 1:
             lines.append(line)
             rows.append(first_row[g])
         else:
-            step = line.length / n
+            step = ln / n
             for k in range(n):
                 lines.append(substring(line, k * step, (k + 1) * step))
                 rows.append(first_row[g])
