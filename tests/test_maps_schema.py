@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 from test_maps import E0, N0, _extract_cfg, _gdf, make_fixture
 
@@ -257,3 +259,71 @@ def test_qgis_titles_are_the_schema_titles(name):
     analysis.load_all()
     titles = {r: t for a in algorithms() for r, t in a["results"].items()}
     assert titles[name] == schema.LAYERS[name].title_zh
+
+
+def _frame_for(lay, n=4):
+    """A small frame with every declared column of ``lay`` (pattern columns as one member)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    data = {}
+    for c in lay.columns:
+        name = c.name.replace("{n}", "15").replace("{what}", "population")
+        if c.kind == "bool":
+            data[name] = [bool(i % 2) for i in range(n)]
+        elif c.kind == "int":
+            data[name] = list(range(n))
+        elif c.kind == "float":
+            data[name] = list(rng.uniform(0, 50, n).round(2))
+        else:
+            data[name] = [f"v{i % 2}" for i in range(n)]
+    geoms = {"Point": [Point(E0 + i * 100, N0) for i in range(n)],
+             "LineString": [LineString([(E0, N0 + i * 100), (E0 + 500, N0 + i * 100)]) for i in range(n)],
+             "Polygon": [box(E0 + i * 100, N0, E0 + i * 100 + 50, N0 + 50) for i in range(n)]}[lay.geometry]
+    return _gdf(pd.DataFrame(data).to_dict("list"), geoms)
+
+
+def test_default_style_of_every_declared_layer_draws_and_labels_it():
+    """Had no declared layer a hand style, each would still get a title, a legend and labelled popups."""
+    from kzgis.qgis_styles import layer_rules
+
+    analysis.load_all()
+    kinds = {"Point": "point", "LineString": "line", "Polygon": "polygon"}
+    for lay in [lay for lay in schema.LAYERS.values() if lay.geometry]:
+        frame = _frame_for(lay)
+        rule = styles.default_rule(lay, frame)
+        assert rule["title"] == lay.title_zh and rule["group"] == styles.analysis_group(lay.analysis)
+        c = styles.classify(lay.name, frame, kinds[lay.geometry], rule=rule)
+        assert c.legend and len(c.index) == len(frame) and all(0 <= i < len(c.styles) for i in c.index)
+        assert all(re.search(r"[\u4e00-\u9fff]", lab) for lab, _ in c.legend), (lay.name, c.legend)
+        fields = styles.popup_fields(lay.name, rule, frame.columns)
+        assert [col for col, _ in fields] == [col for col in frame.columns if col != "geometry"]
+        assert all(re.search(r"[\u4e00-\u9fff]", lab) for _, lab in fields), (lay.name, fields)
+        assert styles.tooltip_text(rule, frame.iloc[0].to_dict(), fields)
+        assert layer_rules(lay.name, frame, kinds[lay.geometry])  # the QML follows the same rule
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60), st.sampled_from(["m", "km2", "%"]))
+def test_graded_classes_are_increasing_and_hold_each_value_once(values, unit):
+    bins = styles._graded_bins(np.array(values), unit)
+    uppers = [u for u, _, _ in bins]
+    assert uppers == sorted(set(uppers)) and uppers[-1] == math.inf and 1 <= len(bins) <= 5
+    lower = -math.inf
+    seen = np.zeros(len(values), dtype=int)
+    for upper, label, colour in bins:
+        seen += (np.array(values) > lower) & (np.array(values) <= upper)
+        assert re.fullmatch(r"#[0-9a-f]{6}", colour) and label
+        lower = upper
+    assert (seen == 1).all()
+
+
+def test_default_class_column_tells_features_apart():
+    lay = ResultLayer("toy_sites", "toy_inspection", "Point", "巡检点", "Toy (tests only).",
+                      (Column("snapped", "bool", "", "已接入路网"), Column("lon", "float", "deg", "经度"),
+                       Column("kind", "str", "", "类型"), Column("walk_m", "float", "m", "步行距离（米）")))
+    frame = _gdf({"snapped": [True, True, True], "lon": [108.1, 108.2, 108.3], "kind": ["a", "b", "a"],
+                  "walk_m": [0.0, 0.0, 0.0]}, [Point(E0 + i, N0) for i in range(3)])
+    assert styles.default_rule(lay, frame)["by"] == "kind"  # all snapped, no walk; never by longitude
+    assert styles.default_rule(lay, frame.assign(walk_m=[0.0, 50.0, 400.0]))["by"] == "walk_m"
+    assert styles.default_rule(lay, frame.assign(kind=["a"] * 3))["by"] == "snapped"  # nothing varies
+    assert styles.default_rule(lay)["by"] == "snapped"  # without data: by kinds alone

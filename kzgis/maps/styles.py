@@ -759,6 +759,8 @@ SINGLE_COLOUR = "#6a3d9a"
 GRADED_RAMP = ["#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"]
 #: Units a numeric column may be graded by, preferred first.
 GRADED_UNITS = ("min", "%", "m", "km", "m2", "km2", "deg", "m3", "km/h")
+#: Coordinates are never a colour class.
+COORDINATE_COLUMNS = {"x", "y", "lon", "lat", "lon_cgcs2000", "lat_cgcs2000"}
 #: Columns that name a feature: the first of them starts the tooltip (else the first text column).
 NAME_COLUMNS = ("name", "site", "station", "unit", "town")
 
@@ -832,28 +834,32 @@ def default_rule(lay, frame=None) -> dict:
 
 
 def _style_column(lay, frame):
-    """The declared column that colours a layer by default (see :func:`default_rule`), or None."""
+    """The declared column that colours a layer by default (see :func:`default_rule`), or None.
+
+    With the data, a column whose values all agree (every settlement snapped) is passed over for
+    one that tells features apart, and a text column qualifies when it has 2-8 values.
+    """
     cols = [c for c in lay.columns if not c.is_pattern]
     if lay.style_by:
         hinted = [c for c in cols if c.name == lay.style_by]
         if hinted:
             return hinted[0]
     present = [c for c in cols if frame is None or c.name in frame.columns]
-    for c in present:
-        if c.kind == "bool":
-            return c
-    for unit in GRADED_UNITS:
-        for c in present:
-            if c.kind in ("int", "float") and c.unit == unit:
-                return c
+    bools = [c for c in present if c.kind == "bool"]
+    graded = [c for unit in GRADED_UNITS for c in present
+              if c.kind in ("int", "float") and c.unit == unit and c.name not in COORDINATE_COLUMNS]
     if frame is None:
-        return None
+        return (bools + graded or [None])[0]
+    distinct = {c.name: frame[c.name].nunique(dropna=True) for c in bools + graded}
+    for c in bools + graded:
+        if distinct[c.name] > 1:
+            return c
     for c in present:
         if c.kind == "str" and c.name not in NAME_COLUMNS:
             n = frame[c.name].nunique(dropna=True)
             if 1 < n <= 8 and n < len(frame):
                 return c
-    return None
+    return (bools + graded or [None])[0]
 
 
 def _nice(v: float) -> float:
