@@ -182,7 +182,7 @@ class NetworkParams:
     narrow_speed_factor: float = rules.method(0.7, "", "窄路减速系数")
     #: above this mean grade speeds fall: speed / (1 + steep_slowdown_per_pct * (grade - this)) (%; A)
     steep_from_pct: float = rules.method(3.0, "%", "开始减速的平均坡度")
-    steep_slowdown_per_pct: float = rules.method(0.05, "1/%", "平均坡度每超过1%的减速")
+    steep_slowdown_per_pct: float = rules.method(0.05, "", "平均坡度超过起始坡度后每1%的减速系数")
     #: speeds never fall below this (km/h; A)
     min_speed_kmh: float = rules.method(5.0, "km/h", "最低车速")
     #: canonical classes no vehicle may use, whatever their width
