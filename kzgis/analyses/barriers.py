@@ -395,8 +395,14 @@ def _separation(mid, q, win, built_out, water, roads, p: BarrierParams) -> np.nd
     both = np.concatenate([water, roads]) if roads.size else water
     atree = shapely.STRtree(both)
     r = p.facing_m + p.separation_margin_m
-    for f in np.unique(win[has]):
-        sel = np.flatnonzero(has & (win == f))
+    # the pieces of each facing feature (one sort, not a scan of every piece per feature)
+    hidx = np.flatnonzero(has)
+    hidx = hidx[np.argsort(win[hidx], kind="stable")]
+    wsort = win[hidx]
+    starts = np.flatnonzero(np.r_[True, wsort[1:] != wsort[:-1]]) if len(hidx) else np.array([], dtype=int)
+    stops = np.r_[starts[1:], len(hidx)]
+    for f, i0, i1 in zip(wsort[starts], starts, stops):
+        sel = hidx[i0:i1]
         u = v[sel] / d[sel, None]
         probes = [(mid[sel, 0] + s * u[:, 0], mid[sel, 1] + s * u[:, 1]) for s in _PROBE_M]
         feat = built_out[f]
