@@ -27,6 +27,7 @@ from .._labels import VALUES_ZH, VEHICLE_ORDER, header_zh, value_zh
 from . import _figures, _village
 from ._appendix import appendix
 from ._data import RunData, TownData, time_bins, town_facts
+from ._default import default_sections
 from ._model import Builder, Document, crs_zh, num, pct, source_zh
 from ._options import ReportOptions
 from ._scope import is_geo
@@ -152,6 +153,7 @@ def township_document(run: RunData, td: TownData, opts: ReportOptions, county: s
     _village.analysis_micro(c, s)
     _village.analysis_clusters(c, s)
     _an_monitoring(c, s)
+    default_sections(c, s)  # analyses without a hand-written section, from the result schema
 
     b.heading("三、规划措施", 1)
     s = _Sections(b)
