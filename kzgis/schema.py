@@ -310,7 +310,7 @@ declare(
                 "Existing cameras and candidate sites: which were chosen, in which order, and what they add.",
                 (Column("name", "str", "", "名称"), Column("status", "str", "", "状态", "existing, chosen or candidate"),
                  Column("chosen", "bool", "", "规划选定", "picked as a new site"),
-                 Column("rank", "int", "", "序号", "order of choice (greedy: most forest added first)"),
+                 Column("rank", "int", "", "选定次序", "order of choice (greedy: most forest added first)"),
                  Column("added_forest_km2", "float", "km2", "新增可视林地（平方公里）", "forest not seen before that this site adds when chosen"),
                  Column("visible_forest_km2", "float", "km2", "可视林地（平方公里）", "forest this site sees alone"),
                  Column("mast_m", "float", "m", "架设高度（米）", "camera height above the ground"),

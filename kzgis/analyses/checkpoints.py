@@ -1136,7 +1136,7 @@ declare(
                  Column("settlement_names", "str", "", "相关居民点"),
                  Column("settlements_behind", "int", "", "后方居民点数"), Column("population_behind", "float", "", "后方人口"),
                  Column("work_sites_behind", "int", "", "后方林区作业点"), Column("fire_risk_edge", "bool", "", "通往易发火林缘"),
-                 Column("cut_points", "int", "", "控制道口数"), Column("rank", "int", "", "序号"),
+                 Column("cut_points", "int", "", "控制道口数"), Column("rank", "int", "", "优先序"),
                  Column("lon", "float", "deg", "经度（WGS84）"), Column("lat", "float", "deg", "纬度（WGS84）"),
                  Column("lon_cgcs2000", "float", "deg", "经度（CGCS2000）"),
                  Column("lat_cgcs2000", "float", "deg", "纬度（CGCS2000）"))),
@@ -1148,5 +1148,5 @@ declare(
                  Column("checkpoints", "int", "", "检查站数"),
                  Column("merged", "int", "", "合并的道口数"),
                  Column("work_sites", "int", "", "林区作业点数"),
-                 Column("road_length_m", "float", "m", "道路长度（米）"))),
+                 Column("road_length_m", "float", "m", "林内道路长度（米）"))),
 )

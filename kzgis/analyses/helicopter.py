@@ -658,7 +658,7 @@ declare(
                  Column("x", "float", "m", "X坐标（米）"),
                  Column("y", "float", "m", "Y坐标（米）"),
                  Column("score_km", "float", "km", "排序得分（公里）"),
-                 Column("rank", "int", "", "序号"))),
+                 Column("rank", "int", "", "单元内排序"))),
     ResultLayer("heli_units", "helicopter", "Polygon", "航空消防单元（取水点覆盖）",
                 "Per unit (township): forest covered by dip sites before and after the selection, pads, assumptions.",
                 (Column("unit", "str", "", "单元"), Column("forest_km2", "float", "km2", "林地面积（平方公里）"),

@@ -810,7 +810,7 @@ def _declare_results() -> None:
                      Column("coverable", "bool", "", "可通过新增消火栓覆盖", "a new hydrant on a reachable road would cover it"),
                      Column("nearest_source", "str", "", "最近水源", "nearest usable source id"),
                      Column("nearest_kind", "str", "", "最近水源类型", "its kind"),
-                     Column("distance_m", "float", "m", "距离（米）", "network distance to the nearest source"),
+                     Column("distance_m", "float", "m", "水带铺设距离（米）", "network distance to the nearest source"),
                      Column("snap_m", "float", "m", "距道路（米）", "distance to the road"))),
         ResultLayer("water_spacing_gaps", "water", "LineString", "消火栓间距超限路段",
                     "Road stretches in built-up areas where neighbouring hydrants are further apart than the spacing limit.",
