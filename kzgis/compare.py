@@ -341,10 +341,10 @@ def _sheet_frame(d: LayerDiff) -> pd.DataFrame:
     for c in t.columns:
         for suffix, zh in (("_before", "（前）"), ("_after", "（后）"), ("_change", "（变化）")):
             if c.endswith(suffix):
-                ren[c] = header_zh(c[: -len(suffix)]) + zh
+                ren[c] = header_zh(c[: -len(suffix)], d.name) + zh
                 break
         else:
-            ren[c] = {"change": "变化", "changed_columns": "变化字段"}.get(c, header_zh(c))
+            ren[c] = {"change": "变化", "changed_columns": "变化字段"}.get(c, header_zh(c, d.name))
     t["change"] = t["change"].map({"improved": "改善", "worsened": "变差", "changed": "变化",
                                    "added": "新增", "removed": "删除"}).fillna(t["change"])
     return t.rename(columns=ren)
@@ -419,7 +419,7 @@ def _write_html(diffs: list[LayerDiff], path: Path, a: Run, b: Run, sentences: l
             g = r.geometry
             p = g.representative_point() if g.geom_type != "Point" else g
             label = str(r.get("name", "")) if "name" in r else ""
-            detail = "; ".join(f"{header_zh(c)}: {r.get(c + '_before')} → {r.get(c + '_after')}"
+            detail = "; ".join(f"{header_zh(c, d.name)}: {r.get(c + '_before')} → {r.get(c + '_after')}"
                                for c in str(r.get("changed_columns") or "").split(", ") if c)
             feats.append({"lat": round(p.y, 6), "lon": round(p.x, 6), "kind": r["change"],
                           "text": f"{LAYER_ZH.get(d.name, d.name)} · {label} · {_LABELS.get(r['change'], r['change'])}"
