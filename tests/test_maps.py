@@ -400,6 +400,28 @@ def test_display_layer_views_match_the_whole_layer_inside_the_clip():
         assert len(v) <= len(kept)
 
 
+def test_township_views_are_the_same_whichever_view_came_first_and_their_geometries_match_their_text():
+    # a township view keeps only the whole layer's GeoJSON text (not its simplified and WGS84
+    # copies); its WGS84 geometries are made when read
+    layers, results = make_fixture()
+    clip = box(E0 - 6000, N0 - 5000, E0, N0 + 5000).buffer(200)
+    shapely.prepare(clip)
+    for name, frame in list(results.items()) + [(k, layers[k]) for k in ("roads", "forest", "settlements")]:
+        if not isinstance(frame, gpd.GeoDataFrame):
+            continue
+        df = styles.display_frame(name, frame)
+        first = _display.DisplayLayer(name, df).view(2.0, clip=clip, decimals=6)
+        after = _display.DisplayLayer(name, df)
+        after.view(2.0, decimals=6)  # the county view first: the whole layer's WGS84 copy is made
+        second = after.view(2.0, clip=clip, decimals=6)
+        assert list(first.geojson) == list(second.geojson)
+        assert first.pos.tolist() == second.pos.tolist()
+        assert len(first.wgs84) == len(first) == len(second.wgs84)
+        for text, geom in zip(first.geojson, first.wgs84):
+            assert not shapely.is_empty(geom)
+            assert shapely.hausdorff_distance(shapely.from_geojson(text), geom) < 1e-6
+
+
 def test_feature_collection_escapes_and_orders_by_the_rule():
     gdf = _gdf({"break_min": [5, 15, 10], "station": [XSS, "岳溪", "温泉"], "vehicle_class": ["standard"] * 3,
                 "ring": ["0-5", "10-15", "5-10"]}, [Point(0, 0).buffer(r) for r in (1, 3, 2)])

@@ -176,13 +176,15 @@ class LayerView:
 
     @property
     def wgs84(self):
-        """The drawn geometries in WGS84 (not rounded)."""
+        """The drawn geometries in WGS84 (not rounded); made when first read (township views)."""
+        if callable(self._wgs):
+            self._wgs = self._wgs()
         return self._wgs
 
     @property
     def total_bounds(self):
         """(west, south, east, north) of the drawn geometries (WGS84)."""
-        return shapely.total_bounds(self._wgs)
+        return shapely.total_bounds(self.wgs84)
 
 
 class DisplayLayer:
@@ -233,20 +235,25 @@ class DisplayLayer:
 
     # -- geometries -----------------------------------------------------------------------------
 
-    def _display_geoms(self, variant):
+    def _display_geoms(self, variant, keep: bool = True):
         """Projected geometries of the whole layer: variant "point" (single-part multipoints as
-        points) or a tolerance (simplified; 0 = as they are)."""
+        points) or a tolerance (simplified; 0 = as they are). ``keep=False``: not cached."""
+        if not keep and variant not in self._geoms:
+            return self._simplified(variant)
         if variant not in self._geoms:
-            g = self.geoms
-            if variant == "point":
-                single = (self.types == 4) & (shapely.get_num_geometries(g) == 1)
-                if single.any():
-                    g = g.copy()
-                    g[single] = shapely.get_geometry(g[single], 0)
-            elif variant and variant > 0:
-                g = _simplify(g, variant)
-            self._geoms[variant] = g
+            self._geoms[variant] = self._simplified(variant)
         return self._geoms[variant]
+
+    def _simplified(self, variant):
+        g = self.geoms
+        if variant == "point":
+            single = (self.types == 4) & (shapely.get_num_geometries(g) == 1)
+            if single.any():
+                g = g.copy()
+                g[single] = shapely.get_geometry(g[single], 0)
+        elif variant and variant > 0:
+            g = _simplify(g, variant)
+        return g
 
     def _wgs84(self, variant):
         if variant not in self._wgs:
@@ -256,7 +263,12 @@ class DisplayLayer:
     def _geojson(self, variant, decimals: int):
         key = (variant, decimals)
         if key not in self._json:
-            self._json[key] = shapely.to_geojson(round_coords(self._wgs84(variant), decimals))
+            if variant in self._wgs or variant == "point":
+                wgs = self._wgs84(variant)
+            else:  # only the text is kept: township views need no more of the whole layer (at
+                # county scale its simplified and WGS84 copies of every layer are ~200 MB)
+                wgs = _to_wgs84(self._display_geoms(variant, keep=False), self._wgs_transformer)
+            self._json[key] = shapely.to_geojson(round_coords(wgs, decimals))
         return self._json[key]
 
     def _variant(self, kind: str, tolerance_m: float):
@@ -318,12 +330,17 @@ class DisplayLayer:
             pieces = _simplify(pieces, variant)
         pieces_wgs = _to_wgs84(pieces, self._wgs_transformer)
         pos = np.concatenate([inner, cross])
-        wgs = np.concatenate([self._wgs84(variant)[inner], pieces_wgs])
         gj = np.concatenate([self._geojson(variant, decimals)[inner],
                              shapely.to_geojson(round_coords(pieces_wgs, decimals))])
-        keep = ~shapely.is_empty(wgs)
+        # the layer's display geometries are never empty (dropped here, kept by _simplify): only
+        # cut pieces can be
+        keep = np.concatenate([np.ones(len(inner), dtype=bool), ~shapely.is_empty(pieces_wgs)])
         order = np.argsort(pos[keep], kind="stable")
-        return LayerView(self, pos[keep][order], gj[keep][order], kind, wgs[keep][order])
+
+        def wgs():  # the WGS84 geometries, only if read (the county map's dense layers read them)
+            return np.concatenate([self._wgs84(variant)[inner], pieces_wgs])[keep][order]
+
+        return LayerView(self, pos[keep][order], gj[keep][order], kind, wgs)
 
     # -- properties -----------------------------------------------------------------------------
 
