@@ -1052,9 +1052,10 @@ class RoadNetwork:
     def release_caches(self, keep_classes: bool = True) -> None:
         """Free the memory of what routing and snapping cached (rebuilt on the next use if needed).
 
-        ``keep_classes=True`` drops only what custom masks and weights built (their snapping
-        indexes and graphs: one analysis's own edge sets) and keeps the vehicle classes' indexes,
-        graphs and the edge coordinates that the next analyses reuse; ``False`` drops everything.
+        ``keep_classes=True`` drops what custom masks and weights built (their snapping indexes
+        and graphs: one analysis's own edge sets) and the arc skeletons (only needed to build a new
+        graph), and keeps the vehicle classes' indexes, graphs and the edge coordinates that the
+        next analyses reuse; ``False`` drops everything.
         Answers do not change either way. The pipeline calls this after each analysis, and with
         ``keep_classes=False`` once the analyses are done (writing the outputs does not route).
         """
@@ -1067,6 +1068,7 @@ class RoadNetwork:
         graphs = self._cache.get("graphs", {})
         for key in [k for k in graphs if not isinstance(k, tuple)]:  # custom weights: keyed by content
             del graphs[key]
+        self._cache.pop("skeletons", None)
 
     def prepare(self, vehicle_class: str | None = None, weight: str = "time_min") -> RoadNetwork:
         """Build now what the first routing and snapping calls for a class would build (cached).
