@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ._errors import KzgisError
+from ._memory import limit_arenas
 from ._outdir import Terminated, os_error_message, terminate_as_interrupt
 
 REPO = Path(__file__).resolve().parents[1]
@@ -310,6 +311,7 @@ def main(argv=None) -> int:
     """Run the command line; return the exit code (0 ok, 1 layer errors found, 2 refused / bad
     input, 3 internal error, 130 Ctrl-C, 143 SIGTERM). Never prints a traceback unless ``-v``."""
     args = _parser().parse_args(argv)
+    limit_arenas(2)  # the threads' freed memory reused, not kept in heaps of their own (issue 14)
     verbose = bool(getattr(args, "verbose", False))
     level = logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler()

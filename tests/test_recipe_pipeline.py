@@ -192,3 +192,11 @@ def test_cli_analyses_lists_parameters(capsys):
     assert "hydrant_reach_m = 150.0" in out
     assert main(["analyses", "wter"]) == 2
     assert "did you mean 'water'" in capsys.readouterr().err
+
+
+def test_memory_release_helpers_are_harmless_and_the_environment_wins(monkeypatch):
+    from kzgis import _memory
+
+    _memory.release_memory()  # collects and trims; nothing to see but that it runs anywhere
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert _memory.limit_arenas(2) is False  # the user's MALLOC_ARENA_MAX is left as it is

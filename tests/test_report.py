@@ -378,7 +378,16 @@ def test_worker_processes_write_the_same_chapters(tmp_path):
     ctx, res, rec = make_case(tmp_path)
     opts = {"figures": False, "html": False}
     serial = write_report(ctx, res, tmp_path / "serial", rec, options={**opts, "workers": 1})
+    import gc
+
     forked = write_report(ctx, res, tmp_path / "forked", rec, options={**opts, "workers": 2})
+    assert gc.get_freeze_count() == 0  # frozen for the fork only
+    gc.freeze()  # a caller's own freeze (the pipeline's) is left for the caller to undo
+    try:
+        write_report(ctx, res, tmp_path / "forked2", rec, options={**opts, "workers": 2})
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
     assert [p.name for p in serial] == [p.name for p in forked]
     for a, b in zip(serial, forked):
         ta, tb = tables_by_caption(open_docx(a)), tables_by_caption(open_docx(b))

@@ -203,7 +203,9 @@ def _townships(run, names, opts, county, out_dir) -> dict:
             from concurrent.futures.process import BrokenProcessPool
 
             # the workers share the run's objects by fork; frozen, the collector in a worker never
-            # walks (and so never copies) the pages of what existed before the fork
+            # walks (and so never copies) the pages of what existed before the fork. A caller that
+            # froze objects itself (the pipeline) unfreezes them when it is done, so do not here
+            outer_freeze = gc.get_freeze_count() > 0
             gc.collect()
             gc.freeze()
             try:
@@ -213,7 +215,8 @@ def _townships(run, names, opts, county, out_dir) -> dict:
             except BrokenProcessPool as exc:  # a worker died (out of memory...): finish serially
                 log.warning("report: worker processes failed (%s); writing the remaining townships serially", exc)
             finally:
-                gc.unfreeze()
+                if not outer_freeze:
+                    gc.unfreeze()
         for name in names:
             if name not in done:
                 _, paths, facts, cited = _one_town(name)
