@@ -26,7 +26,7 @@ from . import __version__
 from . import analysis as _analysis
 from . import params as _params
 from ._errors import AnalysisError, KzgisError, OutputError, RecipeError, suggest
-from ._memory import release_memory
+from ._memory import Trimmer, release_memory
 from ._outdir import OutputFolder, check_output_folder, os_error_message
 from .load import load_layers
 from .recipe import Recipe
@@ -266,8 +266,9 @@ def run(recipe: Recipe, out_dir: Path | None = None, towns=None, quiet: bool = T
             for note in folder.notes:
                 log.warning(note)
             try:
-                result = _run(recipe, tmp, folder.path, towns, quiet, only, notes=folder.notes,
-                              town_runner=town_runner)
+                with Trimmer():  # free pages back to the system during the steps too (issue 14)
+                    result = _run(recipe, tmp, folder.path, towns, quiet, only, notes=folder.notes,
+                                  town_runner=town_runner)
             except KzgisError:
                 raise
             except OSError as exc:
@@ -437,7 +438,7 @@ def _run_analyses(recipe: Recipe, registry, ordered, ctx, results: dict, timings
     """Run each analysis in order (skipping those missing a layer); returns ran, skipped, counts, parameters."""
     layers = ctx.layers
     ran, skipped, counts, params_used = [], {}, {}, {}
-    for name in ordered:
+    for i, name in enumerate(ordered):
         spec = registry[name]
         bar.set_postfix_str(name)
         missing = _missing_layers(spec, layers)
@@ -462,22 +463,26 @@ def _run_analyses(recipe: Recipe, registry, ordered, ctx, results: dict, timings
         ctx.results.update(out)
         ran.append(name)
         del out
-        _release(ctx)
+        # the next analysis that runs: does it route (needs the roads)?
+        upcoming = [registry[n] for n in ordered[i + 1:] if not _missing_layers(registry[n], layers)]
+        _release(ctx, routing_next=bool(upcoming) and "roads" in upcoming[0].needs)
         bar.update(1)
     return ran, skipped, counts, params_used
 
 
-def _release(ctx, analyses_done: bool = False) -> None:
+def _release(ctx, analyses_done: bool = False, routing_next: bool = False) -> None:
     """Free what a finished step no longer needs (issue 14: peak memory at county scale).
 
     After an analysis: the network's snapping indexes and graphs built for that analysis's own edge
-    sets (the vehicle classes' stay for the next analyses); once every analysis has run (and the
-    network was summarised): the whole shared cache, network included, since writing the outputs
-    does not route. Then garbage and the allocator's free pages go back to the system.
+    sets; the vehicle classes' stay when the next analysis routes (needs the roads), else they go
+    too (~100 MB at county scale; a later routing analysis rebuilds them in about a second). Once
+    every analysis has run (and the network was summarised): the whole shared cache, network
+    included, since writing the outputs does not route. Then garbage and the allocator's free
+    pages go back to the system.
     """
     net = ctx.cache.get("network")
     if net is not None:
-        net.release_caches(keep_classes=not analyses_done)
+        net.release_caches(keep_classes=routing_next and not analyses_done)
     if analyses_done:
         ctx.cache.clear()
     release_memory()

@@ -200,3 +200,26 @@ def test_memory_release_helpers_are_harmless_and_the_environment_wins(monkeypatc
     _memory.release_memory()  # collects and trims; nothing to see but that it runs anywhere
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert _memory.limit_arenas(2) is False  # the user's MALLOC_ARENA_MAX is left as it is
+
+
+def test_trimmer_thread_runs_only_while_in_use_and_is_shared():
+    import threading
+    import time
+
+    from kzgis import _memory
+
+    def running():
+        return sum(t.name == "kzgis-trimmer" for t in threading.enumerate())
+
+    before = running()
+    with _memory.Trimmer(period_s=0.01, grow_mb=0.0):
+        with _memory.Trimmer(period_s=0.01, grow_mb=0.0):  # nested: still one thread
+            blob = bytearray(64 * 2**20)
+            del blob
+            time.sleep(0.05)
+            inside = running()
+    deadline = time.time() + 2.0
+    while running() > before and time.time() < deadline:
+        time.sleep(0.01)
+    assert inside == before + (1 if _memory.can_trim() else 0)
+    assert running() == before  # stopped when the last user left

@@ -91,6 +91,7 @@ _PROBE_M = (1.0, 5.0, 15.0, 40.0)
 _PIECE_VERTICES = 2000  # forest blocks are cut into pieces of at most this many vertices
 _ZONE_QUAD = 64  # segments per quarter circle of the facing zone (0.02 m off a true circle of 300 m)
 _BAND_QUAD = 16  # same for the band buffers (they stay inside the exact width)
+_PAIRS_CHUNK = 50_000  # (edge point, built-up feature) pairs whose shortest lines exist at once (memory)
 
 
 
@@ -308,9 +309,16 @@ def _facing(mid, built_out, built_urban, forest_all, p: BarrierParams):
     si, fj = tree.query(pts, predicate="dwithin", distance=p.facing_m)
     if si.size == 0:
         return win, q, dist
-    sl = threaded(shapely.shortest_line, pts[si], built_out[fj])
-    cq = shapely.get_coordinates(sl)[1::2]  # each line's second point: the nearest built-up point
-    d = shapely.length(sl)
+    # each line's second point is the nearest built-up point; the lines are made a chunk at a time
+    # (at county scale all of them at once were ~100 MB)
+    cq = np.empty((si.size, 2))
+    d = np.empty(si.size)
+    for a in range(0, si.size, _PAIRS_CHUNK):
+        b = min(a + _PAIRS_CHUNK, si.size)
+        sl = threaded(shapely.shortest_line, pts[si[a:b]], built_out[fj[a:b]])
+        cq[a:b] = shapely.get_coordinates(sl)[1::2]
+        d[a:b] = shapely.length(sl)
+    del sl
     width = np.where(built_urban[fj], p.urban_width_m, p.town_width_m)
     order = np.lexsort((fj, d, -width, si))
     si, fj, cq, d = si[order], fj[order], cq[order], d[order]
@@ -632,8 +640,10 @@ def run_barriers(ctx, p: BarrierParams) -> dict:
         features = _barrier_features(ctx, p)
         zone = zone_job.result()
     a, b, piece_block = _edge_pieces(blocks_carved, zone, p.edge_step_m)
+    del zone  # memory at county scale: what is not used further goes as soon as it is done
     mid = (a + b) / 2.0
     win, q, dist = _facing(mid, built_out, urban, forest_all, p)
+    del forest_all
     facing = win >= 0
     if not facing.any():
         return _empty(ctx)
