@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
@@ -435,6 +435,8 @@ def test_first_due_boundary_at_equal_time_point():
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000))
+@example(seed=1250)  # GEOS's Voronoi in projected coordinates: one cell overlapped a hundred (zones overlapped)
+@example(seed=7071)  # a plain union of the cells raised a TopologyException
 def test_first_due_zones_partition_the_reached_corridor(seed):
     r, _, _ = _random_network(seed)
     pts = [P(500, 500), P(2500, 2500), P(2500, 500)]
