@@ -437,6 +437,8 @@ def test_first_due_boundary_at_equal_time_point():
 @given(seed=st.integers(0, 10_000))
 @example(seed=1250)  # GEOS's Voronoi in projected coordinates: one cell overlapped a hundred (zones overlapped)
 @example(seed=7071)  # a plain union of the cells raised a TopologyException
+@example(seed=854)  # the Voronoi diagram about a local origin still did not tile: jittered again
+@example(seed=1552)  # no road carries a standard truck: one warning for all stations
 def test_first_due_zones_partition_the_reached_corridor(seed):
     r, _, _ = _random_network(seed)
     pts = [P(500, 500), P(2500, 2500), P(2500, 500)]
@@ -453,7 +455,8 @@ def test_first_due_zones_partition_the_reached_corridor(seed):
     net = ctx.network()
     sn = net.snap(gpd.GeoSeries(pts, crs=CRS), vehicle_class="standard")
     if not sn["ok"].all():
-        assert any("no standard reach" in w for w in ctx.warnings)
+        # per station, or for all at once when no road carries the class at all (seed 1552)
+        assert any("no standard reach" in w or "no station has standard reach" in w for w in ctx.warnings)
     names = np.array(["甲", "乙", "丙"])[sn["ok"].to_numpy()]
     if not len(names):
         return

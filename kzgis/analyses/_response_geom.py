@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._errors import AnalysisError
 from .._net_geom import substrings
 
 log = logging.getLogger(__name__)
@@ -305,19 +306,38 @@ def zone_polygons(lines, owner, n_owners: int, trim_m: float, spacing_m: float):
 
 
 def _voronoi_cells(xy, extend_to):
-    """The Voronoi cell of each point (in the points' order), computed about a local origin.
+    """The Voronoi cell of each point (in the points' order), checked to tile the plane.
 
-    GEOS builds the diagram in the coordinates it is given; with projected coordinates in the
-    millions of metres and points 10 m apart along straight roads, the precision left is too little
-    for its Delaunay step: on hypothesis seed 1250 one cell came out overlapping a hundred others
-    (cells of 22.8 km2 in total over 16.4 km2), and two first-due zones overlapped by 0.04 km2.
-    About the points' mean the same diagram is exact (cells 16.43 km2 = their union).
+    GEOS builds the diagram in floating point; points 10 m apart along straight roads are
+    collinear by the hundred, and its Delaunay step can then go wrong: on hypothesis seed 1250 one
+    cell came out overlapping a hundred others (cells of 22.8 km2 in total over 16.4 km2) and two
+    first-due zones overlapped by 0.04 km2. The diagram is computed about a local origin (more
+    precision left), and accepted only when the cells' areas add up to the area they cover; else
+    it is computed again with the points moved by a deterministic jitter of 1 mm, then 1 cm, then
+    10 cm (far below the zone boundary's accuracy of half the sample spacing), which breaks the
+    collinearity. A diagram still wrong then is an error, never silently used.
     """
     origin = xy.mean(axis=0)
-    local = shapely.voronoi_polygons(shapely.multipoints(xy - origin), ordered=True,
-                                     extend_to=shapely.transform(extend_to, lambda c: c - origin))
-    cells = shapely.get_parts(local)
-    return np.asarray(shapely.transform(cells, lambda c: c + origin), dtype=object)
+    ext = shapely.transform(extend_to, lambda c: c - origin)
+    rng = np.random.default_rng(0)
+    for jitter_m in (0.0, 1e-3, 1e-2, 1e-1):
+        local = xy - origin
+        if jitter_m:
+            local = local + rng.uniform(-jitter_m, jitter_m, local.shape)
+        cells = np.asarray(shapely.get_parts(shapely.voronoi_polygons(
+            shapely.multipoints(local), extend_to=ext, ordered=True)), dtype=object)
+        total = float(shapely.area(cells).sum())
+        try:
+            tiles = len(cells) == len(local) and abs(shapely.union_all(cells).area - total) <= 1e-6 * total
+        except shapely.errors.GEOSException:  # overlapping cells can make the union itself fail
+            tiles = False
+        if tiles:
+            return np.asarray(shapely.transform(cells, lambda c: c + origin), dtype=object)
+        log.debug("first-due zones: Voronoi diagram of %d points does not tile (jitter %g m); again",
+                  len(local), jitter_m)
+    raise AnalysisError("response: the first-due zone boundaries could not be computed (GEOS Voronoi "
+                        "diagram inconsistent even with jittered points); please report this with the "
+                        "run's log, or set zone_spacing_m to another value")
 
 
 def _union_cells(cells):
