@@ -20,12 +20,14 @@ from .api import (  # noqa: E402
     Results,
     RoadNetwork,
     access,
+    analyse,
     barriers,
     building_clusters,
     checkpoints,
     helicopter,
     isochrones,
     micro_stations,
+    monitoring,
     read_layer,
     response,
     run,
@@ -33,5 +35,5 @@ from .api import (  # noqa: E402
 )
 
 __all__ = ["AnalysisError", "CRSError", "KzgisError", "LayerError", "NetworkError", "RecipeError", "Results",
-           "RoadNetwork", "__version__", "access", "barriers", "building_clusters", "checkpoints", "helicopter",
-           "isochrones", "micro_stations", "read_layer", "response", "run", "water"]
+           "RoadNetwork", "__version__", "access", "analyse", "barriers", "building_clusters", "checkpoints",
+           "helicopter", "isochrones", "micro_stations", "monitoring", "read_layer", "response", "run", "water"]

@@ -95,7 +95,11 @@ def markdown(names: list[str] | None = None) -> str:
                 f"Needs layers: {', '.join(needs) or '-'}"
                 + (f"; uses if given: {', '.join(spec.optional)}" if spec.optional else "") + ".", ""]
         if name in _api_functions():
-            out += [f"Python: `kzgis.{name}(...)` returns these layers (`help(kzgis.{name})`).", ""]
+            out += [f"Python: `kzgis.{name}(...)` returns these layers (`help(kzgis.{name})`), as does "
+                    f"`kzgis.analyse(\"{name}\", ...)`.", ""]
+        else:
+            out += [f"Python: `kzgis.analyse(\"{name}\", layer_kind=GeoDataFrame, ..., parameter=value)` "
+                    "returns these layers.", ""]
         lays = _schema.for_analysis(name)
         for lay in lays:
             out += [f"### `{lay.name}` — {lay.title_zh} ({lay.geometry or 'table'})", "", _md(lay.description), "",

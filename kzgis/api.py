@@ -35,8 +35,8 @@ from .network import NetworkParams, RoadNetwork
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Results", "RoadNetwork", "access", "barriers", "building_clusters", "checkpoints", "helicopter",
-           "isochrones", "micro_stations", "read_layer", "response", "run", "water"]
+__all__ = ["Results", "RoadNetwork", "access", "analyse", "barriers", "building_clusters", "checkpoints",
+           "helicopter", "isochrones", "micro_stations", "monitoring", "read_layer", "response", "run", "water"]
 
 
 
@@ -514,6 +514,105 @@ def building_clusters(buildings: gpd.GeoDataFrame, *, crs: Any = None, layers: d
                 params=params)
 
 
+def monitoring(forest: gpd.GeoDataFrame, dem: Any, *, monitor_sites: gpd.GeoDataFrame | None = None,
+               candidate_sites: gpd.GeoDataFrame | None = None, crs: Any = None, layers: dict | None = None,
+               fields: dict | None = None, **params: Any) -> Results:
+    """Forest-fire camera coverage (森林防火视频监控): forest seen from the cameras, new sites, blind spots.
+
+    Parameters
+    ----------
+    forest : GeoDataFrame
+        Forest polygons.
+    dem : str, Path or kzgis.terrain.DEM
+        The elevation model the viewsheds are computed on (metres).
+    monitor_sites : GeoDataFrame, optional
+        Existing (and planned) camera sites: points with ``name``, ``status``, ``mast_m``.
+    candidate_sites : GeoDataFrame, optional
+        Places a new camera could go; none: summits near roads are proposed.
+    crs, layers, fields
+        See :mod:`kzgis.api` (``layers`` may hold ``roads``, ``boundary``).
+    **params
+        The recipe's ``analyses: monitoring:`` parameters (``mast_m``, ``range_km``, ``new_sites``...).
+
+    Returns
+    -------
+    Results
+        The monitoring result layers below.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, kzgis
+    >>> from kzgis.demo import tiny_world
+    >>> w = tiny_world()
+    >>> tower = gpd.GeoDataFrame({"name": ["瞭望塔"], "status": ["existing"]},
+    ...                          geometry=[shapely.Point(538800, 3448700)], crs="EPSG:4545")
+    >>> res = kzgis.monitoring(w["forest"], w["dem"], monitor_sites=tower, new_sites=1,
+    ...                        layers={"roads": w["roads"]})
+    >>> res["monitor_sites"][["name", "chosen"]].to_dict("list")
+    {'name': ['瞭望塔', '候选1'], 'chosen': [False, True]}
+    """
+    return _run("monitoring", {"forest": forest, "monitor_sites": monitor_sites, "candidate_sites": candidate_sites},
+                dem=dem, crs=crs, layers=layers, fields=fields, params=params)
+
+
+def analyse(name: str, *, dem: Any = None, crs: Any = None, network: Any = None, fields: dict | None = None,
+            **layers_and_params: Any) -> Results:
+    """Run any registered analysis by name: its layers and its parameters as keyword arguments.
+
+    The one entry point for every analysis, including one added later: a new analysis module that
+    registers itself (:func:`kzgis.analysis.register`) and declares its result layers
+    (:mod:`kzgis.schema`) is callable here with nothing else written. Each keyword is a layer when
+    it names a layer kind the analysis uses (``kzgis analyses NAME`` lists them), else one of its
+    parameters; a name that is neither is an error with a suggestion.
+
+    Parameters
+    ----------
+    name : str
+        The analysis (``access``, ``response``, ``monitoring``...; ``kzgis analyses`` lists them).
+    dem, crs, network, fields
+        See :mod:`kzgis.api`.
+    **layers_and_params
+        GeoDataFrames by layer kind (``roads=``, ``settlements=``...) and the recipe's parameters.
+
+    Returns
+    -------
+    Results
+        The analysis's result layers, named as in results.gpkg.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, kzgis
+    >>> b = gpd.GeoDataFrame({"structure": ["木", "木"]}, crs="EPSG:4545",
+    ...                      geometry=[shapely.box(537000, 3448000, 537030, 3448030),
+    ...                                shapely.box(537032, 3448000, 537062, 3448030)])
+    >>> res = kzgis.analyse("building_clusters", buildings=b, limit_m2=1000)
+    >>> res["building_clusters"][["footprint_m2", "over_limit"]].to_dict("list")
+    {'footprint_m2': [1800.0], 'over_limit': [True]}
+    >>> kzgis.analyse("building_clusters", biuldings=b)
+    Traceback (most recent call last):
+    ...
+    kzgis._errors.RecipeError: kzgis.analyse('building_clusters'): 'biuldings' is neither a layer it uses nor one of its parameters (did you mean 'buildings'?)
+    """
+    import dataclasses
+
+    spec = _analysis.get(name)
+    kinds = set(spec.needs) | set(spec.optional) | {k for g in spec.needs_any for k in g}
+    names = {f.name for f in dataclasses.fields(spec.params)}
+    frames, params = {}, {}
+    for key, value in layers_and_params.items():
+        if key in kinds:
+            frames[key] = value
+        elif key in names:
+            params[key] = value
+        else:
+            raise RecipeError(f"kzgis.analyse('{name}'): '{key}' is neither a layer it uses nor one of its "
+                              f"parameters{suggest(key, kinds | names)}")
+    if "dem" in kinds and dem is None and "dem" in frames:
+        dem = frames.pop("dem")
+    frames.pop("dem", None)
+    return _run(name, frames, dem=dem, crs=crs, network=network, fields=fields, params=params)
+
+
 def run(recipe: Any, out: str | Path | None = None, **options: Any):
     """Run a recipe end to end, as ``kzgis run`` does, and return the run result.
 
@@ -553,7 +652,8 @@ def _document_results() -> None:
     from . import _schema_doc
 
     _analysis.load_all()  # the analyses declare their layers
-    for func in (access, response, water, barriers, checkpoints, helicopter, micro_stations, building_clusters):
+    for func in (access, response, water, barriers, checkpoints, helicopter, micro_stations, building_clusters,
+                 monitoring):
         _schema_doc.add_returns(func, func.__name__)
     _schema_doc.add_returns(isochrones, "response", layers=("response_isochrones",), drop=("ring",))
 

@@ -165,3 +165,22 @@ def test_a_default_section_says_why_when_the_analysis_did_not_run(toy, tmp_path)
                                                                                  "county_summary": False})
     text = _html_text(paths[0])
     assert "玩具分析" in text and "本次未开展该项分析（缺少消防队站图层）" in text
+
+
+def test_a_new_analysis_is_callable_from_python_with_nothing_else_written(toy):
+    """``kzgis.analyse`` runs the toy analysis (registered and declared only here) on GeoDataFrames:
+    layers and parameters as keywords, results named as declared, hand-computed distances."""
+    w = tiny_world()
+    res = kzgis.analyse("toy", settlements=w["settlements"], stations=w["stations"], big_from=1e9)
+    assert set(res) == {"toy_points", "toy_towns", "toy_district"}
+    for name, frame in res.items():
+        assert schema.check(name, frame) == [], name
+    pts = res["toy_points"]
+    st = w["stations"].to_crs(res.crs)
+    for g, d in zip(pts.geometry, pts["station_m"]):
+        assert d == pytest.approx(min(g.distance(s) for s in st.geometry))  # straight-line, by hand
+    assert not pts["big"].any()  # big_from=1e9 reached the analysis's parameters
+    with pytest.raises(kzgis.RecipeError, match="did you mean 'big_from'"):
+        kzgis.analyse("toy", settlements=w["settlements"], stations=w["stations"], bigfrom=1)
+    with pytest.raises(kzgis.LayerError, match="no stations layer"):
+        kzgis.analyse("toy", settlements=w["settlements"])
