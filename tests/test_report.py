@@ -514,3 +514,19 @@ def test_best_vehicle_walks_and_assumed_widths_are_said(tmp_path):
     assert [r[rows[0].index("建议措施")] for r in rows[1:]] == ["先实测路宽（现状宽度为推定值）"]
     doc = open_docx(tmp_path / "report" / "乙镇_消防专篇.docx")
     assert row(find_table(doc, "居民点接警到场时间分布"), "任何消防车辆均无法到达")[1:3] == ["1", "500"]
+
+
+def test_why_missing_names_a_result_layer_by_its_chinese_title(tmp_path):
+    """A result lacking a declared column is left out of the report, and the section says which
+    layer (by its schema title) and which column."""
+    from kzgis.report._data import RunData
+
+    ctx, res, rec = make_case(tmp_path)
+    res = dict(res)
+    res["checkpoints"] = res["checkpoints"].drop(columns=["road_name"])
+    run = RunData(ctx, res, rec)
+    assert "checkpoints" not in run.results and run.rejected["checkpoints"] == ["road_name"]
+    assert run.why_missing("checkpoints", "checkpoints") == "“森林防火检查站（卡点）”（checkpoints）结果图层缺少字段road_name"
+    del res["checkpoints"]
+    rec = _recipe.parse({"name": "test", "title": "测试", "analyses": {"checkpoints": {}}}, tmp_path)
+    assert RunData(ctx, res, rec).why_missing("checkpoints", "checkpoints") == "缺少“森林防火检查站（卡点）”（checkpoints）结果图层"

@@ -104,13 +104,19 @@ class RunData:
                 missing.append("或".join(layer_title(k) for k in group))
         if missing:
             return f"缺少{'、'.join(missing)}图层"
+        named = None
+        if result is not None:
+            from .. import schema
+
+            lay = schema.LAYERS.get(result)
+            named = f"“{lay.title_zh}”（{result}）" if lay is not None else result
+            if result in self.rejected:  # it ran, but its result lacks declared columns
+                return f"{named}结果图层缺少字段{'、'.join(self.rejected[result])}"
         in_recipe = self.recipe is not None and analysis in getattr(self.recipe, "analyses", {})
         if not in_recipe and not self.ran(analysis):
             return f"本次任务未包含{self.title(analysis)}（配方 analyses: 中无 {analysis}）"
-        if result is not None and result in self.rejected:
-            return f"{result}结果图层缺少字段{'、'.join(self.rejected[result])}"
-        if result is not None:
-            return f"缺少{result}结果图层"
+        if named is not None:
+            return f"缺少{named}结果图层"
         return f"缺少{self.title(analysis)}结果"
 
     def town_col(self, name: str) -> str:
