@@ -607,9 +607,6 @@ def analyse(name: str, *, dem: Any = None, crs: Any = None, network: Any = None,
         else:
             raise RecipeError(f"kzgis.analyse('{name}'): '{key}' is neither a layer it uses nor one of its "
                               f"parameters{suggest(key, kinds | names)}")
-    if "dem" in kinds and dem is None and "dem" in frames:
-        dem = frames.pop("dem")
-    frames.pop("dem", None)
     return _run(name, frames, dem=dem, crs=crs, network=network, fields=fields, params=params)
 
 

@@ -191,6 +191,14 @@ def describe(analysis: str) -> str:
     return "\n".join(lines)
 
 
+#: The columns a settlement (or community) result row opens with, in every analysis that has one.
+SETTLEMENT = (Column("name", "str", "", "名称"), Column("town", "str", "", "乡镇（街道）"),
+              Column("population", "float", "", "人口"))
+#: Travel time from the nearest station by vehicle class (access and response settlements).
+TIMES_BY_CLASS = (Column("time_min_standard", "float", "min", "标准消防车到场时间（分钟）"),
+                  Column("time_min_small", "float", "min", "小型消防车到场时间（分钟）"),
+                  Column("time_min_motorcycle", "float", "min", "消防摩托车到场时间（分钟）"))
+
 declare(
     ResultLayer('access_roads', "access", 'LineString', '道路消防车通行能力',
                 'Every road edge of the network with the vehicle class that may use it (width, grade, one-way, dead ends).',
@@ -223,13 +231,7 @@ declare(
                 )),
     ResultLayer('access_settlements', "access", 'Point', '居民点消防车可达性',
                 'Each settlement: the best vehicle class that reaches it, times by class from the nearest station, and the bottleneck of its best route.',
-                (
-            Column('name', 'str', '', '名称'),
-            Column('town', 'str', '', '乡镇（街道）'),
-            Column('population', 'float', '', '人口'),
-            Column('time_min_standard', 'float', 'min', '标准消防车到场时间（分钟）'),
-            Column('time_min_small', 'float', 'min', '小型消防车到场时间（分钟）'),
-            Column('time_min_motorcycle', 'float', 'min', '消防摩托车到场时间（分钟）'),
+                SETTLEMENT + TIMES_BY_CLASS + (
             Column('best_vehicle', 'str', '', '可达最优车型'),
             Column('walk_m', 'float', 'm', '路端后步行（米）'),
             Column('nearest_station', 'str', '', '最近消防队站'),

@@ -482,7 +482,7 @@ def _towns(ctx, communities, st, planned, towns):
 
 # --- result schema (issue 16 §3) -------------------------------------------------------------
 
-from ..schema import Column, ResultLayer, declare  # noqa: E402
+from ..schema import SETTLEMENT, Column, ResultLayer, declare  # noqa: E402
 
 declare(
     ResultLayer("micro_coverage", "micro_stations", "LineString", "微型消防站3分钟到场范围（沿路）",
@@ -496,9 +496,7 @@ declare(
                  Column("travel_m", "float", "m", "沿路行进距离（米）"))),
     ResultLayer("micro_communities", "micro_stations", "Point", "社区微型消防站覆盖",
                 "Each community: covered now, with planned stations and after the suggestions, and the time.",
-                (Column("name", "str", "", "名称"),
-                 Column("town", "str", "", "乡镇（街道）"),
-                 Column("population", "float", "", "人口"),
+                SETTLEMENT + (
                  Column("year", "float", "", "年份"),
                  Column("covered", "bool", "", "现状3分钟可达"),
                  Column("time_min", "float", "min", "到场时间（分钟）"),

@@ -729,7 +729,7 @@ def _siting(ctx, net, stations, main, T, settl, ends, p):
 # result schema (issue 16 §3): what each result layer holds ({n}: one column per time break)
 
 def _declare_results() -> None:
-    from ..schema import Column, ResultLayer, declare
+    from ..schema import SETTLEMENT, TIMES_BY_CLASS, Column, ResultLayer, declare
 
     st = (Column("station", "str", "", "消防队站", "station label"), Column("station_name", "str", "", "队站名称"),
           Column("status", "str", "", "状态", "existing, planned or candidate"),
@@ -776,9 +776,7 @@ def _declare_results() -> None:
                           Column("area_share", "float", "", "面积可达比例", "share of the circle's area reached"))),
         ResultLayer("response_settlements", "response", "Point", "居民点到场时间（可达最优车型）",
                     "Each settlement: the first and second station to arrive, the time (best vehicle) and per break.",
-                    (Column("name", "str", "", "名称"),
-                     Column("town", "str", "", "乡镇（街道）"),
-                     Column("population", "float", "", "人口"),
+                    SETTLEMENT + (
                      Column("vehicle_class", "str", "", "可达最优车型", "best vehicle class that reaches it"),
                      Column("station", "str", "", "首到消防队站", "first station to arrive"),
                      Column("time_min", "float", "min", "到场时间（分钟）", "response time (incl. walk)"),
@@ -786,9 +784,7 @@ def _declare_results() -> None:
                      Column("station_2", "str", "", "第二到场队站", "second station to arrive"),
                      Column("time_min_2", "float", "min", "第二到场时间（分钟）", "second station's time"),
                      Column("within_{n}", "bool", "", "{n}分钟内到场", "reached within n min"),
-                     Column("time_min_standard", "float", "min", "标准消防车到场时间（分钟）"),
-                     Column("time_min_small", "float", "min", "小型消防车到场时间（分钟）"),
-                     Column("time_min_motorcycle", "float", "min", "消防摩托车到场时间（分钟）"),
+                    ) + TIMES_BY_CLASS + (
                      Column("time_min_existing", "float", "min", "仅现状队站到场时间（分钟）", "time from the existing stations only"),
                      Column("snap_m", "float", "m", "距道路（米）", "distance to the road"))),
         ResultLayer("response_towns", "response", None, "乡镇响应统计",

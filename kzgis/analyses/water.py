@@ -769,7 +769,7 @@ def _towns_table(ctx, town, settlements, s_pop, bu, covered, after_cover, after_
 # result schema (issue 16 §3): what each result layer holds
 
 def _declare_results() -> None:
-    from ..schema import Column, ResultLayer, declare
+    from ..schema import SETTLEMENT, Column, ResultLayer, declare
 
     src = (Column("source_kind", "str", "", "水源类型", "hydrant, fire_pool or water_intake"),
            Column("source_id", "str", "", "水源编号", "feature id in its input layer"))
@@ -801,9 +801,7 @@ def _declare_results() -> None:
                            Column("road_m", "float", "m", "覆盖道路（米）", "road length covered"))),
         ResultLayer("water_settlements", "water", "Point", "居民点消防水源覆盖",
                     "Each settlement: covered or not, by which source, and whether a suggested hydrant would cover it.",
-                    (Column("name", "str", "", "名称"),
-                     Column("town", "str", "", "乡镇（街道）"),
-                     Column("population", "float", "", "人口"),
+                    SETTLEMENT + (
                      Column("covered", "bool", "", "是否覆盖", "within hose reach of a usable source"),
                      Column("covered_by", "str", "", "覆盖水源", "source id that covers it"),
                      Column("covered_after", "bool", "", "建议实施后是否覆盖", "covered once the suggestions are built"),
